@@ -1,0 +1,85 @@
+/* rpc.h -- the gRPC server loop on grpc core's completion queues.
+ *
+ * The only module that sees grpc core types. Services register methods by
+ * path with a handler; the loop receives each request message, calls the
+ * handler, and sends what the handler answers. */
+#ifndef KE_RPC_H
+#define KE_RPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "errors.h"
+
+/* gRPC status code numbers used by handlers (the gRPC spec's numbering). */
+enum {
+    KE_GRPC_OK = 0,
+    KE_GRPC_CANCELLED = 1,
+    KE_GRPC_UNKNOWN = 2,
+    KE_GRPC_INVALID_ARGUMENT = 3,
+    KE_GRPC_NOT_FOUND = 5,
+    KE_GRPC_RESOURCE_EXHAUSTED = 8,
+    KE_GRPC_FAILED_PRECONDITION = 9,
+    KE_GRPC_UNIMPLEMENTED = 12,
+    KE_GRPC_INTERNAL = 13,
+    KE_GRPC_UNAVAILABLE = 14,
+};
+
+typedef struct ke_rpc ke_rpc;           /* the server */
+typedef struct ke_rpc_call ke_rpc_call; /* one incoming call */
+
+/* How a method exchanges messages. */
+typedef enum ke_rpc_kind {
+    KE_RPC_UNARY,         /* one request, one response, then the status */
+    KE_RPC_BIDI,          /* each request gets one response; ends when the client half-closes */
+    KE_RPC_SERVER_STREAM, /* one request, one response, then the call stays open until the
+                             client cancels or the server shuts down (health Watch) */
+} ke_rpc_kind;
+
+/* Called with each request message (req/len valid only during the call).
+ * The handler must answer exactly once per call to it with ke_rpc_reply,
+ * from any thread, now or later. */
+typedef void (*ke_rpc_handler)(void *ctx, ke_rpc_call *call, const uint8_t *req, size_t len);
+
+/* One method a service offers. */
+typedef struct ke_rpc_method {
+    const char *path;       /* "/package.Service/Method" */
+    ke_rpc_kind kind;       /* message pattern */
+    ke_rpc_handler handler; /* called per request message */
+    void *ctx;              /* handed to the handler */
+} ke_rpc_method;
+
+/* Answers the request a handler was called with. status KE_GRPC_OK sends the
+ * len bytes at data as the response message (copied; data may be freed after
+ * the call); any other status ends the call with that status and message
+ * (data ignored). For a unary call KE_GRPC_OK also ends the call with OK. */
+void ke_rpc_reply(ke_rpc_call *call, int status, const char *message, const uint8_t *data,
+                  size_t len);
+
+/* Server settings. */
+typedef struct ke_rpc_options {
+    const char *listen;       /* "host:port" */
+    int threads;              /* completion-queue threads (>= 1) */
+    size_t max_message_bytes; /* largest request accepted; larger → RESOURCE_EXHAUSTED */
+} ke_rpc_options;
+
+/* Creates the server, registers the methods (copied; paths must stay valid)
+ * and binds the address. Returns KE_OK, or KE_EIO with err naming the
+ * address when it cannot be bound. */
+int ke_rpc_new(const ke_rpc_options *opts, const ke_rpc_method *methods, size_t n_methods,
+               ke_rpc **out, ke_error *err);
+
+/* The port bound (useful with "host:0"). */
+int ke_rpc_port(const ke_rpc *rpc);
+
+/* Starts the threads and serves until ke_rpc_shutdown. */
+int ke_rpc_start(ke_rpc *rpc, ke_error *err);
+
+/* Stops accepting calls, waits up to grace_ms for calls in flight, cancels
+ * the rest, and joins the threads. Safe to call once from any thread. */
+void ke_rpc_shutdown(ke_rpc *rpc, int grace_ms);
+
+/* Frees a server after ke_rpc_shutdown; NULL is fine. */
+void ke_rpc_free(ke_rpc *rpc);
+
+#endif
