@@ -11,7 +11,7 @@
 
 /* The variable the configuration is read from, and the names it is known by. */
 #define KE_CONFIG_ENV "KEDRO_GRAPHQL_EVENTS_CONFIG"
-#define KE_CONFIG_ENV_ALIAS "KEDRO_GRAPHQL_EVENT_CONFIG" /* accepted, with a warning */
+#define KE_CONFIG_ENV_ALIAS "KEDRO_GRAPHQL_EVENT_CONFIG"  /* accepted, with a warning */
 #define KE_CONFIG_ENV_TYPO "KEDROG_GRAPHQL_EVENTS_CONFIG" /* ignored, with a warning */
 
 /* Limits: a configuration larger than these is refused at start-up. */

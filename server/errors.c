@@ -30,8 +30,8 @@ const char *ke_err_name(int code)
     switch (code) {
     case KE_OK:
         return "OK";
-#define KE_X_NAME(name, value, msg, status)                                    \
-    case KE_##name:                                                            \
+#define KE_X_NAME(name, value, msg, status)                                                        \
+    case KE_##name:                                                                                \
         return #name;
         KE_ERRNO_MAP(KE_X_NAME)
 #undef KE_X_NAME
@@ -44,8 +44,8 @@ const char *ke_strerror(int code)
     switch (code) {
     case KE_OK:
         return "success";
-#define KE_X_MSG(name, value, msg, status)                                     \
-    case KE_##name:                                                            \
+#define KE_X_MSG(name, value, msg, status)                                                         \
+    case KE_##name:                                                                                \
         return msg;
         KE_ERRNO_MAP(KE_X_MSG)
 #undef KE_X_MSG
@@ -58,8 +58,8 @@ int ke_err_grpc_status(int code)
     switch (code) {
     case KE_OK:
         return 0;
-#define KE_X_STATUS(name, value, msg, status)                                  \
-    case KE_##name:                                                            \
+#define KE_X_STATUS(name, value, msg, status)                                                      \
+    case KE_##name:                                                                                \
         return status;
         KE_ERRNO_MAP(KE_X_STATUS)
 #undef KE_X_STATUS

@@ -6,15 +6,15 @@
 
 /* X(NAME, value, message, gRPC status code number). One table, so a code
  * cannot lose its name, message or status mapping. */
-#define KE_ERRNO_MAP(X)                                                        \
-    X(EINVAL, -1, "invalid argument", 3 /* INVALID_ARGUMENT */)               \
-    X(EDISABLED, -2, "dispatch disabled", 9 /* FAILED_PRECONDITION */)        \
-    X(ENOTFOUND, -3, "not found", 5 /* NOT_FOUND */)                          \
-    X(ETOOBIG, -4, "too large", 8 /* RESOURCE_EXHAUSTED */)                   \
-    X(EUNAVAIL, -5, "unavailable", 14 /* UNAVAILABLE */)                      \
-    X(ENOMEM, -6, "out of memory", 8 /* RESOURCE_EXHAUSTED */)                \
-    X(ESTORE, -7, "store failure", 13 /* INTERNAL */)                         \
-    X(ECONFIG, -8, "invalid configuration", 13 /* INTERNAL */)                \
+#define KE_ERRNO_MAP(X)                                                                            \
+    X(EINVAL, -1, "invalid argument", 3 /* INVALID_ARGUMENT */)                                    \
+    X(EDISABLED, -2, "dispatch disabled", 9 /* FAILED_PRECONDITION */)                             \
+    X(ENOTFOUND, -3, "not found", 5 /* NOT_FOUND */)                                               \
+    X(ETOOBIG, -4, "too large", 8 /* RESOURCE_EXHAUSTED */)                                        \
+    X(EUNAVAIL, -5, "unavailable", 14 /* UNAVAILABLE */)                                           \
+    X(ENOMEM, -6, "out of memory", 8 /* RESOURCE_EXHAUSTED */)                                     \
+    X(ESTORE, -7, "store failure", 13 /* INTERNAL */)                                              \
+    X(ECONFIG, -8, "invalid configuration", 13 /* INTERNAL */)                                     \
     X(EIO, -9, "input/output error", 13 /* INTERNAL */)
 
 enum {

@@ -8,19 +8,21 @@ set(KE_TEST_ENV
   "KE_CONFORMANCE_DIR=${KE_CONFORMANCE_DIR}"
   "KE_PYTHON=${KE_PYTHON}")
 
-# ke_unit_test(NAME): builds tests/unit/test_NAME.c against the server library.
+# ke_unit_test(NAME LIB...): builds tests/unit/test_NAME.c against the given libraries.
 function(ke_unit_test name)
   add_executable(test_${name} ${CMAKE_SOURCE_DIR}/tests/unit/test_${name}.c)
-  target_link_libraries(test_${name} PRIVATE ke_server PkgConfig::CMOCKA)
+  target_link_libraries(test_${name} PRIVATE ${ARGN} PkgConfig::CMOCKA)
   add_test(NAME unit_${name} COMMAND test_${name})
   set_tests_properties(unit_${name} PROPERTIES ENVIRONMENT "${KE_TEST_ENV}" SKIP_RETURN_CODE 77)
 endfunction()
 
-foreach(t errors config router event store dispatch)
-  if(EXISTS ${CMAKE_SOURCE_DIR}/tests/unit/test_${t}.c)
-    ke_unit_test(${t})
-  endif()
-endforeach()
+ke_unit_test(errors ke_base)
+ke_unit_test(event ke_event)
+ke_unit_test(config ke_config)
+ke_unit_test(router ke_config)
+ke_unit_test(reflection ke_server)
+ke_unit_test(store ke_server)
+ke_unit_test(dispatch ke_server)
 
 add_test(NAME gen_is_fresh COMMAND ${CMAKE_SOURCE_DIR}/tests/gen_fresh.sh)
 
