@@ -1,1 +1,82 @@
-/* placeholder: being written */
+/* dispatch.c -- turns a validated event into the pipeline records its routes call for. */
+#include "dispatch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char ke_dispatch_disabled_msg[] =
+    "dispatch is disabled: no event configuration is set; set " KE_CONFIG_ENV
+    " (or --events-config) to a JSON object mapping pipeline names to "
+    "{\"source\": ..., \"type\": ...}";
+
+/* Fills p for one route: READY, parameters and tags as DESIGN.md 3.4 says. */
+static int build_one(ke_pipeline *p, const ke_route *r, const ke_event *ev, const char *json)
+{
+    int rc = ke_pipeline_init(p, r->pipeline, KE_STATE_READY);
+    size_t i;
+
+    if (rc != KE_OK)
+        return rc;
+    rc = ke_pipeline_add_param(p, "id", p->id, "string");
+    if (rc == KE_OK)
+        rc = ke_pipeline_add_param(p, "event", json, "string");
+    for (i = 0; rc == KE_OK && i < r->n_params; i++)
+        rc = ke_pipeline_add_param(p, r->params[i].key, r->params[i].value, r->params[i].type);
+    if (rc == KE_OK)
+        rc = ke_pipeline_add_tag(p, "event_id", ke_event_id(ev));
+    if (rc == KE_OK)
+        rc = ke_pipeline_add_tag(p, "event_source", ke_event_source(ev));
+    if (rc == KE_OK)
+        rc = ke_pipeline_add_tag(p, "event_type", ke_event_type(ev));
+    for (i = 0; rc == KE_OK && i < r->n_tags; i++)
+        rc = ke_pipeline_add_tag(p, r->tags[i].key, r->tags[i].value);
+    if (rc != KE_OK)
+        ke_pipeline_release(p);
+    return rc;
+}
+
+int ke_dispatch(const ke_dispatcher *d, const ke_event *ev, const struct timespec *received,
+                ke_dispatch_result *res, ke_error *err)
+{
+    const ke_route *const *routes;
+    ke_pipeline *built = NULL;
+    char *json = NULL;
+    size_t n = 0, i, made = 0;
+    int rc;
+
+    memset(res, 0, sizeof *res);
+    if (d->router == NULL)
+        return ke_error_set(err, KE_EDISABLED, "%s", ke_dispatch_disabled_msg);
+    routes = ke_router_match(d->router, ke_event_source(ev), ke_event_type(ev), &n);
+    if (n > 0) {
+        rc = ke_event_to_json(ev, received, &json, err);
+        if (rc != KE_OK)
+            goto out;
+        built = calloc(n, sizeof *built);
+        if (built == NULL) {
+            rc = ke_error_set(err, KE_ENOMEM, "dispatch: out of memory");
+            goto out;
+        }
+        for (made = 0; made < n; made++) {
+            rc = build_one(&built[made], routes[made], ev, json);
+            if (rc != KE_OK) {
+                ke_error_set(err, rc, "dispatch: out of memory");
+                goto out;
+            }
+        }
+    }
+    rc = ke_store_accept(d->store, ke_event_source(ev), ke_event_id(ev), built, n, &res->pipelines,
+                         &res->n, &res->duplicate, err);
+out:
+    for (i = 0; i < made; i++)
+        ke_pipeline_release(&built[i]);
+    free(built);
+    free(json);
+    return rc;
+}
+
+void ke_dispatch_result_release(ke_dispatch_result *res)
+{
+    ke_pipelines_free(res->pipelines, res->n);
+    memset(res, 0, sizeof *res);
+}

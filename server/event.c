@@ -1,1 +1,1299 @@
-/* placeholder: being written */
+/* event.c -- CloudEvent validation (protobuf format) and CloudEvents JSON rendering. */
+#include "event.h"
+
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cloudevents/v1/cloudevents.pb-c.h"
+
+typedef Io__Cloudevents__V1__CloudEvent pb_event;
+typedef Io__Cloudevents__V1__CloudEventBatch pb_batch;
+typedef Io__Cloudevents__V1__CloudEvent__AttributesEntry pb_entry;
+typedef Io__Cloudevents__V1__CloudEvent__CloudEventAttributeValue pb_value;
+
+#define ATTR(x) IO__CLOUDEVENTS__V1__CLOUD_EVENT__CLOUD_EVENT_ATTRIBUTE_VALUE__ATTR_##x
+#define DATA(x) IO__CLOUDEVENTS__V1__CLOUD_EVENT__DATA_##x
+
+#define NAME_MAX_LEN 20                 /* CloudEvents: attribute names of at most 20 chars */
+#define TS_MIN_SECONDS (-62135596800LL) /* 0001-01-01T00:00:00Z */
+#define TS_MAX_SECONDS 253402300799LL   /* 9999-12-31T23:59:59Z */
+/* Nesting of JSON data embedded as a value; deeper data goes as a string, as
+ * Python's json.loads (in the Kedro node) fails near 1000 levels. */
+#define DATA_MAX_DEPTH 256
+#define QUOTE_CAP 176    /* room for a quoted value: 40 bytes as \xHH, quotes, ... */
+#define QUOTE_SRC_MAX 40 /* bytes of a value shown in a message */
+
+struct ke_event {
+    pb_event *pb;             /* the unpacked message (a batch's, when in_batch) */
+    bool in_batch;            /* pb belongs to the batch, not to this event */
+    const pb_entry **attrs;   /* every attribute entry, sorted by name */
+    size_t n_attrs;           /* entries in attrs */
+    const char *content_type; /* datacontenttype, or NULL */
+    const char *dataschema;   /* dataschema, or NULL */
+    const char *subject;      /* subject, or NULL */
+    const pb_value *time;     /* time (a ce_timestamp), or NULL */
+};
+
+struct ke_batch {
+    pb_batch *pb;     /* the unpacked batch; owns every event's message */
+    ke_event *events; /* one validated event per pb->events[i] */
+    size_t n_events;  /* entries in events */
+};
+
+/* ---- small text helpers ---- */
+
+/* Writes s[0..n) into buf as a double-quoted string fit for an error message:
+ * ASCII only (other bytes as \xHH, so a message is valid UTF-8 whatever the
+ * input), at most QUOTE_SRC_MAX bytes of s, "..." after the quote when cut.
+ * Returns buf. */
+static const char *quote_n(char buf[QUOTE_CAP], const char *s, size_t n)
+{
+    size_t o = 0;
+    size_t i;
+
+    buf[o++] = '"';
+    for (i = 0; i < n && i < QUOTE_SRC_MAX; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            o += (size_t)snprintf(buf + o, QUOTE_CAP - o, "\\%c", c);
+        else if (c < 0x20 || c >= 0x7f)
+            o += (size_t)snprintf(buf + o, QUOTE_CAP - o, "\\x%02x", c);
+        else
+            buf[o++] = (char)c;
+    }
+    buf[o++] = '"';
+    if (n > QUOTE_SRC_MAX) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* quote_n for a NUL-terminated string. */
+static const char *quote(char buf[QUOTE_CAP], const char *s)
+{
+    return quote_n(buf, s, strlen(s));
+}
+
+/* Returns the offset of the first byte of s[0..n) that breaks UTF-8 (overlong
+ * forms, surrogates and code points above U+10FFFF included), or -1 when the
+ * whole text is valid. */
+static long utf8_invalid_at(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t len;
+        uint32_t cp;
+        size_t k;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            len = 2;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            len = 3;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return (long)i;
+        }
+        if (n - i < len)
+            return (long)i;
+        for (k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return (long)i;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return (long)i;
+        i += len;
+    }
+    return -1;
+}
+
+/* Checks that a string of the event is valid UTF-8; what names the string
+ * ("attribute \"id\"", ...). Returns KE_OK or KE_EINVAL with err set. */
+static int check_utf8(const char *s, const char *what, ke_error *err)
+{
+    long at = utf8_invalid_at((const unsigned char *)s, strlen(s));
+
+    if (at < 0)
+        return KE_OK;
+    return ke_error_set(err, KE_EINVAL, "%s: must be valid UTF-8 (invalid byte at offset %ld)",
+                        what, at);
+}
+
+/* RFC 7230 tchar. */
+static bool is_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* Length of the RFC 7230 token at s (0 when there is none). */
+static size_t token_len(const char *s)
+{
+    size_t n = 0;
+
+    while (is_tchar((unsigned char)s[n]))
+        n++;
+    return n;
+}
+
+/* Length of the RFC 7230 quoted-string at s, quotes included (0 when s does
+ * not start a well-formed one). */
+static size_t quoted_string_len(const char *s)
+{
+    size_t i = 1;
+
+    if (s[0] != '"')
+        return 0;
+    for (;;) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"')
+            return i + 1;
+        if (c == '\\') {
+            unsigned char e = (unsigned char)s[i + 1];
+            if (!(e == '\t' || e == ' ' || (e >= 0x21 && e != 0x7f)))
+                return 0;
+            i += 2;
+        } else if (c == '\t' || c == ' ' || (c >= 0x21 && c != 0x7f)) {
+            i++;
+        } else {
+            return 0; /* control character or the end of the string */
+        }
+    }
+}
+
+/* True when s is an RFC 2046 media type as HTTP writes it (RFC 7231 3.1.1.1):
+ * type "/" subtype *( OWS ";" OWS token "=" ( token / quoted-string ) ). */
+static bool media_type_valid(const char *s)
+{
+    const char *p = s;
+    size_t n;
+
+    n = token_len(p);
+    if (n == 0 || p[n] != '/')
+        return false;
+    p += n + 1;
+    n = token_len(p);
+    if (n == 0)
+        return false;
+    p += n;
+    while (*p != '\0') {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p++ != ';')
+            return false;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        n = token_len(p);
+        if (n == 0 || p[n] != '=')
+            return false;
+        p += n + 1;
+        n = token_len(p);
+        if (n == 0)
+            n = quoted_string_len(p);
+        if (n == 0)
+            return false;
+        p += n;
+    }
+    return true;
+}
+
+/* Splits a valid media type into its type and subtype (lengths only; both
+ * start where the caller knows: at s and after the '/'). */
+static void media_type_split(const char *s, size_t *type_len, const char **sub, size_t *sub_len)
+{
+    *type_len = token_len(s);
+    *sub = s + *type_len + 1;
+    *sub_len = token_len(*sub);
+}
+
+/* True when the media type (parameters ignored, case-insensitive) says JSON:
+ * application/json, text/json or any subtype ending in "+json". */
+static bool media_type_is_json(const char *s)
+{
+    size_t tl, sl;
+    const char *sub;
+
+    media_type_split(s, &tl, &sub, &sl);
+    if (sl >= 5 && strncasecmp(sub + sl - 5, "+json", 5) == 0)
+        return true;
+    if (sl != 4 || strncasecmp(sub, "json", 4) != 0)
+        return false;
+    return (tl == 11 && strncasecmp(s, "application", 11) == 0) ||
+           (tl == 4 && strncasecmp(s, "text", 4) == 0);
+}
+
+/* True when the media type's type is "text" (case-insensitive). */
+static bool media_type_is_text(const char *s)
+{
+    return token_len(s) == 4 && strncasecmp(s, "text", 4) == 0;
+}
+
+/* True when s starts with an RFC 3986 scheme and ':' (an absolute URI). */
+static bool uri_is_absolute(const char *s)
+{
+    size_t i = 1;
+
+    if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+        return false;
+    while ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+           (s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '-' || s[i] == '.')
+        i++;
+    return s[i] == ':';
+}
+
+/* ---- protobuf wire scan: strings holding NUL ---- */
+
+/* protobuf-c hands strings over NUL-terminated without their length, so a
+ * string holding U+0000 would silently lose its tail ("a\0b" read as "a", and
+ * two different ids read as one). Scan the wire for such strings and refuse
+ * them instead. The scan runs on bytes protobuf-c already accepted. */
+
+/* One field of a protobuf message on the wire. */
+struct wire_field {
+    uint64_t num;       /* field number */
+    unsigned type;      /* wire type: 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32 */
+    const uint8_t *buf; /* payload of a length-delimited field */
+    size_t len;         /* its length */
+};
+
+/* Reads a varint; returns false when it runs past end or past 10 bytes. */
+static bool wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    unsigned shift = 0;
+
+    *v = 0;
+    while (*p < end && shift < 64) {
+        uint8_t b = *(*p)++;
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if ((b & 0x80) == 0)
+            return true;
+        shift += 7;
+    }
+    return false;
+}
+
+/* Reads the next field at *p into f; returns false at a malformed field. */
+static bool wire_next(const uint8_t **p, const uint8_t *end, struct wire_field *f)
+{
+    uint64_t key, len;
+
+    if (!wire_varint(p, end, &key))
+        return false;
+    f->num = key >> 3;
+    f->type = (unsigned)(key & 7);
+    f->buf = NULL;
+    f->len = 0;
+    switch (f->type) {
+    case 0:
+        return wire_varint(p, end, &len);
+    case 1:
+    case 5:
+        len = f->type == 1 ? 8 : 4;
+        if ((uint64_t)(end - *p) < len)
+            return false;
+        *p += len;
+        return true;
+    case 2:
+        if (!wire_varint(p, end, &len) || (uint64_t)(end - *p) < len)
+            return false;
+        f->buf = *p;
+        f->len = (size_t)len;
+        *p += len;
+        return true;
+    }
+    return false;
+}
+
+/* True when a length-delimited field's payload holds a NUL byte. */
+static bool field_has_nul(const struct wire_field *f)
+{
+    return f->type == 2 && memchr(f->buf, 0, f->len) != NULL;
+}
+
+/* Scans one CloudEventAttributeValue; *nul says whether a string member
+ * (ce_string, ce_uri, ce_uri_ref) holds NUL. Returns false when malformed. */
+static bool wire_scan_value(const uint8_t *p, size_t n, bool *nul)
+{
+    const uint8_t *end = p + n;
+    struct wire_field f;
+
+    while (p < end) {
+        if (!wire_next(&p, end, &f))
+            return false;
+        if ((f.num == 3 || f.num == 5 || f.num == 6) && field_has_nul(&f))
+            *nul = true;
+    }
+    return true;
+}
+
+/* Refuses a serialized CloudEvent whose strings hold NUL, naming the field.
+ * Returns KE_OK, or KE_EINVAL with err set. */
+static int check_wire_nul(const uint8_t *buf, size_t len, ke_error *err)
+{
+    static const char *const names[] = {NULL,
+                                        "attribute \"id\"",
+                                        "attribute \"source\"",
+                                        "attribute \"specversion\"",
+                                        "attribute \"type\"",
+                                        NULL,
+                                        NULL,
+                                        "data \"text_data\""};
+    const uint8_t *p = buf;
+    const uint8_t *end = buf + len;
+    struct wire_field f, g;
+    char q[QUOTE_CAP];
+
+    while (p < end) {
+        if (!wire_next(&p, end, &f))
+            goto malformed;
+        if (f.type != 2)
+            continue;
+        if (f.num < sizeof names / sizeof names[0] && names[f.num] != NULL && field_has_nul(&f))
+            return ke_error_set(err, KE_EINVAL, "%s: must not contain a NUL character (U+0000)",
+                                names[f.num]);
+        if (f.num == 5) { /* an attributes map entry: key = 1, value = 2 */
+            const uint8_t *ep = f.buf;
+            const uint8_t *eend = f.buf + f.len;
+            const uint8_t *key = (const uint8_t *)"";
+            size_t key_len = 0;
+            bool key_nul = false, value_nul = false;
+
+            while (ep < eend) {
+                if (!wire_next(&ep, eend, &g))
+                    goto malformed;
+                if (g.num == 1 && g.type == 2) {
+                    key = g.buf;
+                    key_len = g.len;
+                    key_nul = key_nul || field_has_nul(&g);
+                } else if (g.num == 2 && g.type == 2) {
+                    if (!wire_scan_value(g.buf, g.len, &value_nul))
+                        goto malformed;
+                }
+            }
+            if (key_nul)
+                return ke_error_set(err, KE_EINVAL,
+                                    "attribute name %s: must not contain a NUL character (U+0000)",
+                                    quote_n(q, (const char *)key, key_len));
+            if (value_nul)
+                return ke_error_set(err, KE_EINVAL,
+                                    "attribute %s: value must not contain a NUL character (U+0000)",
+                                    quote_n(q, (const char *)key, key_len));
+        }
+    }
+    return KE_OK;
+malformed:
+    return ke_error_set(err, KE_EINVAL,
+                        "malformed CloudEvent: not a valid protobuf encoding of "
+                        "io.cloudevents.v1.CloudEvent");
+}
+
+/* ---- validation ---- */
+
+/* The proto name of the member a value holds. */
+static const char *value_kind(const pb_value *v)
+{
+    switch (v->attr_case) {
+    case ATTR(CE_BOOLEAN):
+        return "ce_boolean";
+    case ATTR(CE_INTEGER):
+        return "ce_integer";
+    case ATTR(CE_STRING):
+        return "ce_string";
+    case ATTR(CE_BYTES):
+        return "ce_bytes";
+    case ATTR(CE_URI):
+        return "ce_uri";
+    case ATTR(CE_URI_REF):
+        return "ce_uri_ref";
+    case ATTR(CE_TIMESTAMP):
+        return "ce_timestamp";
+    default:
+        return "no value";
+    }
+}
+
+/* Checks a ce_timestamp lies in 0001-01-01..9999-12-31 with nanos 0..999999999
+ * (RFC 3339 can write nothing else). A missing message reads as the proto
+ * default, the epoch. Returns KE_OK or KE_EINVAL naming the attribute. */
+static int check_timestamp(const char *name, const pb_value *v, ke_error *err)
+{
+    const Google__Protobuf__Timestamp *ts = v->ce_timestamp;
+    char q[QUOTE_CAP];
+
+    if (ts == NULL)
+        return KE_OK;
+    if (ts->seconds < TS_MIN_SECONDS || ts->seconds > TS_MAX_SECONDS || ts->nanos < 0 ||
+        ts->nanos > 999999999)
+        return ke_error_set(err, KE_EINVAL,
+                            "attribute %s: ce_timestamp must lie within "
+                            "0001-01-01T00:00:00Z..9999-12-31T23:59:59.999999999Z (seconds "
+                            "%lld..%lld, nanos 0..999999999), got seconds=%" PRId64
+                            ", nanos=%" PRId32,
+                            quote(q, name), TS_MIN_SECONDS, TS_MAX_SECONDS, ts->seconds, ts->nanos);
+    return KE_OK;
+}
+
+/* Checks the value of one attribute against the rule for its name (the
+ * known optional attributes) or for its type (extensions), and records the
+ * known ones in ev. Returns KE_OK or KE_EINVAL naming the attribute. */
+static int check_value(ke_event *ev, const char *name, const pb_value *v, ke_error *err)
+{
+    char q[QUOTE_CAP], qv[QUOTE_CAP];
+    char what[QUOTE_CAP + 16];
+    int rc;
+
+    snprintf(what, sizeof what, "attribute %s", quote(q, name));
+    switch (v->attr_case) { /* every string must be UTF-8, whatever its rule */
+    case ATTR(CE_STRING):
+    case ATTR(CE_URI):
+    case ATTR(CE_URI_REF):
+        rc = check_utf8(v->ce_string, what, err);
+        if (rc != KE_OK)
+            return rc;
+        break;
+    default:
+        break;
+    }
+
+    if (strcmp(name, "datacontenttype") == 0) {
+        if (v->attr_case != ATTR(CE_STRING))
+            return ke_error_set(err, KE_EINVAL,
+                                "attribute \"datacontenttype\": must be a ce_string holding an "
+                                "RFC 2046 media type (type/subtype), got %s",
+                                value_kind(v));
+        if (!media_type_valid(v->ce_string))
+            return ke_error_set(err, KE_EINVAL,
+                                "attribute \"datacontenttype\": must be a ce_string holding an "
+                                "RFC 2046 media type (type/subtype), got %s",
+                                quote(qv, v->ce_string));
+        ev->content_type = v->ce_string;
+    } else if (strcmp(name, "subject") == 0) {
+        if (v->attr_case != ATTR(CE_STRING))
+            return ke_error_set(err, KE_EINVAL,
+                                "attribute \"subject\": must be a non-empty ce_string, got %s",
+                                value_kind(v));
+        if (v->ce_string[0] == '\0')
+            return ke_error_set(err, KE_EINVAL,
+                                "attribute \"subject\": must be a non-empty ce_string, got \"\"");
+        ev->subject = v->ce_string;
+    } else if (strcmp(name, "dataschema") == 0) {
+        if (v->attr_case != ATTR(CE_URI))
+            return ke_error_set(err, KE_EINVAL,
+                                "attribute \"dataschema\": must be a ce_uri holding a non-empty "
+                                "absolute URI, got %s",
+                                value_kind(v));
+        if (!uri_is_absolute(v->ce_uri))
+            return ke_error_set(err, KE_EINVAL,
+                                "attribute \"dataschema\": must be a ce_uri holding a non-empty "
+                                "absolute URI (scheme \":\" ...), got %s",
+                                quote(qv, v->ce_uri));
+        ev->dataschema = v->ce_uri;
+    } else if (strcmp(name, "time") == 0) {
+        if (v->attr_case != ATTR(CE_TIMESTAMP))
+            return ke_error_set(err, KE_EINVAL,
+                                "attribute \"time\": must be a ce_timestamp, got %s",
+                                value_kind(v));
+        rc = check_timestamp(name, v, err);
+        if (rc != KE_OK)
+            return rc;
+        ev->time = v;
+    } else if (v->attr_case == ATTR(CE_URI)) {
+        if (!uri_is_absolute(v->ce_uri))
+            return ke_error_set(err, KE_EINVAL,
+                                "attribute %s: ce_uri must be an absolute URI (scheme \":\" ...), "
+                                "got %s; use ce_uri_ref for a relative reference",
+                                quote(q, name), quote(qv, v->ce_uri));
+    } else if (v->attr_case == ATTR(CE_TIMESTAMP)) {
+        return check_timestamp(name, v, err);
+    }
+    return KE_OK;
+}
+
+/* Checks an attribute name: 1..NAME_MAX_LEN of [a-z0-9], not one of the
+ * required attributes (they travel in fields) nor "data" (it would collide
+ * with the JSON format's data member). Returns KE_OK or KE_EINVAL. */
+static int check_name(const char *name, ke_error *err)
+{
+    static const char *const fields[][2] = {
+        {"id", "id"}, {"source", "source"}, {"specversion", "spec_version"}, {"type", "type"}};
+    size_t n = strlen(name);
+    size_t i;
+    char q[QUOTE_CAP];
+
+    for (i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9')))
+            break;
+    if (n == 0 || n > NAME_MAX_LEN || i < n)
+        return ke_error_set(err, KE_EINVAL,
+                            "attribute name %s: must be 1 to %d characters of [a-z0-9]",
+                            quote(q, name), NAME_MAX_LEN);
+    for (i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (strcmp(name, fields[i][0]) == 0)
+            return ke_error_set(err, KE_EINVAL,
+                                "attribute \"%s\": must not appear in attributes; it travels in "
+                                "the %s field",
+                                name, fields[i][1]);
+    if (strcmp(name, "data") == 0)
+        return ke_error_set(err, KE_EINVAL,
+                            "attribute \"data\": the name is reserved for the event's data");
+    return KE_OK;
+}
+
+/* qsort order of attribute entries: by name, bytewise. */
+static int entry_cmp(const void *a, const void *b)
+{
+    const pb_entry *const *x = a;
+    const pb_entry *const *y = b;
+
+    return strcmp((*x)->key, (*y)->key);
+}
+
+/* Checks one required attribute: present (non-empty) and UTF-8. */
+static int check_required(const char *name, const char *value, ke_error *err)
+{
+    char what[64];
+
+    if (value == NULL || value[0] == '\0')
+        return ke_error_set(err, KE_EINVAL, "required attribute \"%s\" is missing or empty", name);
+    snprintf(what, sizeof what, "attribute \"%s\"", name);
+    return check_utf8(value, what, err);
+}
+
+/* Validates ev->pb (serialized as wire[0..wire_len)) against every rule and
+ * fills in the rest of ev. Returns KE_OK, KE_EINVAL naming the attribute and
+ * rule, or KE_ENOMEM; ev->attrs is for the caller to free either way. */
+static int validate_event(ke_event *ev, const uint8_t *wire, size_t wire_len, ke_error *err)
+{
+    const pb_event *pb = ev->pb;
+    char q[QUOTE_CAP];
+    size_t i;
+    int rc;
+
+    rc = check_wire_nul(wire, wire_len, err);
+    if (rc != KE_OK)
+        return rc;
+    rc = check_required("id", pb->id, err);
+    if (rc == KE_OK)
+        rc = check_required("source", pb->source, err);
+    if (rc == KE_OK)
+        rc = check_required("specversion", pb->spec_version, err);
+    if (rc == KE_OK)
+        rc = check_required("type", pb->type, err);
+    if (rc != KE_OK)
+        return rc;
+    if (strcmp(pb->spec_version, "1.0") != 0)
+        return ke_error_set(err, KE_EINVAL,
+                            "attribute \"specversion\": got %s, but only \"1.0\" is supported",
+                            quote(q, pb->spec_version));
+
+    if (pb->n_attributes > KE_EVENT_MAX_ATTRIBUTES)
+        return ke_error_set(err, KE_EINVAL, "event has %zu attributes, at most %d are allowed",
+                            pb->n_attributes, KE_EVENT_MAX_ATTRIBUTES);
+    if (pb->n_attributes > 0) {
+        ev->attrs = calloc(pb->n_attributes, sizeof *ev->attrs);
+        if (ev->attrs == NULL)
+            return ke_error_set(err, KE_ENOMEM, "out of memory decoding an event");
+    }
+    for (i = 0; i < pb->n_attributes; i++) {
+        const pb_entry *e = pb->attributes[i];
+        rc = check_name(e->key, err);
+        if (rc != KE_OK)
+            return rc;
+        if (e->value == NULL || e->value->attr_case == ATTR(_NOT_SET))
+            return ke_error_set(
+                err, KE_EINVAL,
+                "attribute \"%s\": has no value (one of ce_boolean, ce_integer, "
+                "ce_string, ce_bytes, ce_uri, ce_uri_ref, ce_timestamp must be set)",
+                e->key);
+        rc = check_value(ev, e->key, e->value, err);
+        if (rc != KE_OK)
+            return rc;
+        ev->attrs[ev->n_attrs++] = e;
+    }
+    if (ev->n_attrs > 1)
+        qsort(ev->attrs, ev->n_attrs, sizeof *ev->attrs, entry_cmp);
+    for (i = 1; i < ev->n_attrs; i++)
+        if (strcmp(ev->attrs[i - 1]->key, ev->attrs[i]->key) == 0)
+            return ke_error_set(err, KE_EINVAL, "attribute \"%s\": appears more than once",
+                                ev->attrs[i]->key);
+
+    if (pb->data_case == DATA(TEXT_DATA))
+        return check_utf8(pb->text_data, "data \"text_data\"", err);
+    return KE_OK;
+}
+
+/* ---- public: decoding ---- */
+
+int ke_event_decode(const uint8_t *buf, size_t len, ke_event **out, ke_error *err)
+{
+    ke_event *ev = NULL;
+    int rc = KE_OK;
+
+    *out = NULL;
+    if (buf == NULL && len > 0)
+        return ke_error_set(err, KE_EINVAL, "malformed CloudEvent: no bytes");
+    ev = calloc(1, sizeof *ev);
+    if (ev == NULL) {
+        rc = ke_error_set(err, KE_ENOMEM, "out of memory decoding an event");
+        goto out;
+    }
+    ev->pb = io__cloudevents__v1__cloud_event__unpack(NULL, len, buf);
+    if (ev->pb == NULL) {
+        rc = ke_error_set(err, KE_EINVAL,
+                          "malformed CloudEvent: not a valid protobuf encoding of "
+                          "io.cloudevents.v1.CloudEvent");
+        goto out;
+    }
+    rc = validate_event(ev, buf, len, err);
+out:
+    if (rc != KE_OK) {
+        ke_event_free(ev);
+        return rc;
+    }
+    *out = ev;
+    return KE_OK;
+}
+
+void ke_event_free(ke_event *ev)
+{
+    if (ev == NULL)
+        return;
+    if (!ev->in_batch && ev->pb != NULL)
+        io__cloudevents__v1__cloud_event__free_unpacked(ev->pb, NULL);
+    free(ev->attrs);
+    free(ev);
+}
+
+const char *ke_event_id(const ke_event *ev)
+{
+    return ev->pb->id;
+}
+
+const char *ke_event_source(const ke_event *ev)
+{
+    return ev->pb->source;
+}
+
+const char *ke_event_type(const ke_event *ev)
+{
+    return ev->pb->type;
+}
+
+/* The serialized events of a batch, in order: the payloads of its field 1.
+ * On success *slices (n entries, caller frees) match pb->events one to one. */
+struct wire_slice {
+    const uint8_t *buf; /* a serialized CloudEvent inside the batch's bytes */
+    size_t len;         /* its length */
+};
+
+/* Finds each event's bytes in a serialized batch (needed by the NUL scan).
+ * Returns KE_OK, KE_EINVAL when the bytes disagree with the unpacked batch,
+ * or KE_ENOMEM. */
+static int batch_slices(const uint8_t *buf, size_t len, size_t n, struct wire_slice **out,
+                        ke_error *err)
+{
+    const uint8_t *p = buf;
+    const uint8_t *end = buf + len;
+    struct wire_slice *s = NULL;
+    struct wire_field f;
+    size_t i = 0;
+
+    *out = NULL;
+    if (n == 0)
+        return KE_OK;
+    s = calloc(n, sizeof *s);
+    if (s == NULL)
+        return ke_error_set(err, KE_ENOMEM, "out of memory decoding a batch");
+    while (p < end) {
+        if (!wire_next(&p, end, &f))
+            break;
+        if (f.num != 1 || f.type != 2)
+            continue;
+        if (i == n)
+            break;
+        s[i].buf = f.buf;
+        s[i].len = f.len;
+        i++;
+    }
+    if (p != end || i != n) {
+        free(s);
+        return ke_error_set(err, KE_EINVAL,
+                            "malformed CloudEventBatch: not a valid protobuf encoding of "
+                            "io.cloudevents.v1.CloudEventBatch");
+    }
+    *out = s;
+    return KE_OK;
+}
+
+int ke_batch_decode(const uint8_t *buf, size_t len, ke_batch **out, ke_error *err)
+{
+    ke_batch *b = NULL;
+    struct wire_slice *slices = NULL;
+    ke_error one;
+    size_t i;
+    int rc = KE_OK;
+
+    *out = NULL;
+    if (buf == NULL && len > 0)
+        return ke_error_set(err, KE_EINVAL, "malformed CloudEventBatch: no bytes");
+    b = calloc(1, sizeof *b);
+    if (b == NULL) {
+        rc = ke_error_set(err, KE_ENOMEM, "out of memory decoding a batch");
+        goto out;
+    }
+    b->pb = io__cloudevents__v1__cloud_event_batch__unpack(NULL, len, buf);
+    if (b->pb == NULL) {
+        rc = ke_error_set(err, KE_EINVAL,
+                          "malformed CloudEventBatch: not a valid protobuf encoding of "
+                          "io.cloudevents.v1.CloudEventBatch");
+        goto out;
+    }
+    if (b->pb->n_events > KE_BATCH_MAX_EVENTS) {
+        rc = ke_error_set(err, KE_EINVAL, "batch holds %zu events, at most %d are allowed",
+                          b->pb->n_events, KE_BATCH_MAX_EVENTS);
+        goto out;
+    }
+    rc = batch_slices(buf, len, b->pb->n_events, &slices, err);
+    if (rc != KE_OK)
+        goto out;
+    if (b->pb->n_events > 0) {
+        b->events = calloc(b->pb->n_events, sizeof *b->events);
+        if (b->events == NULL) {
+            rc = ke_error_set(err, KE_ENOMEM, "out of memory decoding a batch");
+            goto out;
+        }
+    }
+    for (i = 0; i < b->pb->n_events; i++) {
+        ke_event *ev = &b->events[i];
+        const char *first = b->pb->events[0]->spec_version; /* valid: checked at i == 0 */
+
+        ev->pb = b->pb->events[i];
+        ev->in_batch = true;
+        b->n_events++;
+        if (i > 0 && strcmp(ev->pb->spec_version, first) != 0) {
+            char q1[QUOTE_CAP], q2[QUOTE_CAP];
+            rc = ke_error_set(err, KE_EINVAL,
+                              "events[%zu]: spec_version %s differs from the "
+                              "batch's %s",
+                              i, quote(q1, ev->pb->spec_version), quote(q2, first));
+            goto out;
+        }
+        ke_error_clear(&one);
+        rc = validate_event(ev, slices[i].buf, slices[i].len, &one);
+        if (rc != KE_OK) {
+            ke_error_set(err, rc, "events[%zu]: %s", i, one.msg);
+            goto out;
+        }
+    }
+out:
+    free(slices);
+    if (rc != KE_OK) {
+        ke_batch_free(b);
+        return rc;
+    }
+    *out = b;
+    return KE_OK;
+}
+
+size_t ke_batch_count(const ke_batch *b)
+{
+    return b->n_events;
+}
+
+const ke_event *ke_batch_event(const ke_batch *b, size_t i)
+{
+    return i < b->n_events ? &b->events[i] : NULL;
+}
+
+void ke_batch_free(ke_batch *b)
+{
+    size_t i;
+
+    if (b == NULL)
+        return;
+    for (i = 0; i < b->n_events; i++)
+        free(b->events[i].attrs);
+    free(b->events);
+    if (b->pb != NULL)
+        io__cloudevents__v1__cloud_event_batch__free_unpacked(b->pb, NULL);
+    free(b);
+}
+
+/* ---- JSON rendering ---- */
+
+/* Standard, padded base64 of buf[0..len) as a NUL-terminated string the
+ * caller frees; NULL when out of memory. */
+static char *base64_encode(const uint8_t *buf, size_t len)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out, *o;
+    size_t i;
+
+    if (len > (SIZE_MAX - 1) / 4 * 3 - 2)
+        return NULL;
+    out = malloc((len + 2) / 3 * 4 + 1);
+    if (out == NULL)
+        return NULL;
+    o = out;
+    for (i = 0; i + 2 < len; i += 3) {
+        uint32_t v = (uint32_t)buf[i] << 16 | (uint32_t)buf[i + 1] << 8 | buf[i + 2];
+        *o++ = abc[v >> 18];
+        *o++ = abc[(v >> 12) & 63];
+        *o++ = abc[(v >> 6) & 63];
+        *o++ = abc[v & 63];
+    }
+    if (i < len) {
+        uint32_t v = (uint32_t)buf[i] << 16 | (i + 1 < len ? (uint32_t)buf[i + 1] << 8 : 0);
+        *o++ = abc[v >> 18];
+        *o++ = abc[(v >> 12) & 63];
+        *o++ = i + 1 < len ? abc[(v >> 6) & 63] : '=';
+        *o++ = '=';
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Writes sec/nanos (seconds since the epoch, UTC) as RFC 3339 into buf:
+ * "2018-04-05T17:31:00Z", with 3, 6 or 9 fraction digits (the fewest that
+ * are exact) only when nanos != 0. Civil date from days per H. Hinnant's
+ * algorithm, so no time_t range or time zone is involved. */
+static void format_rfc3339(char buf[48], int64_t sec, int32_t nanos)
+{
+    int64_t days = sec / 86400;
+    int64_t rem = sec % 86400;
+    int64_t era, y;
+    unsigned doe, yoe, doy, mp, d, m;
+    char frac[16] = "";
+
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
+    days += 719468;
+    era = (days >= 0 ? days : days - 146096) / 146097;
+    doe = (unsigned)(days - era * 146097);
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y = (int64_t)yoe + era * 400 + (m <= 2);
+
+    if (nanos > 0 && nanos <= 999999999) {
+        if (nanos % 1000000 == 0)
+            snprintf(frac, sizeof frac, ".%03" PRId32, nanos / 1000000);
+        else if (nanos % 1000 == 0)
+            snprintf(frac, sizeof frac, ".%06" PRId32, nanos / 1000);
+        else
+            snprintf(frac, sizeof frac, ".%09" PRId32, nanos);
+    }
+    snprintf(buf, 48, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u%sZ", y, m, d, (unsigned)(rem / 3600),
+             (unsigned)(rem / 60 % 60), (unsigned)(rem % 60), frac);
+}
+
+/* Strict RFC 8259 grammar check, so data embedded verbatim cannot make the
+ * event invalid JSON: cJSON's reader accepts more (control characters as
+ * whitespace and raw inside strings, "01", "1.", "-.5", a leading BOM). */
+struct json_scan {
+    const char *s; /* the text */
+    size_t n;      /* its length */
+    size_t i;      /* read position */
+    int max_depth; /* containers allowed inside one another */
+};
+
+static bool js_value(struct json_scan *j, int depth);
+
+/* Skips RFC 8259 whitespace (space, tab, LF, CR: nothing else). */
+static void js_ws(struct json_scan *j)
+{
+    while (j->i < j->n &&
+           (j->s[j->i] == ' ' || j->s[j->i] == '\t' || j->s[j->i] == '\n' || j->s[j->i] == '\r'))
+        j->i++;
+}
+
+/* True when the next byte exists and is c (consumed). */
+static bool js_eat(struct json_scan *j, char c)
+{
+    if (j->i < j->n && j->s[j->i] == c) {
+        j->i++;
+        return true;
+    }
+    return false;
+}
+
+/* Consumes one or more digits; false when there is none. */
+static bool js_digits(struct json_scan *j)
+{
+    size_t start = j->i;
+
+    while (j->i < j->n && j->s[j->i] >= '0' && j->s[j->i] <= '9')
+        j->i++;
+    return j->i > start;
+}
+
+/* Consumes a number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool js_number(struct json_scan *j)
+{
+    js_eat(j, '-');
+    if (js_eat(j, '0')) {
+        /* no leading zeros */
+    } else if (!js_digits(j)) {
+        return false;
+    }
+    if (js_eat(j, '.') && !js_digits(j))
+        return false;
+    if (js_eat(j, 'e') || js_eat(j, 'E')) {
+        if (!js_eat(j, '+'))
+            js_eat(j, '-');
+        if (!js_digits(j))
+            return false;
+    }
+    return true;
+}
+
+/* Consumes a string: no raw control characters, only the escapes RFC 8259 lists. */
+static bool js_string(struct json_scan *j)
+{
+    size_t k;
+
+    if (!js_eat(j, '"'))
+        return false;
+    while (j->i < j->n) {
+        unsigned char c = (unsigned char)j->s[j->i++];
+        if (c == '"')
+            return true;
+        if (c < 0x20)
+            return false;
+        if (c != '\\')
+            continue;
+        if (j->i >= j->n)
+            return false;
+        c = (unsigned char)j->s[j->i++];
+        if (c == 'u') {
+            if (j->n - j->i < 4)
+                return false;
+            for (k = 0; k < 4; k++)
+                if (!strchr("0123456789abcdefABCDEF", j->s[j->i + k]) || j->s[j->i + k] == '\0')
+                    return false;
+            j->i += 4;
+        } else if (c == '\0' || !strchr("\"\\/bfnrt", c)) {
+            return false;
+        }
+    }
+    return false;
+}
+
+/* Consumes the literal lit (true, false, null). */
+static bool js_literal(struct json_scan *j, const char *lit)
+{
+    size_t n = strlen(lit);
+
+    if (j->n - j->i < n || memcmp(j->s + j->i, lit, n) != 0)
+        return false;
+    j->i += n;
+    return true;
+}
+
+/* Container: '[' value *(',' value) ']' or '{' string ':' value ... '}'. */
+static bool js_container(struct json_scan *j, int depth, char close, bool object)
+{
+    j->i++; /* the opening bracket */
+    js_ws(j);
+    if (js_eat(j, close))
+        return true;
+    for (;;) {
+        if (object) {
+            js_ws(j);
+            if (!js_string(j))
+                return false;
+            js_ws(j);
+            if (!js_eat(j, ':'))
+                return false;
+        }
+        if (!js_value(j, depth + 1))
+            return false;
+        js_ws(j);
+        if (js_eat(j, close))
+            return true;
+        if (!js_eat(j, ','))
+            return false;
+    }
+}
+
+/* Consumes one value (leading whitespace included) nested depth deep. */
+static bool js_value(struct json_scan *j, int depth)
+{
+    if (depth >= j->max_depth)
+        return false;
+    js_ws(j);
+    if (j->i >= j->n)
+        return false;
+    switch (j->s[j->i]) {
+    case '{':
+        return js_container(j, depth, '}', true);
+    case '[':
+        return js_container(j, depth, ']', false);
+    case '"':
+        return js_string(j);
+    case 't':
+        return js_literal(j, "true");
+    case 'f':
+        return js_literal(j, "false");
+    case 'n':
+        return js_literal(j, "null");
+    default:
+        return js_number(j);
+    }
+}
+
+/* True when text[0..n) (NUL-terminated at n) is one JSON value nested at
+ * most max_depth deep: strict RFC 8259, and read in full by cJSON, the reader
+ * the rest of the project uses. */
+static bool is_json_text(const char *text, size_t n, int max_depth)
+{
+    struct json_scan j = {text, n, 0, max_depth};
+    const char *end = NULL;
+    cJSON *doc;
+
+    if (!js_value(&j, 0))
+        return false;
+    js_ws(&j);
+    if (j.i != n)
+        return false;
+    doc = cJSON_ParseWithLengthOpts(text, n, &end, 0);
+    if (doc == NULL)
+        return false; /* e.g. a lone UTF-16 surrogate escape, which cJSON refuses */
+    cJSON_Delete(doc);
+    while (end < text + n && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+        end++;
+    return end == text + n;
+}
+
+/* Adds member name = string value to obj; returns KE_OK or KE_ENOMEM. */
+static int add_string(cJSON *obj, const char *name, const char *value, ke_error *err)
+{
+    if (cJSON_AddStringToObject(obj, name, value) == NULL)
+        return ke_error_set(err, KE_ENOMEM, "out of memory rendering an event");
+    return KE_OK;
+}
+
+/* Adds "data" or "data_base64" for the event's data (rules in event.h and
+ * DESIGN.md 3.4); nothing when the event has none. */
+static int add_data(cJSON *root, const ke_event *ev, ke_error *err)
+{
+    const pb_event *pb = ev->pb;
+    const char *ct = ev->content_type;
+    bool json_ct = ct != NULL && media_type_is_json(ct);
+    bool json_ok = ct == NULL || json_ct; /* absent: the JSON format's default type */
+    char *text = NULL;
+    char *b64 = NULL;
+    const uint8_t *bytes = NULL;
+    size_t n = 0;
+    cJSON *item = NULL;
+    int rc = KE_OK;
+
+    switch (pb->data_case) {
+    case DATA(TEXT_DATA):
+        n = strlen(pb->text_data);
+        if (json_ok && is_json_text(pb->text_data, n, DATA_MAX_DEPTH))
+            item = cJSON_AddRawToObject(root, "data", pb->text_data);
+        else
+            item = cJSON_AddStringToObject(root, "data", pb->text_data);
+        break;
+    case DATA(BINARY_DATA):
+        bytes = pb->binary_data.data;
+        n = pb->binary_data.len;
+        /* NUL cannot pass through cJSON's C strings: such bytes go as base64 */
+        if (utf8_invalid_at(bytes, n) < 0 && (n == 0 || memchr(bytes, 0, n) == NULL)) {
+            text = malloc(n + 1);
+            if (text == NULL)
+                goto nomem;
+            if (n > 0)
+                memcpy(text, bytes, n);
+            text[n] = '\0';
+            if (json_ok && is_json_text(text, n, DATA_MAX_DEPTH)) {
+                item = cJSON_AddRawToObject(root, "data", text);
+                break;
+            }
+            if (ct != NULL && (json_ct || media_type_is_text(ct))) {
+                item = cJSON_AddStringToObject(root, "data", text);
+                break;
+            }
+        }
+        b64 = base64_encode(bytes, n);
+        if (b64 == NULL)
+            goto nomem;
+        item = cJSON_AddStringToObject(root, "data_base64", b64);
+        break;
+    case DATA(PROTO_DATA):
+        if (pb->proto_data != NULL) {
+            bytes = pb->proto_data->value.data;
+            n = pb->proto_data->value.len;
+        }
+        b64 = base64_encode(bytes, n);
+        if (b64 == NULL)
+            goto nomem;
+        item = cJSON_AddStringToObject(root, "data_base64", b64);
+        break;
+    default:
+        goto out;
+    }
+    if (item == NULL)
+        goto nomem;
+    goto out;
+nomem:
+    rc = ke_error_set(err, KE_ENOMEM, "out of memory rendering an event");
+out:
+    free(b64);
+    free(text);
+    return rc;
+}
+
+/* The JSON value of an extension attribute; NULL when out of memory. */
+static cJSON *value_to_json(const pb_value *v)
+{
+    char buf[48];
+    char *b64;
+    cJSON *item;
+
+    switch (v->attr_case) {
+    case ATTR(CE_BOOLEAN):
+        return cJSON_CreateBool(v->ce_boolean);
+    case ATTR(CE_INTEGER):
+        return cJSON_CreateNumber((double)v->ce_integer); /* exact: every int32 fits */
+    case ATTR(CE_BYTES):
+        b64 = base64_encode(v->ce_bytes.data, v->ce_bytes.len);
+        if (b64 == NULL)
+            return NULL;
+        item = cJSON_CreateString(b64);
+        free(b64);
+        return item;
+    case ATTR(CE_TIMESTAMP):
+        if (v->ce_timestamp == NULL)
+            format_rfc3339(buf, 0, 0);
+        else
+            format_rfc3339(buf, v->ce_timestamp->seconds, v->ce_timestamp->nanos);
+        return cJSON_CreateString(buf);
+    default: /* ce_string, ce_uri, ce_uri_ref share the char * */
+        return cJSON_CreateString(v->ce_string);
+    }
+}
+
+/* Copies s with every "${" written "\u0024{" (DESIGN.md 3.4: OmegaConf must
+ * not see an interpolation). '$' occurs in JSON text only inside strings and
+ * never as part of an escape, so the result parses to the same value.
+ * Returns a string the caller frees, or NULL when out of memory. */
+static char *escape_interpolation(const char *s)
+{
+    static const char esc[] = "\\u0024";
+    size_t n = strlen(s);
+    size_t count = 0;
+    const char *p;
+    char *out, *o;
+
+    for (p = strstr(s, "${"); p != NULL; p = strstr(p + 2, "${"))
+        count++;
+    out = malloc(n + count * (sizeof esc - 2) + 1);
+    if (out == NULL)
+        return NULL;
+    for (o = out; *s != '\0'; s++) {
+        if (s[0] == '$' && s[1] == '{') {
+            memcpy(o, esc, sizeof esc - 1);
+            o += sizeof esc - 1;
+        } else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+int ke_event_to_json(const ke_event *ev, const struct timespec *received, char **out, ke_error *err)
+{
+    const pb_event *pb = ev->pb;
+    cJSON *root = NULL;
+    char *printed = NULL;
+    char tbuf[48];
+    size_t i;
+    int rc = KE_OK;
+
+    *out = NULL;
+    if (ev->time == NULL && received == NULL)
+        return ke_error_set(err, KE_EINVAL, "rendering an event without time needs a receive time");
+    root = cJSON_CreateObject();
+    if (root == NULL)
+        goto nomem;
+    rc = add_string(root, "specversion", pb->spec_version, err);
+    if (rc == KE_OK)
+        rc = add_string(root, "id", pb->id, err);
+    if (rc == KE_OK)
+        rc = add_string(root, "source", pb->source, err);
+    if (rc == KE_OK)
+        rc = add_string(root, "type", pb->type, err);
+    if (rc == KE_OK && ev->content_type != NULL)
+        rc = add_string(root, "datacontenttype", ev->content_type, err);
+    if (rc == KE_OK && ev->dataschema != NULL)
+        rc = add_string(root, "dataschema", ev->dataschema, err);
+    if (rc == KE_OK && ev->subject != NULL)
+        rc = add_string(root, "subject", ev->subject, err);
+    if (rc != KE_OK)
+        goto out;
+    if (ev->time != NULL && ev->time->ce_timestamp != NULL)
+        format_rfc3339(tbuf, ev->time->ce_timestamp->seconds, ev->time->ce_timestamp->nanos);
+    else if (ev->time != NULL)
+        format_rfc3339(tbuf, 0, 0);
+    else
+        format_rfc3339(tbuf, (int64_t)received->tv_sec, (int32_t)received->tv_nsec);
+    rc = add_string(root, "time", tbuf, err);
+    if (rc == KE_OK)
+        rc = add_data(root, ev, err);
+    if (rc != KE_OK)
+        goto out;
+    for (i = 0; i < ev->n_attrs; i++) {
+        const pb_entry *e = ev->attrs[i];
+        cJSON *item;
+
+        if (strcmp(e->key, "datacontenttype") == 0 || strcmp(e->key, "dataschema") == 0 ||
+            strcmp(e->key, "subject") == 0 || strcmp(e->key, "time") == 0)
+            continue;
+        item = value_to_json(e->value);
+        if (item == NULL)
+            goto nomem;
+        if (!cJSON_AddItemToObject(root, e->key, item)) {
+            cJSON_Delete(item);
+            goto nomem;
+        }
+    }
+    printed = cJSON_PrintUnformatted(root);
+    if (printed == NULL)
+        goto nomem;
+    *out = escape_interpolation(printed);
+    if (*out == NULL)
+        goto nomem;
+    goto out;
+nomem:
+    rc = ke_error_set(err, KE_ENOMEM, "out of memory rendering an event");
+out:
+    if (printed != NULL)
+        cJSON_free(printed);
+    cJSON_Delete(root);
+    return rc;
+}

@@ -1,1 +1,165 @@
-/* placeholder: being written */
+/* health.c -- grpc.health.v1.Health: Check and Watch over one atomic serving flag. */
+#include "health.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grpc/health/v1/health.pb-c.h"
+
+#define KE_HEALTH_NAME_MAX 128 /* bytes of a client's service name quoted in a status message */
+
+struct ke_health {
+    atomic_int serving; /* 1: known services are SERVING; 0: NOT_SERVING */
+};
+
+/* The services a Check answers for besides "" (the whole server). */
+static const char *const known_services[] = {
+    "kedro.events.v1.EventService",
+};
+
+/* Length of the valid UTF-8 sequence starting at p (NUL-terminated), or 0
+ * when it is not one (overlong forms and surrogates included). */
+static size_t utf8_seq_len(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xC2 && p[0] <= 0xDF)
+        return (p[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+        if ((p[1] & 0xC0) != 0x80 || (p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] > 0x9F))
+            return 0;
+        return (p[2] & 0xC0) == 0x80 ? 3 : 0;
+    }
+    if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+        if ((p[1] & 0xC0) != 0x80 || (p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] > 0x8F))
+            return 0;
+        if ((p[2] & 0xC0) != 0x80)
+            return 0;
+        return (p[3] & 0xC0) == 0x80 ? 4 : 0;
+    }
+    return 0;
+}
+
+/* Copies the client-supplied name s into dst (cap >= 4 bytes) for quoting in
+ * a message: bytes that are not UTF-8 become '?', and a name that does not
+ * fit is cut at a character boundary and ends in "...". */
+static void clean_name(char *dst, size_t cap, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = 0, n;
+
+    while (*p != '\0') {
+        n = utf8_seq_len(p);
+        if (o + (n == 0 ? 1 : n) + 4 > cap) {
+            memcpy(dst + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (n == 0) {
+            dst[o++] = '?';
+            p++;
+        } else {
+            memcpy(dst + o, p, n);
+            o += n;
+            p += n;
+        }
+    }
+    dst[o] = '\0';
+}
+
+int ke_health_new(ke_health **out, ke_error *err)
+{
+    ke_health *h = malloc(sizeof *h);
+
+    *out = NULL;
+    if (h == NULL)
+        return ke_error_set(err, KE_ENOMEM, "health service: out of memory");
+    atomic_init(&h->serving, 1);
+    *out = h;
+    return KE_OK;
+}
+
+void ke_health_set_serving(ke_health *h, int serving)
+{
+    atomic_store(&h->serving, serving ? 1 : 0);
+}
+
+ke_health_status ke_health_status_for(const ke_health *h, const char *service)
+{
+    int known = service[0] == '\0';
+    size_t i;
+
+    for (i = 0; !known && i < sizeof known_services / sizeof known_services[0]; i++)
+        known = strcmp(service, known_services[i]) == 0;
+    if (!known)
+        return KE_HEALTH_SERVICE_UNKNOWN;
+    return atomic_load(&h->serving) ? KE_HEALTH_SERVING : KE_HEALTH_NOT_SERVING;
+}
+
+/* Answers one Check (watch 0) or Watch (watch 1) request: the status as a
+ * HealthCheckResponse, except that Check of an unknown service ends with
+ * NOT_FOUND (the health spec's behaviour) and malformed bytes with
+ * INVALID_ARGUMENT. Replies exactly once. */
+static void answer(ke_health *h, ke_rpc_call *call, const uint8_t *req, size_t len, int watch)
+{
+    Grpc__Health__V1__HealthCheckRequest *in;
+    Grpc__Health__V1__HealthCheckResponse res = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+    uint8_t buf[16]; /* a HealthCheckResponse is at most 11 bytes */
+    char name[KE_HEALTH_NAME_MAX + 4];
+    char msg[KE_HEALTH_NAME_MAX + 32];
+    ke_health_status st;
+    size_t n;
+
+    in = grpc__health__v1__health_check_request__unpack(NULL, len, req);
+    if (in == NULL) {
+        ke_rpc_reply(call, KE_GRPC_INVALID_ARGUMENT, "malformed grpc.health.v1.HealthCheckRequest",
+                     NULL, 0);
+        return;
+    }
+    st = ke_health_status_for(h, in->service);
+    if (st == KE_HEALTH_SERVICE_UNKNOWN && !watch) {
+        clean_name(name, sizeof name, in->service);
+        snprintf(msg, sizeof msg, "unknown service \"%s\"", name);
+        grpc__health__v1__health_check_request__free_unpacked(in, NULL);
+        ke_rpc_reply(call, KE_GRPC_NOT_FOUND, msg, NULL, 0);
+        return;
+    }
+    grpc__health__v1__health_check_request__free_unpacked(in, NULL);
+    res.status = (Grpc__Health__V1__HealthCheckResponse__ServingStatus)st;
+    n = grpc__health__v1__health_check_response__pack(&res, buf);
+    ke_rpc_reply(call, KE_GRPC_OK, NULL, buf, n);
+}
+
+/* ke_rpc_handler for /grpc.health.v1.Health/Check. */
+static void health_check(void *ctx, ke_rpc_call *call, const uint8_t *req, size_t len)
+{
+    answer(ctx, call, req, len, 0);
+}
+
+/* ke_rpc_handler for /grpc.health.v1.Health/Watch: the current status once;
+ * the loop keeps the stream open until the client cancels or shutdown. */
+static void health_watch(void *ctx, ke_rpc_call *call, const uint8_t *req, size_t len)
+{
+    answer(ctx, call, req, len, 1);
+}
+
+size_t ke_health_methods(ke_health *h, ke_rpc_method *out, size_t cap)
+{
+    const ke_rpc_method methods[] = {
+        {"/grpc.health.v1.Health/Check", KE_RPC_UNARY, health_check, h},
+        {"/grpc.health.v1.Health/Watch", KE_RPC_SERVER_STREAM, health_watch, h},
+    };
+    const size_t n = sizeof methods / sizeof methods[0];
+    size_t i;
+
+    for (i = 0; i < n && i < cap; i++)
+        out[i] = methods[i];
+    return n;
+}
+
+void ke_health_free(ke_health *h)
+{
+    free(h);
+}

@@ -1,1 +1,474 @@
-/* placeholder: being written */
+/* service.c -- EventService handlers: decode the request, call dispatch or the store, encode
+ * the answer; the one place that maps our records to the kedro.events.v1 messages. */
+#include "service.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kedro/events/v1/events.pb-c.h"
+
+typedef Kedro__Events__V1__Pipeline PbPipeline;
+typedef Kedro__Events__V1__PipelineStatus PbStatus;
+typedef Google__Protobuf__Timestamp PbTime;
+
+/* Every allocation made while building one answer, freed together. */
+typedef struct pool {
+    void **ptrs; /* allocations */
+    size_t n;    /* used */
+    size_t cap;  /* capacity */
+    int failed;  /* an allocation failed */
+} pool;
+
+static void *pool_alloc(pool *pl, size_t size)
+{
+    void *p;
+
+    if (pl->failed)
+        return NULL;
+    if (pl->n == pl->cap) {
+        size_t cap = pl->cap ? pl->cap * 2 : 64;
+        void **grown = realloc(pl->ptrs, cap * sizeof *grown);
+
+        if (grown == NULL) {
+            pl->failed = 1;
+            return NULL;
+        }
+        pl->ptrs = grown;
+        pl->cap = cap;
+    }
+    p = calloc(1, size ? size : 1);
+    if (p == NULL) {
+        pl->failed = 1;
+        return NULL;
+    }
+    pl->ptrs[pl->n++] = p;
+    return p;
+}
+
+static void pool_release(pool *pl)
+{
+    size_t i;
+
+    for (i = 0; i < pl->n; i++)
+        free(pl->ptrs[i]);
+    free(pl->ptrs);
+    memset(pl, 0, sizeof *pl);
+}
+
+static char *str_or_empty(const char *s)
+{
+    return (char *)(s != NULL ? s : "");
+}
+
+/* A Timestamp for a time in microseconds, or NULL for 0 (unset). */
+static PbTime *pb_time(pool *pl, int64_t us)
+{
+    PbTime *t;
+
+    if (us == 0)
+        return NULL;
+    t = pool_alloc(pl, sizeof *t);
+    if (t == NULL)
+        return NULL;
+    google__protobuf__timestamp__init(t);
+    t->seconds = us / 1000000;
+    t->nanos = (int32_t)(us % 1000000) * 1000;
+    return t;
+}
+
+static PbStatus *pb_status(pool *pl, const ke_status *s)
+{
+    PbStatus *m = pool_alloc(pl, sizeof *m);
+
+    if (m == NULL)
+        return NULL;
+    kedro__events__v1__pipeline_status__init(m);
+    m->state = (Kedro__Events__V1__PipelineStatus__State)s->state;
+    m->changed_at = pb_time(pl, s->changed_at);
+    m->started_at = pb_time(pl, s->started_at);
+    m->finished_at = pb_time(pl, s->finished_at);
+    m->runner = str_or_empty(s->runner);
+    m->error = str_or_empty(s->error);
+    m->log_path = str_or_empty(s->log_path);
+    if (s->has_exit_code) {
+        m->outcome_case = KEDRO__EVENTS__V1__PIPELINE_STATUS__OUTCOME_EXIT_CODE;
+        m->exit_code = s->exit_code;
+    } else if (s->signal != 0) {
+        m->outcome_case = KEDRO__EVENTS__V1__PIPELINE_STATUS__OUTCOME_SIGNAL;
+        m->signal = s->signal;
+    }
+    return m;
+}
+
+/* Builds the message for p; strings point into p, which must outlive it. */
+static PbPipeline *pb_pipeline(pool *pl, const ke_pipeline *p)
+{
+    PbPipeline *m = pool_alloc(pl, sizeof *m);
+    size_t i;
+
+    if (m == NULL)
+        return NULL;
+    kedro__events__v1__pipeline__init(m);
+    m->id = (char *)p->id;
+    m->name = str_or_empty(p->name);
+    m->parent = str_or_empty(p->parent);
+    m->created_at = pb_time(pl, p->created_at);
+    m->parameters = pool_alloc(pl, p->n_params * sizeof *m->parameters);
+    m->tags = pool_alloc(pl, p->n_tags * sizeof *m->tags);
+    m->status = pool_alloc(pl, p->n_status * sizeof *m->status);
+    if (pl->failed)
+        return NULL;
+    for (i = 0; i < p->n_params; i++) {
+        Kedro__Events__V1__Parameter *x = pool_alloc(pl, sizeof *x);
+
+        if (x == NULL)
+            return NULL;
+        kedro__events__v1__parameter__init(x);
+        x->name = str_or_empty(p->params[i].name);
+        x->value = str_or_empty(p->params[i].value);
+        x->type = str_or_empty(p->params[i].type);
+        m->parameters[m->n_parameters++] = x;
+    }
+    for (i = 0; i < p->n_tags; i++) {
+        Kedro__Events__V1__Tag *x = pool_alloc(pl, sizeof *x);
+
+        if (x == NULL)
+            return NULL;
+        kedro__events__v1__tag__init(x);
+        x->key = str_or_empty(p->tags[i].key);
+        x->value = str_or_empty(p->tags[i].value);
+        m->tags[m->n_tags++] = x;
+    }
+    for (i = 0; i < p->n_status; i++) {
+        m->status[i] = pb_status(pl, &p->status[i]);
+        if (m->status[i] == NULL)
+            return NULL;
+        m->n_status++;
+    }
+    return m;
+}
+
+static Kedro__Events__V1__DispatchResponse *pb_dispatch_response(pool *pl,
+                                                                 const ke_dispatch_result *r)
+{
+    Kedro__Events__V1__DispatchResponse *m = pool_alloc(pl, sizeof *m);
+    size_t i;
+
+    if (m == NULL)
+        return NULL;
+    kedro__events__v1__dispatch_response__init(m);
+    m->duplicate = r->duplicate;
+    m->pipelines = pool_alloc(pl, r->n * sizeof *m->pipelines);
+    if (m->pipelines == NULL)
+        return NULL;
+    for (i = 0; i < r->n; i++) {
+        m->pipelines[i] = pb_pipeline(pl, &r->pipelines[i]);
+        if (m->pipelines[i] == NULL)
+            return NULL;
+        m->n_pipelines++;
+    }
+    return m;
+}
+
+/* Packs msg and answers OK with it, or INTERNAL when memory ran out. */
+static void reply_message(ke_rpc_call *call, pool *pl, const ProtobufCMessage *msg)
+{
+    uint8_t *buf;
+    size_t len;
+
+    if (pl->failed || msg == NULL) {
+        ke_rpc_reply(call, KE_GRPC_RESOURCE_EXHAUSTED, "server out of memory", NULL, 0);
+        return;
+    }
+    len = protobuf_c_message_get_packed_size(msg);
+    buf = malloc(len ? len : 1);
+    if (buf == NULL) {
+        ke_rpc_reply(call, KE_GRPC_RESOURCE_EXHAUSTED, "server out of memory", NULL, 0);
+        return;
+    }
+    protobuf_c_message_pack(msg, buf);
+    ke_rpc_reply(call, KE_GRPC_OK, NULL, buf, len);
+    free(buf);
+}
+
+static void reply_error(ke_rpc_call *call, const ke_error *err)
+{
+    ke_rpc_reply(call, ke_err_grpc_status(err->code), err->msg, NULL, 0);
+}
+
+static void received_now(struct timespec *ts)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+}
+
+static void handle_dispatch(void *ctx, ke_rpc_call *call, const uint8_t *req, size_t len)
+{
+    ke_service *svc = ctx;
+    ke_dispatch_result res = {0};
+    struct timespec received;
+    ke_event *ev = NULL;
+    pool pl = {0};
+    ke_error err;
+
+    received_now(&received);
+    ke_error_clear(&err);
+    if (svc->dispatcher.router == NULL) {
+        ke_error_set(&err, KE_EDISABLED, "%s", ke_dispatch_disabled_msg);
+        goto fail;
+    }
+    if (ke_event_decode(req, len, &ev, &err) != KE_OK ||
+        ke_dispatch(&svc->dispatcher, ev, &received, &res, &err) != KE_OK)
+        goto fail;
+    reply_message(call, &pl, (ProtobufCMessage *)pb_dispatch_response(&pl, &res));
+    goto out;
+fail:
+    reply_error(call, &err);
+out:
+    pool_release(&pl);
+    ke_dispatch_result_release(&res);
+    ke_event_free(ev);
+}
+
+static void handle_dispatch_batch(void *ctx, ke_rpc_call *call, const uint8_t *req, size_t len)
+{
+    ke_service *svc = ctx;
+    Kedro__Events__V1__DispatchBatchResponse *m = NULL;
+    ke_dispatch_result *res = NULL;
+    struct timespec received;
+    ke_batch *b = NULL;
+    size_t n = 0, done = 0, i;
+    pool pl = {0};
+    ke_error err;
+
+    received_now(&received);
+    ke_error_clear(&err);
+    if (svc->dispatcher.router == NULL) {
+        ke_error_set(&err, KE_EDISABLED, "%s", ke_dispatch_disabled_msg);
+        goto fail;
+    }
+    if (ke_batch_decode(req, len, &b, &err) != KE_OK)
+        goto fail;
+    n = ke_batch_count(b);
+    res = calloc(n ? n : 1, sizeof *res);
+    m = pool_alloc(&pl, sizeof *m);
+    if (res == NULL || m == NULL) {
+        ke_error_set(&err, KE_ENOMEM, "server out of memory");
+        goto fail;
+    }
+    kedro__events__v1__dispatch_batch_response__init(m);
+    m->results = pool_alloc(&pl, n * sizeof *m->results);
+    for (done = 0; done < n; done++) {
+        ke_error one;
+
+        ke_error_clear(&one);
+        if (ke_dispatch(&svc->dispatcher, ke_batch_event(b, done), &received, &res[done], &one) !=
+            KE_OK) {
+            /* Events before this one stay accepted; a retry of the batch is
+             * answered from the store as duplicates. */
+            ke_error_set(&err, one.code, "events[%zu]: %s", done, one.msg);
+            goto fail;
+        }
+        if (m->results != NULL) {
+            m->results[done] = pb_dispatch_response(&pl, &res[done]);
+            m->n_results++;
+        }
+    }
+    reply_message(call, &pl, (ProtobufCMessage *)m);
+    goto out;
+fail:
+    reply_error(call, &err);
+out:
+    for (i = 0; i < done; i++)
+        ke_dispatch_result_release(&res[i]);
+    free(res);
+    pool_release(&pl);
+    ke_batch_free(b);
+}
+
+/* Kedro pipeline names become command-line arguments and log file names:
+ * letters, digits, '_', '.', '-', 1 to 128 of them. */
+static int valid_pipeline_name(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > 128)
+        return 0;
+    return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
+/* Builds the record a CreatePipeline request asks for. */
+static int pipeline_from_request(ke_pipeline *p, const Kedro__Events__V1__CreatePipelineRequest *rq,
+                                 ke_error *err)
+{
+    size_t i;
+    int rc;
+
+    if (!valid_pipeline_name(rq->name))
+        return ke_error_set(err, KE_EINVAL,
+                            "name \"%.128s\": must be 1 to 128 characters of letters, digits, "
+                            "'_', '.' and '-'",
+                            rq->name);
+    if (rq->n_parameters > KE_CREATE_MAX_ITEMS || rq->n_tags > KE_CREATE_MAX_ITEMS)
+        return ke_error_set(err, KE_EINVAL, "at most %d parameters and %d tags per pipeline",
+                            KE_CREATE_MAX_ITEMS, KE_CREATE_MAX_ITEMS);
+    for (i = 0; i < rq->n_parameters; i++)
+        if (rq->parameters[i]->name[0] == '\0')
+            return ke_error_set(err, KE_EINVAL, "parameters[%zu]: name is empty", i);
+    for (i = 0; i < rq->n_tags; i++)
+        if (rq->tags[i]->key[0] == '\0')
+            return ke_error_set(err, KE_EINVAL, "tags[%zu]: key is empty", i);
+    rc = ke_pipeline_init(p, rq->name, KE_STATE_READY);
+    if (rc == KE_OK && rq->parent[0] != '\0') {
+        p->parent = strdup(rq->parent);
+        rc = p->parent != NULL ? KE_OK : KE_ENOMEM;
+    }
+    for (i = 0; rc == KE_OK && i < rq->n_parameters; i++) {
+        const char *type = rq->parameters[i]->type[0] ? rq->parameters[i]->type : "string";
+
+        rc = ke_pipeline_add_param(p, rq->parameters[i]->name, rq->parameters[i]->value, type);
+    }
+    for (i = 0; rc == KE_OK && i < rq->n_tags; i++)
+        rc = ke_pipeline_add_tag(p, rq->tags[i]->key, rq->tags[i]->value);
+    if (rc != KE_OK) {
+        ke_pipeline_release(p);
+        return ke_error_set(err, rc, "server out of memory");
+    }
+    return KE_OK;
+}
+
+static void handle_create(void *ctx, ke_rpc_call *call, const uint8_t *req, size_t len)
+{
+    ke_service *svc = ctx;
+    Kedro__Events__V1__CreatePipelineRequest *rq;
+    ke_pipeline p = {0};
+    pool pl = {0};
+    ke_error err;
+
+    ke_error_clear(&err);
+    rq = kedro__events__v1__create_pipeline_request__unpack(NULL, len, req);
+    if (rq == NULL) {
+        ke_error_set(&err, KE_EINVAL,
+                     "malformed CreatePipelineRequest: not a valid protobuf "
+                     "encoding of kedro.events.v1.CreatePipelineRequest");
+        goto fail;
+    }
+    if (pipeline_from_request(&p, rq, &err) != KE_OK || ke_store_insert(svc->store, &p, &err))
+        goto fail;
+    reply_message(call, &pl, (ProtobufCMessage *)pb_pipeline(&pl, &p));
+    goto out;
+fail:
+    reply_error(call, &err);
+out:
+    pool_release(&pl);
+    ke_pipeline_release(&p);
+    if (rq != NULL)
+        kedro__events__v1__create_pipeline_request__free_unpacked(rq, NULL);
+}
+
+static void handle_get(void *ctx, ke_rpc_call *call, const uint8_t *req, size_t len)
+{
+    ke_service *svc = ctx;
+    Kedro__Events__V1__GetPipelineRequest *rq;
+    ke_pipeline p = {0};
+    pool pl = {0};
+    ke_error err;
+
+    ke_error_clear(&err);
+    rq = kedro__events__v1__get_pipeline_request__unpack(NULL, len, req);
+    if (rq == NULL) {
+        ke_error_set(&err, KE_EINVAL,
+                     "malformed GetPipelineRequest: not a valid protobuf "
+                     "encoding of kedro.events.v1.GetPipelineRequest");
+        goto fail;
+    }
+    if (rq->id[0] == '\0') {
+        ke_error_set(&err, KE_EINVAL, "id is required");
+        goto fail;
+    }
+    if (ke_store_get(svc->store, rq->id, &p, &err) != KE_OK)
+        goto fail;
+    reply_message(call, &pl, (ProtobufCMessage *)pb_pipeline(&pl, &p));
+    goto out;
+fail:
+    reply_error(call, &err);
+out:
+    pool_release(&pl);
+    ke_pipeline_release(&p);
+    if (rq != NULL)
+        kedro__events__v1__get_pipeline_request__free_unpacked(rq, NULL);
+}
+
+static void handle_list(void *ctx, ke_rpc_call *call, const uint8_t *req, size_t len)
+{
+    ke_service *svc = ctx;
+    Kedro__Events__V1__ListPipelinesRequest *rq;
+    Kedro__Events__V1__ListPipelinesResponse *m;
+    ke_list_query q = {0};
+    ke_pipeline *ps = NULL;
+    char *next = NULL;
+    size_t n = 0, i;
+    pool pl = {0};
+    ke_error err;
+
+    ke_error_clear(&err);
+    rq = kedro__events__v1__list_pipelines_request__unpack(NULL, len, req);
+    if (rq == NULL) {
+        ke_error_set(&err, KE_EINVAL,
+                     "malformed ListPipelinesRequest: not a valid protobuf "
+                     "encoding of kedro.events.v1.ListPipelinesRequest");
+        goto fail;
+    }
+    if (rq->page_size < 0 || rq->page_size > KE_LIST_MAX_LIMIT) {
+        ke_error_set(&err, KE_EINVAL, "page_size %d: must be between 0 (default %d) and %d",
+                     rq->page_size, KE_LIST_DEFAULT_LIMIT, KE_LIST_MAX_LIMIT);
+        goto fail;
+    }
+    if ((int)rq->state < KE_STATE_UNSPECIFIED || (int)rq->state > KE_STATE_ABORTED) {
+        ke_error_set(&err, KE_EINVAL, "state %d: not a PipelineStatus.State", (int)rq->state);
+        goto fail;
+    }
+    q.name = rq->name;
+    q.parent = rq->parent;
+    q.state = (ke_state)rq->state;
+    q.limit = (size_t)rq->page_size;
+    q.page_token = rq->page_token;
+    if (ke_store_list(svc->store, &q, &ps, &n, &next, &err) != KE_OK)
+        goto fail;
+    m = pool_alloc(&pl, sizeof *m);
+    if (m != NULL) {
+        kedro__events__v1__list_pipelines_response__init(m);
+        m->next_page_token = str_or_empty(next);
+        m->pipelines = pool_alloc(&pl, n * sizeof *m->pipelines);
+        for (i = 0; m->pipelines != NULL && i < n; i++) {
+            m->pipelines[i] = pb_pipeline(&pl, &ps[i]);
+            m->n_pipelines++;
+        }
+    }
+    reply_message(call, &pl, (ProtobufCMessage *)m);
+    goto out;
+fail:
+    reply_error(call, &err);
+out:
+    pool_release(&pl);
+    ke_pipelines_free(ps, n);
+    free(next);
+    if (rq != NULL)
+        kedro__events__v1__list_pipelines_request__free_unpacked(rq, NULL);
+}
+
+size_t ke_service_methods(ke_service *svc, ke_rpc_method *out, size_t cap)
+{
+    const ke_rpc_method methods[] = {
+        {"/kedro.events.v1.EventService/Dispatch", KE_RPC_UNARY, handle_dispatch, svc},
+        {"/kedro.events.v1.EventService/DispatchBatch", KE_RPC_UNARY, handle_dispatch_batch, svc},
+        {"/kedro.events.v1.EventService/CreatePipeline", KE_RPC_UNARY, handle_create, svc},
+        {"/kedro.events.v1.EventService/GetPipeline", KE_RPC_UNARY, handle_get, svc},
+        {"/kedro.events.v1.EventService/ListPipelines", KE_RPC_UNARY, handle_list, svc},
+    };
+    size_t n = sizeof methods / sizeof methods[0], i;
+
+    for (i = 0; i < n && i < cap; i++)
+        out[i] = methods[i];
+    return n;
+}

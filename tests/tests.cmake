@@ -40,3 +40,5 @@ foreach(f ${KE_PY_TESTS})
   string(REGEX REPLACE "^test_" "" n ${n})
   ke_py_test(${n})
 endforeach()
+
+add_test(NAME format COMMAND ${CMAKE_SOURCE_DIR}/tests/format.sh)

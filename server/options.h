@@ -1,0 +1,36 @@
+/* options.h -- kedro-eventd's command line. */
+#ifndef KE_OPTIONS_H
+#define KE_OPTIONS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "errors.h"
+
+#define KE_DEFAULT_LISTEN "127.0.0.1:50051"
+#define KE_DEFAULT_MAX_MESSAGE_BYTES (4u << 20)
+#define KE_DEFAULT_DATA_DIR "kedro-events-data"
+#define KE_DEFAULT_GRACE_SECONDS 10
+#define KE_MAX_THREADS 256
+
+/* Settings from the command line, with defaults filled in. */
+typedef struct ke_options {
+    const char *listen;        /* --listen ADDR */
+    const char *events_config; /* --events-config JSON|@FILE, or NULL */
+    const char *data_dir;      /* --data-dir DIR */
+    const char *dotenv;        /* --dotenv FILE (default ".env") */
+    size_t max_message_bytes;  /* --max-message-bytes N */
+    int threads;               /* --threads N */
+    int grace_seconds;         /* --shutdown-grace SECONDS */
+    int help;                  /* --help was given */
+    int version;               /* --version was given */
+} ke_options;
+
+/* Parses argv into opts. Returns KE_OK, or KE_EINVAL with err naming the
+ * flag and what is wrong with its value. */
+int ke_options_parse(int argc, char **argv, ke_options *opts, ke_error *err);
+
+/* Prints the --help text. */
+void ke_options_usage(FILE *f);
+
+#endif

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs what kedro-events needs to build and test on Debian 12 (bookworm).
+# Runs apt-get as root, or through sudo otherwise.
+set -eu
+
+packages="build-essential cmake pkg-config
+  libgrpc-dev grpc-proto libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
+  nanopb libnanopb-dev libcjson-dev uuid-dev libsqlite3-dev libyaml-dev
+  libcmocka-dev clang-format valgrind
+  python3 python3-grpcio python3-protobuf protobuf-compiler-grpc
+  nghttp2-client curl"
+
+if [ "$(id -u)" -eq 0 ]; then
+    as_root=""
+else
+    as_root="sudo"
+fi
+$as_root apt-get update -q
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -q --no-install-recommends $packages
