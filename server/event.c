@@ -1,8 +1,10 @@
 /* event.c -- CloudEvent validation (protobuf format) and CloudEvents JSON rendering. */
 #include "event.h"
+#include "text.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +27,6 @@ typedef Io__Cloudevents__V1__CloudEvent__CloudEventAttributeValue pb_value;
 /* Nesting of JSON data embedded as a value; deeper data goes as a string, as
  * Python's json.loads (in the Kedro node) fails near 1000 levels. */
 #define DATA_MAX_DEPTH 256
-#define QUOTE_CAP 176    /* room for a quoted value: 40 bytes as \xHH, quotes, ... */
-#define QUOTE_SRC_MAX 40 /* bytes of a value shown in a message */
 
 struct ke_event {
     pb_event *pb;             /* the unpacked message (a batch's, when in_batch) */
@@ -47,89 +47,11 @@ struct ke_batch {
 
 /* ---- small text helpers ---- */
 
-/* Writes s[0..n) into buf as a double-quoted string fit for an error message:
- * ASCII only (other bytes as \xHH, so a message is valid UTF-8 whatever the
- * input), at most QUOTE_SRC_MAX bytes of s, "..." after the quote when cut.
- * Returns buf. */
-static const char *quote_n(char buf[QUOTE_CAP], const char *s, size_t n)
-{
-    size_t o = 0;
-    size_t i;
-
-    buf[o++] = '"';
-    for (i = 0; i < n && i < QUOTE_SRC_MAX; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\')
-            o += (size_t)snprintf(buf + o, QUOTE_CAP - o, "\\%c", c);
-        else if (c < 0x20 || c >= 0x7f)
-            o += (size_t)snprintf(buf + o, QUOTE_CAP - o, "\\x%02x", c);
-        else
-            buf[o++] = (char)c;
-    }
-    buf[o++] = '"';
-    if (n > QUOTE_SRC_MAX) {
-        memcpy(buf + o, "...", 3);
-        o += 3;
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
-/* quote_n for a NUL-terminated string. */
-static const char *quote(char buf[QUOTE_CAP], const char *s)
-{
-    return quote_n(buf, s, strlen(s));
-}
-
-/* Returns the offset of the first byte of s[0..n) that breaks UTF-8 (overlong
- * forms, surrogates and code points above U+10FFFF included), or -1 when the
- * whole text is valid. */
-static long utf8_invalid_at(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t len;
-        uint32_t cp;
-        size_t k;
-
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            len = 2;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return (long)i;
-        }
-        if (n - i < len)
-            return (long)i;
-        for (k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return (long)i;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return (long)i;
-        i += len;
-    }
-    return -1;
-}
-
 /* Checks that a string of the event is valid UTF-8; what names the string
  * ("attribute \"id\"", ...). Returns KE_OK or KE_EINVAL with err set. */
 static int check_utf8(const char *s, const char *what, ke_error *err)
 {
-    long at = utf8_invalid_at((const unsigned char *)s, strlen(s));
+    long at = ke_utf8_invalid_at(s, strlen(s));
 
     if (at < 0)
         return KE_OK;
@@ -359,7 +281,7 @@ static int check_wire_nul(const uint8_t *buf, size_t len, ke_error *err)
     const uint8_t *p = buf;
     const uint8_t *end = buf + len;
     struct wire_field f, g;
-    char q[QUOTE_CAP];
+    char q[KE_QUOTE_CAP];
 
     while (p < end) {
         if (!wire_next(&p, end, &f))
@@ -391,11 +313,11 @@ static int check_wire_nul(const uint8_t *buf, size_t len, ke_error *err)
             if (key_nul)
                 return ke_error_set(err, KE_EINVAL,
                                     "attribute name %s: must not contain a NUL character (U+0000)",
-                                    quote_n(q, (const char *)key, key_len));
+                                    ke_quote_n(q, (const char *)key, key_len));
             if (value_nul)
                 return ke_error_set(err, KE_EINVAL,
                                     "attribute %s: value must not contain a NUL character (U+0000)",
-                                    quote_n(q, (const char *)key, key_len));
+                                    ke_quote_n(q, (const char *)key, key_len));
         }
     }
     return KE_OK;
@@ -436,18 +358,18 @@ static const char *value_kind(const pb_value *v)
 static int check_timestamp(const char *name, const pb_value *v, ke_error *err)
 {
     const Google__Protobuf__Timestamp *ts = v->ce_timestamp;
-    char q[QUOTE_CAP];
+    char q[KE_QUOTE_CAP];
 
     if (ts == NULL)
         return KE_OK;
     if (ts->seconds < TS_MIN_SECONDS || ts->seconds > TS_MAX_SECONDS || ts->nanos < 0 ||
         ts->nanos > 999999999)
-        return ke_error_set(err, KE_EINVAL,
-                            "attribute %s: ce_timestamp must lie within "
-                            "0001-01-01T00:00:00Z..9999-12-31T23:59:59.999999999Z (seconds "
-                            "%lld..%lld, nanos 0..999999999), got seconds=%" PRId64
-                            ", nanos=%" PRId32,
-                            quote(q, name), TS_MIN_SECONDS, TS_MAX_SECONDS, ts->seconds, ts->nanos);
+        return ke_error_set(
+            err, KE_EINVAL,
+            "attribute %s: ce_timestamp must lie within "
+            "0001-01-01T00:00:00Z..9999-12-31T23:59:59.999999999Z (seconds "
+            "%lld..%lld, nanos 0..999999999), got seconds=%" PRId64 ", nanos=%" PRId32,
+            ke_quote(q, name), TS_MIN_SECONDS, TS_MAX_SECONDS, ts->seconds, ts->nanos);
     return KE_OK;
 }
 
@@ -456,11 +378,11 @@ static int check_timestamp(const char *name, const pb_value *v, ke_error *err)
  * known ones in ev. Returns KE_OK or KE_EINVAL naming the attribute. */
 static int check_value(ke_event *ev, const char *name, const pb_value *v, ke_error *err)
 {
-    char q[QUOTE_CAP], qv[QUOTE_CAP];
-    char what[QUOTE_CAP + 16];
+    char q[KE_QUOTE_CAP], qv[KE_QUOTE_CAP];
+    char what[KE_QUOTE_CAP + 16];
     int rc;
 
-    snprintf(what, sizeof what, "attribute %s", quote(q, name));
+    snprintf(what, sizeof what, "attribute %s", ke_quote(q, name));
     switch (v->attr_case) { /* every string must be UTF-8, whatever its rule */
     case ATTR(CE_STRING):
     case ATTR(CE_URI):
@@ -483,7 +405,7 @@ static int check_value(ke_event *ev, const char *name, const pb_value *v, ke_err
             return ke_error_set(err, KE_EINVAL,
                                 "attribute \"datacontenttype\": must be a ce_string holding an "
                                 "RFC 2046 media type (type/subtype), got %s",
-                                quote(qv, v->ce_string));
+                                ke_quote(qv, v->ce_string));
         ev->content_type = v->ce_string;
     } else if (strcmp(name, "subject") == 0) {
         if (v->attr_case != ATTR(CE_STRING))
@@ -504,7 +426,7 @@ static int check_value(ke_event *ev, const char *name, const pb_value *v, ke_err
             return ke_error_set(err, KE_EINVAL,
                                 "attribute \"dataschema\": must be a ce_uri holding a non-empty "
                                 "absolute URI (scheme \":\" ...), got %s",
-                                quote(qv, v->ce_uri));
+                                ke_quote(qv, v->ce_uri));
         ev->dataschema = v->ce_uri;
     } else if (strcmp(name, "time") == 0) {
         if (v->attr_case != ATTR(CE_TIMESTAMP))
@@ -520,7 +442,7 @@ static int check_value(ke_event *ev, const char *name, const pb_value *v, ke_err
             return ke_error_set(err, KE_EINVAL,
                                 "attribute %s: ce_uri must be an absolute URI (scheme \":\" ...), "
                                 "got %s; use ce_uri_ref for a relative reference",
-                                quote(q, name), quote(qv, v->ce_uri));
+                                ke_quote(q, name), ke_quote(qv, v->ce_uri));
     } else if (v->attr_case == ATTR(CE_TIMESTAMP)) {
         return check_timestamp(name, v, err);
     }
@@ -536,7 +458,7 @@ static int check_name(const char *name, ke_error *err)
         {"id", "id"}, {"source", "source"}, {"specversion", "spec_version"}, {"type", "type"}};
     size_t n = strlen(name);
     size_t i;
-    char q[QUOTE_CAP];
+    char q[KE_QUOTE_CAP];
 
     for (i = 0; i < n; i++)
         if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9')))
@@ -544,7 +466,7 @@ static int check_name(const char *name, ke_error *err)
     if (n == 0 || n > NAME_MAX_LEN || i < n)
         return ke_error_set(err, KE_EINVAL,
                             "attribute name %s: must be 1 to %d characters of [a-z0-9]",
-                            quote(q, name), NAME_MAX_LEN);
+                            ke_quote(q, name), NAME_MAX_LEN);
     for (i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (strcmp(name, fields[i][0]) == 0)
             return ke_error_set(err, KE_EINVAL,
@@ -583,7 +505,7 @@ static int check_required(const char *name, const char *value, ke_error *err)
 static int validate_event(ke_event *ev, const uint8_t *wire, size_t wire_len, ke_error *err)
 {
     const pb_event *pb = ev->pb;
-    char q[QUOTE_CAP];
+    char q[KE_QUOTE_CAP];
     size_t i;
     int rc;
 
@@ -602,7 +524,7 @@ static int validate_event(ke_event *ev, const uint8_t *wire, size_t wire_len, ke
     if (strcmp(pb->spec_version, "1.0") != 0)
         return ke_error_set(err, KE_EINVAL,
                             "attribute \"specversion\": got %s, but only \"1.0\" is supported",
-                            quote(q, pb->spec_version));
+                            ke_quote(q, pb->spec_version));
 
     if (pb->n_attributes > KE_EVENT_MAX_ATTRIBUTES)
         return ke_error_set(err, KE_EINVAL, "event has %zu attributes, at most %d are allowed",
@@ -789,11 +711,11 @@ int ke_batch_decode(const uint8_t *buf, size_t len, ke_batch **out, ke_error *er
         ev->in_batch = true;
         b->n_events++;
         if (i > 0 && strcmp(ev->pb->spec_version, first) != 0) {
-            char q1[QUOTE_CAP], q2[QUOTE_CAP];
+            char q1[KE_QUOTE_CAP], q2[KE_QUOTE_CAP];
             rc = ke_error_set(err, KE_EINVAL,
                               "events[%zu]: spec_version %s differs from the "
                               "batch's %s",
-                              i, quote(q1, ev->pb->spec_version), quote(q2, first));
+                              i, ke_quote(q1, ev->pb->spec_version), ke_quote(q2, first));
             goto out;
         }
         ke_error_clear(&one);
@@ -909,182 +831,87 @@ static void format_rfc3339(char buf[48], int64_t sec, int32_t nanos)
              (unsigned)(rem / 60 % 60), (unsigned)(rem % 60), frac);
 }
 
-/* Strict RFC 8259 grammar check, so data embedded verbatim cannot make the
- * event invalid JSON: cJSON's reader accepts more (control characters as
- * whitespace and raw inside strings, "01", "1.", "-.5", a leading BOM). */
-struct json_scan {
-    const char *s; /* the text */
-    size_t n;      /* its length */
-    size_t i;      /* read position */
-    int max_depth; /* containers allowed inside one another */
-};
-
-static bool js_value(struct json_scan *j, int depth);
-
-/* Skips RFC 8259 whitespace (space, tab, LF, CR: nothing else). */
-static void js_ws(struct json_scan *j)
+/* How deep containers nest in a parsed value (0 for a scalar). */
+static int json_depth(const cJSON *v)
 {
-    while (j->i < j->n &&
-           (j->s[j->i] == ' ' || j->s[j->i] == '\t' || j->s[j->i] == '\n' || j->s[j->i] == '\r'))
-        j->i++;
-}
+    const cJSON *c;
+    int deepest = 0, d;
 
-/* True when the next byte exists and is c (consumed). */
-static bool js_eat(struct json_scan *j, char c)
-{
-    if (j->i < j->n && j->s[j->i] == c) {
-        j->i++;
-        return true;
+    if (!cJSON_IsArray(v) && !cJSON_IsObject(v))
+        return 0;
+    for (c = v->child; c != NULL; c = c->next) {
+        d = json_depth(c);
+        if (d > deepest)
+            deepest = d;
     }
-    return false;
+    return deepest + 1;
 }
 
-/* Consumes one or more digits; false when there is none. */
-static bool js_digits(struct json_scan *j)
+/* Replaces every number inside v by its exact text (ke_format_number).
+ * Returns false when out of memory. */
+static bool exact_numbers(cJSON *v)
 {
-    size_t start = j->i;
+    cJSON *c, *next, *raw;
+    char buf[64];
 
-    while (j->i < j->n && j->s[j->i] >= '0' && j->s[j->i] <= '9')
-        j->i++;
-    return j->i > start;
-}
-
-/* Consumes a number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
-static bool js_number(struct json_scan *j)
-{
-    js_eat(j, '-');
-    if (js_eat(j, '0')) {
-        /* no leading zeros */
-    } else if (!js_digits(j)) {
-        return false;
-    }
-    if (js_eat(j, '.') && !js_digits(j))
-        return false;
-    if (js_eat(j, 'e') || js_eat(j, 'E')) {
-        if (!js_eat(j, '+'))
-            js_eat(j, '-');
-        if (!js_digits(j))
+    for (c = v->child; c != NULL; c = next) {
+        next = c->next;
+        if (cJSON_IsNumber(c) && isfinite(c->valuedouble)) {
+            ke_format_number(buf, c->valuedouble);
+            raw = cJSON_CreateRaw(buf);
+            if (raw == NULL)
+                return false;
+            raw->string = c->string; /* the member name moves to the replacement */
+            c->string = NULL;
+            cJSON_ReplaceItemViaPointer(v, c, raw); /* cannot fail: c is v's child */
+        } else if ((cJSON_IsArray(c) || cJSON_IsObject(c)) && !exact_numbers(c)) {
             return false;
+        }
     }
     return true;
 }
 
-/* Consumes a string: no raw control characters, only the escapes RFC 8259 lists. */
-static bool js_string(struct json_scan *j)
+/* Reads text (NUL-terminated, n bytes) as one JSON value with cJSON. Returns
+ * the value, or NULL when it is not JSON, nests deeper than DATA_MAX_DEPTH
+ * (Python's json gives up near 1000; the node parses it on its own stack),
+ * or holds "\u0000" (cJSON would cut the string there, changing the data).
+ * The value is printed back by cJSON, so the event is always valid JSON;
+ * numbers travel as doubles, written exactly (integers beyond 2^53 arrive as
+ * the nearest double, as from a JavaScript sender). */
+static cJSON *parse_json_data(const char *text, size_t n)
 {
-    size_t k;
+    cJSON *v;
 
-    if (!js_eat(j, '"'))
-        return false;
-    while (j->i < j->n) {
-        unsigned char c = (unsigned char)j->s[j->i++];
-        if (c == '"')
-            return true;
-        if (c < 0x20)
-            return false;
-        if (c != '\\')
-            continue;
-        if (j->i >= j->n)
-            return false;
-        c = (unsigned char)j->s[j->i++];
-        if (c == 'u') {
-            if (j->n - j->i < 4)
-                return false;
-            for (k = 0; k < 4; k++)
-                if (!strchr("0123456789abcdefABCDEF", j->s[j->i + k]) || j->s[j->i + k] == '\0')
-                    return false;
-            j->i += 4;
-        } else if (c == '\0' || !strchr("\"\\/bfnrt", c)) {
-            return false;
-        }
+    if (memmem(text, n, "\\u0000", 6) != NULL)
+        return NULL;
+    v = cJSON_ParseWithOpts(text, NULL, 1);
+    if (v == NULL)
+        return NULL;
+    if (cJSON_IsNumber(v)) { /* a bare number: give it its exact text too */
+        char buf[64];
+        cJSON *raw;
+
+        ke_format_number(buf, v->valuedouble);
+        raw = isfinite(v->valuedouble) ? cJSON_CreateRaw(buf) : NULL;
+        cJSON_Delete(v);
+        return raw;
     }
-    return false;
-}
-
-/* Consumes the literal lit (true, false, null). */
-static bool js_literal(struct json_scan *j, const char *lit)
-{
-    size_t n = strlen(lit);
-
-    if (j->n - j->i < n || memcmp(j->s + j->i, lit, n) != 0)
-        return false;
-    j->i += n;
-    return true;
-}
-
-/* Container: '[' value *(',' value) ']' or '{' string ':' value ... '}'. */
-static bool js_container(struct json_scan *j, int depth, char close, bool object)
-{
-    j->i++; /* the opening bracket */
-    js_ws(j);
-    if (js_eat(j, close))
-        return true;
-    for (;;) {
-        if (object) {
-            js_ws(j);
-            if (!js_string(j))
-                return false;
-            js_ws(j);
-            if (!js_eat(j, ':'))
-                return false;
-        }
-        if (!js_value(j, depth + 1))
-            return false;
-        js_ws(j);
-        if (js_eat(j, close))
-            return true;
-        if (!js_eat(j, ','))
-            return false;
+    if (json_depth(v) > DATA_MAX_DEPTH || !exact_numbers(v)) {
+        cJSON_Delete(v);
+        return NULL;
     }
+    return v;
 }
 
-/* Consumes one value (leading whitespace included) nested depth deep. */
-static bool js_value(struct json_scan *j, int depth)
+/* Adds value to obj as member name; returns value, or NULL (value freed)
+ * when out of memory. */
+static cJSON *add_item(cJSON *obj, const char *name, cJSON *value)
 {
-    if (depth >= j->max_depth)
-        return false;
-    js_ws(j);
-    if (j->i >= j->n)
-        return false;
-    switch (j->s[j->i]) {
-    case '{':
-        return js_container(j, depth, '}', true);
-    case '[':
-        return js_container(j, depth, ']', false);
-    case '"':
-        return js_string(j);
-    case 't':
-        return js_literal(j, "true");
-    case 'f':
-        return js_literal(j, "false");
-    case 'n':
-        return js_literal(j, "null");
-    default:
-        return js_number(j);
+    if (!cJSON_AddItemToObject(obj, name, value)) {
+        cJSON_Delete(value);
+        return NULL;
     }
-}
-
-/* True when text[0..n) (NUL-terminated at n) is one JSON value nested at
- * most max_depth deep: strict RFC 8259, and read in full by cJSON, the reader
- * the rest of the project uses. */
-static bool is_json_text(const char *text, size_t n, int max_depth)
-{
-    struct json_scan j = {text, n, 0, max_depth};
-    const char *end = NULL;
-    cJSON *doc;
-
-    if (!js_value(&j, 0))
-        return false;
-    js_ws(&j);
-    if (j.i != n)
-        return false;
-    doc = cJSON_ParseWithLengthOpts(text, n, &end, 0);
-    if (doc == NULL)
-        return false; /* e.g. a lone UTF-16 surrogate escape, which cJSON refuses */
-    cJSON_Delete(doc);
-    while (end < text + n && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
-        end++;
-    return end == text + n;
+    return value;
 }
 
 /* Adds member name = string value to obj; returns KE_OK or KE_ENOMEM. */
@@ -1107,14 +934,15 @@ static int add_data(cJSON *root, const ke_event *ev, ke_error *err)
     char *b64 = NULL;
     const uint8_t *bytes = NULL;
     size_t n = 0;
-    cJSON *item = NULL;
+    cJSON *item = NULL, *value = NULL;
     int rc = KE_OK;
 
     switch (pb->data_case) {
     case DATA(TEXT_DATA):
         n = strlen(pb->text_data);
-        if (json_ok && is_json_text(pb->text_data, n, DATA_MAX_DEPTH))
-            item = cJSON_AddRawToObject(root, "data", pb->text_data);
+        value = json_ok ? parse_json_data(pb->text_data, n) : NULL;
+        if (value != NULL)
+            item = add_item(root, "data", value);
         else
             item = cJSON_AddStringToObject(root, "data", pb->text_data);
         break;
@@ -1122,15 +950,17 @@ static int add_data(cJSON *root, const ke_event *ev, ke_error *err)
         bytes = pb->binary_data.data;
         n = pb->binary_data.len;
         /* NUL cannot pass through cJSON's C strings: such bytes go as base64 */
-        if (utf8_invalid_at(bytes, n) < 0 && (n == 0 || memchr(bytes, 0, n) == NULL)) {
+        if (ke_utf8_invalid_at((const char *)bytes, n) < 0 &&
+            (n == 0 || memchr(bytes, 0, n) == NULL)) {
             text = malloc(n + 1);
             if (text == NULL)
                 goto nomem;
             if (n > 0)
                 memcpy(text, bytes, n);
             text[n] = '\0';
-            if (json_ok && is_json_text(text, n, DATA_MAX_DEPTH)) {
-                item = cJSON_AddRawToObject(root, "data", text);
+            value = json_ok ? parse_json_data(text, n) : NULL;
+            if (value != NULL) {
+                item = add_item(root, "data", value);
                 break;
             }
             if (ct != NULL && (json_ct || media_type_is_text(ct))) {

@@ -7,8 +7,7 @@
 #include <string.h>
 
 #include "grpc/health/v1/health.pb-c.h"
-
-#define KE_HEALTH_NAME_MAX 128 /* bytes of a client's service name quoted in a status message */
+#include "text.h"
 
 struct ke_health {
     atomic_int serving; /* 1: known services are SERVING; 0: NOT_SERVING */
@@ -18,56 +17,6 @@ struct ke_health {
 static const char *const known_services[] = {
     "kedro.events.v1.EventService",
 };
-
-/* Length of the valid UTF-8 sequence starting at p (NUL-terminated), or 0
- * when it is not one (overlong forms and surrogates included). */
-static size_t utf8_seq_len(const unsigned char *p)
-{
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] >= 0xC2 && p[0] <= 0xDF)
-        return (p[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (p[0] >= 0xE0 && p[0] <= 0xEF) {
-        if ((p[1] & 0xC0) != 0x80 || (p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] > 0x9F))
-            return 0;
-        return (p[2] & 0xC0) == 0x80 ? 3 : 0;
-    }
-    if (p[0] >= 0xF0 && p[0] <= 0xF4) {
-        if ((p[1] & 0xC0) != 0x80 || (p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] > 0x8F))
-            return 0;
-        if ((p[2] & 0xC0) != 0x80)
-            return 0;
-        return (p[3] & 0xC0) == 0x80 ? 4 : 0;
-    }
-    return 0;
-}
-
-/* Copies the client-supplied name s into dst (cap >= 4 bytes) for quoting in
- * a message: bytes that are not UTF-8 become '?', and a name that does not
- * fit is cut at a character boundary and ends in "...". */
-static void clean_name(char *dst, size_t cap, const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t o = 0, n;
-
-    while (*p != '\0') {
-        n = utf8_seq_len(p);
-        if (o + (n == 0 ? 1 : n) + 4 > cap) {
-            memcpy(dst + o, "...", 3);
-            o += 3;
-            break;
-        }
-        if (n == 0) {
-            dst[o++] = '?';
-            p++;
-        } else {
-            memcpy(dst + o, p, n);
-            o += n;
-            p += n;
-        }
-    }
-    dst[o] = '\0';
-}
 
 int ke_health_new(ke_health **out, ke_error *err)
 {
@@ -107,8 +56,8 @@ static void answer(ke_health *h, ke_rpc_call *call, const uint8_t *req, size_t l
     Grpc__Health__V1__HealthCheckRequest *in;
     Grpc__Health__V1__HealthCheckResponse res = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
     uint8_t buf[16]; /* a HealthCheckResponse is at most 11 bytes */
-    char name[KE_HEALTH_NAME_MAX + 4];
-    char msg[KE_HEALTH_NAME_MAX + 32];
+    char name[KE_QUOTE_CAP];
+    char msg[KE_QUOTE_CAP + 32];
     ke_health_status st;
     size_t n;
 
@@ -120,8 +69,8 @@ static void answer(ke_health *h, ke_rpc_call *call, const uint8_t *req, size_t l
     }
     st = ke_health_status_for(h, in->service);
     if (st == KE_HEALTH_SERVICE_UNKNOWN && !watch) {
-        clean_name(name, sizeof name, in->service);
-        snprintf(msg, sizeof msg, "unknown service \"%s\"", name);
+        ke_quote(name, in->service);
+        snprintf(msg, sizeof msg, "unknown service %s", name);
         grpc__health__v1__health_check_request__free_unpacked(in, NULL);
         ke_rpc_reply(call, KE_GRPC_NOT_FOUND, msg, NULL, 0);
         return;

@@ -95,16 +95,22 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (load_router(&o, &router, &err) != KE_OK || ke_store_open(o.data_dir, &store, &err) ||
-        ke_health_new(&health, &err) != KE_OK ||
+    if (load_router(&o, &router, &err) != KE_OK ||
+        ke_store_open(o.data_dir, &store, &err) != KE_OK || ke_health_new(&health, &err) != KE_OK ||
         ke_reflection_new(ke_descriptor_set, ke_descriptor_set_len, &reflection, &err) != KE_OK)
         goto out;
     service.dispatcher.router = router;
     service.dispatcher.store = store;
     service.store = store;
     n += ke_service_methods(&service, methods + n, MAX_METHODS - n);
-    n += ke_health_methods(health, methods + n, MAX_METHODS - n);
-    n += ke_reflection_methods(reflection, methods + n, MAX_METHODS - n);
+    if (n < MAX_METHODS)
+        n += ke_health_methods(health, methods + n, MAX_METHODS - n);
+    if (n < MAX_METHODS)
+        n += ke_reflection_methods(reflection, methods + n, MAX_METHODS - n);
+    if (n > MAX_METHODS) { /* a service grew past the table: fail loudly, not silently */
+        ke_error_set(&err, KE_EINVAL, "internal: more than %d methods", MAX_METHODS);
+        goto out;
+    }
 
     ro.listen = o.listen;
     ro.threads = o.threads;

@@ -7,8 +7,8 @@
 
 #include "google/protobuf/descriptor.pb-c.h"
 #include "grpc/reflection/v1alpha/reflection.pb-c.h"
+#include "text.h"
 
-#define KE_REFL_NAME_MAX 256  /* bytes of a client's name quoted in an error_message */
 #define KE_REFL_MAX_DEPTH 100 /* message nesting accepted in the descriptor set */
 
 /* What a fully-qualified name denotes. */
@@ -62,57 +62,6 @@ struct ke_reflection {
     size_t n_services;                        /* entries in services */
     size_t cap_services;                      /* allocated entries in services */
 };
-
-/* Length of the valid UTF-8 sequence starting at p (NUL-terminated), or 0
- * when it is not one (overlong forms and surrogates included). */
-static size_t utf8_seq_len(const unsigned char *p)
-{
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] >= 0xC2 && p[0] <= 0xDF)
-        return (p[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (p[0] >= 0xE0 && p[0] <= 0xEF) {
-        if ((p[1] & 0xC0) != 0x80 || (p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] > 0x9F))
-            return 0;
-        return (p[2] & 0xC0) == 0x80 ? 3 : 0;
-    }
-    if (p[0] >= 0xF0 && p[0] <= 0xF4) {
-        if ((p[1] & 0xC0) != 0x80 || (p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] > 0x8F))
-            return 0;
-        if ((p[2] & 0xC0) != 0x80)
-            return 0;
-        return (p[3] & 0xC0) == 0x80 ? 4 : 0;
-    }
-    return 0;
-}
-
-/* Copies the client-supplied name s into dst (cap >= 4 bytes) for quoting in
- * an error_message, which must be UTF-8 (a proto3 string): bytes that are not
- * UTF-8 become '?', and a name that does not fit is cut at a character
- * boundary and ends in "...". */
-static void clean_name(char *dst, size_t cap, const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t o = 0, n;
-
-    while (*p != '\0') {
-        n = utf8_seq_len(p);
-        if (o + (n == 0 ? 1 : n) + 4 > cap) {
-            memcpy(dst + o, "...", 3);
-            o += 3;
-            break;
-        }
-        if (n == 0) {
-            dst[o++] = '?';
-            p++;
-        } else {
-            memcpy(dst + o, p, n);
-            o += n;
-            p += n;
-        }
-    }
-    dst[o] = '\0';
-}
 
 /* Makes room for one more entry of elem bytes in *arr (*cap entries, n used).
  * Returns KE_OK or KE_ENOMEM (*arr unchanged). */
@@ -560,8 +509,8 @@ int ke_reflection_answer(const ke_reflection *r, const uint8_t *req, size_t len,
     const Grpc__Reflection__V1alpha__ExtensionRequest *ext;
     ProtobufCBinaryData *blobs = NULL;
     int32_t *numbers = NULL;
-    char name[KE_REFL_NAME_MAX + 4];
-    char msg[KE_REFL_NAME_MAX + 64];
+    char name[KE_QUOTE_CAP];
+    char msg[KE_QUOTE_CAP + 64];
     const refl_sym *sym;
     const refl_ext *x;
     const char *type;
@@ -604,8 +553,8 @@ int ke_reflection_answer(const ke_reflection *r, const uint8_t *req, size_t len,
     case GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_BY_FILENAME:
         f = find_file(r, in->file_by_filename);
         if (f < 0) {
-            clean_name(name, sizeof name, in->file_by_filename);
-            snprintf(msg, sizeof msg, "file \"%s\" not found", name);
+            ke_quote(name, in->file_by_filename);
+            snprintf(msg, sizeof msg, "file %s not found", name);
             break;
         }
         rc = files_response(r, (size_t)f, &fdr, &blobs, err);
@@ -613,8 +562,8 @@ int ke_reflection_answer(const ke_reflection *r, const uint8_t *req, size_t len,
     case GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL:
         sym = find_sym(r, in->file_containing_symbol);
         if (sym == NULL) {
-            clean_name(name, sizeof name, in->file_containing_symbol);
-            snprintf(msg, sizeof msg, "symbol \"%s\" not found", name);
+            ke_quote(name, in->file_containing_symbol);
+            snprintf(msg, sizeof msg, "symbol %s not found", name);
             break;
         }
         rc = files_response(r, sym->file, &fdr, &blobs, err);
@@ -625,11 +574,11 @@ int ke_reflection_answer(const ke_reflection *r, const uint8_t *req, size_t len,
         number = ext != NULL ? ext->extension_number : 0;
         x = find_ext(r, type, number);
         if (x == NULL) {
-            clean_name(name, sizeof name, type);
+            ke_quote(name, type);
             if (is_message(r, type))
-                snprintf(msg, sizeof msg, "extension %d of \"%s\" not found", (int)number, name);
+                snprintf(msg, sizeof msg, "extension %d of %s not found", (int)number, name);
             else
-                snprintf(msg, sizeof msg, "type \"%s\" not found", name);
+                snprintf(msg, sizeof msg, "type %s not found", name);
             break;
         }
         rc = files_response(r, x->file, &fdr, &blobs, err);
@@ -637,8 +586,8 @@ int ke_reflection_answer(const ke_reflection *r, const uint8_t *req, size_t len,
     case GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_ALL_EXTENSION_NUMBERS_OF_TYPE:
         type = in->all_extension_numbers_of_type;
         if (!is_message(r, type)) {
-            clean_name(name, sizeof name, type);
-            snprintf(msg, sizeof msg, "type \"%s\" not found", name);
+            ke_quote(name, type);
+            snprintf(msg, sizeof msg, "type %s not found", name);
             break;
         }
         for (i = 0, n = 0; i < r->n_exts; i++)

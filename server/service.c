@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "kedro/events/v1/events.pb-c.h"
+#include "text.h"
 
 typedef Kedro__Events__V1__Pipeline PbPipeline;
 typedef Kedro__Events__V1__PipelineStatus PbStatus;
@@ -297,6 +298,13 @@ static int valid_pipeline_name(const char *s)
     return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
 }
 
+/* Whether s is valid UTF-8 (protobuf-c does not check strings; a client
+ * reading an invalid one back would fail to decode the answer). */
+static int utf8(const char *s)
+{
+    return ke_utf8_invalid_at(s, strlen(s)) < 0;
+}
+
 /* Builds the record a CreatePipeline request asks for. */
 static int pipeline_from_request(ke_pipeline *p, const Kedro__Events__V1__CreatePipelineRequest *rq,
                                  ke_error *err)
@@ -312,12 +320,22 @@ static int pipeline_from_request(ke_pipeline *p, const Kedro__Events__V1__Create
     if (rq->n_parameters > KE_CREATE_MAX_ITEMS || rq->n_tags > KE_CREATE_MAX_ITEMS)
         return ke_error_set(err, KE_EINVAL, "at most %d parameters and %d tags per pipeline",
                             KE_CREATE_MAX_ITEMS, KE_CREATE_MAX_ITEMS);
-    for (i = 0; i < rq->n_parameters; i++)
-        if (rq->parameters[i]->name[0] == '\0')
+    if (!utf8(rq->parent))
+        return ke_error_set(err, KE_EINVAL, "parent: must be valid UTF-8");
+    for (i = 0; i < rq->n_parameters; i++) {
+        const Kedro__Events__V1__Parameter *x = rq->parameters[i];
+
+        if (x->name[0] == '\0')
             return ke_error_set(err, KE_EINVAL, "parameters[%zu]: name is empty", i);
-    for (i = 0; i < rq->n_tags; i++)
+        if (!utf8(x->name) || !utf8(x->value) || !utf8(x->type))
+            return ke_error_set(err, KE_EINVAL, "parameters[%zu]: must be valid UTF-8", i);
+    }
+    for (i = 0; i < rq->n_tags; i++) {
         if (rq->tags[i]->key[0] == '\0')
             return ke_error_set(err, KE_EINVAL, "tags[%zu]: key is empty", i);
+        if (!utf8(rq->tags[i]->key) || !utf8(rq->tags[i]->value))
+            return ke_error_set(err, KE_EINVAL, "tags[%zu]: must be valid UTF-8", i);
+    }
     rc = ke_pipeline_init(p, rq->name, KE_STATE_READY);
     if (rc == KE_OK && rq->parent[0] != '\0') {
         p->parent = strdup(rq->parent);
@@ -353,7 +371,8 @@ static void handle_create(void *ctx, ke_rpc_call *call, const uint8_t *req, size
                      "encoding of kedro.events.v1.CreatePipelineRequest");
         goto fail;
     }
-    if (pipeline_from_request(&p, rq, &err) != KE_OK || ke_store_insert(svc->store, &p, &err))
+    if (pipeline_from_request(&p, rq, &err) != KE_OK ||
+        ke_store_insert(svc->store, &p, &err) != KE_OK)
         goto fail;
     reply_message(call, &pl, (ProtobufCMessage *)pb_pipeline(&pl, &p));
     goto out;

@@ -1,0 +1,30 @@
+/* text.h -- UTF-8 checks and quoting of client-supplied text in messages. */
+#ifndef KE_TEXT_H
+#define KE_TEXT_H
+
+#include <stddef.h>
+
+#define KE_QUOTE_SHOWN 40 /* bytes of a quoted value shown before "..." */
+#define KE_QUOTE_CAP 200  /* room ke_quote needs: every shown byte as \xHH, quotes, "...", NUL */
+
+/* The offset of the first byte of s[0..n) that breaks UTF-8 (overlong forms,
+ * surrogates and code points above U+10FFFF included), or -1 when all of it
+ * is valid. NUL bytes are valid UTF-8; callers that cannot hold them check. */
+long ke_utf8_invalid_at(const char *s, size_t n);
+
+/* Writes s[0..n) into buf (KE_QUOTE_CAP bytes) as a double-quoted string fit
+ * for an error message: '"' and '\\' escaped, control characters and bytes
+ * that are not UTF-8 as \xHH (so the message is valid UTF-8 whatever came
+ * in), cut at a character boundary after KE_QUOTE_SHOWN bytes with "..."
+ * after the closing quote. Returns buf. */
+const char *ke_quote_n(char buf[KE_QUOTE_CAP], const char *s, size_t n);
+
+/* ke_quote_n of a NUL-terminated string. */
+const char *ke_quote(char buf[KE_QUOTE_CAP], const char *s);
+
+/* Writes the shortest decimal that reads back as exactly d (finite): integral
+ * values below 1e17 as integers, as Python prints them, others in %g form.
+ * (cJSON's own printer may drop the last digit of 16- and 17-digit numbers.) */
+void ke_format_number(char buf[64], double d);
+
+#endif
