@@ -14,6 +14,7 @@
 
 /* The module itself, so the tests reach its statics (base64, RFC 3339). */
 #include "../../server/event.c"
+#include "../../server/event_json.c"
 
 #define RECEIVED_SEC 1704164645 /* 2024-01-02T03:04:05Z, the receive time of every render */
 #define RECEIVED_TEXT "2024-01-02T03:04:05Z"
@@ -1509,15 +1510,15 @@ static void json_special_characters_round_trip_byte_for_byte(void **state)
 static void json_media_type_helpers_classify(void **state)
 {
     (void)state;
-    assert_true(media_type_is_json("application/json"));
-    assert_true(media_type_is_json("APPLICATION/Json ; charset=utf-8"));
-    assert_true(media_type_is_json("text/json"));
-    assert_true(media_type_is_json("application/ld+json"));
-    assert_false(media_type_is_json("application/xml"));
-    assert_false(media_type_is_json("image/json"));
-    assert_false(media_type_is_json("application/json5"));
-    assert_true(media_type_is_text("Text/html"));
-    assert_false(media_type_is_text("textual/x"));
+    assert_true(ke_media_type_is_json("application/json"));
+    assert_true(ke_media_type_is_json("APPLICATION/Json ; charset=utf-8"));
+    assert_true(ke_media_type_is_json("text/json"));
+    assert_true(ke_media_type_is_json("application/ld+json"));
+    assert_false(ke_media_type_is_json("application/xml"));
+    assert_false(ke_media_type_is_json("image/json"));
+    assert_false(ke_media_type_is_json("application/json5"));
+    assert_true(ke_media_type_is_text("Text/html"));
+    assert_false(ke_media_type_is_text("textual/x"));
 }
 
 /* ---- conformance vectors ---- */

@@ -1,0 +1,380 @@
+/* event_json.c -- rendering a validated CloudEvent in the CloudEvents JSON format
+ * (DESIGN.md 3.4), as the `event` parameter every run receives. */
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event_internal.h"
+#include "text.h"
+
+/* ---- JSON rendering ---- */
+
+/* Standard, padded base64 of buf[0..len) as a NUL-terminated string the
+ * caller frees; NULL when out of memory. */
+static char *base64_encode(const uint8_t *buf, size_t len)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out, *o;
+    size_t i;
+
+    if (len > (SIZE_MAX - 1) / 4 * 3 - 2)
+        return NULL;
+    out = malloc((len + 2) / 3 * 4 + 1);
+    if (out == NULL)
+        return NULL;
+    o = out;
+    for (i = 0; i + 2 < len; i += 3) {
+        uint32_t v = (uint32_t)buf[i] << 16 | (uint32_t)buf[i + 1] << 8 | buf[i + 2];
+        *o++ = abc[v >> 18];
+        *o++ = abc[(v >> 12) & 63];
+        *o++ = abc[(v >> 6) & 63];
+        *o++ = abc[v & 63];
+    }
+    if (i < len) {
+        uint32_t v = (uint32_t)buf[i] << 16 | (i + 1 < len ? (uint32_t)buf[i + 1] << 8 : 0);
+        *o++ = abc[v >> 18];
+        *o++ = abc[(v >> 12) & 63];
+        *o++ = i + 1 < len ? abc[(v >> 6) & 63] : '=';
+        *o++ = '=';
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Writes sec/nanos (seconds since the epoch, UTC) as RFC 3339 into buf:
+ * "2018-04-05T17:31:00Z", with 3, 6 or 9 fraction digits (the fewest that
+ * are exact) only when nanos != 0. Civil date from days per H. Hinnant's
+ * algorithm, so no time_t range or time zone is involved. */
+static void format_rfc3339(char buf[48], int64_t sec, int32_t nanos)
+{
+    int64_t days = sec / 86400;
+    int64_t rem = sec % 86400;
+    int64_t era, y;
+    unsigned doe, yoe, doy, mp, d, m;
+    char frac[16] = "";
+
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
+    days += 719468;
+    era = (days >= 0 ? days : days - 146096) / 146097;
+    doe = (unsigned)(days - era * 146097);
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y = (int64_t)yoe + era * 400 + (m <= 2);
+
+    if (nanos > 0 && nanos <= 999999999) {
+        if (nanos % 1000000 == 0)
+            snprintf(frac, sizeof frac, ".%03" PRId32, nanos / 1000000);
+        else if (nanos % 1000 == 0)
+            snprintf(frac, sizeof frac, ".%06" PRId32, nanos / 1000);
+        else
+            snprintf(frac, sizeof frac, ".%09" PRId32, nanos);
+    }
+    snprintf(buf, 48, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u%sZ", y, m, d, (unsigned)(rem / 3600),
+             (unsigned)(rem / 60 % 60), (unsigned)(rem % 60), frac);
+}
+
+/* How deep containers nest in a parsed value (0 for a scalar). */
+static int json_depth(const cJSON *v)
+{
+    const cJSON *c;
+    int deepest = 0, d;
+
+    if (!cJSON_IsArray(v) && !cJSON_IsObject(v))
+        return 0;
+    for (c = v->child; c != NULL; c = c->next) {
+        d = json_depth(c);
+        if (d > deepest)
+            deepest = d;
+    }
+    return deepest + 1;
+}
+
+/* Replaces every number inside v by its exact text (ke_format_number).
+ * Returns false when out of memory. */
+static bool exact_numbers(cJSON *v)
+{
+    cJSON *c, *next, *raw;
+    char buf[64];
+
+    for (c = v->child; c != NULL; c = next) {
+        next = c->next;
+        if (cJSON_IsNumber(c) && isfinite(c->valuedouble)) {
+            ke_format_number(buf, c->valuedouble);
+            raw = cJSON_CreateRaw(buf);
+            if (raw == NULL)
+                return false;
+            raw->string = c->string; /* the member name moves to the replacement */
+            c->string = NULL;
+            cJSON_ReplaceItemViaPointer(v, c, raw); /* cannot fail: c is v's child */
+        } else if ((cJSON_IsArray(c) || cJSON_IsObject(c)) && !exact_numbers(c)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Reads text (NUL-terminated, n bytes) as one JSON value with cJSON. Returns
+ * the value, or NULL when it is not JSON, nests deeper than DATA_MAX_DEPTH
+ * (Python's json gives up near 1000; the node parses it on its own stack),
+ * or holds "\u0000" (cJSON would cut the string there, changing the data).
+ * The value is printed back by cJSON, so the event is always valid JSON;
+ * numbers travel as doubles, written exactly (integers beyond 2^53 arrive as
+ * the nearest double, as from a JavaScript sender). */
+static cJSON *parse_json_data(const char *text, size_t n)
+{
+    cJSON *v;
+
+    if (memmem(text, n, "\\u0000", 6) != NULL)
+        return NULL;
+    v = cJSON_ParseWithOpts(text, NULL, 1);
+    if (v == NULL)
+        return NULL;
+    if (cJSON_IsNumber(v)) { /* a bare number: give it its exact text too */
+        char buf[64];
+        cJSON *raw;
+
+        ke_format_number(buf, v->valuedouble);
+        raw = isfinite(v->valuedouble) ? cJSON_CreateRaw(buf) : NULL;
+        cJSON_Delete(v);
+        return raw;
+    }
+    if (json_depth(v) > DATA_MAX_DEPTH || !exact_numbers(v)) {
+        cJSON_Delete(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* Adds value to obj as member name; returns value, or NULL (value freed)
+ * when out of memory. */
+static cJSON *add_item(cJSON *obj, const char *name, cJSON *value)
+{
+    if (!cJSON_AddItemToObject(obj, name, value)) {
+        cJSON_Delete(value);
+        return NULL;
+    }
+    return value;
+}
+
+/* Adds member name = string value to obj; returns KE_OK or KE_ENOMEM. */
+static int add_string(cJSON *obj, const char *name, const char *value, ke_error *err)
+{
+    if (cJSON_AddStringToObject(obj, name, value) == NULL)
+        return ke_error_set(err, KE_ENOMEM, "out of memory rendering an event");
+    return KE_OK;
+}
+
+/* Adds "data" or "data_base64" for the event's data (rules in event.h and
+ * DESIGN.md 3.4); nothing when the event has none. */
+static int add_data(cJSON *root, const ke_event *ev, ke_error *err)
+{
+    const pb_event *pb = ev->pb;
+    const char *ct = ev->content_type;
+    bool json_ct = ct != NULL && ke_media_type_is_json(ct);
+    bool json_ok = ct == NULL || json_ct; /* absent: the JSON format's default type */
+    char *text = NULL;
+    char *b64 = NULL;
+    const uint8_t *bytes = NULL;
+    size_t n = 0;
+    cJSON *item = NULL, *value = NULL;
+    int rc = KE_OK;
+
+    switch (pb->data_case) {
+    case DATA(TEXT_DATA):
+        n = strlen(pb->text_data);
+        value = json_ok ? parse_json_data(pb->text_data, n) : NULL;
+        if (value != NULL)
+            item = add_item(root, "data", value);
+        else
+            item = cJSON_AddStringToObject(root, "data", pb->text_data);
+        break;
+    case DATA(BINARY_DATA):
+        bytes = pb->binary_data.data;
+        n = pb->binary_data.len;
+        /* NUL cannot pass through cJSON's C strings: such bytes go as base64 */
+        if (ke_utf8_invalid_at((const char *)bytes, n) < 0 &&
+            (n == 0 || memchr(bytes, 0, n) == NULL)) {
+            text = malloc(n + 1);
+            if (text == NULL)
+                goto nomem;
+            if (n > 0)
+                memcpy(text, bytes, n);
+            text[n] = '\0';
+            value = json_ok ? parse_json_data(text, n) : NULL;
+            if (value != NULL) {
+                item = add_item(root, "data", value);
+                break;
+            }
+            if (ct != NULL && (json_ct || ke_media_type_is_text(ct))) {
+                item = cJSON_AddStringToObject(root, "data", text);
+                break;
+            }
+        }
+        b64 = base64_encode(bytes, n);
+        if (b64 == NULL)
+            goto nomem;
+        item = cJSON_AddStringToObject(root, "data_base64", b64);
+        break;
+    case DATA(PROTO_DATA):
+        if (pb->proto_data != NULL) {
+            bytes = pb->proto_data->value.data;
+            n = pb->proto_data->value.len;
+        }
+        b64 = base64_encode(bytes, n);
+        if (b64 == NULL)
+            goto nomem;
+        item = cJSON_AddStringToObject(root, "data_base64", b64);
+        break;
+    default:
+        goto out;
+    }
+    if (item == NULL)
+        goto nomem;
+    goto out;
+nomem:
+    rc = ke_error_set(err, KE_ENOMEM, "out of memory rendering an event");
+out:
+    free(b64);
+    free(text);
+    return rc;
+}
+
+/* The JSON value of an extension attribute; NULL when out of memory. */
+static cJSON *value_to_json(const pb_value *v)
+{
+    char buf[48];
+    char *b64;
+    cJSON *item;
+
+    switch (v->attr_case) {
+    case ATTR(CE_BOOLEAN):
+        return cJSON_CreateBool(v->ce_boolean);
+    case ATTR(CE_INTEGER):
+        return cJSON_CreateNumber((double)v->ce_integer); /* exact: every int32 fits */
+    case ATTR(CE_BYTES):
+        b64 = base64_encode(v->ce_bytes.data, v->ce_bytes.len);
+        if (b64 == NULL)
+            return NULL;
+        item = cJSON_CreateString(b64);
+        free(b64);
+        return item;
+    case ATTR(CE_TIMESTAMP):
+        if (v->ce_timestamp == NULL)
+            format_rfc3339(buf, 0, 0);
+        else
+            format_rfc3339(buf, v->ce_timestamp->seconds, v->ce_timestamp->nanos);
+        return cJSON_CreateString(buf);
+    default: /* ce_string, ce_uri, ce_uri_ref share the char * */
+        return cJSON_CreateString(v->ce_string);
+    }
+}
+
+/* Copies s with every "${" written "\u0024{" (DESIGN.md 3.4: OmegaConf must
+ * not see an interpolation). '$' occurs in JSON text only inside strings and
+ * never as part of an escape, so the result parses to the same value.
+ * Returns a string the caller frees, or NULL when out of memory. */
+static char *escape_interpolation(const char *s)
+{
+    static const char esc[] = "\\u0024";
+    size_t n = strlen(s);
+    size_t count = 0;
+    const char *p;
+    char *out, *o;
+
+    for (p = strstr(s, "${"); p != NULL; p = strstr(p + 2, "${"))
+        count++;
+    out = malloc(n + count * (sizeof esc - 2) + 1);
+    if (out == NULL)
+        return NULL;
+    for (o = out; *s != '\0'; s++) {
+        if (s[0] == '$' && s[1] == '{') {
+            memcpy(o, esc, sizeof esc - 1);
+            o += sizeof esc - 1;
+        } else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+int ke_event_to_json(const ke_event *ev, const struct timespec *received, char **out, ke_error *err)
+{
+    const pb_event *pb = ev->pb;
+    cJSON *root = NULL;
+    char *printed = NULL;
+    char tbuf[48];
+    size_t i;
+    int rc = KE_OK;
+
+    *out = NULL;
+    if (ev->time == NULL && received == NULL)
+        return ke_error_set(err, KE_EINVAL, "rendering an event without time needs a receive time");
+    root = cJSON_CreateObject();
+    if (root == NULL)
+        goto nomem;
+    rc = add_string(root, "specversion", pb->spec_version, err);
+    if (rc == KE_OK)
+        rc = add_string(root, "id", pb->id, err);
+    if (rc == KE_OK)
+        rc = add_string(root, "source", pb->source, err);
+    if (rc == KE_OK)
+        rc = add_string(root, "type", pb->type, err);
+    if (rc == KE_OK && ev->content_type != NULL)
+        rc = add_string(root, "datacontenttype", ev->content_type, err);
+    if (rc == KE_OK && ev->dataschema != NULL)
+        rc = add_string(root, "dataschema", ev->dataschema, err);
+    if (rc == KE_OK && ev->subject != NULL)
+        rc = add_string(root, "subject", ev->subject, err);
+    if (rc != KE_OK)
+        goto out;
+    if (ev->time != NULL && ev->time->ce_timestamp != NULL)
+        format_rfc3339(tbuf, ev->time->ce_timestamp->seconds, ev->time->ce_timestamp->nanos);
+    else if (ev->time != NULL)
+        format_rfc3339(tbuf, 0, 0);
+    else
+        format_rfc3339(tbuf, (int64_t)received->tv_sec, (int32_t)received->tv_nsec);
+    rc = add_string(root, "time", tbuf, err);
+    if (rc == KE_OK)
+        rc = add_data(root, ev, err);
+    if (rc != KE_OK)
+        goto out;
+    for (i = 0; i < ev->n_attrs; i++) {
+        const pb_entry *e = ev->attrs[i];
+        cJSON *item;
+
+        if (strcmp(e->key, "datacontenttype") == 0 || strcmp(e->key, "dataschema") == 0 ||
+            strcmp(e->key, "subject") == 0 || strcmp(e->key, "time") == 0)
+            continue;
+        item = value_to_json(e->value);
+        if (item == NULL)
+            goto nomem;
+        if (!cJSON_AddItemToObject(root, e->key, item)) {
+            cJSON_Delete(item);
+            goto nomem;
+        }
+    }
+    printed = cJSON_PrintUnformatted(root);
+    if (printed == NULL)
+        goto nomem;
+    *out = escape_interpolation(printed);
+    if (*out == NULL)
+        goto nomem;
+    goto out;
+nomem:
+    rc = ke_error_set(err, KE_ENOMEM, "out of memory rendering an event");
+out:
+    if (printed != NULL)
+        cJSON_free(printed);
+    cJSON_Delete(root);
+    return rc;
+}
