@@ -53,6 +53,8 @@ struct ke_rpc_call {
     atomic_int refs;                /* outstanding batches + the handler's turn */
     call_tag tag;                   /* main batch slot */
     call_tag close_tag;             /* RECV_CLOSE slot (server streams) */
+    ke_rpc_call *stream_prev;       /* neighbours in rpc->streams while a server stream is open */
+    ke_rpc_call *stream_next;
 };
 
 /* A registered method: what services gave us, plus grpc's handle. */
@@ -70,15 +72,17 @@ typedef struct worker {
 } worker;
 
 struct ke_rpc {
-    grpc_server *server;   /* grpc server */
-    method_entry *methods; /* registered methods */
-    size_t n_methods;      /* number of methods */
-    worker *workers;       /* one per thread */
-    int n_workers;         /* number of workers */
-    int port;              /* bound port */
-    atomic_int stopping;   /* shutdown began: no more requests */
-    int started;           /* ke_rpc_start succeeded */
-    int shut_down;         /* ke_rpc_shutdown ran */
+    grpc_server *server;          /* grpc server */
+    method_entry *methods;        /* registered methods */
+    size_t n_methods;             /* number of methods */
+    worker *workers;              /* one per thread */
+    int n_workers;                /* number of workers */
+    int port;                     /* bound port */
+    atomic_int stopping;          /* shutdown began: no more requests */
+    pthread_mutex_t streams_lock; /* guards streams */
+    ke_rpc_call *streams;         /* open server streams, ended at shutdown */
+    int started;                  /* ke_rpc_start succeeded */
+    int shut_down;                /* ke_rpc_shutdown ran */
 };
 
 static void request_call(ke_rpc *rpc, int cq, int method);
@@ -231,6 +235,44 @@ static void run_handler(ke_rpc_call *c)
     grpc_slice_unref(all);
 }
 
+/* Server streams stay open until the client leaves; the list lets shutdown
+ * end them at once instead of waiting out the grace period. */
+static void stream_add(ke_rpc *rpc, ke_rpc_call *c)
+{
+    pthread_mutex_lock(&rpc->streams_lock);
+    c->stream_next = rpc->streams;
+    if (rpc->streams != NULL)
+        rpc->streams->stream_prev = c;
+    rpc->streams = c;
+    pthread_mutex_unlock(&rpc->streams_lock);
+}
+
+static void stream_remove(ke_rpc *rpc, ke_rpc_call *c)
+{
+    pthread_mutex_lock(&rpc->streams_lock);
+    if (c->stream_prev != NULL)
+        c->stream_prev->stream_next = c->stream_next;
+    else if (rpc->streams == c)
+        rpc->streams = c->stream_next;
+    if (c->stream_next != NULL)
+        c->stream_next->stream_prev = c->stream_prev;
+    c->stream_prev = c->stream_next = NULL;
+    pthread_mutex_unlock(&rpc->streams_lock);
+}
+
+/* Ends every open server stream with UNAVAILABLE; each call's close slot
+ * then completes and removes it from the list. */
+static void end_streams(ke_rpc *rpc)
+{
+    ke_rpc_call *c;
+
+    pthread_mutex_lock(&rpc->streams_lock);
+    for (c = rpc->streams; c != NULL; c = c->stream_next)
+        grpc_call_cancel_with_status(c->call, GRPC_STATUS_UNAVAILABLE, "server shutting down",
+                                     NULL);
+    pthread_mutex_unlock(&rpc->streams_lock);
+}
+
 /* A requested call arrived (ok) or the server is shutting down (!ok). */
 static void on_new_call(ke_rpc_call *c, int ok)
 {
@@ -259,6 +301,7 @@ static void on_new_call(ke_rpc_call *c, int ok)
         run_handler(c);
         break;
     case KE_RPC_SERVER_STREAM:
+        stream_add(rpc, c);
         /* Learn when the client goes away; the stream stays open until then. */
         memset(&ops[0], 0, sizeof ops[0]);
         ops[0].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
@@ -282,6 +325,8 @@ static void on_new_call(ke_rpc_call *c, int ok)
 /* A batch of an active call completed. */
 static void on_batch(ke_rpc_call *c, int ok, int is_close)
 {
+    if (is_close)
+        stream_remove(c->rpc, c);
     if (is_close || c->state == ST_FINISHING) {
         call_unref(c);
         return;
@@ -383,6 +428,7 @@ int ke_rpc_new(const ke_rpc_options *opts, const ke_rpc_method *methods, size_t 
     if (rpc->workers == NULL || rpc->methods == NULL)
         goto nomem;
     atomic_init(&rpc->stopping, 0);
+    pthread_mutex_init(&rpc->streams_lock, NULL);
 
     memset(args, 0, sizeof args);
     args[0].type = GRPC_ARG_INTEGER;
@@ -480,6 +526,7 @@ void ke_rpc_shutdown(ke_rpc *rpc, int grace_ms)
     atomic_store(&rpc->stopping, 1);
     done = grpc_completion_queue_create_for_pluck(NULL);
     grpc_server_shutdown_and_notify(rpc->server, done, &tag);
+    end_streams(rpc);
     ev = grpc_completion_queue_pluck(
         done, &tag,
         gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(grace_ms, GPR_TIMESPAN)),
@@ -532,6 +579,7 @@ void ke_rpc_free(ke_rpc *rpc)
             grpc_completion_queue_destroy(rpc->workers[w].cq);
     free(rpc->workers);
     free(rpc->methods);
+    pthread_mutex_destroy(&rpc->streams_lock);
     free(rpc);
     grpc_shutdown();
 }

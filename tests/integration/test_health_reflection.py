@@ -118,5 +118,22 @@ class HealthReflectionTest(unittest.TestCase):
         self.assertEqual(errors, [])
 
 
+class ShutdownTest(unittest.TestCase):
+    def test_sigterm_ends_open_watch_streams_at_once(self):
+        import time
+        server = harness.Server(args=["--shutdown-grace", "30"])
+        with server.channel() as ch:
+            stream = health_pb2_grpc.HealthStub(ch).Watch(health_pb2.HealthCheckRequest())
+            self.assertEqual(next(stream).status, health_pb2.HealthCheckResponse.SERVING)
+            start = time.monotonic()
+            self.assertEqual(server.stop(), 0)
+            elapsed = time.monotonic() - start
+            with self.assertRaises(grpc.RpcError) as cm:
+                next(stream)
+            self.assertEqual(cm.exception.code(), grpc.StatusCode.UNAVAILABLE)
+        # Not the 30 s grace period: the open stream was ended, not waited for.
+        self.assertLess(elapsed, 10)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
