@@ -45,7 +45,8 @@ int ke_store_get(ke_store *s, const char *id, ke_pipeline *out, ke_error *err);
 
 /* Lists pipelines newest first. *out receives up to q->limit copies (free
  * with ke_pipelines_free) and *next a token for the next page, or NULL on the
- * last page (free with free()). A token the store did not issue → KE_EINVAL. */
+ * last page (free with free()). Tokens are opaque positions; one that names
+ * no position in this store → KE_EINVAL. */
 int ke_store_list(ke_store *s, const ke_list_query *q, ke_pipeline **out, size_t *n, char **next,
                   ke_error *err);
 
