@@ -19,6 +19,7 @@ endfunction()
 ke_unit_test(errors ke_base)
 ke_unit_test(event ke_event)
 ke_unit_test(config ke_config)
+ke_unit_test(dotenv ke_config)
 ke_unit_test(router ke_config)
 ke_unit_test(reflection ke_server)
 ke_unit_test(store ke_server)
@@ -42,3 +43,16 @@ foreach(f ${KE_PY_TESTS})
 endforeach()
 
 add_test(NAME format COMMAND ${CMAKE_SOURCE_DIR}/tests/format.sh)
+
+# Fuzz targets (KE_FUZZ=ON, clang): each runs briefly as a test from an empty
+# corpus; run one longer by hand, e.g. `build-fuzz/fuzz_event -max_total_time=300`.
+if(KE_FUZZ)
+  foreach(f event config reflection)
+    add_executable(fuzz_${f} ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_${f}.c)
+    target_link_libraries(fuzz_${f} PRIVATE ke_server)
+    target_link_options(fuzz_${f} PRIVATE -fsanitize=fuzzer)
+    add_test(NAME fuzz_${f} COMMAND fuzz_${f} -max_total_time=30 -rss_limit_mb=2048
+                                               -print_final_stats=1)
+    set_tests_properties(fuzz_${f} PROPERTIES TIMEOUT 180)
+  endforeach()
+endif()
