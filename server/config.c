@@ -30,22 +30,6 @@ typedef struct parser {
 
 /* ---- small helpers */
 
-static char *dup_n(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-
-    if (d == NULL)
-        return NULL;
-    memcpy(d, s, n);
-    d[n] = '\0';
-    return d;
-}
-
-static char *dup_s(const char *s)
-{
-    return dup_n(s, strlen(s));
-}
-
 /* "an array", "a string"... for messages about a value of the wrong kind. */
 static const char *kind(const cJSON *v)
 {
@@ -113,9 +97,9 @@ static int is_one_of(const char *s, const char *const *names)
 static int set_kv(ke_kv *kv, const char *key, const char *value, size_t value_len, const char *type,
                   ke_error *err)
 {
-    kv->key = dup_s(key);
-    kv->value = dup_n(value, value_len);
-    kv->type = dup_s(type);
+    kv->key = strdup(key);
+    kv->value = strndup(value, value_len);
+    kv->type = strdup(type);
     if (kv->key == NULL || kv->value == NULL || kv->type == NULL)
         return ke_error_set(err, KE_ENOMEM, "out of memory reading the event configuration");
     return KE_OK;
@@ -256,9 +240,9 @@ static int parse_entry(parser *p, const cJSON *e, ke_route *r)
         rc = check_match_key(p, q, "type", type);
     if (rc != KE_OK)
         return rc;
-    r->pipeline = dup_s(e->string);
-    r->source = dup_s(source->valuestring);
-    r->type = dup_s(type->valuestring);
+    r->pipeline = strdup(e->string);
+    r->source = strdup(source->valuestring);
+    r->type = strdup(type->valuestring);
     if (r->pipeline == NULL || r->source == NULL || r->type == NULL)
         return ke_error_set(p->err, KE_ENOMEM, "out of memory reading the event configuration");
     return KE_OK;
@@ -396,7 +380,7 @@ int ke_config_parse(const char *json, size_t len, const char *origin, ke_config 
     }
     cfg = calloc(1, sizeof *cfg);
     if (cfg != NULL)
-        cfg->origin = dup_s(origin);
+        cfg->origin = strdup(origin);
     if (cfg == NULL || cfg->origin == NULL) {
         rc = ke_error_set(err, KE_ENOMEM, "out of memory reading the event configuration");
         goto out;

@@ -19,17 +19,6 @@ typedef struct dotenv {
     ke_error *err;    /* receives the first error */
 } dotenv;
 
-static char *dup_n(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-
-    if (d == NULL)
-        return NULL;
-    memcpy(d, s, n);
-    d[n] = '\0';
-    return d;
-}
-
 /* The 1-based line of byte off of text. */
 static unsigned line_of(const char *text, size_t off)
 {
@@ -187,7 +176,7 @@ static char *unquoted_value(const char *s, size_t *n)
     }
     while (end > 0 && is_hspace(s[end - 1]))
         end--;
-    return dup_n(s, end);
+    return strndup(s, end);
 }
 
 static int dotenv_malformed(dotenv *d, unsigned line, const char *why)

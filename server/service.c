@@ -193,6 +193,28 @@ static void reply_message(ke_rpc_call *call, pool *pl, const ProtobufCMessage *m
     free(buf);
 }
 
+/* Unpacks a request of the given type; on malformed bytes sets err naming
+ * the type and returns NULL. Free with protobuf_c_message_free_unpacked. */
+static ProtobufCMessage *unpack_request(const ProtobufCMessageDescriptor *d, const uint8_t *req,
+                                        size_t len, ke_error *err)
+{
+    ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, len, req);
+
+    if (m == NULL)
+        ke_error_set(err, KE_EINVAL, "malformed %s: not a valid protobuf encoding of %s",
+                     d->short_name, d->name);
+    return m;
+}
+
+/* Answers one pipeline, or the error. */
+static void reply_pipeline(ke_rpc_call *call, const ke_pipeline *p)
+{
+    pool pl = {0};
+
+    reply_message(call, &pl, (ProtobufCMessage *)pb_pipeline(&pl, p));
+    pool_release(&pl);
+}
+
 static void reply_error(ke_rpc_call *call, const ke_error *err)
 {
     ke_rpc_reply(call, ke_err_grpc_status(err->code), err->msg, NULL, 0);
@@ -360,29 +382,19 @@ static void handle_create(void *ctx, ke_rpc_call *call, const uint8_t *req, size
     ke_service *svc = ctx;
     Kedro__Events__V1__CreatePipelineRequest *rq;
     ke_pipeline p = {0};
-    pool pl = {0};
     ke_error err;
 
     ke_error_clear(&err);
-    rq = kedro__events__v1__create_pipeline_request__unpack(NULL, len, req);
-    if (rq == NULL) {
-        ke_error_set(&err, KE_EINVAL,
-                     "malformed CreatePipelineRequest: not a valid protobuf "
-                     "encoding of kedro.events.v1.CreatePipelineRequest");
-        goto fail;
-    }
-    if (pipeline_from_request(&p, rq, &err) != KE_OK ||
-        ke_store_insert(svc->store, &p, &err) != KE_OK)
-        goto fail;
-    reply_message(call, &pl, (ProtobufCMessage *)pb_pipeline(&pl, &p));
-    goto out;
-fail:
-    reply_error(call, &err);
-out:
-    pool_release(&pl);
+    rq = (Kedro__Events__V1__CreatePipelineRequest *)unpack_request(
+        &kedro__events__v1__create_pipeline_request__descriptor, req, len, &err);
+    if (rq != NULL && pipeline_from_request(&p, rq, &err) == KE_OK &&
+        ke_store_insert(svc->store, &p, &err) == KE_OK)
+        reply_pipeline(call, &p);
+    else
+        reply_error(call, &err);
     ke_pipeline_release(&p);
     if (rq != NULL)
-        kedro__events__v1__create_pipeline_request__free_unpacked(rq, NULL);
+        protobuf_c_message_free_unpacked(&rq->base, NULL);
 }
 
 static void handle_get(void *ctx, ke_rpc_call *call, const uint8_t *req, size_t len)
@@ -390,32 +402,20 @@ static void handle_get(void *ctx, ke_rpc_call *call, const uint8_t *req, size_t 
     ke_service *svc = ctx;
     Kedro__Events__V1__GetPipelineRequest *rq;
     ke_pipeline p = {0};
-    pool pl = {0};
     ke_error err;
 
     ke_error_clear(&err);
-    rq = kedro__events__v1__get_pipeline_request__unpack(NULL, len, req);
-    if (rq == NULL) {
-        ke_error_set(&err, KE_EINVAL,
-                     "malformed GetPipelineRequest: not a valid protobuf "
-                     "encoding of kedro.events.v1.GetPipelineRequest");
-        goto fail;
-    }
-    if (rq->id[0] == '\0') {
+    rq = (Kedro__Events__V1__GetPipelineRequest *)unpack_request(
+        &kedro__events__v1__get_pipeline_request__descriptor, req, len, &err);
+    if (rq != NULL && rq->id[0] == '\0')
         ke_error_set(&err, KE_EINVAL, "id is required");
-        goto fail;
-    }
-    if (ke_store_get(svc->store, rq->id, &p, &err) != KE_OK)
-        goto fail;
-    reply_message(call, &pl, (ProtobufCMessage *)pb_pipeline(&pl, &p));
-    goto out;
-fail:
-    reply_error(call, &err);
-out:
-    pool_release(&pl);
+    if (err.code == KE_OK && ke_store_get(svc->store, rq->id, &p, &err) == KE_OK)
+        reply_pipeline(call, &p);
+    else
+        reply_error(call, &err);
     ke_pipeline_release(&p);
     if (rq != NULL)
-        kedro__events__v1__get_pipeline_request__free_unpacked(rq, NULL);
+        protobuf_c_message_free_unpacked(&rq->base, NULL);
 }
 
 static void handle_list(void *ctx, ke_rpc_call *call, const uint8_t *req, size_t len)
@@ -431,13 +431,10 @@ static void handle_list(void *ctx, ke_rpc_call *call, const uint8_t *req, size_t
     ke_error err;
 
     ke_error_clear(&err);
-    rq = kedro__events__v1__list_pipelines_request__unpack(NULL, len, req);
-    if (rq == NULL) {
-        ke_error_set(&err, KE_EINVAL,
-                     "malformed ListPipelinesRequest: not a valid protobuf "
-                     "encoding of kedro.events.v1.ListPipelinesRequest");
+    rq = (Kedro__Events__V1__ListPipelinesRequest *)unpack_request(
+        &kedro__events__v1__list_pipelines_request__descriptor, req, len, &err);
+    if (rq == NULL)
         goto fail;
-    }
     if (rq->page_size < 0 || rq->page_size > KE_LIST_MAX_LIMIT) {
         ke_error_set(&err, KE_EINVAL, "page_size %d: must be between 0 (default %d) and %d",
                      rq->page_size, KE_LIST_DEFAULT_LIMIT, KE_LIST_MAX_LIMIT);
@@ -473,7 +470,7 @@ out:
     ke_pipelines_free(ps, n);
     free(next);
     if (rq != NULL)
-        kedro__events__v1__list_pipelines_request__free_unpacked(rq, NULL);
+        protobuf_c_message_free_unpacked(&rq->base, NULL);
 }
 
 size_t ke_service_methods(ke_service *svc, ke_rpc_method *out, size_t cap)
