@@ -157,6 +157,10 @@ static int parse_extras(parser *p, const char *entry, const cJSON *obj, int tags
         } else if (!tags && cJSON_IsBool(v)) {
             tok = cJSON_IsTrue(v) ? "true" : "false";
             rc = set_kv(kv, v->string, tok, strlen(tok), "bool", p->err);
+        } else if (!tags && cJSON_IsNumber(v) && !isfinite(v->valuedouble)) {
+            return ke_error_set(p->err, KE_ECONFIG,
+                                "%s: entry %s: parameter %s is out of a double's range", p->origin,
+                                entry, q);
         } else if (!tags && cJSON_IsNumber(v)) {
             /* Typed by value: integral numbers that a double holds exactly are
              * ints ("1.0" too), others floats, written back exactly. */
@@ -373,7 +377,7 @@ int ke_config_parse(const char *json, size_t len, const char *origin, ke_config 
                           line, col);
         goto out;
     }
-    if (memmem(json, len, "\\u0000", 6) != NULL) {
+    if (ke_json_has_nul_escape(json, len)) {
         /* cJSON would cut the string there, silently changing a name or value */
         rc = ke_error_set(err, KE_ECONFIG, "%s: \\u0000 in a string is not allowed", origin);
         goto out;

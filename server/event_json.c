@@ -133,7 +133,7 @@ static cJSON *parse_json_data(const char *text, size_t n)
 {
     cJSON *v;
 
-    if (memmem(text, n, "\\u0000", 6) != NULL)
+    if (ke_json_has_nul_escape(text, n))
         return NULL;
     v = cJSON_ParseWithOpts(text, NULL, 1);
     if (v == NULL)

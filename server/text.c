@@ -104,3 +104,18 @@ void ke_format_number(char buf[64], double d)
     }
     snprintf(buf, 64, "%.17g", d);
 }
+
+int ke_json_has_nul_escape(const char *s, size_t n)
+{
+    const char *p = s, *hit, *b;
+
+    while ((hit = memmem(p, n - (size_t)(p - s), "\\u0000", 6)) != NULL) {
+        /* an escape only when an odd number of backslashes ends at hit */
+        for (b = hit; b > s && b[-1] == '\\'; b--)
+            ;
+        if ((hit - b) % 2 == 0)
+            return 1;
+        p = hit + 1;
+    }
+    return 0;
+}

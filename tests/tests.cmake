@@ -17,6 +17,7 @@ function(ke_unit_test name)
 endfunction()
 
 ke_unit_test(errors ke_base)
+ke_unit_test(text ke_base)
 ke_unit_test(event ke_event)
 ke_unit_test(config ke_config)
 ke_unit_test(dotenv ke_config)

@@ -1,14 +1,16 @@
-/* test_config.c -- unit tests of the event configuration: JSON validation, the .env reader
- * and where the configuration is taken from. */
+/* test_config.c -- unit tests of the event configuration: JSON validation and where the
+ * configuration is taken from (flag, environment, .env file). The .env reader itself is
+ * tested in test_dotenv.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
-#include "config.c" /* reaches the static .env reader */
+#include <unistd.h>
+
+#include "config.c" /* reaches var_names and VAR_COUNT */
 
 /* ---- helpers */
 
@@ -206,37 +208,6 @@ static void load_fails(const char *flag, const char *dotenv_path, const char *ne
     assert_null(cfg);
     assert_contains(err.msg, needle1);
     assert_contains(err.msg, needle2);
-}
-
-/* Parses .env text, expecting success; vars freed with free_vars. */
-static void dotenv_ok(const char *text, dotenv_var vars[VAR_COUNT])
-{
-    ke_error err;
-
-    ke_error_clear(&err);
-    memset(vars, 0, VAR_COUNT * sizeof *vars);
-    if (dotenv_parse(".env", text, vars, &err) != KE_OK)
-        fail_msg("dotenv failed: %s", err.msg);
-}
-
-static void free_vars(dotenv_var vars[VAR_COUNT])
-{
-    int v;
-
-    for (v = 0; v < VAR_COUNT; v++)
-        free(vars[v].value);
-}
-
-/* Expects the .env text to be refused, naming ".env:<line>". */
-static void dotenv_fails(const char *text, const char *where)
-{
-    dotenv_var vars[VAR_COUNT] = {{0}};
-    ke_error err;
-
-    ke_error_clear(&err);
-    assert_int_equal(dotenv_parse(".env", text, vars, &err), KE_ECONFIG);
-    assert_contains(err.msg, where);
-    free_vars(vars);
 }
 
 /* ---- parsing */
@@ -469,20 +440,43 @@ static void parse_types_parameters(void **state)
     assert_param(r, "ten", "10", "int");
     assert_param(r, "neg", "-3", "int");
     assert_param(r, "zero", "0", "int");
-    assert_param(r, "big", "12345678901234567890", "int");
+    /* Numbers are typed by value: integral ones a double holds exactly are ints, written
+     * as integers; others are floats, written as the shortest exact decimal. */
+    assert_param(r, "big", "1.2345678901234567e+19", "float");
     assert_param(r, "half", "1.5", "float");
-    assert_param(r, "one", "1.0", "float");
-    assert_param(r, "exp", "1e3", "float");
-    assert_param(r, "Exp", "2E-2", "float");
+    assert_param(r, "one", "1", "int");
+    assert_param(r, "exp", "1000", "int");
+    assert_param(r, "Exp", "0.02", "float");
     assert_param(r, "yes", "true", "bool");
     assert_param(r, "no", "false", "bool");
+    ke_config_free(cfg);
+}
+
+static void parse_types_numbers_at_the_exact_integer_limit(void **state)
+{
+    ke_config *cfg = parse_ok("{\"e\": {\"source\": \"s\", \"type\": \"t\", \"parameters\": {"
+                              "\"max\": 9007199254740992, \"min\": -9007199254740992, "
+                              "\"past\": 9007199254740994, \"neg_past\": -9007199254740994, "
+                              "\"third\": 0.1, \"tiny\": 5e-324, \"huge\": 1.5e300}}}");
+    const ke_route *r = &cfg->routes[0];
+
+    (void)state;
+    /* |v| <= 2^53 and integral: int; beyond: float, still written exactly. */
+    assert_param(r, "max", "9007199254740992", "int");
+    assert_param(r, "min", "-9007199254740992", "int");
+    assert_param(r, "past", "9007199254740994", "float");
+    assert_param(r, "neg_past", "-9007199254740994", "float");
+    assert_param(r, "third", "0.1", "float");
+    assert_string_equal(find_kv(r->params, r->n_params, "tiny")->type, "float");
+    assert_true(strtod(find_kv(r->params, r->n_params, "tiny")->value, NULL) == 5e-324);
+    assert_param(r, "huge", "1.5e+300", "float");
     ke_config_free(cfg);
 }
 
 static void parse_takes_number_text_past_digits_in_strings(void **state)
 {
     /* Digits in names and strings, and numbers in earlier entries, must not shift which
-     * token a number's text is taken from. */
+     * value a parameter gets. */
     ke_config *cfg = parse_ok("{\"p1\": {\"source\": \"s-1.5e3\", \"type\": \"t\\\"2\", "
                               "\"parameters\": {\"a\\\\\": \"9\", \"n\": 7, \"m\": 8.25}}, "
                               "\"p2\": {\"parameters\": {\"x\": -0.5, \"y\": \"3\", \"z\": 4}, "
@@ -604,18 +598,47 @@ static void parse_rejects_nul_byte(void **state)
     assert_contains(err.msg, "test: NUL byte at line 1, column 20");
 }
 
-static void parse_rejects_nul_escape_and_raw_control_characters(void **state)
+static void parse_rejects_nul_escape(void **state)
+{
+    (void)state;
+    parse_fails("{\"e\": {\"source\": \"a\\u0000b\", \"type\": \"t\"}}",
+                "test: \\u0000 in a string is not allowed", NULL);
+    parse_fails("{\"e\\u0000\": {\"source\": \"s\", \"type\": \"t\"}}",
+                "\\u0000 in a string is not allowed", NULL);
+}
+
+static void parse_rejects_numbers_beyond_a_double(void **state)
+{
+    (void)state;
+    parse_fails("{\"e\": {\"source\": \"s\", \"type\": \"t\", \"parameters\": {\"big\": 1e400}}}",
+                "parameter \"big\" is out of a double's range", NULL);
+    parse_fails("{\"e\": {\"source\": \"s\", \"type\": \"t\", \"parameters\": {\"m\": -1e400}}}",
+                "\"m\" is out of a double's range", NULL);
+}
+
+static void parse_takes_escaped_backslash_before_u0000_as_text(void **state)
 {
     ke_config *cfg;
 
     (void)state;
-    parse_fails("{\"e\": {\"source\": \"a\\u0000b\", \"type\": \"t\"}}",
-                "\\u0000 in a string at line 1, column 20", NULL);
-    parse_fails("{\"e\": {\"source\": \"a\tb\", \"type\": \"t\"}}",
-                "raw control character in a string at line 1, column 20", NULL);
-    /* An escaped backslash followed by u0000 is plain text. */
+    /* An escaped backslash followed by u0000 is plain text, not a \u0000 escape. */
     cfg = parse_ok("{\"e\": {\"source\": \"a\\\\u0000\", \"type\": \"t\"}}");
     assert_string_equal(cfg->routes[0].source, "a\\u0000");
+    ke_config_free(cfg);
+}
+
+static void parse_accepts_raw_control_characters(void **state)
+{
+    ke_config *cfg;
+
+    (void)state;
+    /* cJSON takes them as they are. */
+    cfg = parse_ok("{\"e\tf\": {\"source\": \"a\tb\", \"type\": \"t\\n\x01\", "
+                   "\"tags\": {\"k\": \"\x7f\r\"}}}");
+    assert_string_equal(cfg->routes[0].pipeline, "e\tf");
+    assert_string_equal(cfg->routes[0].source, "a\tb");
+    assert_string_equal(cfg->routes[0].type, "t\n\x01");
+    assert_string_equal(cfg->routes[0].tags[0].value, "\x7f\r");
     ke_config_free(cfg);
 }
 
@@ -631,215 +654,26 @@ static void parse_quotes_names_safely_in_messages(void **state)
     snprintf(json, sizeof json, "{\"%s\": 1}", name);
     ke_error_clear(&err);
     assert_int_equal(ke_config_parse(json, strlen(json), "test", &cfg, &err), KE_ECONFIG);
-    assert_contains(err.msg, "aaaa...\" must be an object");
+    /* At most 40 bytes shown, "..." after the closing quote. */
+    assert_contains(err.msg,
+                    "entry \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"... must be an object");
     assert_true(strlen(err.msg) < 200);
+    /* Exactly 40 bytes: shown whole, no "...". */
+    name[40] = '\0';
+    snprintf(json, sizeof json, "{\"%s\": 1}", name);
+    parse_fails(json, "entry \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\" must be an object", NULL);
+    /* Cut at a character boundary: a character straddling byte 40 is shown whole. */
+    name[39] = '\0';
+    snprintf(json, sizeof json, "{\"%s\xc3\xa9\xc3\xa9\": 1}", name);
+    parse_fails(json,
+                "entry \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9\"... must be an object",
+                NULL);
+    /* Quotes and backslashes escaped, control characters as \xHH, UTF-8 shown as is. */
     parse_fails("{\"a\\\"b\\n\": 1}", "entry \"a\\\"b\\x0a\" must be an object", NULL);
-}
-
-/* ---- the .env reader */
-
-static void dotenv_skips_blank_lines_and_comments(void **state)
-{
-    dotenv_var v[VAR_COUNT];
-
-    (void)state;
-    dotenv_ok("# a comment\n\n   \n  # KEDRO_GRAPHQL_EVENTS_CONFIG=no\n"
-              "KEDRO_GRAPHQL_EVENTS_CONFIG=yes\n",
-              v);
-    assert_string_equal(v[VAR_CANONICAL].value, "yes");
-    assert_int_equal(v[VAR_CANONICAL].line, 5);
-    assert_null(v[VAR_ALIAS].value);
-    free_vars(v);
-}
-
-static void dotenv_accepts_export_prefix(void **state)
-{
-    dotenv_var v[VAR_COUNT];
-
-    (void)state;
-    dotenv_ok("export KEDRO_GRAPHQL_EVENTS_CONFIG={}\nexport\tKEDRO_GRAPHQL_EVENT_CONFIG=x", v);
-    assert_string_equal(v[VAR_CANONICAL].value, "{}");
-    assert_string_equal(v[VAR_ALIAS].value, "x");
-    assert_int_equal(v[VAR_ALIAS].line, 2);
-    free_vars(v);
-}
-
-static void dotenv_tolerates_whitespace_around_key_and_equals(void **state)
-{
-    dotenv_var v[VAR_COUNT];
-
-    (void)state;
-    dotenv_ok("  KEDRO_GRAPHQL_EVENTS_CONFIG \t=  {\"a\": 1}  \n", v);
-    assert_string_equal(v[VAR_CANONICAL].value, "{\"a\": 1}");
-    free_vars(v);
-}
-
-static void dotenv_unquoted_value_is_trimmed_and_comment_stripped(void **state)
-{
-    dotenv_var v[VAR_COUNT];
-
-    (void)state;
-    dotenv_ok("KEDRO_GRAPHQL_EVENTS_CONFIG= a b  # a comment\n"
-              "KEDRO_GRAPHQL_EVENT_CONFIG=a#b\n"
-              "KEDROG_GRAPHQL_EVENTS_CONFIG=#x",
-              v);
-    assert_string_equal(v[VAR_CANONICAL].value, "a b");
-    assert_string_equal(v[VAR_ALIAS].value, "a#b");
-    assert_string_equal(v[VAR_TYPO].value, "#x");
-    free_vars(v);
-}
-
-static void dotenv_single_quoted_value_keeps_json(void **state)
-{
-    dotenv_var v[VAR_COUNT];
-
-    (void)state;
-    dotenv_ok("KEDRO_GRAPHQL_EVENTS_CONFIG='{\"event00\": {\"source\": \"example.com\", \"type\": "
-              "\"com.example.event\"}}'  # comment\n",
-              v);
-    assert_string_equal(v[VAR_CANONICAL].value,
-                        "{\"event00\": {\"source\": \"example.com\", \"type\": "
-                        "\"com.example.event\"}}");
-    free_vars(v);
-}
-
-static void dotenv_single_quotes_decode_only_backslash_and_quote(void **state)
-{
-    dotenv_var v[VAR_COUNT];
-
-    (void)state;
-    /* As python-dotenv: \\ and \' decoded, \n and others kept. */
-    dotenv_ok("KEDRO_GRAPHQL_EVENTS_CONFIG='a\\\\b\\'c\\n\\u0041 #x'\n", v);
-    assert_string_equal(v[VAR_CANONICAL].value, "a\\b'c\\n\\u0041 #x");
-    free_vars(v);
-}
-
-static void dotenv_double_quoted_value_decodes_escapes(void **state)
-{
-    dotenv_var v[VAR_COUNT];
-
-    (void)state;
-    dotenv_ok("KEDRO_GRAPHQL_EVENTS_CONFIG=\"{\\\"a\\\": \\\"b\\\"}\\n\\t\\\\x\\q\\u0041'\"\n", v);
-    assert_string_equal(v[VAR_CANONICAL].value, "{\"a\": \"b\"}\n\t\\x\\q\\u0041'");
-    free_vars(v);
-}
-
-static void dotenv_quoted_value_may_span_lines(void **state)
-{
-    dotenv_var v[VAR_COUNT];
-
-    (void)state;
-    dotenv_ok("OTHER=1\nKEDRO_GRAPHQL_EVENTS_CONFIG='{\n  \"e\": 1\n}'\n"
-              "KEDRO_GRAPHQL_EVENT_CONFIG=\"x\ny\"\nKEDROG_GRAPHQL_EVENTS_CONFIG=z\n",
-              v);
-    assert_string_equal(v[VAR_CANONICAL].value, "{\n  \"e\": 1\n}");
-    assert_int_equal(v[VAR_CANONICAL].line, 2);
-    assert_string_equal(v[VAR_ALIAS].value, "x\ny");
-    assert_int_equal(v[VAR_ALIAS].line, 5);
-    assert_int_equal(v[VAR_TYPO].line, 7);
-    free_vars(v);
-}
-
-static void dotenv_counts_crlf_lines(void **state)
-{
-    dotenv_var v[VAR_COUNT];
-
-    (void)state;
-    dotenv_ok(
-        "# c\r\nA=1\r\n\r\nKEDRO_GRAPHQL_EVENTS_CONFIG='{}'\r\nKEDRO_GRAPHQL_EVENT_CONFIG=x\r\n",
-        v);
-    assert_string_equal(v[VAR_CANONICAL].value, "{}");
-    assert_int_equal(v[VAR_CANONICAL].line, 4);
-    assert_string_equal(v[VAR_ALIAS].value, "x");
-    assert_int_equal(v[VAR_ALIAS].line, 5);
-    free_vars(v); /* As Python's universal newlines: \r\n and \r read as \n, inside quotes too. */
-    dotenv_ok("A=1\rKEDRO_GRAPHQL_EVENTS_CONFIG='a\r\nb\rc'\r\nKEDRO_GRAPHQL_EVENT_CONFIG=x", v);
-    assert_string_equal(v[VAR_CANONICAL].value, "a\nb\nc");
-    assert_int_equal(v[VAR_CANONICAL].line, 2);
-    assert_int_equal(v[VAR_ALIAS].line, 5);
-    free_vars(v);
-}
-
-static void dotenv_last_assignment_wins_and_bare_name_unsets(void **state)
-{
-    dotenv_var v[VAR_COUNT];
-
-    (void)state;
-    dotenv_ok("KEDRO_GRAPHQL_EVENTS_CONFIG=1\nKEDRO_GRAPHQL_EVENTS_CONFIG=2\n"
-              "KEDRO_GRAPHQL_EVENT_CONFIG=3\nKEDRO_GRAPHQL_EVENT_CONFIG\n",
-              v);
-    assert_string_equal(v[VAR_CANONICAL].value, "2");
-    assert_int_equal(v[VAR_CANONICAL].line, 2);
-    assert_null(v[VAR_ALIAS].value);
-    free_vars(v);
-}
-
-static void dotenv_ignores_other_names(void **state)
-{
-    dotenv_var v[VAR_COUNT];
-
-    (void)state;
-    dotenv_ok("PATH=/x\nKEDRO_GRAPHQL_EVENTS_CONFIGX=1\nXKEDRO_GRAPHQL_EVENTS_CONFIG=2\n"
-              "kedro_graphql_events_config=3\nEMPTY=\n",
-              v);
-    assert_null(v[VAR_CANONICAL].value);
-    assert_null(v[VAR_ALIAS].value);
-    assert_null(v[VAR_TYPO].value);
-    free_vars(v);
-}
-
-static void dotenv_reads_empty_values(void **state)
-{
-    dotenv_var v[VAR_COUNT];
-
-    (void)state;
-    dotenv_ok("KEDRO_GRAPHQL_EVENTS_CONFIG=\nKEDRO_GRAPHQL_EVENT_CONFIG=''\n"
-              "KEDROG_GRAPHQL_EVENTS_CONFIG=   ",
-              v);
-    assert_string_equal(v[VAR_CANONICAL].value, "");
-    assert_string_equal(v[VAR_ALIAS].value, "");
-    assert_string_equal(v[VAR_TYPO].value, "");
-    free_vars(v);
-}
-
-static void dotenv_accepts_quoted_name(void **state)
-{
-    dotenv_var v[VAR_COUNT];
-
-    (void)state;
-    dotenv_ok("'KEDRO_GRAPHQL_EVENTS_CONFIG' = '{}'", v);
-    assert_string_equal(v[VAR_CANONICAL].value, "{}");
-    free_vars(v);
-}
-
-static void dotenv_finds_closing_quote_like_python_dotenv(void **state)
-{
-    dotenv_var v[VAR_COUNT];
-
-    (void)state;
-    dotenv_ok("KEDRO_GRAPHQL_EVENT_CONFIG='a\\'b'\n", v);
-    assert_string_equal(v[VAR_ALIAS].value, "a'b");
-    free_vars(v);
-    /* No unescaped quote follows: the regex backtracks to the last escaped one. */
-    dotenv_ok("KEDRO_GRAPHQL_EVENTS_CONFIG='C:\\dir\\'\n", v);
-    assert_string_equal(v[VAR_CANONICAL].value, "C:\\dir\\");
-    free_vars(v);
-    /* An unescaped quote on a later line closes the value there, text after it is refused. */
-    dotenv_fails("KEDRO_GRAPHQL_EVENTS_CONFIG='C:\\dir\\'\nB='x'\n", ".env:1: cannot parse");
-}
-
-static void dotenv_rejects_malformed_lines(void **state)
-{
-    (void)state;
-    dotenv_fails("A=1\nKEDRO_GRAPHQL_EVENTS_CONFIG='{\"a\": 1}\n",
-                 ".env:2: cannot parse this line: "
-                 "unterminated single-quoted");
-    dotenv_fails("A=\"abc\n", ".env:1: cannot parse this line: unterminated double-quoted");
-    dotenv_fails("\n\nA='x' y\n", ".env:3: cannot parse this line: unexpected text after");
-    dotenv_fails("# c\nthis is not an assignment\n", ".env:2: cannot parse this line: expected "
-                                                     "NAME=VALUE");
-    dotenv_fails("=value\n", ".env:1");
-    dotenv_fails("'' = x\n", ".env:1");
+    parse_fails("{\"a\\\\b\x7f\x01\": 1}", "entry \"a\\\\b\\x7f\\x01\" must be an object", NULL);
+    parse_fails("{\"\xc3\xa9t\xc3\xa9 \xe2\x82\xac\xf0\x9f\x98\x80\": 1}",
+                "entry \"\xc3\xa9t\xc3\xa9 \xe2\x82\xac\xf0\x9f\x98\x80\" must be an object", NULL);
+    parse_entry_fails("\"parameters\": {\"x\\ty\": null}", "parameter \"x\\x09y\" must be", NULL);
 }
 
 /* ---- finding the configuration */
@@ -1196,6 +1030,7 @@ int main(void)
         T(parse_accepts_the_most_routes_allowed),
         T(parse_rejects_too_many_routes),
         T(parse_types_parameters),
+        T(parse_types_numbers_at_the_exact_integer_limit),
         T(parse_takes_number_text_past_digits_in_strings),
         T(parse_rejects_parameters_that_are_not_an_object),
         T(parse_rejects_parameter_of_wrong_type),
@@ -1206,23 +1041,11 @@ int main(void)
         T(parse_rejects_bad_tags),
         T(parse_rejects_invalid_utf8),
         T(parse_rejects_nul_byte),
-        T(parse_rejects_nul_escape_and_raw_control_characters),
+        T(parse_rejects_nul_escape),
+        T(parse_takes_escaped_backslash_before_u0000_as_text),
+        T(parse_rejects_numbers_beyond_a_double),
+        T(parse_accepts_raw_control_characters),
         T(parse_quotes_names_safely_in_messages),
-        T(dotenv_skips_blank_lines_and_comments),
-        T(dotenv_accepts_export_prefix),
-        T(dotenv_tolerates_whitespace_around_key_and_equals),
-        T(dotenv_unquoted_value_is_trimmed_and_comment_stripped),
-        T(dotenv_single_quoted_value_keeps_json),
-        T(dotenv_single_quotes_decode_only_backslash_and_quote),
-        T(dotenv_double_quoted_value_decodes_escapes),
-        T(dotenv_quoted_value_may_span_lines),
-        T(dotenv_counts_crlf_lines),
-        T(dotenv_last_assignment_wins_and_bare_name_unsets),
-        T(dotenv_ignores_other_names),
-        T(dotenv_reads_empty_values),
-        T(dotenv_accepts_quoted_name),
-        T(dotenv_finds_closing_quote_like_python_dotenv),
-        T(dotenv_rejects_malformed_lines),
         T(load_returns_null_when_nothing_is_set),
         T(load_reads_environment),
         T(load_flag_wins_over_environment_and_dotenv),
