@@ -26,11 +26,11 @@ typedef enum sym_kind {
 /* One file of the set. */
 typedef struct refl_file {
     const Google__Protobuf__FileDescriptorProto *fd; /* parsed; owned by the set */
-    const char *name;     /* e.g. "kedro/events/v1/events.proto"; owned by the parsed set */
-    const uint8_t *bytes; /* its serialized FileDescriptorProto, inside ke_reflection.raw */
-    size_t len;           /* bytes at bytes */
-    size_t *deps;         /* indices (into files) of the files it imports */
-    size_t n_deps;        /* entries in deps */
+    const char *name; /* e.g. "kedro/events/v1/events.proto"; owned by the parsed set */
+    uint8_t *bytes;   /* its serialized FileDescriptorProto; owned */
+    size_t len;       /* bytes at bytes */
+    size_t *deps;     /* indices (into files) of the files it imports */
+    size_t n_deps;    /* entries in deps */
 } refl_file;
 
 /* One fully-qualified symbol. */
@@ -48,7 +48,6 @@ typedef struct refl_ext {
 } refl_ext;
 
 struct ke_reflection {
-    uint8_t *raw;                             /* copy of the descriptor set's bytes */
     Google__Protobuf__FileDescriptorSet *set; /* the parsed set; owns file names and extendees */
     refl_file *files;                         /* sorted by name */
     size_t n_files;                           /* entries in files */
@@ -83,67 +82,24 @@ static int grow(void **arr, size_t *cap, size_t n, size_t elem)
     return KE_OK;
 }
 
-/* Reads a varint at p[*off] (len bytes in all) and advances *off. Returns 1,
- * or 0 when it runs past the end or over 10 bytes. */
-static int read_varint(const uint8_t *p, size_t len, size_t *off, uint64_t *v)
+/* Serializes each file of the parsed set with protobuf-c, so answers carry
+ * exactly the FileDescriptorProto bytes a client decodes. Returns KE_OK or
+ * KE_ENOMEM. */
+static int pack_files(ke_reflection *r, ke_error *err)
 {
-    unsigned shift;
+    size_t i, n;
+    uint8_t *buf;
 
-    *v = 0;
-    for (shift = 0; shift < 70 && *off < len; shift += 7) {
-        uint8_t b = p[(*off)++];
-
-        *v |= (uint64_t)(b & 0x7F) << shift;
-        if ((b & 0x80) == 0)
-            return 1;
+    for (i = 0; i < r->n_files; i++) {
+        n = google__protobuf__file_descriptor_proto__get_packed_size(r->set->file[i]);
+        buf = malloc(n > 0 ? n : 1);
+        if (buf == NULL)
+            return ke_error_set(err, KE_ENOMEM, "descriptor set: out of memory");
+        google__protobuf__file_descriptor_proto__pack(r->set->file[i], buf);
+        r->files[i].bytes = buf;
+        r->files[i].len = n;
     }
-    return 0;
-}
-
-/* Points files[k].bytes/len at the k-th FileDescriptorProto (field 1) of the
- * serialized set p, so answers send the files' own bytes. Returns KE_OK, or
- * KE_EINVAL when the bytes are not a set of exactly n_files files. */
-static int slice_files(const uint8_t *p, size_t len, refl_file *files, size_t n_files,
-                       ke_error *err)
-{
-    size_t off = 0, k = 0;
-    uint64_t key, n;
-
-    while (off < len) {
-        if (!read_varint(p, len, &off, &key))
-            goto bad;
-        switch (key & 7) {
-        case 0:
-            if (!read_varint(p, len, &off, &n))
-                goto bad;
-            break;
-        case 1:
-        case 5:
-            n = (key & 7) == 1 ? 8 : 4;
-            if (n > len - off)
-                goto bad;
-            off += n;
-            break;
-        case 2:
-            if (!read_varint(p, len, &off, &n) || n > len - off)
-                goto bad;
-            if (key >> 3 == 1) {
-                if (k >= n_files)
-                    goto bad;
-                files[k].bytes = p + off;
-                files[k].len = (size_t)n;
-                k++;
-            }
-            off += (size_t)n;
-            break;
-        default:
-            goto bad;
-        }
-    }
-    if (k == n_files)
-        return KE_OK;
-bad:
-    return ke_error_set(err, KE_EINVAL, "descriptor set: malformed at byte %zu", off);
+    return KE_OK;
 }
 
 /* Adds the symbol scope.name (name alone when scope is "") defined in file;
@@ -350,7 +306,7 @@ static int resolve_deps(ke_reflection *r, ke_error *err)
 /* Fills r->files from the parsed set and its bytes, sorted by name. Returns
  * KE_OK, KE_EINVAL (malformed bytes, a file without a name or twice) or
  * KE_ENOMEM. */
-static int load_files(ke_reflection *r, size_t len, ke_error *err)
+static int load_files(ke_reflection *r, ke_error *err)
 {
     size_t i;
     int rc;
@@ -361,7 +317,7 @@ static int load_files(ke_reflection *r, size_t len, ke_error *err)
     if (r->files == NULL)
         return ke_error_set(err, KE_ENOMEM, "descriptor set: out of memory");
     r->n_files = r->set->n_file;
-    rc = slice_files(r->raw, len, r->files, r->n_files, err);
+    rc = pack_files(r, err);
     if (rc != KE_OK)
         return rc;
     for (i = 0; i < r->n_files; i++) {
@@ -386,21 +342,17 @@ int ke_reflection_new(const uint8_t *descriptor_set, size_t len, ke_reflection *
 
     *out = NULL;
     r = calloc(1, sizeof *r);
-    if (r != NULL)
-        r->raw = malloc(len > 0 ? len : 1);
-    if (r == NULL || r->raw == NULL) {
+    if (r == NULL) {
         rc = ke_error_set(err, KE_ENOMEM, "descriptor set: out of memory");
         goto out;
     }
-    if (len > 0)
-        memcpy(r->raw, descriptor_set, len);
-    r->set = google__protobuf__file_descriptor_set__unpack(NULL, len, r->raw);
+    r->set = google__protobuf__file_descriptor_set__unpack(NULL, len, descriptor_set);
     if (r->set == NULL) {
         rc = ke_error_set(err, KE_EINVAL,
                           "descriptor set: malformed google.protobuf.FileDescriptorSet");
         goto out;
     }
-    rc = load_files(r, len, err);
+    rc = load_files(r, err);
     /* In set order, so list_services lists the services as the set does. */
     for (i = 0; rc == KE_OK && i < r->set->n_file; i++)
         rc = index_file(r, (size_t)find_file(r, r->set->file[i]->name), err);
@@ -693,11 +645,12 @@ void ke_reflection_free(ke_reflection *r)
     free(r->syms);
     free(r->exts);
     free(r->services);
-    for (i = 0; i < r->n_files; i++)
+    for (i = 0; i < r->n_files; i++) {
         free(r->files[i].deps);
+        free(r->files[i].bytes);
+    }
     free(r->files);
     if (r->set != NULL)
         google__protobuf__file_descriptor_set__free_unpacked(r->set, NULL);
-    free(r->raw);
     free(r);
 }
