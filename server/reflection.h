@@ -15,7 +15,7 @@ typedef struct ke_reflection ke_reflection;
 extern const unsigned char ke_descriptor_set[];
 extern const size_t ke_descriptor_set_len;
 
-/* Parses a serialized FileDescriptorSet once (the bytes are copied) and
+/* Parses a serialized FileDescriptorSet once (nothing points into the bytes) and
  * indexes its files by name, its symbols (messages and enums, nested ones
  * too, fields, oneofs, enum values, extensions, services and their methods)
  * by fully-qualified name, and its services. Sets *out and returns KE_OK; on
