@@ -152,6 +152,11 @@ static int parse_extras(parser *p, const char *entry, const cJSON *obj, int tags
                 return ke_error_set(p->err, KE_ECONFIG, "%s: entry %s: %s %s appears twice",
                                     p->origin, entry, what, q);
         ++*n;
+        if (!tags && cJSON_IsString(v) && strstr(v->valuestring, "${") != NULL)
+            return ke_error_set(p->err, KE_ECONFIG,
+                                "%s: entry %s: parameter %s contains \"${\", which Kedro's "
+                                "OmegaConf would read as an interpolation",
+                                p->origin, entry, q);
         if (cJSON_IsString(v)) {
             rc = set_kv(kv, v->string, v->valuestring, strlen(v->valuestring), "string", p->err);
         } else if (!tags && cJSON_IsBool(v)) {

@@ -35,44 +35,111 @@ static int build_one(ke_pipeline *p, const ke_route *r, const ke_event *ev, cons
     return rc;
 }
 
-int ke_dispatch(const ke_dispatcher *d, const ke_event *ev, const struct timespec *received,
-                ke_dispatch_result *res, ke_error *err)
+/* Matches ev and builds one READY pipeline per route into *out (n of them;
+ * *out NULL when nothing matched). */
+static int build_all(const ke_dispatcher *d, const ke_event *ev, const struct timespec *received,
+                     ke_pipeline **out, size_t *n, ke_error *err)
 {
     const ke_route *const *routes;
     ke_pipeline *built = NULL;
     char *json = NULL;
-    size_t n = 0, i, made = 0;
+    size_t made = 0;
+    int rc = KE_OK;
+
+    *out = NULL;
+    *n = 0;
+    if (d->router == NULL)
+        return ke_error_set(err, KE_EDISABLED, "%s", ke_dispatch_disabled_msg);
+    routes = ke_router_match(d->router, ke_event_source(ev), ke_event_type(ev), n);
+    if (*n == 0)
+        return KE_OK;
+    rc = ke_event_to_json(ev, received, &json, err);
+    if (rc != KE_OK)
+        goto out;
+    built = calloc(*n, sizeof *built);
+    if (built == NULL) {
+        rc = ke_error_set(err, KE_ENOMEM, "dispatch: out of memory");
+        goto out;
+    }
+    for (made = 0; made < *n; made++) {
+        rc = build_one(&built[made], routes[made], ev, json);
+        if (rc != KE_OK) {
+            ke_error_set(err, rc, "dispatch: out of memory");
+            goto out;
+        }
+    }
+out:
+    free(json);
+    if (rc != KE_OK) {
+        ke_pipelines_free(built, made);
+        *n = 0;
+        return rc;
+    }
+    *out = built;
+    return KE_OK;
+}
+
+int ke_dispatch(const ke_dispatcher *d, const ke_event *ev, const struct timespec *received,
+                ke_dispatch_result *res, ke_error *err)
+{
+    ke_pipeline *built = NULL;
+    size_t n = 0;
     int rc;
 
     memset(res, 0, sizeof *res);
-    if (d->router == NULL)
-        return ke_error_set(err, KE_EDISABLED, "%s", ke_dispatch_disabled_msg);
-    routes = ke_router_match(d->router, ke_event_source(ev), ke_event_type(ev), &n);
-    if (n > 0) {
-        rc = ke_event_to_json(ev, received, &json, err);
-        if (rc != KE_OK)
-            goto out;
-        built = calloc(n, sizeof *built);
-        if (built == NULL) {
-            rc = ke_error_set(err, KE_ENOMEM, "dispatch: out of memory");
-            goto out;
-        }
-        for (made = 0; made < n; made++) {
-            rc = build_one(&built[made], routes[made], ev, json);
-            if (rc != KE_OK) {
-                ke_error_set(err, rc, "dispatch: out of memory");
-                goto out;
-            }
-        }
-    }
-    rc = ke_store_accept(d->store, ke_event_source(ev), ke_event_id(ev), built, n, &res->pipelines,
-                         &res->n, &res->duplicate, err);
-out:
-    for (i = 0; i < made; i++)
-        ke_pipeline_release(&built[i]);
-    free(built);
-    free(json);
+    rc = build_all(d, ev, received, &built, &n, err);
+    if (rc == KE_OK)
+        rc = ke_store_accept(d->store, ke_event_source(ev), ke_event_id(ev), built, n,
+                             &res->pipelines, &res->n, &res->duplicate, err);
+    ke_pipelines_free(built, n);
     return rc;
+}
+
+/* Carries the caller's callback through the store's. */
+typedef struct pending {
+    ke_dispatch_cb cb; /* the caller's */
+    void *ctx;         /* its context */
+} pending;
+
+static void on_accepted(void *ctx, int rc, const ke_error *err, ke_pipeline *ps, size_t n,
+                        int duplicate)
+{
+    pending *p = ctx;
+    ke_dispatch_result res = {ps, n, duplicate};
+
+    if (rc != KE_OK) {
+        ke_pipelines_free(ps, n);
+        memset(&res, 0, sizeof res);
+    }
+    p->cb(p->ctx, rc, err, &res);
+    free(p);
+}
+
+void ke_dispatch_async(const ke_dispatcher *d, const ke_event *ev, const struct timespec *received,
+                       ke_dispatch_cb cb, void *ctx)
+{
+    ke_dispatch_result none = {0};
+    ke_pipeline *built = NULL;
+    pending *p = NULL;
+    size_t n = 0;
+    ke_error err;
+    int rc;
+
+    ke_error_clear(&err);
+    rc = build_all(d, ev, received, &built, &n, &err);
+    if (rc == KE_OK) {
+        p = malloc(sizeof *p);
+        if (p == NULL)
+            rc = ke_error_set(&err, KE_ENOMEM, "dispatch: out of memory");
+    }
+    if (rc != KE_OK) {
+        ke_pipelines_free(built, n);
+        cb(ctx, rc, &err, &none);
+        return;
+    }
+    p->cb = cb;
+    p->ctx = ctx;
+    ke_store_accept_async(d->store, ke_event_source(ev), ke_event_id(ev), built, n, on_accepted, p);
 }
 
 void ke_dispatch_result_release(ke_dispatch_result *res)

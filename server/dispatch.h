@@ -32,6 +32,17 @@ typedef struct ke_dispatcher {
 int ke_dispatch(const ke_dispatcher *d, const ke_event *ev, const struct timespec *received,
                 ke_dispatch_result *res, ke_error *err);
 
+/* Called once with what an event started (rc KE_OK; the callee releases
+ * res with ke_dispatch_result_release) or why it could not be recorded. */
+typedef void (*ke_dispatch_cb)(void *ctx, int rc, const ke_error *err, ke_dispatch_result *res);
+
+/* ke_dispatch without waiting: builds the pipelines now (ev may be freed on
+ * return) and hands them to the store's writer; cb runs once after the
+ * commit, from the writer thread -- or right away, from this thread, when
+ * dispatch is disabled or building fails. */
+void ke_dispatch_async(const ke_dispatcher *d, const ke_event *ev, const struct timespec *received,
+                       ke_dispatch_cb cb, void *ctx);
+
 /* Frees what res owns and zeroes it. */
 void ke_dispatch_result_release(ke_dispatch_result *res);
 

@@ -78,8 +78,9 @@ static void format_rfc3339(char buf[48], int64_t sec, int32_t nanos)
         else
             snprintf(frac, sizeof frac, ".%09" PRId32, nanos);
     }
-    snprintf(buf, 48, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u%sZ", y, m, d, (unsigned)(rem / 3600),
-             (unsigned)(rem / 60 % 60), (unsigned)(rem % 60), frac);
+    /* validation keeps years within 0001..9999 */
+    snprintf(buf, 48, "%04d-%02u-%02uT%02u:%02u:%02u%sZ", (int)y, m % 100, d % 100,
+             (unsigned)(rem / 3600) % 100, (unsigned)(rem / 60 % 60), (unsigned)(rem % 60), frac);
 }
 
 /* How deep containers nest in a parsed value (0 for a scalar). */

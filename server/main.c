@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "forward.h"
 #include "health.h"
 #include "options.h"
 #include "reflection.h"
@@ -48,6 +49,20 @@ static int load_router(const ke_options *o, ke_router **router, ke_error *err)
     return ke_router_new(cfg, router, err);
 }
 
+/* The address a run uses to reach this server: the listen host (loopback
+ * for a wildcard) with the port actually bound. */
+static void reachable_address(const char *listen, int port, char *out, size_t cap)
+{
+    const char *colon = strrchr(listen, ':');
+    size_t host_len = colon != NULL ? (size_t)(colon - listen) : strlen(listen);
+
+    if (host_len == 0 || strncmp(listen, "0.0.0.0", host_len) == 0 ||
+        strncmp(listen, "[::]", host_len) == 0)
+        snprintf(out, cap, "127.0.0.1:%d", port);
+    else
+        snprintf(out, cap, "%.*s:%d", (int)host_len, listen, port);
+}
+
 /* Blocks until SIGINT or SIGTERM arrives; returns the signal. */
 static int wait_for_signal(const sigset_t *set)
 {
@@ -62,6 +77,9 @@ int main(int argc, char **argv)
 {
     ke_rpc_method methods[MAX_METHODS];
     ke_reflection *reflection = NULL;
+    ke_forwarder *forwarder = NULL;
+    char server_addr[300];
+    size_t recovered = 0;
     ke_service service = {0};
     ke_health *health = NULL;
     ke_router *router = NULL;
@@ -96,7 +114,9 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     if (load_router(&o, &router, &err) != KE_OK ||
-        ke_store_open(o.data_dir, &store, &err) != KE_OK || ke_health_new(&health, &err) != KE_OK ||
+        ke_store_open(o.data_dir, &store, &err) != KE_OK ||
+        ke_store_recover(store, o.requeue_interrupted, &recovered, &err) != KE_OK ||
+        ke_health_new(&health, &err) != KE_OK ||
         ke_reflection_new(ke_descriptor_set, ke_descriptor_set_len, &reflection, &err) != KE_OK)
         goto out;
     service.dispatcher.router = router;
@@ -115,9 +135,31 @@ int main(int argc, char **argv)
     ro.listen = o.listen;
     ro.threads = o.threads;
     ro.max_message_bytes = o.max_message_bytes;
-    if (ke_rpc_new(&ro, methods, n, &rpc, &err) != KE_OK || ke_rpc_start(rpc, &err) != KE_OK)
+    if (ke_rpc_new(&ro, methods, n, &rpc, &err) != KE_OK)
         goto out;
-    fprintf(stderr, "kedro-eventd: records are kept in memory (durable store: not yet)\n");
+    if (recovered > 0)
+        fprintf(stderr, "kedro-eventd: %zu run(s) left STARTED by a previous server %s\n",
+                recovered, o.requeue_interrupted ? "are READY again" : "marked FAILURE");
+    if (o.run_local) {
+        ke_forward_options fo = {0};
+
+        reachable_address(o.listen, ke_rpc_port(rpc), server_addr, sizeof server_addr);
+        fo.kedro_bin = o.kedro_bin;
+        fo.project_dir = o.kedro_project;
+        fo.kedro_env = o.kedro_env;
+        fo.data_dir = o.data_dir;
+        fo.server_addr = server_addr;
+        fo.max_runs = o.max_runs;
+        fo.timeout_seconds = o.run_timeout;
+        if (ke_forwarder_start(store, &fo, &forwarder, &err) != KE_OK)
+            goto out;
+        ke_store_on_ready(store, ke_forwarder_wake, forwarder);
+        ke_forwarder_wake(forwarder); /* READY runs left from before */
+    }
+    if (ke_rpc_start(rpc, &err) != KE_OK)
+        goto out;
+    fprintf(stderr, "kedro-eventd: store %s/kedro-events.db; runner %s\n", o.data_dir,
+            o.run_local ? "local" : "none (runs are recorded, not executed)");
     /* Tests and scripts read this line to learn the port (e.g. with --listen host:0). */
     printf("kedro-eventd: listening on %s port %d\n", o.listen, ke_rpc_port(rpc));
     fflush(stdout);
@@ -131,6 +173,11 @@ int main(int argc, char **argv)
 out:
     if (err.code != KE_OK)
         fprintf(stderr, "kedro-eventd: %s\n", err.msg);
+    if (forwarder != NULL) {
+        ke_store_on_ready(store, NULL, NULL);
+        ke_forwarder_stop(forwarder, status == 0 ? o.grace_seconds * 1000 : 0);
+        ke_forwarder_free(forwarder);
+    }
     ke_rpc_free(rpc);
     ke_reflection_free(reflection);
     ke_health_free(health);

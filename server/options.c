@@ -77,7 +77,14 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         O_THREADS,
         O_GRACE,
         O_HELP,
-        O_VER
+        O_VER,
+        O_RUNNER,
+        O_PROJECT,
+        O_BIN,
+        O_ENV,
+        O_MAXRUNS,
+        O_TIMEOUT,
+        O_REQUEUE
     };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
@@ -87,6 +94,13 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         {"max-message-bytes", required_argument, NULL, O_MAXMSG},
         {"threads", required_argument, NULL, O_THREADS},
         {"shutdown-grace", required_argument, NULL, O_GRACE},
+        {"runner", required_argument, NULL, O_RUNNER},
+        {"kedro-project", required_argument, NULL, O_PROJECT},
+        {"kedro-bin", required_argument, NULL, O_BIN},
+        {"env", required_argument, NULL, O_ENV},
+        {"max-runs", required_argument, NULL, O_MAXRUNS},
+        {"run-timeout", required_argument, NULL, O_TIMEOUT},
+        {"requeue-interrupted", no_argument, NULL, O_REQUEUE},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VER},
         {NULL, 0, NULL, 0},
@@ -101,6 +115,10 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
     o->max_message_bytes = KE_DEFAULT_MAX_MESSAGE_BYTES;
     o->threads = default_threads();
     o->grace_seconds = KE_DEFAULT_GRACE_SECONDS;
+    o->run_local = 1;
+    o->kedro_project = ".";
+    o->kedro_bin = "kedro";
+    o->max_runs = default_threads();
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -135,6 +153,36 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
             if (parse_number("--shutdown-grace", optarg, 0, 3600, &v, err) != KE_OK)
                 return KE_EINVAL;
             o->grace_seconds = (int)v;
+            break;
+        case O_RUNNER:
+            if (strcmp(optarg, "local") != 0 && strcmp(optarg, "none") != 0)
+                return ke_error_set(err, KE_EINVAL, "--runner \"%s\": must be local or none",
+                                    optarg);
+            o->run_local = strcmp(optarg, "local") == 0;
+            break;
+        case O_PROJECT:
+            o->kedro_project = optarg;
+            break;
+        case O_BIN:
+            if (optarg[0] == '\0')
+                return ke_error_set(err, KE_EINVAL, "--kedro-bin: the path is empty");
+            o->kedro_bin = optarg;
+            break;
+        case O_ENV:
+            o->kedro_env = optarg;
+            break;
+        case O_MAXRUNS:
+            if (parse_number("--max-runs", optarg, 1, 4096, &v, err) != KE_OK)
+                return KE_EINVAL;
+            o->max_runs = (int)v;
+            break;
+        case O_TIMEOUT:
+            if (parse_number("--run-timeout", optarg, 0, 30 * 24 * 3600, &v, err) != KE_OK)
+                return KE_EINVAL;
+            o->run_timeout = (int)v;
+            break;
+        case O_REQUEUE:
+            o->requeue_interrupted = 1;
             break;
         case 'h':
         case O_HELP:

@@ -22,6 +22,13 @@ typedef struct ke_options {
     size_t max_message_bytes;  /* --max-message-bytes N */
     int threads;               /* --threads N */
     int grace_seconds;         /* --shutdown-grace SECONDS */
+    int run_local;             /* --runner local (1) or none (0) */
+    const char *kedro_project; /* --kedro-project DIR */
+    const char *kedro_bin;     /* --kedro-bin PATH */
+    const char *kedro_env;     /* --env ENV, or NULL */
+    int max_runs;              /* --max-runs N */
+    int run_timeout;           /* --run-timeout SECONDS, 0 = none */
+    int requeue_interrupted;   /* --requeue-interrupted */
     int help;                  /* --help was given */
     int version;               /* --version was given */
 } ke_options;

@@ -2,6 +2,7 @@
  * the answer; the one place that maps our records to the kedro.events.v1 messages. */
 #include "service.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -225,43 +226,112 @@ static void received_now(struct timespec *ts)
     clock_gettime(CLOCK_REALTIME, ts);
 }
 
+/* The answer to a Dispatch, once the store committed it (writer thread). */
+static void on_dispatched(void *ctx, int rc, const ke_error *err, ke_dispatch_result *res)
+{
+    ke_rpc_call *call = ctx;
+    pool pl = {0};
+
+    if (rc != KE_OK)
+        reply_error(call, err);
+    else
+        reply_message(call, &pl, (ProtobufCMessage *)pb_dispatch_response(&pl, res));
+    pool_release(&pl);
+    ke_dispatch_result_release(res);
+}
+
 static void handle_dispatch(void *ctx, ke_rpc_call *call, const uint8_t *req, size_t len)
 {
     ke_service *svc = ctx;
-    ke_dispatch_result res = {0};
     struct timespec received;
     ke_event *ev = NULL;
-    pool pl = {0};
     ke_error err;
 
     received_now(&received);
     ke_error_clear(&err);
     if (svc->dispatcher.router == NULL) {
         ke_error_set(&err, KE_EDISABLED, "%s", ke_dispatch_disabled_msg);
-        goto fail;
+        reply_error(call, &err);
+        return;
     }
-    if (ke_event_decode(req, len, &ev, &err) != KE_OK ||
-        ke_dispatch(&svc->dispatcher, ev, &received, &res, &err) != KE_OK)
-        goto fail;
-    reply_message(call, &pl, (ProtobufCMessage *)pb_dispatch_response(&pl, &res));
-    goto out;
-fail:
-    reply_error(call, &err);
-out:
-    pool_release(&pl);
-    ke_dispatch_result_release(&res);
+    if (ke_event_decode(req, len, &ev, &err) != KE_OK) {
+        reply_error(call, &err);
+        return;
+    }
+    ke_dispatch_async(&svc->dispatcher, ev, &received, on_dispatched, call);
     ke_event_free(ev);
+}
+
+/* A DispatchBatch in flight: each event's result arrives from the writer
+ * thread, in order; the last one answers the call. */
+typedef struct batch_call {
+    ke_rpc_call *call;       /* to answer */
+    ke_dispatch_result *res; /* one per event */
+    size_t n;                /* events */
+    size_t pending;          /* results still to come */
+    pthread_mutex_t lock;    /* guards pending and err */
+    ke_error err;            /* first failure, "events[i]: ..." */
+} batch_call;
+
+static void answer_batch(batch_call *bc)
+{
+    Kedro__Events__V1__DispatchBatchResponse *m;
+    pool pl = {0};
+    size_t i;
+
+    if (bc->err.code != KE_OK) {
+        reply_error(bc->call, &bc->err);
+    } else {
+        m = pool_alloc(&pl, sizeof *m);
+        if (m != NULL) {
+            kedro__events__v1__dispatch_batch_response__init(m);
+            m->results = pool_alloc(&pl, bc->n * sizeof *m->results);
+            for (i = 0; m->results != NULL && i < bc->n; i++)
+                m->results[m->n_results++] = pb_dispatch_response(&pl, &bc->res[i]);
+        }
+        reply_message(bc->call, &pl, (ProtobufCMessage *)m);
+    }
+    pool_release(&pl);
+    for (i = 0; i < bc->n; i++)
+        ke_dispatch_result_release(&bc->res[i]);
+    pthread_mutex_destroy(&bc->lock);
+    free(bc->res);
+    free(bc);
+}
+
+/* One event of a batch is done; index travels in the slot's address. */
+typedef struct batch_slot {
+    batch_call *bc; /* the batch */
+    size_t i;       /* which event */
+} batch_slot;
+
+static void on_batch_event(void *ctx, int rc, const ke_error *err, ke_dispatch_result *res)
+{
+    batch_slot *slot = ctx;
+    batch_call *bc = slot->bc;
+    size_t left;
+
+    pthread_mutex_lock(&bc->lock);
+    if (rc != KE_OK)
+        /* Events before it stay accepted; a retry is answered as duplicates. */
+        ke_error_set(&bc->err, rc, "events[%zu]: %s", slot->i, err->msg);
+    else
+        bc->res[slot->i] = *res;
+    left = --bc->pending;
+    pthread_mutex_unlock(&bc->lock);
+    free(slot);
+    if (left == 0)
+        answer_batch(bc);
 }
 
 static void handle_dispatch_batch(void *ctx, ke_rpc_call *call, const uint8_t *req, size_t len)
 {
     ke_service *svc = ctx;
-    Kedro__Events__V1__DispatchBatchResponse *m = NULL;
-    ke_dispatch_result *res = NULL;
     struct timespec received;
+    batch_call *bc = NULL;
     ke_batch *b = NULL;
-    size_t n = 0, done = 0, i;
-    pool pl = {0};
+    batch_slot *slot;
+    size_t n, i;
     ke_error err;
 
     received_now(&received);
@@ -273,39 +343,41 @@ static void handle_dispatch_batch(void *ctx, ke_rpc_call *call, const uint8_t *r
     if (ke_batch_decode(req, len, &b, &err) != KE_OK)
         goto fail;
     n = ke_batch_count(b);
-    res = calloc(n ? n : 1, sizeof *res);
-    m = pool_alloc(&pl, sizeof *m);
-    if (res == NULL || m == NULL) {
+    bc = calloc(1, sizeof *bc);
+    if (bc != NULL)
+        bc->res = calloc(n ? n : 1, sizeof *bc->res);
+    if (bc == NULL || bc->res == NULL) {
+        free(bc);
         ke_error_set(&err, KE_ENOMEM, "server out of memory");
         goto fail;
     }
-    kedro__events__v1__dispatch_batch_response__init(m);
-    m->results = pool_alloc(&pl, n * sizeof *m->results);
-    for (done = 0; done < n; done++) {
-        ke_error one;
-
-        ke_error_clear(&one);
-        if (ke_dispatch(&svc->dispatcher, ke_batch_event(b, done), &received, &res[done], &one) !=
-            KE_OK) {
-            /* Events before this one stay accepted; a retry of the batch is
-             * answered from the store as duplicates. */
-            ke_error_set(&err, one.code, "events[%zu]: %s", done, one.msg);
-            goto fail;
+    bc->call = call;
+    bc->n = n;
+    bc->pending = n + 1; /* + this thread's hold, released below */
+    pthread_mutex_init(&bc->lock, NULL);
+    ke_error_clear(&bc->err);
+    for (i = 0; i < n; i++) {
+        slot = malloc(sizeof *slot);
+        if (slot == NULL) {
+            pthread_mutex_lock(&bc->lock);
+            ke_error_set(&bc->err, KE_ENOMEM, "events[%zu]: server out of memory", i);
+            bc->pending -= n - i; /* these will never report */
+            pthread_mutex_unlock(&bc->lock);
+            break;
         }
-        if (m->results != NULL) {
-            m->results[done] = pb_dispatch_response(&pl, &res[done]);
-            m->n_results++;
-        }
+        slot->bc = bc;
+        slot->i = i;
+        ke_dispatch_async(&svc->dispatcher, ke_batch_event(b, i), &received, on_batch_event, slot);
     }
-    reply_message(call, &pl, (ProtobufCMessage *)m);
-    goto out;
+    ke_batch_free(b);
+    pthread_mutex_lock(&bc->lock);
+    n = --bc->pending;
+    pthread_mutex_unlock(&bc->lock);
+    if (n == 0)
+        answer_batch(bc);
+    return;
 fail:
     reply_error(call, &err);
-out:
-    for (i = 0; i < done; i++)
-        ke_dispatch_result_release(&res[i]);
-    free(res);
-    pool_release(&pl);
     ke_batch_free(b);
 }
 
@@ -377,21 +449,49 @@ static int pipeline_from_request(ke_pipeline *p, const Kedro__Events__V1__Create
     return KE_OK;
 }
 
+/* A CreatePipeline waiting for its commit: the record to answer with. */
+typedef struct create_call {
+    ke_rpc_call *call; /* to answer */
+    ke_pipeline p;     /* a copy of what was stored */
+} create_call;
+
+static void on_created(void *ctx, int rc, const ke_error *err)
+{
+    create_call *cc = ctx;
+
+    if (rc != KE_OK)
+        reply_error(cc->call, err);
+    else
+        reply_pipeline(cc->call, &cc->p);
+    ke_pipeline_release(&cc->p);
+    free(cc);
+}
+
 static void handle_create(void *ctx, ke_rpc_call *call, const uint8_t *req, size_t len)
 {
     ke_service *svc = ctx;
     Kedro__Events__V1__CreatePipelineRequest *rq;
+    create_call *cc = NULL;
     ke_pipeline p = {0};
     ke_error err;
 
     ke_error_clear(&err);
     rq = (Kedro__Events__V1__CreatePipelineRequest *)unpack_request(
         &kedro__events__v1__create_pipeline_request__descriptor, req, len, &err);
-    if (rq != NULL && pipeline_from_request(&p, rq, &err) == KE_OK &&
-        ke_store_insert(svc->store, &p, &err) == KE_OK)
-        reply_pipeline(call, &p);
-    else
-        reply_error(call, &err);
+    if (rq == NULL || pipeline_from_request(&p, rq, &err) != KE_OK)
+        goto fail;
+    cc = calloc(1, sizeof *cc);
+    if (cc == NULL || ke_pipeline_copy(&cc->p, &p) != KE_OK) {
+        free(cc);
+        ke_error_set(&err, KE_ENOMEM, "server out of memory");
+        goto fail;
+    }
+    cc->call = call;
+    ke_store_insert_async(svc->store, &p, on_created, cc);
+    goto out;
+fail:
+    reply_error(call, &err);
+out:
     ke_pipeline_release(&p);
     if (rq != NULL)
         protobuf_c_message_free_unpacked(&rq->base, NULL);

@@ -1,4 +1,5 @@
-/* store.h -- where pipeline records live: the interface every store backend offers. */
+/* store.h -- where pipeline records live: SQLite in the data dir, written by one thread
+ * that commits queued requests together. */
 #ifndef KE_STORE_H
 #define KE_STORE_H
 
@@ -21,36 +22,84 @@ typedef struct ke_list_query {
     const char *page_token; /* from the previous page, or NULL/"" */
 } ke_list_query;
 
-/* Opens the store under data_dir. The in-memory backend keeps records for the
- * life of the process and writes nothing there. Returns KE_OK, or KE_ESTORE
- * with err naming the path. */
+/* Opens the store: the SQLite database kedro-events.db in data_dir (created
+ * if missing; WAL, synchronous=FULL, schema migrated to the current
+ * version), or a private in-memory database when data_dir is NULL (tests).
+ * Starts the writer thread. Returns KE_OK, or KE_ESTORE with err naming the
+ * path and SQLite's message. */
 int ke_store_open(const char *data_dir, ke_store **out, ke_error *err);
 
-/* Records the n pipelines an event (source, event_id) started, atomically
- * with the event's key — unless that key was accepted before: then nothing is
- * recorded, *duplicate is 1, and *orig receives copies of the pipelines the
- * first acceptance recorded. On a fresh event *duplicate is 0 and *orig
- * receives copies of ps. The caller frees *orig with ke_pipelines_free.
- * Thread-safe. Returns KE_OK, KE_ENOMEM or KE_ESTORE. */
+/* Called once per accept request from the writer thread, after the
+ * transaction holding it committed (rc KE_OK) or failed (rc and err set).
+ * ps/n: the pipelines the event started (on a duplicate, the originals);
+ * the callee owns them (ke_pipelines_free). */
+typedef void (*ke_store_accept_cb)(void *ctx, int rc, const ke_error *err, ke_pipeline *ps,
+                                   size_t n, int duplicate);
+
+/* Queues the n pipelines an event (source, event_id) started, to be
+ * recorded atomically with the event's key -- unless that key was accepted
+ * before, when nothing is recorded and cb gets the original pipelines with
+ * duplicate = 1. Takes ownership of ps (an array of n from malloc, or NULL
+ * for 0). Requests queued together commit in one transaction (group
+ * commit). cb is called exactly once, from the writer thread. */
+void ke_store_accept_async(ke_store *s, const char *source, const char *event_id, ke_pipeline *ps,
+                           size_t n, ke_store_accept_cb cb, void *ctx);
+
+/* Called once per insert request from the writer thread. */
+typedef void (*ke_store_insert_cb)(void *ctx, int rc, const ke_error *err);
+
+/* Queues one pipeline (CreatePipeline); a non-empty parent must name a
+ * stored pipeline (else KE_ENOTFOUND). Takes over what *p owns (*p is
+ * zeroed). cb is called exactly once, from the writer thread. */
+void ke_store_insert_async(ke_store *s, ke_pipeline *p, ke_store_insert_cb cb, void *ctx);
+
+/* Synchronous forms of the two above, for callers that may block until the
+ * commit. ke_store_accept copies ps (the caller keeps it) and answers copies
+ * in *orig (ke_pipelines_free); ke_store_insert copies p. Return KE_OK,
+ * KE_ENOTFOUND (insert's parent), KE_ENOMEM or KE_ESTORE. */
 int ke_store_accept(ke_store *s, const char *source, const char *event_id, const ke_pipeline *ps,
                     size_t n, ke_pipeline **orig, size_t *n_orig, int *duplicate, ke_error *err);
-
-/* Records one pipeline (CreatePipeline). A non-NULL parent must name a stored
- * pipeline (else KE_ENOTFOUND). Returns KE_OK, KE_ENOTFOUND, KE_ENOMEM or KE_ESTORE. */
 int ke_store_insert(ke_store *s, const ke_pipeline *p, ke_error *err);
 
 /* Copies the pipeline with this id into *out (release with
- * ke_pipeline_release). Returns KE_OK or KE_ENOTFOUND. */
+ * ke_pipeline_release). Returns KE_OK, KE_ENOTFOUND or KE_ESTORE. */
 int ke_store_get(ke_store *s, const char *id, ke_pipeline *out, ke_error *err);
 
 /* Lists pipelines newest first. *out receives up to q->limit copies (free
  * with ke_pipelines_free) and *next a token for the next page, or NULL on the
  * last page (free with free()). Tokens are opaque positions; one that names
- * no position in this store → KE_EINVAL. */
+ * no position in this store -> KE_EINVAL. */
 int ke_store_list(ke_store *s, const ke_list_query *q, ke_pipeline **out, size_t *n, char **next,
                   ke_error *err);
 
-/* Closes the store; NULL is fine. */
+/* ---- the runner's side */
+
+/* Claims the oldest READY pipeline: appends a STARTED status (runner,
+ * started_at now) and commits, then copies it into *out. Sets *found to 0
+ * (out untouched) when nothing is READY. */
+int ke_store_claim(ke_store *s, const char *runner, ke_pipeline *out, int *found, ke_error *err);
+
+/* Appends a final status (SUCCESS, FAILURE or ABORTED, with exit code or
+ * signal, error, log path, finished_at; changed_at is set now) to the
+ * pipeline with this id and commits. */
+int ke_store_finish(ke_store *s, const char *id, const ke_status *st, ke_error *err);
+
+/* At start-up: every STARTED pipeline (a previous server died while it ran)
+ * becomes FAILURE "interrupted", or READY again when requeue is set.
+ * *n receives how many were changed. */
+int ke_store_recover(ke_store *s, int requeue, size_t *n, ke_error *err);
+
+/* How many pipelines are currently in state st. */
+int ke_store_count(ke_store *s, ke_state st, size_t *n, ke_error *err);
+
+/* fn(ctx) is called from the writer thread after each commit that added
+ * READY pipelines, before their callers are answered (the forwarder's
+ * wake-up). fn must be quick and must not call the store. Once this returns,
+ * the previous fn is no longer running or going to run. */
+void ke_store_on_ready(ke_store *s, void (*fn)(void *ctx), void *ctx);
+
+/* Stops the writer once the requests already queued are done (their
+ * callbacks run) and closes the database; NULL is fine. */
 void ke_store_close(ke_store *s);
 
 #endif

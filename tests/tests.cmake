@@ -25,6 +25,8 @@ ke_unit_test(router ke_config)
 ke_unit_test(reflection ke_server)
 ke_unit_test(store ke_server)
 ke_unit_test(dispatch ke_server)
+ke_unit_test(forward ke_server)
+ke_unit_test(runfile ke_server)
 
 add_test(NAME gen_is_fresh COMMAND ${CMAKE_SOURCE_DIR}/tests/gen_fresh.sh)
 

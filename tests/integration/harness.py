@@ -20,6 +20,8 @@ EVENTD = os.environ.get("KE_EVENTD") or os.path.join(BUILD_DIR, "kedro-eventd")
 CONFORMANCE_DIR = os.environ.get("KE_CONFORMANCE_DIR") or os.path.join(
     SOURCE_DIR, "..", "shared", "conformance")
 GRPC_PROTO_DIR = "/usr/share/grpc-proto"
+# The Kedro stand-in (tests/stubs/kedro): imitates `kedro run` for tests.
+KEDRO_STANDIN = os.path.join(SOURCE_DIR, "tests", "stubs", "kedro")
 
 PROTOS = ["cloudevents/v1/cloudevents.proto", "kedro/events/v1/events.proto"]
 # gRPC's own protos live under grpc/, which as a Python package would shadow
@@ -58,13 +60,17 @@ class Server:
     """A kedro-eventd process on a free loopback port (it binds port 0 and
     prints the port it got)."""
 
-    def __init__(self, config=EVENT00, args=(), env=None, cwd=None):
+    def __init__(self, config=EVENT00, args=(), env=None, cwd=None, runner="none",
+                 data_dir=None):
         self.workdir = cwd or tempfile.mkdtemp(prefix="ke-eventd-")
+        self.data_dir = data_dir or os.path.join(self.workdir, "data")
         full_env = {k: v for k, v in os.environ.items()
                     if not k.startswith(("KEDRO_GRAPHQL_", "KEDROG_"))}
         if env:
             full_env.update(env)
-        cmd = [EVENTD, "--listen", "127.0.0.1:0", "--threads", "2"]
+        cmd = [EVENTD, "--listen", "127.0.0.1:0", "--threads", "2", "--data-dir", self.data_dir]
+        if runner is not None:
+            cmd += ["--runner", runner]
         if config is not None:
             import json
             cmd += ["--events-config", json.dumps(config)]

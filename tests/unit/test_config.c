@@ -607,6 +607,14 @@ static void parse_rejects_nul_escape(void **state)
                 "\\u0000 in a string is not allowed", NULL);
 }
 
+static void parse_rejects_interpolation_in_a_static_parameter(void **state)
+{
+    (void)state;
+    parse_fails(
+        "{\"e\": {\"source\": \"s\", \"type\": \"t\", \"parameters\": {\"p\": \"${oc.env:X}\"}}}",
+        "parameter \"p\" contains \"${\"", NULL);
+}
+
 static void parse_rejects_numbers_beyond_a_double(void **state)
 {
     (void)state;
@@ -1044,6 +1052,7 @@ int main(void)
         T(parse_rejects_nul_escape),
         T(parse_takes_escaped_backslash_before_u0000_as_text),
         T(parse_rejects_numbers_beyond_a_double),
+        T(parse_rejects_interpolation_in_a_static_parameter),
         T(parse_accepts_raw_control_characters),
         T(parse_quotes_names_safely_in_messages),
         T(load_returns_null_when_nothing_is_set),

@@ -1,0 +1,936 @@
+/* forward_local.c -- the local forwarder: a supervisor thread that claims READY pipelines, runs
+ * each as a `kedro run` process group, at most max_runs at once, and records how each ended. */
+#include "forward.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runfile.h"
+#include "text.h"
+
+#define RUNNER "local"        /* the runner name claims and records carry */
+#define REAP_MS 100           /* longest sleep while children run */
+#define IDLE_MS 1000          /* longest sleep when idle; READY rows are looked for this often */
+#define STORE_RETRY_MS 1000   /* pause after a store error before trying again */
+#define TIMEOUT_KILL_MS 5000  /* a timed-out run: SIGTERM, then SIGKILL this much later */
+#define SHUTDOWN_KILL_MS 2000 /* shutdown: SIGTERM, then SIGKILL this much later */
+#define TAIL_LINES 20         /* the log tail kept in an error: at most this many lines */
+#define TAIL_BYTES 4096       /* ... and at most this many bytes of the log */
+#define MAX_ENV_STRING 131072 /* Linux MAX_ARG_STRLEN: the longest string execve passes */
+#define MAX_FD_SWEEP 65536    /* fds marked close-on-exec by hand when close_range is missing */
+#define EXIT_SPAWN 127        /* a child that could not exec exits with this */
+#define ARGV_MAX 9            /* kedro_bin run --pipeline P --config F [--env E] NULL */
+
+extern char **environ;
+
+typedef enum slot_state {
+    SLOT_FREE,    /* unused */
+    SLOT_RUNNING, /* a child runs (or is a zombie not yet reaped) */
+    SLOT_DONE,    /* the outcome is known; ke_store_finish still has to succeed */
+} slot_state;
+
+typedef enum end_reason {
+    END_NONE,     /* the run ends on its own */
+    END_TIMEOUT,  /* over timeout_seconds: being terminated */
+    END_SHUTDOWN, /* the server stops: being terminated */
+} end_reason;
+
+/* One claimed pipeline, from the claim until its final status is recorded. */
+typedef struct slot {
+    slot_state state;        /* what the slot holds */
+    char id[KE_ID_LEN + 1];  /* pipeline id */
+    char log_path[PATH_MAX]; /* absolute path of its log; "" when none was opened */
+    pid_t pid;               /* child, also its process group id (RUNNING) */
+    int64_t started_at;      /* wall-clock us the run started (the claim's started_at) */
+    int64_t started_ms;      /* monotonic ms the child was forked */
+    end_reason ending;       /* why we are terminating it, if we are */
+    int64_t kill_ms;         /* monotonic ms to SIGKILL its group; 0 = not scheduled */
+    int shutdown_sent;       /* the shutdown's SIGTERM went to its group */
+    int killed;              /* SIGKILL went to its group */
+    ke_status outcome;       /* the final status to record (DONE); error points to head or owned */
+    char head[256];          /* first line of outcome.error */
+    char *error_owned;       /* outcome.error when it carries the log tail; malloc'd */
+    int64_t retry_ms;        /* DONE: monotonic ms to try ke_store_finish again */
+} slot;
+
+/* What the child needs, built before fork so the child only makes async-signal-safe calls. */
+typedef struct spawn {
+    char *argv[ARGV_MAX]; /* borrowed strings, NULL-terminated */
+    char **envp;          /* NULL-terminated; entries borrowed from environ, plus vars */
+    char *vars[3];        /* the KEDRO_EVENTS_* entries we made (malloc'd), or NULL */
+    char **exe;           /* paths to try with execve, in PATH order, NULL-terminated; owned */
+    int event_omitted;    /* KEDRO_EVENTS_EVENT was too long for execve and is left out */
+} spawn;
+
+/* What a child that failed before exec sends up its close-on-exec pipe. */
+typedef struct child_report {
+    int stage; /* CHILD_SETUP, CHILD_CHDIR or CHILD_EXEC */
+    int err;   /* errno */
+} child_report;
+
+enum { CHILD_SETUP = 1, CHILD_CHDIR = 2, CHILD_EXEC = 3 };
+
+struct ke_forwarder {
+    ke_store *store;           /* claims and records go here */
+    char *kedro_bin;           /* copies of the options ... */
+    char *project_dir;         /* the runs' working directory */
+    char *kedro_env;           /* --env, or NULL */
+    char *server_addr;         /* KEDRO_EVENTS_SERVER, or NULL */
+    int max_runs;              /* slots */
+    int timeout_seconds;       /* per run; 0 = none */
+    char runs_dir[PATH_MAX];   /* absolute data_dir/runs */
+    char logs_dir[PATH_MAX];   /* absolute data_dir/logs */
+    slot *slots;               /* max_runs of them */
+    int wake_fd;               /* eventfd: ke_forwarder_wake writes, the supervisor polls */
+    int null_fd;               /* /dev/null (fd >= 3), the children's stdin */
+    int max_fd;                /* highest fd swept when close_range is unavailable */
+    pid_t self;                /* the server's pid: a child whose parent changed exits */
+    int claim_due;             /* there may be READY work (supervisor only) */
+    int64_t claim_retry_ms;    /* no claim before this monotonic ms (after a store error) */
+    int64_t next_look_ms;      /* monotonic ms of the next look for READY rows without a wake */
+    int shutdown_signalled;    /* the grace ended and running groups got SIGTERM */
+    pthread_t thread;          /* the supervisor */
+    int thread_started;        /* thread must be joined */
+    atomic_llong grace_end_ms; /* monotonic ms the shutdown grace ends; set before stopping */
+    atomic_int stopping;       /* ke_forwarder_stop was called: claim nothing more */
+    int stopped;               /* the thread was joined */
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- start-up helpers */
+
+/* mkdir -p: creates path and its missing parents (mode 0755 before umask). Returns 0, or -1
+ * with errno set; a path that exists but is no directory is ENOTDIR. */
+static int mkdir_p(const char *path)
+{
+    char buf[PATH_MAX];
+    struct stat st;
+    size_t i, n = strlen(path);
+
+    if (n == 0 || n >= sizeof buf) {
+        errno = n == 0 ? ENOENT : ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, path, n + 1);
+    for (i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        buf[i] = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return -1;
+        buf[i] = path[i];
+    }
+    if (stat(path, &st) != 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
+
+/* Moves fd to a number >= 3 (close-on-exec kept) so that putting the child's stdin, stdout and
+ * stderr in place cannot overwrite it. Returns the fd, or -1 (fd closed) on failure. */
+static int above_stdio(int fd)
+{
+    int moved;
+
+    if (fd < 0 || fd > 2)
+        return fd;
+    moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    close(fd);
+    return moved;
+}
+
+/* ---- recording outcomes */
+
+static void slot_clear(slot *s)
+{
+    free(s->error_owned);
+    memset(s, 0, sizeof *s);
+    s->state = SLOT_FREE;
+}
+
+/* Replaces bytes that are not UTF-8, and NULs, by U+FFFD. Returns a malloc'd string or NULL. */
+static char *utf8_clean(const char *s, size_t n)
+{
+    char *out = malloc(n * 3 + 1), *o = out;
+    size_t i = 0;
+    long bad;
+
+    if (out == NULL)
+        return NULL;
+    while (i < n) {
+        bad = ke_utf8_invalid_at(s + i, n - i);
+        if (bad < 0)
+            bad = (long)(n - i);
+        for (; bad > 0; bad--, i++) {
+            if (s[i] == '\0') {
+                memcpy(o, "\xef\xbf\xbd", 3);
+                o += 3;
+            } else {
+                *o++ = s[i];
+            }
+        }
+        if (i < n) {
+            memcpy(o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* The end of the log at path: its last TAIL_LINES lines or TAIL_BYTES bytes, whichever is
+ * shorter, trailing newlines dropped, begun at a character boundary and made valid UTF-8.
+ * Returns a malloc'd string, or NULL when the log is empty, unreadable or memory runs out. */
+static char *log_tail(const char *path)
+{
+    char buf[TAIL_BYTES];
+    size_t start = 0, end, lines = 0, i;
+    struct stat st;
+    off_t off = 0;
+    ssize_t got;
+    int fd;
+
+    if (path[0] == '\0')
+        return NULL;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    if (fstat(fd, &st) == 0 && st.st_size > TAIL_BYTES)
+        off = st.st_size - TAIL_BYTES;
+    got = pread(fd, buf, sizeof buf, off);
+    close(fd);
+    if (got <= 0)
+        return NULL;
+    end = (size_t)got;
+    while (end > 0 && (buf[end - 1] == '\n' || buf[end - 1] == '\r'))
+        end--;
+    /* Read from the middle of the file: skip the rest of a cut character. */
+    while (off > 0 && start < end && start < 3 && ((unsigned char)buf[start] & 0xc0) == 0x80)
+        start++;
+    for (i = end; i > start && lines < TAIL_LINES; i--) {
+        if (buf[i - 1] == '\n')
+            lines++;
+    }
+    if (lines == TAIL_LINES)
+        start = i + 1;
+    if (start >= end)
+        return NULL;
+    return utf8_clean(buf + start, end - start);
+}
+
+/* Fills s->outcome as state with an error (printf-style; NULL = no error), followed by the log
+ * tail when tail is set. The exit code and signal are the caller's to set afterwards. */
+static void outcome_set(slot *s, ke_state state, int tail, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void outcome_set(slot *s, ke_state state, int with_tail, const char *fmt, ...)
+{
+    static char runner[] = RUNNER;
+    ke_status *st = &s->outcome;
+    char *tail = NULL;
+    va_list ap;
+
+    free(s->error_owned);
+    s->error_owned = NULL;
+    memset(st, 0, sizeof *st);
+    st->state = state;
+    st->started_at = s->started_at;
+    st->finished_at = ke_now_us();
+    st->changed_at = st->finished_at;
+    st->runner = runner;
+    st->log_path = s->log_path[0] != '\0' ? s->log_path : NULL;
+    if (fmt == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(s->head, sizeof s->head, fmt, ap);
+    va_end(ap);
+    st->error = s->head;
+    tail = with_tail ? log_tail(s->log_path) : NULL;
+    if (tail != NULL && asprintf(&s->error_owned, "%s; the log ends with:\n%s", s->head, tail) >= 0)
+        st->error = s->error_owned;
+    else
+        s->error_owned = NULL;
+    free(tail);
+}
+
+/* Records s->outcome. On success (or when retrying cannot help) the slot is freed; on a store
+ * error it stays DONE and is tried again after STORE_RETRY_MS. */
+static void record(ke_forwarder *f, slot *s, int64_t now)
+{
+    ke_error err;
+    int rc;
+
+    ke_error_clear(&err);
+    rc = ke_store_finish(f->store, s->id, &s->outcome, &err);
+    if (rc == KE_ESTORE || rc == KE_ENOMEM) {
+        fprintf(stderr, "kedro-eventd: forwarder: recording pipeline %s as %s: %s (will retry)\n",
+                s->id, ke_state_name(s->outcome.state), err.msg);
+        s->state = SLOT_DONE;
+        s->retry_ms = now + STORE_RETRY_MS;
+        return;
+    }
+    if (rc != KE_OK)
+        fprintf(stderr, "kedro-eventd: forwarder: recording pipeline %s as %s: %s\n", s->id,
+                ke_state_name(s->outcome.state), err.msg);
+    slot_clear(s);
+    f->claim_due = 1;
+}
+
+/* Turns a wait status into the slot's outcome. */
+static void outcome_from_wait(ke_forwarder *f, slot *s, int wstatus)
+{
+    int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+    int sig = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
+    const char *abbrev = sig != 0 ? sigabbrev_np(sig) : NULL;
+
+    if (s->ending == END_SHUTDOWN)
+        outcome_set(s, KE_STATE_ABORTED, 1, "ended by server shutdown");
+    else if (s->ending == END_TIMEOUT)
+        outcome_set(s, KE_STATE_FAILURE, 1, "timed out after %d s", f->timeout_seconds);
+    else if (code == 0)
+        outcome_set(s, KE_STATE_SUCCESS, 1, NULL);
+    else if (code > 0)
+        outcome_set(s, KE_STATE_FAILURE, 1, "exited with status %d", code);
+    else
+        outcome_set(s, KE_STATE_FAILURE, 1, "killed by signal %d (SIG%s)", sig,
+                    abbrev != NULL ? abbrev : "?");
+    s->outcome.has_exit_code = code >= 0;
+    s->outcome.exit_code = code >= 0 ? code : 0;
+    /* A run we terminated that caught SIGTERM and exited still ended by our signal. */
+    s->outcome.signal = sig == 0 && s->ending != END_NONE ? SIGTERM : sig;
+}
+
+/* ---- spawning */
+
+static void spawn_release(spawn *sp)
+{
+    size_t i;
+
+    for (i = 0; i < 3; i++)
+        free(sp->vars[i]);
+    for (i = 0; sp->exe != NULL && sp->exe[i] != NULL; i++)
+        free(sp->exe[i]);
+    free(sp->exe);
+    free(sp->envp);
+    memset(sp, 0, sizeof *sp);
+}
+
+static int has_name(const char *entry, const char *name)
+{
+    size_t n = strlen(name);
+
+    return strncmp(entry, name, n) == 0 && entry[n] == '=';
+}
+
+/* The candidates execvp would try for bin: bin itself when it holds a '/' (relative to the
+ * project directory), else each PATH directory (the C library's default when PATH is unset). */
+static int exe_candidates(const char *bin, char ***out)
+{
+    const char *path = getenv("PATH"), *p, *colon;
+    char **exe = NULL;
+    size_t n = 1, i = 0, len;
+
+    if (strchr(bin, '/') != NULL)
+        path = NULL;
+    else if (path == NULL)
+        path = "/bin:/usr/bin";
+    for (p = path; p != NULL && *p != '\0'; p++)
+        n += *p == ':';
+    exe = calloc(n + 1, sizeof *exe);
+    if (exe == NULL)
+        return KE_ENOMEM;
+    *out = exe;
+    if (path == NULL) {
+        exe[0] = strdup(bin);
+        return exe[0] != NULL ? KE_OK : KE_ENOMEM;
+    }
+    for (p = path;; p = colon + 1) {
+        colon = strchr(p, ':');
+        len = colon != NULL ? (size_t)(colon - p) : strlen(p);
+        /* An empty entry is the working directory, as for execvp. */
+        if (len == 0)
+            exe[i] = strdup(bin);
+        else if (asprintf(&exe[i], "%.*s/%s", (int)len, p, bin) < 0)
+            exe[i] = NULL;
+        if (exe[i] == NULL)
+            return KE_ENOMEM;
+        i++;
+        if (colon == NULL)
+            break;
+    }
+    return KE_OK;
+}
+
+/* Builds argv, envp and the executable candidates for p's run. Returns KE_OK or KE_ENOMEM
+ * (sp then partly filled: spawn_release it either way). */
+static int spawn_prepare(const ke_forwarder *f, const ke_pipeline *p, const char *run_path,
+                         spawn *sp)
+{
+    const char *event = NULL;
+    size_t n = 0, i, k = 0;
+    int a = 0;
+
+    memset(sp, 0, sizeof *sp);
+    sp->argv[a++] = f->kedro_bin;
+    sp->argv[a++] = "run";
+    sp->argv[a++] = "--pipeline";
+    sp->argv[a++] = p->name;
+    sp->argv[a++] = "--config";
+    sp->argv[a++] = (char *)run_path;
+    if (f->kedro_env != NULL) {
+        sp->argv[a++] = "--env";
+        sp->argv[a++] = f->kedro_env;
+    }
+    sp->argv[a] = NULL;
+
+    for (i = 0; i < p->n_params; i++)
+        if (p->params[i].name != NULL && strcmp(p->params[i].name, "event") == 0)
+            event = p->params[i].value;
+    if (asprintf(&sp->vars[0], "KEDRO_EVENTS_PIPELINE_ID=%s", p->id) < 0) {
+        sp->vars[0] = NULL;
+        return KE_ENOMEM;
+    }
+    if (event != NULL && strlen("KEDRO_EVENTS_EVENT=") + strlen(event) + 1 > MAX_ENV_STRING)
+        sp->event_omitted = 1;
+    else if (event != NULL && asprintf(&sp->vars[1], "KEDRO_EVENTS_EVENT=%s", event) < 0) {
+        sp->vars[1] = NULL;
+        return KE_ENOMEM;
+    }
+    if (f->server_addr != NULL &&
+        asprintf(&sp->vars[2], "KEDRO_EVENTS_SERVER=%s", f->server_addr) < 0) {
+        sp->vars[2] = NULL;
+        return KE_ENOMEM;
+    }
+
+    while (environ != NULL && environ[n] != NULL)
+        n++;
+    sp->envp = calloc(n + 4, sizeof *sp->envp);
+    if (sp->envp == NULL)
+        return KE_ENOMEM;
+    for (i = 0; i < n; i++)
+        if (!has_name(environ[i], "KEDRO_EVENTS_PIPELINE_ID") &&
+            !has_name(environ[i], "KEDRO_EVENTS_EVENT") &&
+            !has_name(environ[i], "KEDRO_EVENTS_SERVER"))
+            sp->envp[k++] = environ[i];
+    for (i = 0; i < 3; i++)
+        if (sp->vars[i] != NULL)
+            sp->envp[k++] = sp->vars[i];
+    sp->envp[k] = NULL;
+    return exe_candidates(f->kedro_bin, &sp->exe);
+}
+
+/* write(2) of a NUL-terminated string, in the child; a failure has nowhere to go. */
+static void child_write(int fd, const char *s)
+{
+    ssize_t w = write(fd, s, strlen(s));
+
+    (void)w;
+}
+
+/* In the child: says why it cannot run on stderr (the log, once in place), reports stage and
+ * errno up the pipe, and exits 127. */
+static _Noreturn void child_fail(int report_fd, int stage, int e, const char *what,
+                                 const char *subject)
+{
+    child_report r;
+    const char *desc = strerrordesc_np(e);
+    ssize_t w;
+
+    child_write(2, "kedro-eventd: cannot ");
+    child_write(2, what);
+    child_write(2, " \"");
+    child_write(2, subject);
+    child_write(2, "\": ");
+    child_write(2, desc != NULL ? desc : "unknown error");
+    child_write(2, "\n");
+    r.stage = stage;
+    r.err = e;
+    w = write(report_fd, &r, sizeof r);
+    (void)w;
+    _exit(EXIT_SPAWN);
+}
+
+/* The child between fork and exec: async-signal-safe calls only (everything else was built
+ * before the fork). Never returns. */
+static _Noreturn void child_exec(const ke_forwarder *f, const spawn *sp, int log_fd, int report_fd)
+{
+    struct sigaction dfl;
+    sigset_t none;
+    int sig, e = ENOENT, eacces = 0, fd;
+    size_t i;
+
+    /* Own process group, so a timeout or shutdown can end the run's whole tree. */
+    setpgid(0, 0);
+    /* Die with the server; if it died before this line, the parent is already someone else. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != f->self)
+        _exit(EXIT_SPAWN);
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    for (sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            sigaction(sig, &dfl, NULL); /* the C library's own signals refuse: fine */
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* The three fds are >= 3, so dup2 cannot overwrite one of them; dup2 clears close-on-exec. */
+    if (dup2(f->null_fd, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
+        child_fail(report_fd, CHILD_SETUP, errno, "set up", "stdio");
+    /* Nothing else crosses exec; report_fd is close-on-exec already and stays usable till then. */
+    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+        for (fd = 3; fd <= f->max_fd; fd++)
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
+    if (chdir(f->project_dir) != 0)
+        child_fail(report_fd, CHILD_CHDIR, errno, "enter project directory", f->project_dir);
+    for (i = 0; sp->exe[i] != NULL; i++) {
+        execve(sp->exe[i], sp->argv, sp->envp);
+        e = errno;
+        if (e == EACCES)
+            eacces = 1;
+        else if (e != ENOENT && e != ENOTDIR && e != ESTALE && e != ENODEV && e != ETIMEDOUT)
+            break;
+    }
+    if (eacces && sp->exe[i] == NULL)
+        e = EACCES;
+    child_fail(report_fd, CHILD_EXEC, e, "run", f->kedro_bin);
+}
+
+/* Starts the claimed pipeline p in slot s: run file, log, fork and exec. Whatever fails is
+ * recorded as the pipeline's FAILURE; the slot is RUNNING, DONE or free afterwards. */
+static void start_run(ke_forwarder *f, slot *s, const ke_pipeline *p, int64_t now)
+{
+    char run_path[PATH_MAX];
+    int log_fd = -1, pipefd[2] = {-1, -1}, wstatus, n;
+    child_report rep;
+    ke_error err;
+    spawn sp;
+    ssize_t got;
+    pid_t pid;
+
+    memset(&sp, 0, sizeof sp);
+    ke_error_clear(&err);
+    memset(s, 0, sizeof *s);
+    memcpy(s->id, p->id, sizeof s->id);
+    s->started_at = ke_now_us();
+    if (p->n_status > 0 && p->status[p->n_status - 1].started_at != 0)
+        s->started_at = p->status[p->n_status - 1].started_at;
+
+    if (p->name == NULL || p->name[0] == '\0') {
+        outcome_set(s, KE_STATE_FAILURE, 0, "pipeline %s has no name to run", p->id);
+        goto out;
+    }
+    n = snprintf(run_path, sizeof run_path, "%s/%s.yml", f->runs_dir, p->id);
+    if (n < 0 || (size_t)n >= sizeof run_path) {
+        outcome_set(s, KE_STATE_FAILURE, 0, "run file path under \"%s\" is too long", f->runs_dir);
+        goto out;
+    }
+    if (ke_runfile_write(run_path, p, &err) != KE_OK) {
+        outcome_set(s, KE_STATE_FAILURE, 0, "%s", err.msg);
+        goto out;
+    }
+    n = snprintf(s->log_path, sizeof s->log_path, "%s/%s.log", f->logs_dir, p->id);
+    if (n < 0 || (size_t)n >= sizeof s->log_path) {
+        s->log_path[0] = '\0';
+        outcome_set(s, KE_STATE_FAILURE, 0, "log path under \"%s\" is too long", f->logs_dir);
+        goto out;
+    }
+    log_fd = above_stdio(open(s->log_path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644));
+    if (log_fd < 0) {
+        outcome_set(s, KE_STATE_FAILURE, 0, "cannot open log \"%s\": %s", s->log_path,
+                    strerror(errno));
+        s->log_path[0] = '\0';
+        s->outcome.log_path = NULL;
+        goto out;
+    }
+    if (spawn_prepare(f, p, run_path, &sp) != KE_OK) {
+        outcome_set(s, KE_STATE_FAILURE, 0, "cannot start \"%s\": out of memory", f->kedro_bin);
+        goto out;
+    }
+    if (sp.event_omitted)
+        dprintf(log_fd,
+                "kedro-eventd: KEDRO_EVENTS_EVENT is not set: the event is longer than the "
+                "%d bytes one environment string may hold; the run file's event parameter "
+                "has it\n",
+                MAX_ENV_STRING);
+    if (pipe2(pipefd, O_CLOEXEC) != 0) {
+        outcome_set(s, KE_STATE_FAILURE, 0, "cannot start \"%s\": pipe: %s", f->kedro_bin,
+                    strerror(errno));
+        goto out;
+    }
+    pipefd[1] = above_stdio(pipefd[1]);
+    if (pipefd[1] < 0) {
+        outcome_set(s, KE_STATE_FAILURE, 0, "cannot start \"%s\": fcntl: %s", f->kedro_bin,
+                    strerror(errno));
+        goto out;
+    }
+    pid = fork();
+    if (pid < 0) {
+        outcome_set(s, KE_STATE_FAILURE, 0, "cannot start \"%s\": fork: %s", f->kedro_bin,
+                    strerror(errno));
+        goto out;
+    }
+    if (pid == 0)
+        child_exec(f, &sp, log_fd, pipefd[1]);
+    close(pipefd[1]);
+    pipefd[1] = -1;
+    /* EOF: exec succeeded (the pipe was close-on-exec). A report: it never ran. */
+    do
+        got = read(pipefd[0], &rep, sizeof rep);
+    while (got < 0 && errno == EINTR);
+    if (got == (ssize_t)sizeof rep) {
+        while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+            ;
+        if (rep.stage == CHILD_EXEC)
+            outcome_set(s, KE_STATE_FAILURE, 0, "cannot run \"%s\": %s", f->kedro_bin,
+                        strerror(rep.err));
+        else if (rep.stage == CHILD_CHDIR)
+            outcome_set(s, KE_STATE_FAILURE, 0, "cannot enter project directory \"%s\": %s",
+                        f->project_dir, strerror(rep.err));
+        else
+            outcome_set(s, KE_STATE_FAILURE, 0, "cannot set up the run's process: %s",
+                        strerror(rep.err));
+        goto out;
+    }
+    s->pid = pid;
+    s->started_ms = mono_ms();
+    s->state = SLOT_RUNNING;
+out:
+    if (pipefd[0] >= 0)
+        close(pipefd[0]);
+    if (pipefd[1] >= 0)
+        close(pipefd[1]);
+    if (log_fd >= 0)
+        close(log_fd);
+    spawn_release(&sp);
+    if (s->state != SLOT_RUNNING)
+        record(f, s, now);
+}
+
+/* ---- the supervisor */
+
+/* Reaps s's child if it has ended, and records the outcome. */
+static void reap(ke_forwarder *f, slot *s, int64_t now)
+{
+    siginfo_t info;
+    int wstatus = 0;
+
+    memset(&info, 0, sizeof info);
+    /* Look without reaping: while the leader is a zombie its pid, hence its process group id,
+     * cannot be reused, so what is left of a group we are ending can still be killed safely. */
+    if (waitid(P_PID, (id_t)s->pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+        if (errno == EINTR)
+            return;
+        /* ECHILD: someone reaped it (SIGCHLD ignored?); its status is gone. */
+        outcome_set(s, s->ending == END_SHUTDOWN ? KE_STATE_ABORTED : KE_STATE_FAILURE, 1,
+                    "its exit status was lost: waitid: %s", strerror(errno));
+        record(f, s, now);
+        return;
+    }
+    if (info.si_pid == 0)
+        return;
+    if (s->ending != END_NONE)
+        kill(-s->pid, SIGKILL);
+    while (waitpid(s->pid, &wstatus, 0) < 0 && errno == EINTR)
+        ;
+    outcome_from_wait(f, s, wstatus);
+    record(f, s, now);
+}
+
+/* Sends SIGTERM to s's process group and schedules its SIGKILL kill_after ms from now (unless
+ * one is due sooner). A run keeps the first reason it was ended for. */
+static void terminate(slot *s, end_reason why, int64_t now, int64_t kill_after)
+{
+    if (s->ending == END_NONE)
+        s->ending = why;
+    kill(-s->pid, SIGTERM);
+    if (s->kill_ms == 0 || s->kill_ms > now + kill_after)
+        s->kill_ms = now + kill_after;
+}
+
+/* Claims and starts READY pipelines while slots are free. */
+static void claim_runs(ke_forwarder *f, int64_t now)
+{
+    ke_pipeline p;
+    ke_error err;
+    int i, found, rc;
+
+    if (now >= f->next_look_ms)
+        f->claim_due = 1;
+    while (f->claim_due && now >= f->claim_retry_ms && !atomic_load(&f->stopping)) {
+        for (i = 0; i < f->max_runs && f->slots[i].state != SLOT_FREE; i++)
+            ;
+        if (i == f->max_runs)
+            return;
+        memset(&p, 0, sizeof p);
+        found = 0;
+        ke_error_clear(&err);
+        rc = ke_store_claim(f->store, RUNNER, &p, &found, &err);
+        if (rc != KE_OK) {
+            fprintf(stderr, "kedro-eventd: forwarder: claiming a READY pipeline: %s\n", err.msg);
+            f->claim_retry_ms = now + STORE_RETRY_MS;
+        } else if (!found) {
+            f->claim_due = 0;
+            f->next_look_ms = now + IDLE_MS;
+        } else {
+            start_run(f, &f->slots[i], &p, now);
+        }
+        ke_pipeline_release(&p);
+        now = mono_ms();
+    }
+}
+
+/* One pass over the slots: reap, enforce timeouts and shutdown, send due SIGKILLs, retry
+ * records. Returns how many slots are still busy. */
+static int tend(ke_forwarder *f, int64_t now)
+{
+    int stopping = atomic_load(&f->stopping), busy = 0, i;
+    slot *s;
+
+    if (stopping && !f->shutdown_signalled && now >= atomic_load(&f->grace_end_ms))
+        f->shutdown_signalled = 1;
+    for (i = 0; i < f->max_runs; i++) {
+        s = &f->slots[i];
+        if (s->state == SLOT_RUNNING)
+            reap(f, s, now);
+        if (s->state == SLOT_RUNNING) {
+            if (f->shutdown_signalled && !s->shutdown_sent) {
+                s->shutdown_sent = 1;
+                terminate(s, END_SHUTDOWN, now, SHUTDOWN_KILL_MS);
+            } else if (f->timeout_seconds > 0 && s->ending == END_NONE &&
+                       now - s->started_ms >= (int64_t)f->timeout_seconds * 1000) {
+                terminate(s, END_TIMEOUT, now, TIMEOUT_KILL_MS);
+            }
+            if (s->kill_ms != 0 && now >= s->kill_ms && !s->killed) {
+                s->killed = 1; /* reaped on a later pass */
+                kill(-s->pid, SIGKILL);
+            }
+        } else if (s->state == SLOT_DONE && now >= s->retry_ms) {
+            record(f, s, now);
+        }
+        busy += s->state != SLOT_FREE;
+    }
+    return busy;
+}
+
+static void *supervise(void *arg)
+{
+    ke_forwarder *f = arg;
+    struct pollfd pfd;
+    uint64_t count;
+    ssize_t got;
+    int busy, running, i;
+    int64_t now;
+
+    for (;;) {
+        now = mono_ms();
+        busy = tend(f, now);
+        running = 0;
+        for (i = 0; i < f->max_runs; i++)
+            running += f->slots[i].state == SLOT_RUNNING;
+        if (atomic_load(&f->stopping) && running == 0)
+            break;
+        claim_runs(f, now);
+        for (i = 0, running = 0; i < f->max_runs; i++)
+            running += f->slots[i].state == SLOT_RUNNING;
+        pfd.fd = f->wake_fd;
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        if (poll(&pfd, 1, running > 0 || busy > 0 ? REAP_MS : IDLE_MS) > 0 &&
+            (pfd.revents & POLLIN)) {
+            got = read(f->wake_fd, &count, sizeof count);
+            (void)got;
+            f->claim_due = 1;
+        }
+    }
+    /* Every child is reaped; give outcomes the store refused one last try. */
+    for (i = 0; i < f->max_runs; i++) {
+        if (f->slots[i].state != SLOT_DONE)
+            continue;
+        record(f, &f->slots[i], mono_ms());
+        if (f->slots[i].state == SLOT_DONE) {
+            fprintf(stderr,
+                    "kedro-eventd: forwarder: pipeline %s stays STARTED: its outcome (%s) "
+                    "could not be recorded\n",
+                    f->slots[i].id, ke_state_name(f->slots[i].outcome.state));
+            slot_clear(&f->slots[i]);
+        }
+    }
+    return NULL;
+}
+
+/* ---- the public face */
+
+static void forwarder_destroy(ke_forwarder *f)
+{
+    int i;
+
+    if (f == NULL)
+        return;
+    for (i = 0; f->slots != NULL && i < f->max_runs; i++)
+        free(f->slots[i].error_owned);
+    free(f->slots);
+    if (f->wake_fd >= 0)
+        close(f->wake_fd);
+    if (f->null_fd >= 0)
+        close(f->null_fd);
+    free(f->kedro_bin);
+    free(f->project_dir);
+    free(f->kedro_env);
+    free(f->server_addr);
+    free(f);
+}
+
+static char *dup_opt(const char *s, int *ok)
+{
+    char *d = s != NULL ? strdup(s) : NULL;
+
+    if (s != NULL && d == NULL)
+        *ok = 0;
+    return d;
+}
+
+int ke_forwarder_start(ke_store *s, const ke_forward_options *o, ke_forwarder **out, ke_error *err)
+{
+    const char *sub[2] = {"runs", "logs"};
+    char path[PATH_MAX], *data = NULL;
+    ke_forwarder *f = NULL;
+    long open_max;
+    int rc = KE_OK, ok = 1, i, n, e;
+
+    *out = NULL;
+    if (o->kedro_bin == NULL || o->kedro_bin[0] == '\0' || o->project_dir == NULL ||
+        o->data_dir == NULL || o->max_runs < 1 || o->timeout_seconds < 0) {
+        rc = ke_error_set(err, KE_EINVAL,
+                          "forwarder: kedro_bin, project_dir and data_dir are required, "
+                          "max_runs >= 1 and timeout_seconds >= 0");
+        goto out;
+    }
+    f = calloc(1, sizeof *f);
+    if (f == NULL) {
+        rc = ke_error_set(err, KE_ENOMEM, "forwarder: out of memory");
+        goto out;
+    }
+    f->wake_fd = -1;
+    f->null_fd = -1;
+    f->store = s;
+    f->max_runs = o->max_runs;
+    f->timeout_seconds = o->timeout_seconds;
+    f->kedro_bin = dup_opt(o->kedro_bin, &ok);
+    f->project_dir = dup_opt(o->project_dir, &ok);
+    f->kedro_env = dup_opt(o->kedro_env, &ok);
+    f->server_addr = dup_opt(o->server_addr, &ok);
+    f->slots = calloc((size_t)o->max_runs, sizeof *f->slots);
+    if (!ok || f->slots == NULL) {
+        rc = ke_error_set(err, KE_ENOMEM, "forwarder: out of memory");
+        goto out;
+    }
+    for (i = 0; i < 2; i++) {
+        n = snprintf(path, sizeof path, "%s/%s", o->data_dir, sub[i]);
+        if (n < 0 || (size_t)n >= sizeof path) {
+            rc = ke_error_set(err, KE_EINVAL, "data directory \"%s\" is too long", o->data_dir);
+            goto out;
+        }
+        if (mkdir_p(path) != 0) {
+            rc = ke_error_set(err, KE_EIO, "cannot create directory \"%s\": %s", path,
+                              strerror(errno));
+            goto out;
+        }
+    }
+    /* Absolute, so --config and the recorded log paths do not depend on any working dir. */
+    data = realpath(o->data_dir, NULL);
+    if (data == NULL) {
+        rc = ke_error_set(err, KE_EIO, "cannot resolve data directory \"%s\": %s", o->data_dir,
+                          strerror(errno));
+        goto out;
+    }
+    n = snprintf(f->runs_dir, sizeof f->runs_dir, "%s/runs", data);
+    e = snprintf(f->logs_dir, sizeof f->logs_dir, "%s/logs", data);
+    if (n < 0 || (size_t)n >= sizeof f->runs_dir || e < 0 || (size_t)e >= sizeof f->logs_dir) {
+        rc = ke_error_set(err, KE_EINVAL, "data directory \"%s\" is too long", data);
+        goto out;
+    }
+    f->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (f->wake_fd < 0) {
+        rc = ke_error_set(err, KE_EIO, "forwarder: eventfd: %s", strerror(errno));
+        goto out;
+    }
+    f->null_fd = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (f->null_fd < 0) {
+        rc = ke_error_set(err, KE_EIO, "forwarder: cannot open \"/dev/null\": %s", strerror(errno));
+        goto out;
+    }
+    open_max = sysconf(_SC_OPEN_MAX);
+    f->max_fd = open_max < 0 || open_max > MAX_FD_SWEEP ? MAX_FD_SWEEP : (int)open_max;
+    f->self = getpid();
+    f->claim_due = 1;
+    e = pthread_create(&f->thread, NULL, supervise, f);
+    if (e != 0) {
+        rc = ke_error_set(err, KE_ENOMEM, "forwarder: cannot start its thread: %s", strerror(e));
+        goto out;
+    }
+    f->thread_started = 1;
+    *out = f;
+    f = NULL;
+out:
+    free(data);
+    forwarder_destroy(f);
+    return rc;
+}
+
+void ke_forwarder_wake(void *forwarder)
+{
+    ke_forwarder *f = forwarder;
+    uint64_t one = 1;
+    ssize_t w;
+
+    /* EAGAIN means the counter is full: the supervisor has a wake-up pending anyway. */
+    w = write(f->wake_fd, &one, sizeof one);
+    (void)w;
+}
+
+void ke_forwarder_stop(ke_forwarder *f, int grace_ms)
+{
+    if (f == NULL || f->stopped)
+        return;
+    atomic_store(&f->grace_end_ms, mono_ms() + (grace_ms > 0 ? grace_ms : 0));
+    atomic_store(&f->stopping, 1);
+    ke_forwarder_wake(f);
+    if (f->thread_started)
+        pthread_join(f->thread, NULL);
+    f->stopped = 1;
+}
+
+void ke_forwarder_free(ke_forwarder *f)
+{
+    if (f == NULL)
+        return;
+    ke_forwarder_stop(f, 0);
+    forwarder_destroy(f);
+}
