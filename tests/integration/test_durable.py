@@ -3,6 +3,7 @@ restart and a kill -9 right after an acknowledged burst; a (source, id) seen
 before starts nothing, also after a restart; STARTED runs left by a dead
 server are marked FAILURE, or READY again with --requeue-interrupted."""
 
+import os
 import signal
 import threading
 import unittest
@@ -32,6 +33,22 @@ def list_all(stub, **filters):
         token = page.next_page_token
         if not token:
             return out
+
+
+def runs_of(data_dir):
+    """Pids of processes whose command line names a run file under data_dir."""
+    pids = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if (data_dir + "/runs/").encode() in cmd:
+            pids.append(int(pid))
+    return pids
 
 
 class DurableTest(unittest.TestCase):
@@ -128,9 +145,12 @@ class RecoveryTest(unittest.TestCase):
             ids = [stub.Dispatch(event("s%d" % i)).pipelines[0].id for i in range(3)]
             self.assertTrue(harness.wait_until(
                 lambda: len(list_all(stub, state=State.STARTED)) == 2, timeout=20))
+        self.assertTrue(runs_of(server.data_dir))
         server.proc.send_signal(signal.SIGKILL)
         server.proc.wait()
         server.stop()
+        # Children die with the server: no orphaned `kedro run` is left.
+        self.assertTrue(harness.wait_until(lambda: not runs_of(server.data_dir), timeout=10))
         return server.data_dir, ids
 
     def test_runs_left_started_by_a_dead_server_are_marked_failure(self):
