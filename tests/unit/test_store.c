@@ -1356,6 +1356,68 @@ static void insert_async_unknown_parent_fails_alone_and_its_neighbours_are_store
     tally_destroy(&t);
 }
 
+/* A request that fails after writing part of itself leaves nothing behind, and the
+ * requests committed beside it keep theirs. */
+static void accept_async_failing_midway_leaves_nothing_and_neighbours_are_stored(void **state)
+{
+    ke_store *s = *state;
+    ke_pipeline *good1 = make_many("good1", 1), *bad = make_many("bad", 2),
+                *good2 = make_many("good2", 1), *retry, *orig = NULL;
+    char id1[KE_ID_LEN + 1], badfirst[KE_ID_LEN + 1], id2[KE_ID_LEN + 1];
+    ke_list_query q = {0};
+    ke_pipeline got;
+    size_t n_orig = 0;
+    int dup = -1;
+    ke_error err;
+    tally t;
+    call c1, cb, c2;
+    gate g;
+
+    memcpy(id1, good1[0].id, sizeof id1);
+    memcpy(badfirst, bad[0].id, sizeof badfirst);
+    memcpy(id2, good2[0].id, sizeof id2);
+    /* bad's second pipeline reuses good1's id: its insert fails after bad[0] was written. */
+    memcpy(bad[1].id, id1, sizeof id1);
+    tally_init(&t);
+    call_init(&c1, &t);
+    call_init(&cb, &t);
+    call_init(&c2, &t);
+    gate_close(s, &g);
+    ke_store_accept_async(s, "example.com", "k1", good1, 1, on_accept, &c1);
+    ke_store_accept_async(s, "example.com", "k2", bad, 2, on_accept, &cb);
+    ke_store_accept_async(s, "example.com", "k3", good2, 1, on_accept, &c2);
+    gate_open(&g);
+    assert_true(tally_wait(&t, 3));
+
+    assert_int_equal(cb.rc, KE_ESTORE);
+    assert_non_null(strstr(cb.msg, "store"));
+    assert_int_equal(c1.rc, KE_OK);
+    assert_int_equal(c2.rc, KE_OK);
+    assert_int_equal(ke_store_get(s, badfirst, &got, NULL), KE_ENOTFOUND);
+    assert_int_equal(ke_store_get(s, id1, &got, NULL), KE_OK);
+    assert_string_equal(got.name, "good1");
+    ke_pipeline_release(&got);
+    assert_int_equal(ke_store_get(s, id2, &got, NULL), KE_OK);
+    ke_pipeline_release(&got);
+    assert_int_equal(list_count(s, &q), 2);
+
+    /* The failed event's key was not recorded either: a retry is not a duplicate. */
+    retry = make_many("retry", 1);
+    ke_error_clear(&err);
+    assert_int_equal(ke_store_accept(s, "example.com", "k2", retry, 1, &orig, &n_orig, &dup, &err),
+                     KE_OK);
+    assert_int_equal(dup, 0);
+    assert_int_equal(n_orig, 1);
+    assert_string_equal(orig[0].id, retry[0].id);
+    ke_pipelines_free(orig, n_orig);
+    ke_pipelines_free(retry, 1);
+    ke_store_close(s);
+    *state = NULL;
+    gate_destroy(&g);
+    assert_int_equal(c1.calls + cb.calls + c2.calls, 3);
+    tally_destroy(&t);
+}
+
 /* ---- claim ---- */
 
 static void claim_takes_the_oldest_ready_and_appends_started(void **state)
@@ -2029,6 +2091,7 @@ int main(void)
         STORE_TEST(accept_async_200_from_four_threads_each_complete_exactly_once),
         STORE_TEST(accept_async_same_key_twice_in_one_burst_stores_one_set),
         STORE_TEST(insert_async_unknown_parent_fails_alone_and_its_neighbours_are_stored),
+        STORE_TEST(accept_async_failing_midway_leaves_nothing_and_neighbours_are_stored),
         STORE_TEST(claim_takes_the_oldest_ready_and_appends_started),
         STORE_TEST(claim_of_an_empty_store_finds_nothing),
         STORE_TEST(claim_from_four_threads_claims_each_pipeline_exactly_once),

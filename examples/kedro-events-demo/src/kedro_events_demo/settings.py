@@ -1,0 +1,1 @@
+"""Project settings: Kedro's defaults are enough for this example."""
