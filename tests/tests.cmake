@@ -59,3 +59,7 @@ if(KE_FUZZ)
     set_tests_properties(fuzz_${f} PROPERTIES TIMEOUT 180)
   endforeach()
 endif()
+
+# Benchmarks (built, never run as tests): tests/bench/durable.sh drives them.
+add_executable(bench_store ${CMAKE_SOURCE_DIR}/tests/bench/bench_store.c)
+target_link_libraries(bench_store PRIVATE ke_server)
