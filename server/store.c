@@ -1,6 +1,7 @@
 /* store.c -- pipeline records in SQLite: one writer thread commits queued requests together
  * (group commit), a reader connection serves Get/List beside it (WAL). */
 #include "store.h"
+#include "store_internal.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -69,190 +70,6 @@ typedef struct req {
     struct req *next;       /* queue link */
 } req;
 
-struct ke_store {
-    sqlite3 *wdb;             /* the writer's connection */
-    sqlite3 *rdb;             /* readers' connection */
-    pthread_mutex_t rlock;    /* guards rdb */
-    pthread_mutex_t qlock;    /* guards the queue, stopping and done flags */
-    pthread_cond_t qcond;     /* the queue got work, or stopping */
-    pthread_cond_t donecond;  /* a sync request finished */
-    req *head, *tail;         /* queued requests */
-    int stopping;             /* close() asked the writer to finish */
-    pthread_t writer;         /* the writer thread */
-    int writer_started;       /* writer is running */
-    void (*on_ready)(void *); /* commit added READY pipelines */
-    void *on_ready_ctx;       /* for on_ready */
-    char *path;               /* database path, for messages */
-    char *tmpdir;             /* data_dir NULL: a temporary directory removed at close */
-    sqlite3_stmt *st_find_event, *st_ins_pipe, *st_ins_status, *st_ins_event, *st_next_ready,
-        *st_set_state, *st_seq_of, *st_status_count; /* the writer's prepared statements */
-};
-
-/* ---- errors */
-
-static int db_error(ke_error *err, sqlite3 *db, const char *path, const char *what)
-{
-    return ke_error_set(err, KE_ESTORE, "store \"%s\": %s: %s", path, what, sqlite3_errmsg(db));
-}
-
-/* ---- encoding records */
-
-/* The parameters as JSON [[name, value, type], ...]; NULL when out of memory. */
-static char *params_json(const ke_pipeline *p)
-{
-    cJSON *a = cJSON_CreateArray(), *row;
-    char *out = NULL;
-    size_t i;
-
-    for (i = 0; a != NULL && i < p->n_params; i++) {
-        row = cJSON_CreateArray();
-        if (row == NULL || !cJSON_AddItemToArray(a, row))
-            goto out;
-        cJSON_AddItemToArray(row, cJSON_CreateString(p->params[i].name));
-        cJSON_AddItemToArray(row, cJSON_CreateString(p->params[i].value));
-        cJSON_AddItemToArray(row, cJSON_CreateString(p->params[i].type ? p->params[i].type : ""));
-    }
-    if (a != NULL)
-        out = cJSON_PrintUnformatted(a);
-out:
-    cJSON_Delete(a);
-    return out;
-}
-
-static char *tags_json(const ke_pipeline *p)
-{
-    cJSON *a = cJSON_CreateArray(), *row;
-    char *out = NULL;
-    size_t i;
-
-    for (i = 0; a != NULL && i < p->n_tags; i++) {
-        row = cJSON_CreateArray();
-        if (row == NULL || !cJSON_AddItemToArray(a, row))
-            goto out;
-        cJSON_AddItemToArray(row, cJSON_CreateString(p->tags[i].key));
-        cJSON_AddItemToArray(row, cJSON_CreateString(p->tags[i].value));
-    }
-    if (a != NULL)
-        out = cJSON_PrintUnformatted(a);
-out:
-    cJSON_Delete(a);
-    return out;
-}
-
-/* The string at a[i] of a JSON row, or "" when absent. */
-static const char *row_str(const cJSON *row, int i)
-{
-    const cJSON *v = cJSON_GetArrayItem(row, i);
-
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-/* Fills p's parameters and tags from their JSON columns. */
-static int decode_lists(ke_pipeline *p, const char *params, const char *tags)
-{
-    cJSON *a = cJSON_Parse(params), *b = cJSON_Parse(tags);
-    const cJSON *row;
-    int rc = a != NULL && b != NULL ? KE_OK : KE_ESTORE;
-
-    for (row = a ? a->child : NULL; rc == KE_OK && row != NULL; row = row->next)
-        rc = ke_pipeline_add_param(p, row_str(row, 0), row_str(row, 1), row_str(row, 2));
-    for (row = b ? b->child : NULL; rc == KE_OK && row != NULL; row = row->next)
-        rc = ke_pipeline_add_tag(p, row_str(row, 0), row_str(row, 1));
-    cJSON_Delete(a);
-    cJSON_Delete(b);
-    return rc;
-}
-
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-
-    return t == NULL ? NULL : strdup((const char *)t);
-}
-
-/* The columns every pipeline query selects, in this order. */
-#define PIPE_COLS "seq, id, name, parent, params, tags, created_at"
-
-/* Reads one pipeline row (PIPE_COLS) and its status history into *p. */
-static int load_row(sqlite3 *db, sqlite3_stmt *st, ke_pipeline *p)
-{
-    sqlite3_stmt *hs = NULL;
-    sqlite3_int64 seq = sqlite3_column_int64(st, 0);
-    int rc = KE_OK, step;
-    ke_status *grown;
-
-    memset(p, 0, sizeof *p);
-    snprintf(p->id, sizeof p->id, "%s", (const char *)sqlite3_column_text(st, 1));
-    p->name = col_dup(st, 2);
-    p->parent = col_dup(st, 3);
-    p->created_at = sqlite3_column_int64(st, 6);
-    if (p->name == NULL || decode_lists(p, (const char *)sqlite3_column_text(st, 4),
-                                        (const char *)sqlite3_column_text(st, 5)) != KE_OK)
-        rc = KE_ENOMEM;
-    if (rc == KE_OK &&
-        sqlite3_prepare_v2(db,
-                           "SELECT state, changed_at, started_at, finished_at, runner, exit_code,"
-                           " signal, error, log_path FROM status WHERE pipeline = ? ORDER BY n",
-                           -1, &hs, NULL) != SQLITE_OK)
-        rc = KE_ESTORE;
-    if (rc == KE_OK)
-        sqlite3_bind_int64(hs, 1, seq);
-    while (rc == KE_OK && (step = sqlite3_step(hs)) == SQLITE_ROW) {
-        ke_status *s;
-
-        grown = realloc(p->status, (p->n_status + 1) * sizeof *grown);
-        if (grown == NULL) {
-            rc = KE_ENOMEM;
-            break;
-        }
-        p->status = grown;
-        s = &p->status[p->n_status++];
-        memset(s, 0, sizeof *s);
-        s->state = (ke_state)sqlite3_column_int(hs, 0);
-        s->changed_at = sqlite3_column_int64(hs, 1);
-        s->started_at = sqlite3_column_int64(hs, 2);
-        s->finished_at = sqlite3_column_int64(hs, 3);
-        s->runner = col_dup(hs, 4);
-        s->has_exit_code = sqlite3_column_type(hs, 5) != SQLITE_NULL;
-        s->exit_code = sqlite3_column_int(hs, 5);
-        s->signal = sqlite3_column_int(hs, 6);
-        s->error = col_dup(hs, 7);
-        s->log_path = col_dup(hs, 8);
-    }
-    if (rc == KE_OK && step != SQLITE_DONE)
-        rc = KE_ESTORE;
-    sqlite3_finalize(hs);
-    if (rc != KE_OK)
-        ke_pipeline_release(p);
-    return rc;
-}
-
-/* Runs a prepared pipeline query, loading up to max rows into a new array. */
-static int load_rows(sqlite3 *db, sqlite3_stmt *st, size_t max, ke_pipeline **out, size_t *n,
-                     sqlite3_int64 *last_seq)
-{
-    ke_pipeline *ps = calloc(max ? max : 1, sizeof *ps);
-    int rc = ps != NULL ? KE_OK : KE_ENOMEM, step = SQLITE_DONE;
-
-    *n = 0;
-    while (rc == KE_OK && *n < max && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (last_seq != NULL)
-            *last_seq = sqlite3_column_int64(st, 0);
-        rc = load_row(db, st, &ps[*n]);
-        if (rc == KE_OK)
-            ++*n;
-    }
-    if (rc == KE_OK && *n < max && step != SQLITE_DONE)
-        rc = KE_ESTORE;
-    if (rc != KE_OK) {
-        ke_pipelines_free(ps, *n);
-        *n = 0;
-        return rc;
-    }
-    *out = ps;
-    return KE_OK;
-}
-
 /* ---- the writer's steps (inside its transaction) */
 
 static int step_done(sqlite3_stmt *st)
@@ -262,14 +79,6 @@ static int step_done(sqlite3_stmt *st)
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return rc == SQLITE_DONE ? KE_OK : KE_ESTORE;
-}
-
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s == NULL)
-        sqlite3_bind_null(st, i);
-    else
-        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
 static void bind_time_or_null(sqlite3_stmt *st, int i, int64_t us)
@@ -291,14 +100,14 @@ static int put_status(ke_store *s, sqlite3_int64 seq, int n, const ke_status *st
     sqlite3_bind_int64(q, 4, st->changed_at);
     bind_time_or_null(q, 5, st->started_at);
     bind_time_or_null(q, 6, st->finished_at);
-    bind_text_or_null(q, 7, st->runner);
+    ke_store_bind_text(q, 7, st->runner);
     if (st->has_exit_code)
         sqlite3_bind_int(q, 8, st->exit_code);
     else
         sqlite3_bind_null(q, 8);
     sqlite3_bind_int(q, 9, st->signal);
-    bind_text_or_null(q, 10, st->error);
-    bind_text_or_null(q, 11, st->log_path);
+    ke_store_bind_text(q, 10, st->error);
+    ke_store_bind_text(q, 11, st->log_path);
     return step_done(q);
 }
 
@@ -306,14 +115,14 @@ static int put_status(ke_store *s, sqlite3_int64 seq, int n, const ke_status *st
 static int put_pipeline(ke_store *s, const ke_pipeline *p, sqlite3_int64 *seq)
 {
     sqlite3_stmt *q = s->st_ins_pipe;
-    char *params = params_json(p), *tags = tags_json(p);
+    char *params = ke_store_lists_json(p, 0), *tags = ke_store_lists_json(p, 1);
     int rc = params != NULL && tags != NULL ? KE_OK : KE_ENOMEM;
     size_t i;
 
     if (rc == KE_OK) {
         sqlite3_bind_text(q, 1, p->id, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 2, p->name, -1, SQLITE_STATIC);
-        bind_text_or_null(q, 3, p->parent != NULL && p->parent[0] ? p->parent : NULL);
+        ke_store_bind_text(q, 3, p->parent != NULL && p->parent[0] ? p->parent : NULL);
         sqlite3_bind_text(q, 4, params, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 5, tags, -1, SQLITE_STATIC);
         sqlite3_bind_int64(q, 6, p->created_at);
@@ -345,7 +154,7 @@ static int load_range(ke_store *s, sqlite3_int64 first, size_t count, ke_pipelin
         return KE_ESTORE;
     sqlite3_bind_int64(q, 1, first);
     sqlite3_bind_int64(q, 2, first + (sqlite3_int64)count);
-    rc = load_rows(s->wdb, q, count, out, n, NULL);
+    rc = ke_store_load_rows(s->wdb, q, count, out, n, NULL);
     sqlite3_finalize(q);
     return rc;
 }
@@ -466,7 +275,7 @@ static int do_claim(ke_store *s, req *r)
         rc = KE_ESTORE;
     if (rc == KE_OK) {
         sqlite3_bind_int64(row, 1, seq);
-        rc = load_rows(s->wdb, row, 1, &r->ps, &n, NULL);
+        rc = ke_store_load_rows(s->wdb, row, 1, &r->ps, &n, NULL);
         r->count = rc == KE_OK ? n : 0;
     }
     sqlite3_finalize(row);
@@ -535,7 +344,7 @@ static void run_req(ke_store *s, req *r)
     int rc;
 
     if (exec_sql(s->wdb, "SAVEPOINT r") != KE_OK) {
-        r->rc = db_error(&r->err, s->wdb, s->path, "savepoint");
+        r->rc = ke_store_db_error(&r->err, s->wdb, s->path, "savepoint");
         return;
     }
     switch (r->kind) {
@@ -556,7 +365,7 @@ static void run_req(ke_store *s, req *r)
         break;
     }
     if (rc == KE_ESTORE)
-        db_error(&r->err, s->wdb, s->path, "write");
+        ke_store_db_error(&r->err, s->wdb, s->path, "write");
     else if (rc == KE_ENOMEM)
         ke_error_set(&r->err, KE_ENOMEM, "store: out of memory");
     r->rc = rc;
@@ -619,7 +428,7 @@ static void *writer_main(void *arg)
         ready = 0;
         if (exec_sql(s->wdb, "BEGIN IMMEDIATE") != KE_OK) {
             for (r = batch; r != NULL; r = r->next)
-                r->rc = db_error(&r->err, s->wdb, s->path, "begin");
+                r->rc = ke_store_db_error(&r->err, s->wdb, s->path, "begin");
         } else {
             for (r = batch; r != NULL; r = r->next)
                 run_req(s, r);
@@ -627,7 +436,7 @@ static void *writer_main(void *arg)
                 ke_error cerr;
 
                 ke_error_clear(&cerr);
-                db_error(&cerr, s->wdb, s->path, "commit");
+                ke_store_db_error(&cerr, s->wdb, s->path, "commit");
                 exec_sql(s->wdb, "ROLLBACK");
                 for (r = batch; r != NULL; r = r->next) {
                     r->rc = KE_ESTORE;
@@ -838,135 +647,6 @@ void ke_store_on_ready(ke_store *s, void (*fn)(void *ctx), void *ctx)
     pthread_mutex_unlock(&s->qlock);
 }
 
-/* ---- public: reads */
-
-int ke_store_get(ke_store *s, const char *id, ke_pipeline *out, ke_error *err)
-{
-    sqlite3_stmt *q = NULL;
-    ke_pipeline *ps = NULL;
-    size_t n = 0;
-    int rc;
-
-    memset(out, 0, sizeof *out);
-    pthread_mutex_lock(&s->rlock);
-    if (sqlite3_prepare_v2(s->rdb, "SELECT " PIPE_COLS " FROM pipelines WHERE id = ?", -1, &q,
-                           NULL) != SQLITE_OK) {
-        rc = db_error(err, s->rdb, s->path, "read");
-        goto out;
-    }
-    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    rc = load_rows(s->rdb, q, 1, &ps, &n, NULL);
-    if (rc == KE_ESTORE)
-        db_error(err, s->rdb, s->path, "read");
-    else if (rc == KE_ENOMEM)
-        ke_error_set(err, rc, "store: out of memory");
-    else if (n == 0)
-        rc = ke_error_set(err, KE_ENOTFOUND, "pipeline \"%.64s\" not found", id);
-    else
-        *out = ps[0];
-out:
-    sqlite3_finalize(q);
-    pthread_mutex_unlock(&s->rlock);
-    free(ps);
-    return rc;
-}
-
-/* Page tokens are "m<seq>": list below that row. */
-static int parse_token(const char *tok, sqlite3_int64 *below, ke_error *err)
-{
-    char *end;
-    long long v;
-
-    *below = LLONG_MAX;
-    if (tok == NULL || tok[0] == '\0')
-        return KE_OK;
-    if (tok[0] != 'm' || tok[1] < '1' || tok[1] > '9')
-        goto bad;
-    errno = 0;
-    v = strtoll(tok + 1, &end, 10);
-    if (errno != 0 || *end != '\0')
-        goto bad;
-    *below = v;
-    return KE_OK;
-bad:
-    return ke_error_set(err, KE_EINVAL, "page_token \"%.64s\" was not issued by this server", tok);
-}
-
-int ke_store_list(ke_store *s, const ke_list_query *q, ke_pipeline **out, size_t *n, char **next,
-                  ke_error *err)
-{
-    size_t limit = q->limit;
-    sqlite3_stmt *st = NULL;
-    sqlite3_int64 below, last = 0;
-    int rc;
-
-    *out = NULL;
-    *n = 0;
-    *next = NULL;
-    if (limit == 0)
-        limit = KE_LIST_DEFAULT_LIMIT;
-    if (limit > KE_LIST_MAX_LIMIT)
-        limit = KE_LIST_MAX_LIMIT;
-    if (parse_token(q->page_token, &below, err) != KE_OK)
-        return KE_EINVAL;
-    pthread_mutex_lock(&s->rlock);
-    if (sqlite3_prepare_v2(s->rdb,
-                           "SELECT " PIPE_COLS " FROM pipelines WHERE seq < ?1"
-                           " AND (?2 IS NULL OR name = ?2) AND (?3 IS NULL OR parent = ?3)"
-                           " AND (?4 = 0 OR state = ?4) ORDER BY seq DESC LIMIT ?5",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = db_error(err, s->rdb, s->path, "list");
-        goto out;
-    }
-    sqlite3_bind_int64(st, 1, below);
-    bind_text_or_null(st, 2, q->name != NULL && q->name[0] ? q->name : NULL);
-    bind_text_or_null(st, 3, q->parent != NULL && q->parent[0] ? q->parent : NULL);
-    sqlite3_bind_int(st, 4, (int)q->state);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)limit + 1); /* one more tells a next page exists */
-    rc = load_rows(s->rdb, st, limit, out, n, &last);
-    if (rc == KE_OK && *n == limit && sqlite3_step(st) == SQLITE_ROW &&
-        asprintf(next, "m%lld", (long long)last) < 0) {
-        *next = NULL;
-        rc = KE_ENOMEM;
-    }
-    if (rc == KE_ESTORE)
-        db_error(err, s->rdb, s->path, "list");
-    else if (rc == KE_ENOMEM)
-        ke_error_set(err, rc, "store: out of memory");
-out:
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->rlock);
-    if (rc != KE_OK) {
-        ke_pipelines_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-    }
-    return rc;
-}
-
-int ke_store_count(ke_store *s, ke_state state, size_t *n, ke_error *err)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = KE_OK;
-
-    *n = 0;
-    pthread_mutex_lock(&s->rlock);
-    if (sqlite3_prepare_v2(s->rdb, "SELECT count(*) FROM pipelines WHERE state = ?", -1, &st,
-                           NULL) != SQLITE_OK) {
-        rc = db_error(err, s->rdb, s->path, "count");
-        goto out;
-    }
-    sqlite3_bind_int(st, 1, (int)state);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        *n = (size_t)sqlite3_column_int64(st, 0);
-    else
-        rc = db_error(err, s->rdb, s->path, "count");
-out:
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&s->rlock);
-    return rc;
-}
-
 /* ---- opening and closing */
 
 /* Brings the schema to SCHEMA_VERSION, one step per version, each in its
@@ -990,7 +670,7 @@ static int migrate(ke_store *s, ke_error *err)
         if (exec_sql(s->wdb, "BEGIN IMMEDIATE") != KE_OK ||
             exec_sql(s->wdb, migrations[v]) != KE_OK || exec_sql(s->wdb, sql) != KE_OK ||
             exec_sql(s->wdb, "COMMIT") != KE_OK) {
-            db_error(err, s->wdb, s->path, "migrating the schema");
+            ke_store_db_error(err, s->wdb, s->path, "migrating the schema");
             exec_sql(s->wdb, "ROLLBACK");
             return KE_ESTORE;
         }
@@ -1001,7 +681,7 @@ static int migrate(ke_store *s, ke_error *err)
 static int prepare(ke_store *s, sqlite3_stmt **st, const char *sql, ke_error *err)
 {
     if (sqlite3_prepare_v3(s->wdb, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
-        return db_error(err, s->wdb, s->path, "prepare");
+        return ke_store_db_error(err, s->wdb, s->path, "prepare");
     return KE_OK;
 }
 
@@ -1010,11 +690,11 @@ static int open_db(ke_store *s, sqlite3 **db, ke_error *err)
     if (sqlite3_open_v2(s->path, db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK)
-        return db_error(err, *db, s->path, "cannot open");
+        return ke_store_db_error(err, *db, s->path, "cannot open");
     sqlite3_busy_timeout(*db, 10000);
     if (exec_sql(*db, "PRAGMA journal_mode = WAL") != KE_OK ||
         exec_sql(*db, "PRAGMA synchronous = FULL") != KE_OK)
-        return db_error(err, *db, s->path, "cannot set WAL mode");
+        return ke_store_db_error(err, *db, s->path, "cannot set WAL mode");
     return KE_OK;
 }
 

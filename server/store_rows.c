@@ -1,0 +1,163 @@
+/* store_rows.c -- pipeline records to and from the store's rows: JSON columns for parameters
+ * and tags, the status history, and SQLite error messages. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+/* ---- errors */
+
+int ke_store_db_error(ke_error *err, sqlite3 *db, const char *path, const char *what)
+{
+    return ke_error_set(err, KE_ESTORE, "store \"%s\": %s: %s", path, what, sqlite3_errmsg(db));
+}
+
+/* ---- encoding records */
+
+char *ke_store_lists_json(const ke_pipeline *p, int tags)
+{
+    size_t n = tags ? p->n_tags : p->n_params, i;
+    cJSON *a = cJSON_CreateArray(), *row;
+    char *out = NULL;
+
+    for (i = 0; a != NULL && i < n; i++) {
+        row = cJSON_CreateArray();
+        if (row == NULL || !cJSON_AddItemToArray(a, row))
+            goto out;
+        if (tags) {
+            cJSON_AddItemToArray(row, cJSON_CreateString(p->tags[i].key));
+            cJSON_AddItemToArray(row, cJSON_CreateString(p->tags[i].value));
+        } else {
+            cJSON_AddItemToArray(row, cJSON_CreateString(p->params[i].name));
+            cJSON_AddItemToArray(row, cJSON_CreateString(p->params[i].value));
+            cJSON_AddItemToArray(row,
+                                 cJSON_CreateString(p->params[i].type ? p->params[i].type : ""));
+        }
+    }
+    if (a != NULL)
+        out = cJSON_PrintUnformatted(a);
+out:
+    cJSON_Delete(a);
+    return out;
+}
+
+/* The string at a[i] of a JSON row, or "" when absent. */
+static const char *row_str(const cJSON *row, int i)
+{
+    const cJSON *v = cJSON_GetArrayItem(row, i);
+
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* Fills p's parameters and tags from their JSON columns. */
+static int decode_lists(ke_pipeline *p, const char *params, const char *tags)
+{
+    cJSON *a = cJSON_Parse(params), *b = cJSON_Parse(tags);
+    const cJSON *row;
+    int rc = a != NULL && b != NULL ? KE_OK : KE_ESTORE;
+
+    for (row = a ? a->child : NULL; rc == KE_OK && row != NULL; row = row->next)
+        rc = ke_pipeline_add_param(p, row_str(row, 0), row_str(row, 1), row_str(row, 2));
+    for (row = b ? b->child : NULL; rc == KE_OK && row != NULL; row = row->next)
+        rc = ke_pipeline_add_tag(p, row_str(row, 0), row_str(row, 1));
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    return rc;
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+
+    return t == NULL ? NULL : strdup((const char *)t);
+}
+
+/* Reads one pipeline row (PIPE_COLS) and its status history into *p. */
+static int load_row(sqlite3 *db, sqlite3_stmt *st, ke_pipeline *p)
+{
+    sqlite3_stmt *hs = NULL;
+    sqlite3_int64 seq = sqlite3_column_int64(st, 0);
+    int rc = KE_OK, step;
+    ke_status *grown;
+
+    memset(p, 0, sizeof *p);
+    snprintf(p->id, sizeof p->id, "%s", (const char *)sqlite3_column_text(st, 1));
+    p->name = col_dup(st, 2);
+    p->parent = col_dup(st, 3);
+    p->created_at = sqlite3_column_int64(st, 6);
+    if (p->name == NULL || decode_lists(p, (const char *)sqlite3_column_text(st, 4),
+                                        (const char *)sqlite3_column_text(st, 5)) != KE_OK)
+        rc = KE_ENOMEM;
+    if (rc == KE_OK &&
+        sqlite3_prepare_v2(db,
+                           "SELECT state, changed_at, started_at, finished_at, runner, exit_code,"
+                           " signal, error, log_path FROM status WHERE pipeline = ? ORDER BY n",
+                           -1, &hs, NULL) != SQLITE_OK)
+        rc = KE_ESTORE;
+    if (rc == KE_OK)
+        sqlite3_bind_int64(hs, 1, seq);
+    while (rc == KE_OK && (step = sqlite3_step(hs)) == SQLITE_ROW) {
+        ke_status *s;
+
+        grown = realloc(p->status, (p->n_status + 1) * sizeof *grown);
+        if (grown == NULL) {
+            rc = KE_ENOMEM;
+            break;
+        }
+        p->status = grown;
+        s = &p->status[p->n_status++];
+        memset(s, 0, sizeof *s);
+        s->state = (ke_state)sqlite3_column_int(hs, 0);
+        s->changed_at = sqlite3_column_int64(hs, 1);
+        s->started_at = sqlite3_column_int64(hs, 2);
+        s->finished_at = sqlite3_column_int64(hs, 3);
+        s->runner = col_dup(hs, 4);
+        s->has_exit_code = sqlite3_column_type(hs, 5) != SQLITE_NULL;
+        s->exit_code = sqlite3_column_int(hs, 5);
+        s->signal = sqlite3_column_int(hs, 6);
+        s->error = col_dup(hs, 7);
+        s->log_path = col_dup(hs, 8);
+    }
+    if (rc == KE_OK && step != SQLITE_DONE)
+        rc = KE_ESTORE;
+    sqlite3_finalize(hs);
+    if (rc != KE_OK)
+        ke_pipeline_release(p);
+    return rc;
+}
+
+/* Runs a prepared pipeline query, loading up to max rows into a new array. */
+int ke_store_load_rows(sqlite3 *db, sqlite3_stmt *st, size_t max, ke_pipeline **out, size_t *n,
+                       sqlite3_int64 *last_seq)
+{
+    ke_pipeline *ps = calloc(max ? max : 1, sizeof *ps);
+    int rc = ps != NULL ? KE_OK : KE_ENOMEM, step = SQLITE_DONE;
+
+    *n = 0;
+    while (rc == KE_OK && *n < max && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (last_seq != NULL)
+            *last_seq = sqlite3_column_int64(st, 0);
+        rc = load_row(db, st, &ps[*n]);
+        if (rc == KE_OK)
+            ++*n;
+    }
+    if (rc == KE_OK && *n < max && step != SQLITE_DONE)
+        rc = KE_ESTORE;
+    if (rc != KE_OK) {
+        ke_pipelines_free(ps, *n);
+        *n = 0;
+        return rc;
+    }
+    *out = ps;
+    return KE_OK;
+}
+
+void ke_store_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s == NULL)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
