@@ -15,13 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "runfile.h"
+#include "spawn.h"
 #include "text.h"
 
 #define RUNNER "local"        /* the runner name claims and records carry */
@@ -32,12 +32,6 @@
 #define SHUTDOWN_KILL_MS 2000 /* shutdown: SIGTERM, then SIGKILL this much later */
 #define TAIL_LINES 20         /* the log tail kept in an error: at most this many lines */
 #define TAIL_BYTES 4096       /* ... and at most this many bytes of the log */
-#define MAX_ENV_STRING 131072 /* Linux MAX_ARG_STRLEN: the longest string execve passes */
-#define MAX_FD_SWEEP 65536    /* fds marked close-on-exec by hand when close_range is missing */
-#define EXIT_SPAWN 127        /* a child that could not exec exits with this */
-#define ARGV_MAX 9            /* kedro_bin run --pipeline P --config F [--env E] NULL */
-
-extern char **environ;
 
 typedef enum slot_state {
     SLOT_FREE,    /* unused */
@@ -69,23 +63,6 @@ typedef struct slot {
     int64_t retry_ms;        /* DONE: monotonic ms to try ke_store_finish again */
 } slot;
 
-/* What the child needs, built before fork so the child only makes async-signal-safe calls. */
-typedef struct spawn {
-    char *argv[ARGV_MAX]; /* borrowed strings, NULL-terminated */
-    char **envp;          /* NULL-terminated; entries borrowed from environ, plus vars */
-    char *vars[3];        /* the KEDRO_EVENTS_* entries we made (malloc'd), or NULL */
-    char **exe;           /* paths to try with execve, in PATH order, NULL-terminated; owned */
-    int event_omitted;    /* KEDRO_EVENTS_EVENT was too long for execve and is left out */
-} spawn;
-
-/* What a child that failed before exec sends up its close-on-exec pipe. */
-typedef struct child_report {
-    int stage; /* CHILD_SETUP, CHILD_CHDIR or CHILD_EXEC */
-    int err;   /* errno */
-} child_report;
-
-enum { CHILD_SETUP = 1, CHILD_CHDIR = 2, CHILD_EXEC = 3 };
-
 struct ke_forwarder {
     ke_store *store;           /* claims and records go here */
     char *kedro_bin;           /* copies of the options ... */
@@ -98,9 +75,7 @@ struct ke_forwarder {
     char logs_dir[PATH_MAX];   /* absolute data_dir/logs */
     slot *slots;               /* max_runs of them */
     int wake_fd;               /* eventfd: ke_forwarder_wake writes, the supervisor polls */
-    int null_fd;               /* /dev/null (fd >= 3), the children's stdin */
-    int max_fd;                /* highest fd swept when close_range is unavailable */
-    pid_t self;                /* the server's pid: a child whose parent changed exits */
+    ke_spawn_spec spawn;       /* what each child is started with */
     int claim_due;             /* there may be READY work (supervisor only) */
     int64_t claim_retry_ms;    /* no claim before this monotonic ms (after a store error) */
     int64_t next_look_ms;      /* monotonic ms of the next look for READY rows without a wake */
@@ -150,19 +125,6 @@ static int mkdir_p(const char *path)
         return -1;
     }
     return 0;
-}
-
-/* Moves fd to a number >= 3 (close-on-exec kept) so that putting the child's stdin, stdout and
- * stderr in place cannot overwrite it. Returns the fd, or -1 (fd closed) on failure. */
-static int above_stdio(int fd)
-{
-    int moved;
-
-    if (fd < 0 || fd > 2)
-        return fd;
-    moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    close(fd);
-    return moved;
 }
 
 /* ---- recording outcomes */
@@ -327,214 +289,16 @@ static void outcome_from_wait(ke_forwarder *f, slot *s, int wstatus)
     s->outcome.signal = sig == 0 && s->ending != END_NONE ? SIGTERM : sig;
 }
 
-/* ---- spawning */
-
-static void spawn_release(spawn *sp)
-{
-    size_t i;
-
-    for (i = 0; i < 3; i++)
-        free(sp->vars[i]);
-    for (i = 0; sp->exe != NULL && sp->exe[i] != NULL; i++)
-        free(sp->exe[i]);
-    free(sp->exe);
-    free(sp->envp);
-    memset(sp, 0, sizeof *sp);
-}
-
-static int has_name(const char *entry, const char *name)
-{
-    size_t n = strlen(name);
-
-    return strncmp(entry, name, n) == 0 && entry[n] == '=';
-}
-
-/* The candidates execvp would try for bin: bin itself when it holds a '/' (relative to the
- * project directory), else each PATH directory (the C library's default when PATH is unset). */
-static int exe_candidates(const char *bin, char ***out)
-{
-    const char *path = getenv("PATH"), *p, *colon;
-    char **exe = NULL;
-    size_t n = 1, i = 0, len;
-
-    if (strchr(bin, '/') != NULL)
-        path = NULL;
-    else if (path == NULL)
-        path = "/bin:/usr/bin";
-    for (p = path; p != NULL && *p != '\0'; p++)
-        n += *p == ':';
-    exe = calloc(n + 1, sizeof *exe);
-    if (exe == NULL)
-        return KE_ENOMEM;
-    *out = exe;
-    if (path == NULL) {
-        exe[0] = strdup(bin);
-        return exe[0] != NULL ? KE_OK : KE_ENOMEM;
-    }
-    for (p = path;; p = colon + 1) {
-        colon = strchr(p, ':');
-        len = colon != NULL ? (size_t)(colon - p) : strlen(p);
-        /* An empty entry is the working directory, as for execvp. */
-        if (len == 0)
-            exe[i] = strdup(bin);
-        else if (asprintf(&exe[i], "%.*s/%s", (int)len, p, bin) < 0)
-            exe[i] = NULL;
-        if (exe[i] == NULL)
-            return KE_ENOMEM;
-        i++;
-        if (colon == NULL)
-            break;
-    }
-    return KE_OK;
-}
-
-/* Builds argv, envp and the executable candidates for p's run. Returns KE_OK or KE_ENOMEM
- * (sp then partly filled: spawn_release it either way). */
-static int spawn_prepare(const ke_forwarder *f, const ke_pipeline *p, const char *run_path,
-                         spawn *sp)
-{
-    const char *event = NULL;
-    size_t n = 0, i, k = 0;
-    int a = 0;
-
-    memset(sp, 0, sizeof *sp);
-    sp->argv[a++] = f->kedro_bin;
-    sp->argv[a++] = "run";
-    sp->argv[a++] = "--pipeline";
-    sp->argv[a++] = p->name;
-    sp->argv[a++] = "--config";
-    sp->argv[a++] = (char *)run_path;
-    if (f->kedro_env != NULL) {
-        sp->argv[a++] = "--env";
-        sp->argv[a++] = f->kedro_env;
-    }
-    sp->argv[a] = NULL;
-
-    for (i = 0; i < p->n_params; i++)
-        if (p->params[i].name != NULL && strcmp(p->params[i].name, "event") == 0)
-            event = p->params[i].value;
-    if (asprintf(&sp->vars[0], "KEDRO_EVENTS_PIPELINE_ID=%s", p->id) < 0) {
-        sp->vars[0] = NULL;
-        return KE_ENOMEM;
-    }
-    if (event != NULL && strlen("KEDRO_EVENTS_EVENT=") + strlen(event) + 1 > MAX_ENV_STRING)
-        sp->event_omitted = 1;
-    else if (event != NULL && asprintf(&sp->vars[1], "KEDRO_EVENTS_EVENT=%s", event) < 0) {
-        sp->vars[1] = NULL;
-        return KE_ENOMEM;
-    }
-    if (f->server_addr != NULL &&
-        asprintf(&sp->vars[2], "KEDRO_EVENTS_SERVER=%s", f->server_addr) < 0) {
-        sp->vars[2] = NULL;
-        return KE_ENOMEM;
-    }
-
-    while (environ != NULL && environ[n] != NULL)
-        n++;
-    sp->envp = calloc(n + 4, sizeof *sp->envp);
-    if (sp->envp == NULL)
-        return KE_ENOMEM;
-    for (i = 0; i < n; i++)
-        if (!has_name(environ[i], "KEDRO_EVENTS_PIPELINE_ID") &&
-            !has_name(environ[i], "KEDRO_EVENTS_EVENT") &&
-            !has_name(environ[i], "KEDRO_EVENTS_SERVER"))
-            sp->envp[k++] = environ[i];
-    for (i = 0; i < 3; i++)
-        if (sp->vars[i] != NULL)
-            sp->envp[k++] = sp->vars[i];
-    sp->envp[k] = NULL;
-    return exe_candidates(f->kedro_bin, &sp->exe);
-}
-
-/* write(2) of a NUL-terminated string, in the child; a failure has nowhere to go. */
-static void child_write(int fd, const char *s)
-{
-    ssize_t w = write(fd, s, strlen(s));
-
-    (void)w;
-}
-
-/* In the child: says why it cannot run on stderr (the log, once in place), reports stage and
- * errno up the pipe, and exits 127. */
-static _Noreturn void child_fail(int report_fd, int stage, int e, const char *what,
-                                 const char *subject)
-{
-    child_report r;
-    const char *desc = strerrordesc_np(e);
-    ssize_t w;
-
-    child_write(2, "kedro-eventd: cannot ");
-    child_write(2, what);
-    child_write(2, " \"");
-    child_write(2, subject);
-    child_write(2, "\": ");
-    child_write(2, desc != NULL ? desc : "unknown error");
-    child_write(2, "\n");
-    r.stage = stage;
-    r.err = e;
-    w = write(report_fd, &r, sizeof r);
-    (void)w;
-    _exit(EXIT_SPAWN);
-}
-
-/* The child between fork and exec: async-signal-safe calls only (everything else was built
- * before the fork). Never returns. */
-static _Noreturn void child_exec(const ke_forwarder *f, const spawn *sp, int log_fd, int report_fd)
-{
-    struct sigaction dfl;
-    sigset_t none;
-    int sig, e = ENOENT, eacces = 0, fd;
-    size_t i;
-
-    /* Own process group, so a timeout or shutdown can end the run's whole tree. */
-    setpgid(0, 0);
-    /* Die with the server; if it died before this line, the parent is already someone else. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != f->self)
-        _exit(EXIT_SPAWN);
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    sigemptyset(&dfl.sa_mask);
-    for (sig = 1; sig < NSIG; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            sigaction(sig, &dfl, NULL); /* the C library's own signals refuse: fine */
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    /* The three fds are >= 3, so dup2 cannot overwrite one of them; dup2 clears close-on-exec. */
-    if (dup2(f->null_fd, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
-        child_fail(report_fd, CHILD_SETUP, errno, "set up", "stdio");
-    /* Nothing else crosses exec; report_fd is close-on-exec already and stays usable till then. */
-    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
-        for (fd = 3; fd <= f->max_fd; fd++)
-            fcntl(fd, F_SETFD, FD_CLOEXEC);
-    if (chdir(f->project_dir) != 0)
-        child_fail(report_fd, CHILD_CHDIR, errno, "enter project directory", f->project_dir);
-    for (i = 0; sp->exe[i] != NULL; i++) {
-        execve(sp->exe[i], sp->argv, sp->envp);
-        e = errno;
-        if (e == EACCES)
-            eacces = 1;
-        else if (e != ENOENT && e != ENOTDIR && e != ESTALE && e != ENODEV && e != ETIMEDOUT)
-            break;
-    }
-    if (eacces && sp->exe[i] == NULL)
-        e = EACCES;
-    child_fail(report_fd, CHILD_EXEC, e, "run", f->kedro_bin);
-}
-
 /* Starts the claimed pipeline p in slot s: run file, log, fork and exec. Whatever fails is
  * recorded as the pipeline's FAILURE; the slot is RUNNING, DONE or free afterwards. */
 static void start_run(ke_forwarder *f, slot *s, const ke_pipeline *p, int64_t now)
 {
     char run_path[PATH_MAX];
-    int log_fd = -1, pipefd[2] = {-1, -1}, wstatus, n;
-    child_report rep;
+    const char *what = "";
+    int log_fd = -1, n, e = 0;
     ke_error err;
-    spawn sp;
-    ssize_t got;
     pid_t pid;
 
-    memset(&sp, 0, sizeof sp);
     ke_error_clear(&err);
     memset(s, 0, sizeof *s);
     memcpy(s->id, p->id, sizeof s->id);
@@ -561,7 +325,8 @@ static void start_run(ke_forwarder *f, slot *s, const ke_pipeline *p, int64_t no
         outcome_set(s, KE_STATE_FAILURE, 0, "log path under \"%s\" is too long", f->logs_dir);
         goto out;
     }
-    log_fd = above_stdio(open(s->log_path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644));
+    log_fd =
+        ke_spawn_above_stdio(open(s->log_path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644));
     if (log_fd < 0) {
         outcome_set(s, KE_STATE_FAILURE, 0, "cannot open log \"%s\": %s", s->log_path,
                     strerror(errno));
@@ -569,66 +334,33 @@ static void start_run(ke_forwarder *f, slot *s, const ke_pipeline *p, int64_t no
         s->outcome.log_path = NULL;
         goto out;
     }
-    if (spawn_prepare(f, p, run_path, &sp) != KE_OK) {
+    switch (ke_spawn_run(&f->spawn, p, run_path, log_fd, &pid, &e, &what)) {
+    case KE_SPAWN_OK:
+        break;
+    case KE_SPAWN_NOMEM:
         outcome_set(s, KE_STATE_FAILURE, 0, "cannot start \"%s\": out of memory", f->kedro_bin);
         goto out;
-    }
-    if (sp.event_omitted)
-        dprintf(log_fd,
-                "kedro-eventd: KEDRO_EVENTS_EVENT is not set: the event is longer than the "
-                "%d bytes one environment string may hold; the run file's event parameter "
-                "has it\n",
-                MAX_ENV_STRING);
-    if (pipe2(pipefd, O_CLOEXEC) != 0) {
-        outcome_set(s, KE_STATE_FAILURE, 0, "cannot start \"%s\": pipe: %s", f->kedro_bin,
-                    strerror(errno));
+    case KE_SPAWN_SYS:
+        outcome_set(s, KE_STATE_FAILURE, 0, "cannot start \"%s\": %s: %s", f->kedro_bin, what,
+                    strerror(e));
         goto out;
-    }
-    pipefd[1] = above_stdio(pipefd[1]);
-    if (pipefd[1] < 0) {
-        outcome_set(s, KE_STATE_FAILURE, 0, "cannot start \"%s\": fcntl: %s", f->kedro_bin,
-                    strerror(errno));
+    case KE_SPAWN_EXEC:
+        outcome_set(s, KE_STATE_FAILURE, 0, "cannot run \"%s\": %s", f->kedro_bin, strerror(e));
         goto out;
-    }
-    pid = fork();
-    if (pid < 0) {
-        outcome_set(s, KE_STATE_FAILURE, 0, "cannot start \"%s\": fork: %s", f->kedro_bin,
-                    strerror(errno));
+    case KE_SPAWN_CHDIR:
+        outcome_set(s, KE_STATE_FAILURE, 0, "cannot enter project directory \"%s\": %s",
+                    f->project_dir, strerror(e));
         goto out;
-    }
-    if (pid == 0)
-        child_exec(f, &sp, log_fd, pipefd[1]);
-    close(pipefd[1]);
-    pipefd[1] = -1;
-    /* EOF: exec succeeded (the pipe was close-on-exec). A report: it never ran. */
-    do
-        got = read(pipefd[0], &rep, sizeof rep);
-    while (got < 0 && errno == EINTR);
-    if (got == (ssize_t)sizeof rep) {
-        while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
-            ;
-        if (rep.stage == CHILD_EXEC)
-            outcome_set(s, KE_STATE_FAILURE, 0, "cannot run \"%s\": %s", f->kedro_bin,
-                        strerror(rep.err));
-        else if (rep.stage == CHILD_CHDIR)
-            outcome_set(s, KE_STATE_FAILURE, 0, "cannot enter project directory \"%s\": %s",
-                        f->project_dir, strerror(rep.err));
-        else
-            outcome_set(s, KE_STATE_FAILURE, 0, "cannot set up the run's process: %s",
-                        strerror(rep.err));
+    default:
+        outcome_set(s, KE_STATE_FAILURE, 0, "cannot set up the run's process: %s", strerror(e));
         goto out;
     }
     s->pid = pid;
     s->started_ms = mono_ms();
     s->state = SLOT_RUNNING;
 out:
-    if (pipefd[0] >= 0)
-        close(pipefd[0]);
-    if (pipefd[1] >= 0)
-        close(pipefd[1]);
     if (log_fd >= 0)
         close(log_fd);
-    spawn_release(&sp);
     if (s->state != SLOT_RUNNING)
         record(f, s, now);
 }
@@ -798,8 +530,8 @@ static void forwarder_destroy(ke_forwarder *f)
     free(f->slots);
     if (f->wake_fd >= 0)
         close(f->wake_fd);
-    if (f->null_fd >= 0)
-        close(f->null_fd);
+    if (f->spawn.null_fd >= 0)
+        close(f->spawn.null_fd);
     free(f->kedro_bin);
     free(f->project_dir);
     free(f->kedro_env);
@@ -838,7 +570,7 @@ int ke_forwarder_start(ke_store *s, const ke_forward_options *o, ke_forwarder **
         goto out;
     }
     f->wake_fd = -1;
-    f->null_fd = -1;
+    f->spawn.null_fd = -1;
     f->store = s;
     f->max_runs = o->max_runs;
     f->timeout_seconds = o->timeout_seconds;
@@ -846,6 +578,10 @@ int ke_forwarder_start(ke_store *s, const ke_forward_options *o, ke_forwarder **
     f->project_dir = dup_opt(o->project_dir, &ok);
     f->kedro_env = dup_opt(o->kedro_env, &ok);
     f->server_addr = dup_opt(o->server_addr, &ok);
+    f->spawn.kedro_bin = f->kedro_bin;
+    f->spawn.kedro_env = f->kedro_env;
+    f->spawn.server_addr = f->server_addr;
+    f->spawn.project_dir = f->project_dir;
     f->slots = calloc((size_t)o->max_runs, sizeof *f->slots);
     if (!ok || f->slots == NULL) {
         rc = ke_error_set(err, KE_ENOMEM, "forwarder: out of memory");
@@ -881,14 +617,14 @@ int ke_forwarder_start(ke_store *s, const ke_forward_options *o, ke_forwarder **
         rc = ke_error_set(err, KE_EIO, "forwarder: eventfd: %s", strerror(errno));
         goto out;
     }
-    f->null_fd = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
-    if (f->null_fd < 0) {
+    f->spawn.null_fd = ke_spawn_above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (f->spawn.null_fd < 0) {
         rc = ke_error_set(err, KE_EIO, "forwarder: cannot open \"/dev/null\": %s", strerror(errno));
         goto out;
     }
     open_max = sysconf(_SC_OPEN_MAX);
-    f->max_fd = open_max < 0 || open_max > MAX_FD_SWEEP ? MAX_FD_SWEEP : (int)open_max;
-    f->self = getpid();
+    f->spawn.max_fd = open_max < 0 || open_max > MAX_FD_SWEEP ? MAX_FD_SWEEP : (int)open_max;
+    f->spawn.parent = getpid();
     f->claim_due = 1;
     e = pthread_create(&f->thread, NULL, supervise, f);
     if (e != 0) {

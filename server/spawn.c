@@ -1,0 +1,310 @@
+/* spawn.c -- starting one run as a child process: argv and environment built before fork, the
+ * child set up with async-signal-safe calls only, failures before exec reported up a pipe. */
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "errors.h"
+
+#define MAX_ENV_STRING 131072 /* Linux MAX_ARG_STRLEN: the longest string execve passes */
+#define EXIT_SPAWN 127        /* a child that could not exec exits with this */
+#define ARGV_MAX 9            /* kedro_bin run --pipeline P --config F [--env E] NULL */
+
+extern char **environ;
+
+/* What the child needs, built before fork so the child only makes async-signal-safe calls. */
+typedef struct spawn {
+    char *argv[ARGV_MAX]; /* borrowed strings, NULL-terminated */
+    char **envp;          /* NULL-terminated; entries borrowed from environ, plus vars */
+    char *vars[3];        /* the KEDRO_EVENTS_* entries we made (malloc'd), or NULL */
+    char **exe;           /* paths to try with execve, in PATH order, NULL-terminated; owned */
+    int event_omitted;    /* KEDRO_EVENTS_EVENT was too long for execve and is left out */
+} spawn;
+
+/* What a child that failed before exec sends up its close-on-exec pipe. */
+typedef struct child_report {
+    int stage; /* CHILD_SETUP, CHILD_CHDIR or CHILD_EXEC */
+    int err;   /* errno */
+} child_report;
+
+enum { CHILD_SETUP = 1, CHILD_CHDIR = 2, CHILD_EXEC = 3 };
+
+/* Moves fd to a number >= 3 (close-on-exec kept) so that putting the child's stdin, stdout and
+ * stderr in place cannot overwrite it. Returns the fd, or -1 (fd closed) on failure. */
+int ke_spawn_above_stdio(int fd)
+{
+    int moved;
+
+    if (fd < 0 || fd > 2)
+        return fd;
+    moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    close(fd);
+    return moved;
+}
+
+static void spawn_release(spawn *sp)
+{
+    size_t i;
+
+    for (i = 0; i < 3; i++)
+        free(sp->vars[i]);
+    for (i = 0; sp->exe != NULL && sp->exe[i] != NULL; i++)
+        free(sp->exe[i]);
+    free(sp->exe);
+    free(sp->envp);
+    memset(sp, 0, sizeof *sp);
+}
+
+static int has_name(const char *entry, const char *name)
+{
+    size_t n = strlen(name);
+
+    return strncmp(entry, name, n) == 0 && entry[n] == '=';
+}
+
+/* The candidates execvp would try for bin: bin itself when it holds a '/' (relative to the
+ * project directory), else each PATH directory (the C library's default when PATH is unset). */
+static int exe_candidates(const char *bin, char ***out)
+{
+    const char *path = getenv("PATH"), *p, *colon;
+    char **exe = NULL;
+    size_t n = 1, i = 0, len;
+
+    if (strchr(bin, '/') != NULL)
+        path = NULL;
+    else if (path == NULL)
+        path = "/bin:/usr/bin";
+    for (p = path; p != NULL && *p != '\0'; p++)
+        n += *p == ':';
+    exe = calloc(n + 1, sizeof *exe);
+    if (exe == NULL)
+        return KE_ENOMEM;
+    *out = exe;
+    if (path == NULL) {
+        exe[0] = strdup(bin);
+        return exe[0] != NULL ? KE_OK : KE_ENOMEM;
+    }
+    for (p = path;; p = colon + 1) {
+        colon = strchr(p, ':');
+        len = colon != NULL ? (size_t)(colon - p) : strlen(p);
+        /* An empty entry is the working directory, as for execvp. */
+        if (len == 0)
+            exe[i] = strdup(bin);
+        else if (asprintf(&exe[i], "%.*s/%s", (int)len, p, bin) < 0)
+            exe[i] = NULL;
+        if (exe[i] == NULL)
+            return KE_ENOMEM;
+        i++;
+        if (colon == NULL)
+            break;
+    }
+    return KE_OK;
+}
+
+/* Builds argv, envp and the executable candidates for p's run. Returns KE_OK or KE_ENOMEM
+ * (sp then partly filled: spawn_release it either way). */
+static int spawn_prepare(const ke_spawn_spec *f, const ke_pipeline *p, const char *run_path,
+                         spawn *sp)
+{
+    const char *event = NULL;
+    size_t n = 0, i, k = 0;
+    int a = 0;
+
+    memset(sp, 0, sizeof *sp);
+    sp->argv[a++] = (char *)f->kedro_bin;
+    sp->argv[a++] = "run";
+    sp->argv[a++] = "--pipeline";
+    sp->argv[a++] = p->name;
+    sp->argv[a++] = "--config";
+    sp->argv[a++] = (char *)run_path;
+    if (f->kedro_env != NULL) {
+        sp->argv[a++] = "--env";
+        sp->argv[a++] = (char *)f->kedro_env;
+    }
+    sp->argv[a] = NULL;
+
+    for (i = 0; i < p->n_params; i++)
+        if (p->params[i].name != NULL && strcmp(p->params[i].name, "event") == 0)
+            event = p->params[i].value;
+    if (asprintf(&sp->vars[0], "KEDRO_EVENTS_PIPELINE_ID=%s", p->id) < 0) {
+        sp->vars[0] = NULL;
+        return KE_ENOMEM;
+    }
+    if (event != NULL && strlen("KEDRO_EVENTS_EVENT=") + strlen(event) + 1 > MAX_ENV_STRING)
+        sp->event_omitted = 1;
+    else if (event != NULL && asprintf(&sp->vars[1], "KEDRO_EVENTS_EVENT=%s", event) < 0) {
+        sp->vars[1] = NULL;
+        return KE_ENOMEM;
+    }
+    if (f->server_addr != NULL &&
+        asprintf(&sp->vars[2], "KEDRO_EVENTS_SERVER=%s", f->server_addr) < 0) {
+        sp->vars[2] = NULL;
+        return KE_ENOMEM;
+    }
+
+    while (environ != NULL && environ[n] != NULL)
+        n++;
+    sp->envp = calloc(n + 4, sizeof *sp->envp);
+    if (sp->envp == NULL)
+        return KE_ENOMEM;
+    for (i = 0; i < n; i++)
+        if (!has_name(environ[i], "KEDRO_EVENTS_PIPELINE_ID") &&
+            !has_name(environ[i], "KEDRO_EVENTS_EVENT") &&
+            !has_name(environ[i], "KEDRO_EVENTS_SERVER"))
+            sp->envp[k++] = environ[i];
+    for (i = 0; i < 3; i++)
+        if (sp->vars[i] != NULL)
+            sp->envp[k++] = sp->vars[i];
+    sp->envp[k] = NULL;
+    return exe_candidates(f->kedro_bin, &sp->exe);
+}
+
+/* write(2) of a NUL-terminated string, in the child; a failure has nowhere to go. */
+static void child_write(int fd, const char *s)
+{
+    ssize_t w = write(fd, s, strlen(s));
+
+    (void)w;
+}
+
+/* In the child: says why it cannot run on stderr (the log, once in place), reports stage and
+ * errno up the pipe, and exits 127. */
+static _Noreturn void child_fail(int report_fd, int stage, int e, const char *what,
+                                 const char *subject)
+{
+    child_report r;
+    const char *desc = strerrordesc_np(e);
+    ssize_t w;
+
+    child_write(2, "kedro-eventd: cannot ");
+    child_write(2, what);
+    child_write(2, " \"");
+    child_write(2, subject);
+    child_write(2, "\": ");
+    child_write(2, desc != NULL ? desc : "unknown error");
+    child_write(2, "\n");
+    r.stage = stage;
+    r.err = e;
+    w = write(report_fd, &r, sizeof r);
+    (void)w;
+    _exit(EXIT_SPAWN);
+}
+
+/* The child between fork and exec: async-signal-safe calls only (everything else was built
+ * before the fork). Never returns. */
+static _Noreturn void child_exec(const ke_spawn_spec *f, const spawn *sp, int log_fd, int report_fd)
+{
+    struct sigaction dfl;
+    sigset_t none;
+    int sig, e = ENOENT, eacces = 0, fd;
+    size_t i;
+
+    /* Own process group, so a timeout or shutdown can end the run's whole tree. */
+    setpgid(0, 0);
+    /* Die with the server; if it died before this line, the parent is already someone else. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != f->parent)
+        _exit(EXIT_SPAWN);
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    for (sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            sigaction(sig, &dfl, NULL); /* the C library's own signals refuse: fine */
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* The three fds are >= 3, so dup2 cannot overwrite one of them; dup2 clears close-on-exec. */
+    if (dup2(f->null_fd, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
+        child_fail(report_fd, CHILD_SETUP, errno, "set up", "stdio");
+    /* Nothing else crosses exec; report_fd is close-on-exec already and stays usable till then. */
+    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+        for (fd = 3; fd <= f->max_fd; fd++)
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
+    if (chdir(f->project_dir) != 0)
+        child_fail(report_fd, CHILD_CHDIR, errno, "enter project directory", f->project_dir);
+    for (i = 0; sp->exe[i] != NULL; i++) {
+        execve(sp->exe[i], sp->argv, sp->envp);
+        e = errno;
+        if (e == EACCES)
+            eacces = 1;
+        else if (e != ENOENT && e != ENOTDIR && e != ESTALE && e != ENODEV && e != ETIMEDOUT)
+            break;
+    }
+    if (eacces && sp->exe[i] == NULL)
+        e = EACCES;
+    child_fail(report_fd, CHILD_EXEC, e, "run", f->kedro_bin);
+}
+
+ke_spawn_result ke_spawn_run(const ke_spawn_spec *spec, const ke_pipeline *p, const char *run_path,
+                             int log_fd, pid_t *pid, int *err, const char **what)
+{
+    ke_spawn_result rc = KE_SPAWN_OK;
+    int pipefd[2] = {-1, -1}, wstatus;
+    child_report rep;
+    ssize_t got;
+    spawn sp;
+
+    *err = 0;
+    *what = "";
+    *pid = -1;
+    if (spawn_prepare(spec, p, run_path, &sp) != KE_OK) {
+        rc = KE_SPAWN_NOMEM;
+        goto out;
+    }
+    if (sp.event_omitted)
+        dprintf(log_fd,
+                "kedro-eventd: KEDRO_EVENTS_EVENT is not set: the event is longer than the "
+                "%d bytes one environment string may hold; the run file's event parameter "
+                "has it\n",
+                MAX_ENV_STRING);
+    if (pipe2(pipefd, O_CLOEXEC) != 0) {
+        *what = "pipe";
+        goto sys;
+    }
+    pipefd[1] = ke_spawn_above_stdio(pipefd[1]);
+    if (pipefd[1] < 0) {
+        *what = "fcntl";
+        goto sys;
+    }
+    *pid = fork();
+    if (*pid < 0) {
+        *what = "fork";
+        goto sys;
+    }
+    if (*pid == 0)
+        child_exec(spec, &sp, log_fd, pipefd[1]);
+    close(pipefd[1]);
+    pipefd[1] = -1;
+    /* EOF: exec succeeded (the pipe was close-on-exec). A report: it never ran. */
+    do
+        got = read(pipefd[0], &rep, sizeof rep);
+    while (got < 0 && errno == EINTR);
+    if (got == (ssize_t)sizeof rep) {
+        while (waitpid(*pid, &wstatus, 0) < 0 && errno == EINTR)
+            ;
+        *pid = -1;
+        *err = rep.err;
+        rc = rep.stage == CHILD_EXEC    ? KE_SPAWN_EXEC
+             : rep.stage == CHILD_CHDIR ? KE_SPAWN_CHDIR
+                                        : KE_SPAWN_SETUP;
+    }
+    goto out;
+sys:
+    *err = errno;
+    rc = KE_SPAWN_SYS;
+out:
+    if (pipefd[0] >= 0)
+        close(pipefd[0]);
+    if (pipefd[1] >= 0)
+        close(pipefd[1]);
+    spawn_release(&sp);
+    return rc;
+}

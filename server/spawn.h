@@ -1,0 +1,48 @@
+/* spawn.h -- starting one run as a child process: argv and environment built before fork,
+ * the child set up with async-signal-safe calls only, failures before exec reported back. */
+#ifndef KE_SPAWN_H
+#define KE_SPAWN_H
+
+#include <sys/types.h>
+
+#include "pipeline.h"
+
+#define MAX_FD_SWEEP 65536 /* fds marked close-on-exec by hand when close_range is missing */
+
+/* What every run is started with. Strings are borrowed and must outlive the runs. */
+typedef struct ke_spawn_spec {
+    const char *kedro_bin;   /* executable; looked up on PATH (as execvp) when it has no '/' */
+    const char *kedro_env;   /* passed as --env, or NULL */
+    const char *server_addr; /* exported as KEDRO_EVENTS_SERVER, or NULL */
+    const char *project_dir; /* the run's working directory */
+    int null_fd;             /* /dev/null, fd >= 3: the run's stdin */
+    int max_fd;              /* highest fd swept when close_range is unavailable */
+    pid_t parent;            /* the server's pid: a child whose parent changed exits */
+} ke_spawn_spec;
+
+/* How ke_spawn_run ended. */
+typedef enum ke_spawn_result {
+    KE_SPAWN_OK,    /* the child runs kedro */
+    KE_SPAWN_NOMEM, /* building argv/environment failed */
+    KE_SPAWN_SYS,   /* a call in the server failed (*what names it: "pipe", "fork") */
+    KE_SPAWN_SETUP, /* the child could not set up its stdio */
+    KE_SPAWN_CHDIR, /* the child could not enter project_dir */
+    KE_SPAWN_EXEC,  /* the child could not exec kedro_bin */
+} ke_spawn_result;
+
+/* Starts `kedro_bin run --pipeline <p->name> --config <run_path> [--env E]` with stdin from
+ * /dev/null and stdout+stderr to log_fd (>= 3), in its own process group, with
+ * PR_SET_PDEATHSIG (children die with the server), default signal dispositions, an empty
+ * mask, and the environment plus KEDRO_EVENTS_PIPELINE_ID, KEDRO_EVENTS_EVENT (left out,
+ * with a note in the log, when longer than one environment string may be) and
+ * KEDRO_EVENTS_SERVER. Call it from a thread that outlives the child (PDEATHSIG fires when
+ * the forking thread exits). On KE_SPAWN_OK *pid is the child; otherwise *err holds the
+ * errno and no child is left. */
+ke_spawn_result ke_spawn_run(const ke_spawn_spec *spec, const ke_pipeline *p, const char *run_path,
+                             int log_fd, pid_t *pid, int *err, const char **what);
+
+/* Moves fd to a number >= 3 (close-on-exec kept) so that putting the child's stdin, stdout
+ * and stderr in place cannot overwrite it. Returns the fd, or -1 (fd closed) on failure. */
+int ke_spawn_above_stdio(int fd);
+
+#endif
