@@ -623,7 +623,8 @@ int ke_forwarder_start(ke_store *s, const ke_forward_options *o, ke_forwarder **
         goto out;
     }
     open_max = sysconf(_SC_OPEN_MAX);
-    f->spawn.max_fd = open_max < 0 || open_max > MAX_FD_SWEEP ? MAX_FD_SWEEP : (int)open_max;
+    f->spawn.max_fd =
+        open_max < 0 || open_max > KE_SPAWN_MAX_FD_SWEEP ? KE_SPAWN_MAX_FD_SWEEP : (int)open_max;
     f->spawn.parent = getpid();
     f->claim_due = 1;
     e = pthread_create(&f->thread, NULL, supervise, f);

@@ -7,7 +7,8 @@
 
 #include "pipeline.h"
 
-#define MAX_FD_SWEEP 65536 /* fds marked close-on-exec by hand when close_range is missing */
+/* The most fds marked close-on-exec by hand when close_range is missing. */
+#define KE_SPAWN_MAX_FD_SWEEP 65536
 
 /* What every run is started with. Strings are borrowed and must outlive the runs. */
 typedef struct ke_spawn_spec {
@@ -36,8 +37,10 @@ typedef enum ke_spawn_result {
  * mask, and the environment plus KEDRO_EVENTS_PIPELINE_ID, KEDRO_EVENTS_EVENT (left out,
  * with a note in the log, when longer than one environment string may be) and
  * KEDRO_EVENTS_SERVER. Call it from a thread that outlives the child (PDEATHSIG fires when
- * the forking thread exits). On KE_SPAWN_OK *pid is the child; otherwise *err holds the
- * errno and no child is left. */
+ * the forking thread exits). On KE_SPAWN_OK *pid is the child (also its process group id),
+ * which the caller must reap; otherwise *pid is -1, *err holds the errno, *what a static string
+ * (KE_SPAWN_SYS: the call that failed; else "") and no child is left. log_fd and spec's fds
+ * stay the caller's to close. */
 ke_spawn_result ke_spawn_run(const ke_spawn_spec *spec, const ke_pipeline *p, const char *run_path,
                              int log_fd, pid_t *pid, int *err, const char **what);
 
