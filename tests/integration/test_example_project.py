@@ -1,54 +1,144 @@
 """The example Kedro project (examples/kedro-events-demo): its event00 node
 handles an event rendered the way kedro-eventd renders it, and its
 configuration loads as Kedro would load it. Kedro itself cannot be installed
-here, so the node is called directly."""
-
-import importlib.util
-import json
-import os
-import tomllib
-import unittest
+here, so the node is imported by path and called directly."""
 
 import harness
 
+import ast  # noqa: E402
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+import unittest  # noqa: E402
+
 PROJECT = os.path.join(harness.SOURCE_DIR, "examples", "kedro-events-demo")
-NODES = os.path.join(PROJECT, "src", "kedro_events_demo", "pipelines", "event00", "nodes.py")
+PACKAGE = os.path.join(PROJECT, "src", "kedro_events_demo")
+EVENT00 = os.path.join(PACKAGE, "pipelines", "event00")
+NODES = os.path.join(EVENT00, "nodes.py")
+
+PIPELINE_ID = "0f4c5a1e-0000-4000-8000-000000000001"
+# As kedro-eventd renders it: compact, keys in the SDK's order, `$` before `{`
+# written \u0024, non-ASCII as raw UTF-8, quotes and a backslash escaped.
+EVENT = ('{"specversion":"1.0","id":"1234","source":"example.com",'
+         '"type":"com.example.event","datacontenttype":"application/json",'
+         '"time":"2026-01-02T03:04:05.005057958Z",'
+         '"data":{"key":"\\u0024{x} \\"q\\" caf\u00e9 \U0001f600 a\\\\b, c"}}')
+DATA = {"key": "${x} \"q\" caf\u00e9 \U0001f600 a\\b, c"}
 
 
 def load_nodes():
-    spec = importlib.util.spec_from_file_location("event00_nodes", NODES)
+    spec = importlib.util.spec_from_file_location("kedro_events_demo_event00_nodes", NODES)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-class ExampleProjectTest(unittest.TestCase):
-    def test_event00_node_summarises_the_event_it_gets_as_str(self):
-        nodes = load_nodes()
-        event = ('{"specversion":"1.0","id":"1234","source":"example.com",'
-                 '"type":"com.example.event","time":"2026-01-02T03:04:05Z",'
-                 '"data":{"key":"\\u0024{x} \\"q\\" caf\u00e9"}}')
-        summary = nodes.handle_event("0f4c5a1e-0000-4000-8000-000000000001", event)
-        self.assertEqual(summary["pipeline_id"], "0f4c5a1e-0000-4000-8000-000000000001")
-        self.assertEqual((summary["event_id"], summary["source"], summary["type"]),
-                         ("1234", "example.com", "com.example.event"))
-        self.assertEqual(summary["data"], {"key": "${x} \"q\" caf\u00e9"})
-        json.dumps(summary)  # a plain, serialisable result
+def imported_modules(path):
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), path)
+    names = set()
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Import):
+            names.update(a.name.split(".")[0] for a in n.names)
+        elif isinstance(n, ast.ImportFrom):
+            names.add("." if n.level else n.module.split(".")[0])
+    return names
 
+
+class EventNodeTest(unittest.TestCase):
+    def test_node_summarises_and_logs_the_event_it_gets_as_str(self):
+        nodes = load_nodes()
+        self.assertIn("${", json.loads(EVENT)["data"]["key"])
+        self.assertNotIn("${", EVENT)
+        with self.assertLogs(nodes.log, "INFO") as logs:
+            summary = nodes.handle_event(PIPELINE_ID, EVENT)
+        self.assertEqual(summary, {
+            "pipeline_id": PIPELINE_ID, "event_id": "1234", "source": "example.com",
+            "type": "com.example.event", "time": "2026-01-02T03:04:05.005057958Z",
+            "datacontenttype": "application/json", "data": DATA})
+        json.dumps(summary)  # plain and serialisable, fine for a MemoryDataset
+        line = "\n".join(logs.output)
+        for part in (PIPELINE_ID, "1234", "example.com", "com.example.event",
+                     "${x}", "caf\u00e9"):
+            self.assertIn(part, line)
+
+    def test_node_runs_with_the_default_parameters(self):
+        summary = load_nodes().handle_event("", "{}")
+        self.assertEqual(summary["pipeline_id"], "")
+        self.assertIsNone(summary["event_id"])
+        self.assertIsNone(summary["data"])
+
+    def test_binary_data_is_summarised_as_data_base64(self):
+        event = ('{"specversion":"1.0","id":"b","source":"s","type":"t",'
+                 '"datacontenttype":"application/octet-stream","data_base64":"AAEC"}')
+        self.assertEqual(load_nodes().handle_event("p", event)["data"], "AAEC")
+
+    def test_a_non_object_event_is_refused(self):
+        with self.assertRaises(ValueError):
+            load_nodes().handle_event("p", "[1, 2]")
+
+    def test_nodes_import_only_the_standard_library(self):
+        modules = imported_modules(NODES)
+        self.assertTrue(modules <= set(sys.stdlib_module_names), modules)
+
+
+class ProjectFilesTest(unittest.TestCase):
     def test_parameters_load_with_omegaconf_and_name_id_and_event(self):
         try:
             from omegaconf import OmegaConf
         except ImportError:
-            self.skipTest("python3-omegaconf is not installed")
+            self.skipTest("omegaconf is not installed (Debian: python3-omegaconf)")
         params = OmegaConf.to_container(
             OmegaConf.load(os.path.join(PROJECT, "conf", "base", "parameters.yml")), resolve=True)
         self.assertEqual(params, {"id": "", "event": "{}"})
+        self.assertIsInstance(params["id"], str)
+        self.assertIsInstance(params["event"], str)
+        catalog = OmegaConf.load(os.path.join(PROJECT, "conf", "base", "catalog.yml"))
+        self.assertEqual(OmegaConf.to_container(catalog), {})
+
+    def test_the_event_survives_a_run_file_read_as_kedro_reads_it(self):
+        # kedro-eventd writes the event as a YAML double-quoted scalar and Kedro
+        # resolves it with OmegaConf: \u0024{x} must not become an interpolation.
+        try:
+            from omegaconf import OmegaConf
+        except ImportError:
+            self.skipTest("omegaconf is not installed (Debian: python3-omegaconf)")
+        run_file = ("run:\n  pipeline: \"event00\"\n  params:\n"
+                    "    \"id\": \"%s\"\n    \"event\": %s\n"
+                    % (PIPELINE_ID, json.dumps(EVENT, ensure_ascii=False)))
+        params = OmegaConf.to_container(OmegaConf.create(run_file), resolve=True)["run"]["params"]
+        self.assertEqual(params["event"], EVENT)
+        self.assertEqual(load_nodes().handle_event(params["id"], params["event"])["data"], DATA)
 
     def test_pyproject_names_the_package_kedro_uses(self):
+        try:
+            import tomllib
+        except ImportError:
+            self.skipTest("tomllib is missing (Python < 3.11)")
         with open(os.path.join(PROJECT, "pyproject.toml"), "rb") as f:
             meta = tomllib.load(f)
-        self.assertEqual(meta["tool"]["kedro"]["package_name"], "kedro_events_demo")
-        self.assertTrue(os.path.isdir(os.path.join(PROJECT, "src", "kedro_events_demo")))
+        kedro = meta["tool"]["kedro"]
+        self.assertEqual(kedro["package_name"], "kedro_events_demo")
+        self.assertEqual(kedro["project_name"], "kedro-events-demo")
+        self.assertEqual(kedro["kedro_init_version"], "0.19.14")
+        self.assertTrue(os.path.isfile(os.path.join(PACKAGE, "settings.py")))
+        self.assertTrue(os.path.isdir(os.path.join(PROJECT, "conf", "local")))
+
+    def test_event00_is_registered_and_takes_the_two_parameters(self):
+        # Read without importing: pipeline.py and pipeline_registry.py need Kedro.
+        with open(os.path.join(EVENT00, "pipeline.py"), encoding="utf-8") as f:
+            pipeline = f.read()
+        self.assertIn('["params:id", "params:event"]', pipeline)
+        self.assertIn("from .nodes import handle_event", pipeline)
+        with open(os.path.join(PACKAGE, "pipeline_registry.py"), encoding="utf-8") as f:
+            registry = f.read()
+        self.assertIn('"event00"', registry)
+        self.assertIn('"__default__"', registry)
+        for path in (os.path.join(EVENT00, "pipeline.py"),
+                     os.path.join(PACKAGE, "pipeline_registry.py")):
+            self.assertLessEqual(imported_modules(path) - {"."},
+                                 {"kedro", "kedro_events_demo"}, path)
 
 
 if __name__ == "__main__":
