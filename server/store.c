@@ -140,22 +140,17 @@ static int put_pipeline(ke_store *s, const ke_pipeline *p, sqlite3_int64 *seq)
 /* Loads the pipelines with seq in [first, first + count) (rows of one event). */
 static int load_range(ke_store *s, sqlite3_int64 first, size_t count, ke_pipeline **out, size_t *n)
 {
-    sqlite3_stmt *q = NULL;
+    sqlite3_stmt *q = s->st_range;
     int rc;
 
     *out = NULL;
     *n = 0;
     if (count == 0)
         return KE_OK;
-    if (sqlite3_prepare_v2(s->wdb,
-                           "SELECT " PIPE_COLS " FROM pipelines WHERE seq >= ? AND seq < ?"
-                           " ORDER BY seq",
-                           -1, &q, NULL) != SQLITE_OK)
-        return KE_ESTORE;
     sqlite3_bind_int64(q, 1, first);
     sqlite3_bind_int64(q, 2, first + (sqlite3_int64)count);
-    rc = ke_store_load_rows(s->wdb, q, count, out, n, NULL);
-    sqlite3_finalize(q);
+    rc = ke_store_load_rows(s->st_history_w, q, count, out, n, NULL);
+    sqlite3_reset(q);
     return rc;
 }
 
@@ -254,7 +249,7 @@ static int append_status(ke_store *s, sqlite3_int64 seq, const ke_status *st)
 
 static int do_claim(ke_store *s, req *r)
 {
-    sqlite3_stmt *q = s->st_next_ready, *row = NULL;
+    sqlite3_stmt *q = s->st_next_ready, *row = s->st_by_seq;
     sqlite3_int64 seq;
     ke_status st = {0};
     int step, rc;
@@ -269,16 +264,12 @@ static int do_claim(ke_store *s, req *r)
     st.changed_at = st.started_at = ke_now_us();
     st.runner = (char *)r->runner;
     rc = append_status(s, seq, &st);
-    if (rc == KE_OK &&
-        sqlite3_prepare_v2(s->wdb, "SELECT " PIPE_COLS " FROM pipelines WHERE seq = ?", -1, &row,
-                           NULL) != SQLITE_OK)
-        rc = KE_ESTORE;
     if (rc == KE_OK) {
         sqlite3_bind_int64(row, 1, seq);
-        rc = ke_store_load_rows(s->wdb, row, 1, &r->ps, &n, NULL);
+        rc = ke_store_load_rows(s->st_history_w, row, 1, &r->ps, &n, NULL);
         r->count = rc == KE_OK ? n : 0;
     }
-    sqlite3_finalize(row);
+    sqlite3_reset(row);
     return rc;
 }
 
@@ -678,11 +669,17 @@ static int migrate(ke_store *s, ke_error *err)
     return KE_OK;
 }
 
+/* Prepares sql once, for the store's life, on the writer's connection (or db). */
+static int prepare_on(ke_store *s, sqlite3 *db, sqlite3_stmt **st, const char *sql, ke_error *err)
+{
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+        return ke_store_db_error(err, db, s->path, "prepare");
+    return KE_OK;
+}
+
 static int prepare(ke_store *s, sqlite3_stmt **st, const char *sql, ke_error *err)
 {
-    if (sqlite3_prepare_v3(s->wdb, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
-        return ke_store_db_error(err, s->wdb, s->path, "prepare");
-    return KE_OK;
+    return prepare_on(s, s->wdb, st, sql, err);
 }
 
 static int open_db(ke_store *s, sqlite3 **db, ke_error *err)
@@ -760,6 +757,19 @@ int ke_store_open(const char *data_dir, ke_store **out, ke_error *err)
         rc = prepare(s, &s->st_seq_of, "SELECT seq FROM pipelines WHERE id = ?", err);
     if (rc == KE_OK)
         rc = prepare(s, &s->st_status_count, "SELECT count(*) FROM status WHERE pipeline = ?", err);
+    if (rc == KE_OK)
+        rc = prepare(s, &s->st_range,
+                     "SELECT " PIPE_COLS " FROM pipelines WHERE seq >= ? AND seq < ? ORDER BY seq",
+                     err);
+    if (rc == KE_OK)
+        rc = prepare(s, &s->st_by_seq, "SELECT " PIPE_COLS " FROM pipelines WHERE seq = ?", err);
+    if (rc == KE_OK)
+        rc = prepare(s, &s->st_history_w, KE_STORE_HISTORY_SQL, err);
+    if (rc == KE_OK)
+        rc = prepare_on(s, s->rdb, &s->st_get, "SELECT " PIPE_COLS " FROM pipelines WHERE id = ?",
+                        err);
+    if (rc == KE_OK)
+        rc = prepare_on(s, s->rdb, &s->st_history_r, KE_STORE_HISTORY_SQL, err);
     if (rc == KE_OK && pthread_create(&s->writer, NULL, writer_main, s) != 0)
         rc = ke_error_set(err, KE_ESTORE, "store: cannot start the writer thread");
     if (rc == KE_OK)
@@ -806,6 +816,11 @@ void ke_store_close(ke_store *s)
     sqlite3_finalize(s->st_set_state);
     sqlite3_finalize(s->st_seq_of);
     sqlite3_finalize(s->st_status_count);
+    sqlite3_finalize(s->st_range);
+    sqlite3_finalize(s->st_by_seq);
+    sqlite3_finalize(s->st_history_w);
+    sqlite3_finalize(s->st_get);
+    sqlite3_finalize(s->st_history_r);
     sqlite3_close(s->rdb);
     sqlite3_close(s->wdb);
     if (s->tmpdir != NULL)

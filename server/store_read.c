@@ -10,20 +10,15 @@
 
 int ke_store_get(ke_store *s, const char *id, ke_pipeline *out, ke_error *err)
 {
-    sqlite3_stmt *q = NULL;
+    sqlite3_stmt *q = s->st_get;
     ke_pipeline *ps = NULL;
     size_t n = 0;
     int rc;
 
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&s->rlock);
-    if (sqlite3_prepare_v2(s->rdb, "SELECT " PIPE_COLS " FROM pipelines WHERE id = ?", -1, &q,
-                           NULL) != SQLITE_OK) {
-        rc = ke_store_db_error(err, s->rdb, s->path, "read");
-        goto out;
-    }
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    rc = ke_store_load_rows(s->rdb, q, 1, &ps, &n, NULL);
+    rc = ke_store_load_rows(s->st_history_r, q, 1, &ps, &n, NULL);
     if (rc == KE_ESTORE)
         ke_store_db_error(err, s->rdb, s->path, "read");
     else if (rc == KE_ENOMEM)
@@ -32,8 +27,8 @@ int ke_store_get(ke_store *s, const char *id, ke_pipeline *out, ke_error *err)
         rc = ke_error_set(err, KE_ENOTFOUND, "pipeline \"%.64s\" not found", id);
     else
         *out = ps[0];
-out:
-    sqlite3_finalize(q);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
     pthread_mutex_unlock(&s->rlock);
     free(ps);
     return rc;
@@ -91,7 +86,7 @@ int ke_store_list(ke_store *s, const ke_list_query *q, ke_pipeline **out, size_t
     ke_store_bind_text(st, 3, q->parent != NULL && q->parent[0] ? q->parent : NULL);
     sqlite3_bind_int(st, 4, (int)q->state);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)limit + 1); /* one more tells a next page exists */
-    rc = ke_store_load_rows(s->rdb, st, limit, out, n, &last);
+    rc = ke_store_load_rows(s->st_history_r, st, limit, out, n, &last);
     if (rc == KE_OK && *n == limit && sqlite3_step(st) == SQLITE_ROW &&
         asprintf(next, "m%lld", (long long)last) < 0) {
         *next = NULL;

@@ -74,10 +74,9 @@ static char *col_dup(sqlite3_stmt *st, int i)
     return t == NULL ? NULL : strdup((const char *)t);
 }
 
-/* Reads one pipeline row (PIPE_COLS) and its status history into *p. */
-static int load_row(sqlite3 *db, sqlite3_stmt *st, ke_pipeline *p)
+/* Reads one pipeline row (PIPE_COLS) and its status history (with hs) into *p. */
+static int load_row(sqlite3_stmt *hs, sqlite3_stmt *st, ke_pipeline *p)
 {
-    sqlite3_stmt *hs = NULL;
     sqlite3_int64 seq = sqlite3_column_int64(st, 0);
     int rc = KE_OK, step;
     ke_status *grown;
@@ -90,12 +89,6 @@ static int load_row(sqlite3 *db, sqlite3_stmt *st, ke_pipeline *p)
     if (p->name == NULL || decode_lists(p, (const char *)sqlite3_column_text(st, 4),
                                         (const char *)sqlite3_column_text(st, 5)) != KE_OK)
         rc = KE_ENOMEM;
-    if (rc == KE_OK &&
-        sqlite3_prepare_v2(db,
-                           "SELECT state, changed_at, started_at, finished_at, runner, exit_code,"
-                           " signal, error, log_path FROM status WHERE pipeline = ? ORDER BY n",
-                           -1, &hs, NULL) != SQLITE_OK)
-        rc = KE_ESTORE;
     if (rc == KE_OK)
         sqlite3_bind_int64(hs, 1, seq);
     while (rc == KE_OK && (step = sqlite3_step(hs)) == SQLITE_ROW) {
@@ -122,15 +115,15 @@ static int load_row(sqlite3 *db, sqlite3_stmt *st, ke_pipeline *p)
     }
     if (rc == KE_OK && step != SQLITE_DONE)
         rc = KE_ESTORE;
-    sqlite3_finalize(hs);
+    sqlite3_reset(hs);
     if (rc != KE_OK)
         ke_pipeline_release(p);
     return rc;
 }
 
 /* Runs a prepared pipeline query, loading up to max rows into a new array. */
-int ke_store_load_rows(sqlite3 *db, sqlite3_stmt *st, size_t max, ke_pipeline **out, size_t *n,
-                       sqlite3_int64 *last_seq)
+int ke_store_load_rows(sqlite3_stmt *history, sqlite3_stmt *st, size_t max, ke_pipeline **out,
+                       size_t *n, sqlite3_int64 *last_seq)
 {
     ke_pipeline *ps = calloc(max ? max : 1, sizeof *ps);
     int rc = ps != NULL ? KE_OK : KE_ENOMEM, step = SQLITE_DONE;
@@ -139,7 +132,7 @@ int ke_store_load_rows(sqlite3 *db, sqlite3_stmt *st, size_t max, ke_pipeline **
     while (rc == KE_OK && *n < max && (step = sqlite3_step(st)) == SQLITE_ROW) {
         if (last_seq != NULL)
             *last_seq = sqlite3_column_int64(st, 0);
-        rc = load_row(db, st, &ps[*n]);
+        rc = load_row(history, st, &ps[*n]);
         if (rc == KE_OK)
             ++*n;
     }
