@@ -28,9 +28,10 @@ cd "$proto"
 protoc -I"$proto" -I"$grpc_proto" -I"$wkt" --c_out="$out/protobuf-c" \
     $ours $wkts google/protobuf/descriptor.proto $health $refl_alpha
 
-# Client side: nanopb for our protos and the well-known types they import.
-protoc -I"$proto" -I"$wkt" --nanopb_out="-f$proto/nanopb.options:$out/nanopb" \
-    $ours $wkts
+# Client side: nanopb for our protos, the well-known types they import and the
+# gRPC health service (the HTTP shim's /healthz asks it).
+protoc -I"$proto" -I"$grpc_proto" -I"$wkt" --nanopb_out="-f$proto/nanopb.options:$out/nanopb" \
+    $ours $wkts $health
 
 # The descriptor set served by reflection: every file the server exposes,
 # with its imports, as one FileDescriptorSet, plus a C array of its bytes.

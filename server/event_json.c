@@ -8,79 +8,18 @@
 #include <string.h>
 
 #include "event_internal.h"
+#include "internal.h" /* the client library's base64 and RFC 3339 writer */
 #include "text.h"
 
 /* ---- JSON rendering ---- */
 
-/* Standard, padded base64 of buf[0..len) as a NUL-terminated string the
- * caller frees; NULL when out of memory. */
-static char *base64_encode(const uint8_t *buf, size_t len)
+/* RFC 3339 of sec/nanos (UTC) into buf; the client library's writer, so the server and the
+ * clients print instants the same way (3, 6 or 9 fraction digits only when nanos != 0). */
+static void format_rfc3339(char buf[KEC_TIME_TEXT_MAX], int64_t sec, int32_t nanos)
 {
-    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out, *o;
-    size_t i;
+    kec_time t = {sec, nanos, 1};
 
-    if (len > (SIZE_MAX - 1) / 4 * 3 - 2)
-        return NULL;
-    out = malloc((len + 2) / 3 * 4 + 1);
-    if (out == NULL)
-        return NULL;
-    o = out;
-    for (i = 0; i + 2 < len; i += 3) {
-        uint32_t v = (uint32_t)buf[i] << 16 | (uint32_t)buf[i + 1] << 8 | buf[i + 2];
-        *o++ = abc[v >> 18];
-        *o++ = abc[(v >> 12) & 63];
-        *o++ = abc[(v >> 6) & 63];
-        *o++ = abc[v & 63];
-    }
-    if (i < len) {
-        uint32_t v = (uint32_t)buf[i] << 16 | (i + 1 < len ? (uint32_t)buf[i + 1] << 8 : 0);
-        *o++ = abc[v >> 18];
-        *o++ = abc[(v >> 12) & 63];
-        *o++ = i + 1 < len ? abc[(v >> 6) & 63] : '=';
-        *o++ = '=';
-    }
-    *o = '\0';
-    return out;
-}
-
-/* Writes sec/nanos (seconds since the epoch, UTC) as RFC 3339 into buf:
- * "2018-04-05T17:31:00Z", with 3, 6 or 9 fraction digits (the fewest that
- * are exact) only when nanos != 0. Civil date from days per H. Hinnant's
- * algorithm, so no time_t range or time zone is involved. */
-static void format_rfc3339(char buf[48], int64_t sec, int32_t nanos)
-{
-    int64_t days = sec / 86400;
-    int64_t rem = sec % 86400;
-    int64_t era, y;
-    unsigned doe, yoe, doy, mp, d, m;
-    char frac[16] = "";
-
-    if (rem < 0) {
-        rem += 86400;
-        days--;
-    }
-    days += 719468;
-    era = (days >= 0 ? days : days - 146096) / 146097;
-    doe = (unsigned)(days - era * 146097);
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    d = doy - (153 * mp + 2) / 5 + 1;
-    m = mp < 10 ? mp + 3 : mp - 9;
-    y = (int64_t)yoe + era * 400 + (m <= 2);
-
-    if (nanos > 0 && nanos <= 999999999) {
-        if (nanos % 1000000 == 0)
-            snprintf(frac, sizeof frac, ".%03" PRId32, nanos / 1000000);
-        else if (nanos % 1000 == 0)
-            snprintf(frac, sizeof frac, ".%06" PRId32, nanos / 1000);
-        else
-            snprintf(frac, sizeof frac, ".%09" PRId32, nanos);
-    }
-    /* validation keeps years within 0001..9999 */
-    snprintf(buf, 48, "%04d-%02u-%02uT%02u:%02u:%02u%sZ", (int)y, m % 100, d % 100,
-             (unsigned)(rem / 3600) % 100, (unsigned)(rem / 60 % 60), (unsigned)(rem % 60), frac);
+    kec_time_format(t, buf);
 }
 
 /* How deep containers nest in a parsed value (0 for a scalar). */
@@ -220,7 +159,7 @@ static int add_data(cJSON *root, const ke_event *ev, ke_error *err)
                 break;
             }
         }
-        b64 = base64_encode(bytes, n);
+        b64 = kec_base64_encode(bytes, n);
         if (b64 == NULL)
             goto nomem;
         item = cJSON_AddStringToObject(root, "data_base64", b64);
@@ -230,7 +169,7 @@ static int add_data(cJSON *root, const ke_event *ev, ke_error *err)
             bytes = pb->proto_data->value.data;
             n = pb->proto_data->value.len;
         }
-        b64 = base64_encode(bytes, n);
+        b64 = kec_base64_encode(bytes, n);
         if (b64 == NULL)
             goto nomem;
         item = cJSON_AddStringToObject(root, "data_base64", b64);
@@ -252,7 +191,7 @@ out:
 /* The JSON value of an extension attribute; NULL when out of memory. */
 static cJSON *value_to_json(const pb_value *v)
 {
-    char buf[48];
+    char buf[KEC_TIME_TEXT_MAX];
     char *b64;
     cJSON *item;
 
@@ -262,7 +201,7 @@ static cJSON *value_to_json(const pb_value *v)
     case ATTR(CE_INTEGER):
         return cJSON_CreateNumber((double)v->ce_integer); /* exact: every int32 fits */
     case ATTR(CE_BYTES):
-        b64 = base64_encode(v->ce_bytes.data, v->ce_bytes.len);
+        b64 = kec_base64_encode(v->ce_bytes.data, v->ce_bytes.len);
         if (b64 == NULL)
             return NULL;
         item = cJSON_CreateString(b64);
@@ -313,7 +252,7 @@ int ke_event_to_json(const ke_event *ev, const struct timespec *received, char *
     const pb_event *pb = ev->pb;
     cJSON *root = NULL;
     char *printed = NULL;
-    char tbuf[48];
+    char tbuf[KEC_TIME_TEXT_MAX];
     size_t i;
     int rc = KE_OK;
 

@@ -4,6 +4,6 @@
 set -eu
 cd "$(dirname "$0")/.."
 cmake -S . -B build-fuzz -DKE_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo
-cmake --build build-fuzz -j"$(nproc)" --target fuzz_event fuzz_config fuzz_reflection
+cmake --build build-fuzz -j"$(nproc)" --target fuzzers
 cd build-fuzz
 ctest --output-on-failure -R '^fuzz_'

@@ -6,7 +6,9 @@ set(KE_TEST_ENV
   "KE_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
   "KE_BUILD_DIR=${CMAKE_BINARY_DIR}"
   "KE_CONFORMANCE_DIR=${KE_CONFORMANCE_DIR}"
-  "KE_PYTHON=${KE_PYTHON}")
+  "KE_PYTHON=${KE_PYTHON}"
+  "KE_CLI=$<TARGET_FILE:kedro-events>"
+  "KE_SANITIZED=$<IF:$<OR:$<BOOL:${KE_SANITIZE}>,$<BOOL:${KE_FUZZ}>>,1,0>")
 
 # ke_unit_test(NAME LIB...): builds tests/unit/test_NAME.c against the given libraries.
 function(ke_unit_test name)
@@ -27,6 +29,14 @@ ke_unit_test(store ke_server)
 ke_unit_test(dispatch ke_server)
 ke_unit_test(forward ke_server)
 ke_unit_test(runfile ke_server)
+# The client library's codec against the server's protobuf-c code and validation.
+ke_unit_test(client_codec kedroevents_static ke_event)
+target_include_directories(test_client_codec PRIVATE ${CMAKE_SOURCE_DIR}/client)
+# The client library's event builder and RFC 3339 time; its CloudEvents JSON format reader and
+# writer, checked against the conformance vectors and, for what it accepts, the server's rules.
+ke_unit_test(client_event kedroevents_static)
+ke_unit_test(client_json kedroevents_static ke_event)
+target_include_directories(test_client_json PRIVATE ${CMAKE_SOURCE_DIR}/client)
 
 add_test(NAME gen_is_fresh COMMAND ${CMAKE_SOURCE_DIR}/tests/gen_fresh.sh)
 
@@ -50,14 +60,24 @@ add_test(NAME format COMMAND ${CMAKE_SOURCE_DIR}/tests/format.sh)
 # Fuzz targets (KE_FUZZ=ON, clang): each runs briefly as a test from an empty
 # corpus; run one longer by hand, e.g. `build-fuzz/fuzz_event -max_total_time=300`.
 if(KE_FUZZ)
+  # ke_fuzz_target(NAME LIB...): tests/fuzz/fuzz_NAME.c linked with LIB..., run 30 s as a test.
+  add_custom_target(fuzzers)
+  function(ke_fuzz_target name)
+    add_executable(fuzz_${name} ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_${name}.c)
+    target_link_libraries(fuzz_${name} PRIVATE ${ARGN})
+    target_link_options(fuzz_${name} PRIVATE -fsanitize=fuzzer)
+    add_test(NAME fuzz_${name} COMMAND fuzz_${name} -max_total_time=30 -rss_limit_mb=2048
+                                                   -print_final_stats=1)
+    set_tests_properties(fuzz_${name} PROPERTIES TIMEOUT 180)
+    add_dependencies(fuzzers fuzz_${name})
+  endfunction()
   foreach(f event config reflection)
-    add_executable(fuzz_${f} ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_${f}.c)
-    target_link_libraries(fuzz_${f} PRIVATE ke_server)
-    target_link_options(fuzz_${f} PRIVATE -fsanitize=fuzzer)
-    add_test(NAME fuzz_${f} COMMAND fuzz_${f} -max_total_time=30 -rss_limit_mb=2048
-                                               -print_final_stats=1)
-    set_tests_properties(fuzz_${f} PROPERTIES TIMEOUT 180)
+    ke_fuzz_target(${f} ke_server)
   endforeach()
+  # The client library's decoders and JSON reader.
+  ke_fuzz_target(client_json kedroevents_static)
+  ke_fuzz_target(client_decode kedroevents_static)
+  target_include_directories(fuzz_client_decode PRIVATE ${CMAKE_SOURCE_DIR}/client)
 endif()
 
 # Benchmarks (built, never run as tests): tests/bench/durable.sh drives them.

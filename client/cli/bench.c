@@ -1,0 +1,918 @@
+/* bench.c -- `kedro-events bench`: a load generator for Dispatch and DispatchBatch, built on
+ * the library's asynchronous calls, reporting throughput, latency percentiles and errors.
+ *
+ * C in-flight slots each own their event(s). The main thread starts one call per slot; each
+ * completion callback (on a client thread) records the call and starts the slot's next one
+ * until the run ends; the main thread waits on a condition variable, prints the progress line
+ * and notices the deadline and SIGINT. Everything the callbacks share is under one mutex.
+ *
+ * What is measured: with --duration, every call that completes inside the measured interval
+ * [end of warmup, deadline]; with --requests, N calls started after the warmup, the interval
+ * ending when the last of them completes. Calls completing after the interval (in flight at
+ * the deadline, or at SIGINT) are drained and not counted. Latencies of successful measured
+ * calls go into a log-linear histogram (at most 0.4% relative error, fixed size); the
+ * maximum is exact. Errors of every call, warmup included, are counted by status. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define CMD "bench"
+#define MAX_CONCURRENCY 10000
+#define MAX_INFLIGHT_EVENTS 1000000  /* concurrency x batch: the events the slots hold */
+#define MAX_CONNECTIONS 64           /* the library's limit of channels */
+#define MAX_ERROR_KINDS 32           /* distinct status names kept; more are lumped in OTHER */
+#define DRAIN_GRACE_NS 2000000000ull /* after the end, how long in-flight calls may finish */
+#define SIGNAL_POLL_NS 100000000ull  /* how often the main thread looks for SIGINT */
+#define NS 1000000000ull
+
+/* ---- the latency histogram ---------------------------------------------------------------- */
+
+/* Log-linear buckets over nanoseconds: values below 2^(SUB_BITS+1) have a bucket each; above,
+ * every power of two is split into 2^SUB_BITS buckets, so a bucket is at most 1/128 of its
+ * values wide and its midpoint is within 0.4% of any of them. */
+#define SUB_BITS 7
+#define SUB_COUNT (1u << SUB_BITS)
+#define HIST_BUCKETS ((64 - SUB_BITS) * SUB_COUNT + SUB_COUNT)
+
+typedef struct histogram {
+    uint64_t counts[HIST_BUCKETS]; /* samples per bucket */
+    uint64_t total;                /* samples */
+    uint64_t max;                  /* the largest sample, exact */
+    long double sum;               /* of all samples, for the mean */
+} histogram;
+
+static unsigned hist_index(uint64_t v)
+{
+    unsigned msb, shift;
+
+    if (v < 2 * SUB_COUNT)
+        return (unsigned)v;
+    msb = 63u - (unsigned)__builtin_clzll(v);
+    shift = msb - SUB_BITS;
+    return shift * SUB_COUNT + (unsigned)(v >> shift);
+}
+
+/* The middle of bucket i's range of values. */
+static uint64_t hist_value(unsigned i)
+{
+    unsigned shift;
+    uint64_t low;
+
+    if (i < 2 * SUB_COUNT)
+        return i;
+    shift = i / SUB_COUNT - 1;
+    low = (uint64_t)(i - shift * SUB_COUNT) << shift;
+    return low + ((1ull << shift) >> 1);
+}
+
+static void hist_add(histogram *h, uint64_t v)
+{
+    h->counts[hist_index(v)]++;
+    h->total++;
+    h->sum += v;
+    if (v > h->max)
+        h->max = v;
+}
+
+/* The value at quantile q (0..1]: the smallest bucket holding at least q of the samples. */
+static uint64_t hist_quantile(const histogram *h, double q)
+{
+    uint64_t rank, seen = 0;
+    unsigned i;
+
+    if (h->total == 0)
+        return 0;
+    rank = (uint64_t)ceil(q * (double)h->total);
+    if (rank < 1)
+        rank = 1;
+    for (i = 0; i < HIST_BUCKETS; i++) {
+        seen += h->counts[i];
+        if (seen >= rank)
+            return hist_value(i) < h->max ? hist_value(i) : h->max;
+    }
+    return h->max;
+}
+
+/* ---- the run's state -------------------------------------------------------------------- */
+
+/* One kind of error: a gRPC status name, or a library error name. */
+typedef struct error_kind {
+    char name[32];   /* e.g. "UNAVAILABLE" */
+    uint64_t count;  /* how many calls failed so */
+    char first[512]; /* the first one's message */
+} error_kind;
+
+typedef struct bench bench;
+
+/* One call kept in flight: its events and the call it has started. */
+typedef struct slot {
+    bench *b;            /* the run */
+    kec_event **events;  /* batch events (one for Dispatch), changed only between calls */
+    uint64_t started_ns; /* when its current call started (CLOCK_MONOTONIC) */
+    int measured;        /* --requests: the current call is one of the N measured */
+    uint64_t first_id;   /* distinct ids: the number of its next call's first event */
+    char id[80];         /* the id being written */
+} slot;
+
+/* What the flags ask for. */
+typedef struct config {
+    kec_client_options copts; /* the connection */
+    int concurrency;          /* calls in flight */
+    uint64_t requests;        /* measured calls, or 0 with a duration */
+    double duration;          /* measured seconds, with requests 0 */
+    double warmup;            /* seconds not measured first */
+    int batch;                /* events per DispatchBatch, or 0 for Dispatch */
+    const char *source;       /* the events' source */
+    const char *type;         /* the events' type */
+    const char *data;         /* their text data */
+    const char *content_type; /* their datacontenttype */
+    int same_id;              /* 1: every event has the same id */
+    int json;                 /* 1: report as one JSON object */
+} config;
+
+struct bench {
+    const config *cfg;   /* the flags */
+    kec_client *client;  /* the connection */
+    slot *slots;         /* cfg->concurrency of them */
+    char run_id[40];     /* a UUID naming this run's event ids */
+    int events_per_call; /* 1, or the batch size */
+
+    pthread_mutex_t lock;   /* guards everything below */
+    pthread_cond_t cond;    /* signalled when stopping begins and when inflight reaches 0 */
+    uint64_t t0;            /* when the first calls started */
+    uint64_t t_measure;     /* the end of the warmup */
+    uint64_t t_end;         /* the end of the measured interval (UINT64_MAX until known) */
+    int stopping;           /* no call is started any more */
+    int interrupted;        /* stopping because of SIGINT */
+    int unreachable;        /* stopping because the server could not be reached */
+    int inflight;           /* calls started whose callback has not run */
+    uint64_t next_id;       /* the number of the next distinct id */
+    uint64_t issued;        /* --requests: measured calls started */
+    uint64_t calls;         /* measured calls completed */
+    uint64_t ok_calls;      /* of them, successful */
+    uint64_t ok_events;     /* events in those */
+    uint64_t warmup_calls;  /* calls completed before the measured interval */
+    uint64_t drained_calls; /* calls completed after it */
+    int abandoned;          /* calls still in flight after the drain grace: cancelled */
+    uint64_t all_done;      /* calls completed, all phases (for the progress rate) */
+    uint64_t any_ok;        /* successful calls, all phases */
+    uint64_t errors;        /* failed calls, all phases */
+    kec_error first_error;  /* the first of them */
+    error_kind kinds[MAX_ERROR_KINDS]; /* errors by name */
+    int n_kinds;                       /* kinds in use */
+    uint64_t other_errors;             /* failures of kinds beyond MAX_ERROR_KINDS */
+    histogram hist;                    /* latencies of measured successful calls, ns */
+};
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    got_signal = 1;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
+}
+
+static double ms(uint64_t ns)
+{
+    return (double)ns / 1e6;
+}
+
+/* Counts one failed call under its status name (b->lock held). */
+static void count_error(bench *b, const kec_error *err)
+{
+    const char *name =
+        err->code == KEC_ESTATUS ? kec_status_name(err->status) : kec_err_name(err->code);
+    int i;
+
+    if (b->errors++ == 0)
+        b->first_error = *err;
+    for (i = 0; i < b->n_kinds; i++)
+        if (strcmp(b->kinds[i].name, name) == 0)
+            break;
+    if (i == b->n_kinds) {
+        if (b->n_kinds == MAX_ERROR_KINDS) {
+            b->other_errors++;
+            return;
+        }
+        b->n_kinds++;
+        snprintf(b->kinds[i].name, sizeof b->kinds[i].name, "%s", name);
+        snprintf(b->kinds[i].first, sizeof b->kinds[i].first, "%s", err->msg);
+    }
+    b->kinds[i].count++;
+}
+
+/* Starts stopping at t: nothing new is started, and calls completing after t are not
+ * counted (b->lock held). */
+static void stop_at(bench *b, uint64_t t)
+{
+    if (!b->stopping) {
+        b->stopping = 1;
+        if (t < b->t_end)
+            b->t_end = t;
+        pthread_cond_signal(&b->cond);
+    }
+}
+
+/* Records the call s made, which ended at now with rc/err (b->lock held). */
+static void record(bench *b, slot *s, uint64_t now, int rc, const kec_error *err)
+{
+    const config *cfg = b->cfg;
+
+    b->all_done++;
+    if (rc == KEC_OK) {
+        b->any_ok++;
+    } else {
+        if (now <= b->t_end)
+            count_error(b, err);
+        if (b->any_ok == 0 && err->code == KEC_ESTATUS &&
+            (err->status == KEC_STATUS_UNAVAILABLE ||
+             err->status == KEC_STATUS_DEADLINE_EXCEEDED)) {
+            /* nothing has got through: the server is not there; report rather than spin */
+            if (!b->stopping)
+                b->unreachable = 1;
+            stop_at(b, now);
+        }
+    }
+    if (now > b->t_end) {
+        b->drained_calls++;
+        return;
+    }
+    if (now < b->t_measure || (cfg->requests > 0 && !s->measured)) {
+        b->warmup_calls++;
+        return;
+    }
+    b->calls++;
+    if (rc == KEC_OK) {
+        b->ok_calls++;
+        b->ok_events += (uint64_t)b->events_per_call;
+        hist_add(&b->hist, now - s->started_ns);
+    }
+    if (cfg->requests > 0 && b->calls == cfg->requests)
+        stop_at(b, now);
+}
+
+/* Whether s starts another call at now; reserves it (b->lock held). */
+static int claim_next(bench *b, slot *s, uint64_t now)
+{
+    const config *cfg = b->cfg;
+
+    if (b->stopping)
+        return 0;
+    if (cfg->requests == 0) {
+        if (now >= b->t_end) {
+            stop_at(b, b->t_end);
+            return 0;
+        }
+    } else if (now < b->t_measure) {
+        s->measured = 0;
+    } else if (b->issued < cfg->requests) {
+        b->issued++;
+        s->measured = 1;
+    } else {
+        return 0;
+    }
+    b->inflight++;
+    if (!cfg->same_id) {
+        /* the ids are written outside the lock, from this reserved range */
+        s->first_id = b->next_id;
+        b->next_id += (uint64_t)b->events_per_call;
+    }
+    return 1;
+}
+
+static void on_dispatch(void *ctx, int rc, const kec_error *err, kec_dispatch_result *result);
+static void on_batch(void *ctx, int rc, const kec_error *err, kec_dispatch_result *results,
+                     size_t count);
+
+/* Starts s's reserved call: sets the ids, notes the time, calls. A call that cannot start
+ * counts as a failure and stops the run (it fails for the client, not for the server). */
+static void launch(slot *s)
+{
+    bench *b = s->b;
+    kec_error err;
+    int rc = KEC_OK, i;
+
+    kec_error_clear(&err);
+    for (i = 0; !b->cfg->same_id && rc == KEC_OK && i < b->events_per_call; i++) {
+        snprintf(s->id, sizeof s->id, "%s-%" PRIu64, b->run_id, s->first_id + (uint64_t)i);
+        rc = kec_event_set_id(s->events[i], s->id, &err);
+    }
+    if (rc == KEC_OK) {
+        s->started_ns = now_ns();
+        if (b->cfg->batch > 0)
+            rc = kec_dispatch_batch_async(b->client, s->events, (size_t)b->events_per_call,
+                                          on_batch, s, &err);
+        else
+            rc = kec_dispatch_async(b->client, s->events[0], on_dispatch, s, &err);
+    }
+    if (rc != KEC_OK) {
+        pthread_mutex_lock(&b->lock);
+        count_error(b, &err);
+        b->inflight--;
+        stop_at(b, now_ns());
+        pthread_cond_signal(&b->cond);
+        pthread_mutex_unlock(&b->lock);
+    }
+}
+
+/* A call of s ended: record it and start the slot's next one, if the run goes on. */
+static void completed(slot *s, int rc, const kec_error *err)
+{
+    bench *b = s->b;
+    uint64_t now = now_ns();
+    int next;
+
+    pthread_mutex_lock(&b->lock);
+    b->inflight--;
+    record(b, s, now, rc, err);
+    next = claim_next(b, s, now);
+    if (!next && b->inflight == 0)
+        pthread_cond_signal(&b->cond);
+    pthread_mutex_unlock(&b->lock);
+    if (next)
+        launch(s);
+}
+
+static void on_dispatch(void *ctx, int rc, const kec_error *err, kec_dispatch_result *result)
+{
+    kec_dispatch_result_release(result);
+    completed(ctx, rc, err);
+}
+
+static void on_batch(void *ctx, int rc, const kec_error *err, kec_dispatch_result *results,
+                     size_t count)
+{
+    kec_dispatch_results_free(results, count);
+    completed(ctx, rc, err);
+}
+
+/* ---- setting up ------------------------------------------------------------------------- */
+
+/* Builds the slots' events; the first event's random id names the run. */
+static int make_slots(bench *b, kec_error *err)
+{
+    const config *cfg = b->cfg;
+    kec_event *proto = NULL;
+    int i, j, rc;
+
+    rc = kec_event_new(NULL, cfg->source, cfg->type, &proto, err);
+    if (rc == KEC_OK)
+        rc = kec_event_set_string(proto, "datacontenttype", cfg->content_type, err);
+    if (rc == KEC_OK)
+        rc = kec_event_set_text_data(proto, cfg->data, strlen(cfg->data), err);
+    if (rc != KEC_OK)
+        goto out;
+    snprintf(b->run_id, sizeof b->run_id, "%s", kec_event_id(proto));
+    b->slots = calloc((size_t)cfg->concurrency, sizeof *b->slots);
+    if (b->slots == NULL) {
+        rc = KEC_ENOMEM;
+        goto out;
+    }
+    for (i = 0; i < cfg->concurrency; i++) {
+        slot *s = &b->slots[i];
+
+        s->b = b;
+        s->events = calloc((size_t)b->events_per_call, sizeof *s->events);
+        if (s->events == NULL) {
+            rc = KEC_ENOMEM;
+            goto out;
+        }
+        for (j = 0; j < b->events_per_call && rc == KEC_OK; j++)
+            rc = kec_event_clone(proto, &s->events[j], err);
+        if (rc != KEC_OK)
+            goto out;
+    }
+out:
+    if (rc == KEC_ENOMEM && err != NULL && err->code == KEC_OK) {
+        err->code = KEC_ENOMEM;
+        snprintf(err->msg, sizeof err->msg, "out of memory building the events");
+    }
+    kec_event_free(proto);
+    return rc;
+}
+
+static void free_slots(bench *b)
+{
+    int i, j;
+
+    for (i = 0; b->slots != NULL && i < b->cfg->concurrency; i++) {
+        for (j = 0; b->slots[i].events != NULL && j < b->events_per_call; j++)
+            kec_event_free(b->slots[i].events[j]);
+        free(b->slots[i].events);
+    }
+    free(b->slots);
+    b->slots = NULL;
+}
+
+/* ---- running ----------------------------------------------------------------------------- */
+
+static struct timespec to_timespec(uint64_t ns)
+{
+    struct timespec ts;
+
+    ts.tv_sec = (time_t)(ns / NS);
+    ts.tv_nsec = (long)(ns % NS);
+    return ts;
+}
+
+/* The progress line, "\r"-rewritten on a terminal (b->lock held while reading). */
+static void progress(bench *b, uint64_t now, uint64_t *last_t, uint64_t *last_done)
+{
+    double dt = (double)(now - *last_t) / 1e9;
+    double rate = dt > 0 ? (double)(b->all_done - *last_done) / dt : 0;
+    int warm = now < b->t_measure;
+
+    fprintf(stderr, "\r%s %6.1f s  %10" PRIu64 " calls  %9.0f calls/s  %" PRIu64 " errors\033[K",
+            warm ? "warmup" : "      ", (double)(now - b->t0) / 1e9,
+            warm ? b->warmup_calls : b->calls, rate, b->errors);
+    fflush(stderr);
+    *last_t = now;
+    *last_done = b->all_done;
+}
+
+/* Runs the load until the end, SIGINT or a dead server, then drains (b->lock not held). */
+static void run(bench *b)
+{
+    const config *cfg = b->cfg;
+    int show = isatty(STDERR_FILENO);
+    uint64_t now, next_tick, last_t, last_done = 0, wake, drain_until = 0;
+    int i, n_start;
+    struct timespec ts;
+
+    pthread_mutex_lock(&b->lock);
+    b->t0 = now_ns();
+    b->t_measure = b->t0 + (uint64_t)(cfg->warmup * 1e9);
+    b->t_end = cfg->requests > 0 ? UINT64_MAX : b->t_measure + (uint64_t)(cfg->duration * 1e9);
+    n_start = 0;
+    for (i = 0; i < cfg->concurrency; i++)
+        n_start += claim_next(b, &b->slots[i], b->t0);
+    pthread_mutex_unlock(&b->lock);
+    for (i = 0; i < n_start; i++)
+        launch(&b->slots[i]);
+
+    last_t = b->t0;
+    next_tick = b->t0 + NS;
+    pthread_mutex_lock(&b->lock);
+    for (;;) {
+        now = now_ns();
+        if (got_signal && !b->stopping) {
+            b->interrupted = 1;
+            stop_at(b, now);
+        }
+        if (!b->stopping && cfg->requests == 0 && now >= b->t_end)
+            stop_at(b, b->t_end);
+        if (b->stopping && b->inflight == 0)
+            break;
+        if (b->stopping && drain_until == 0)
+            drain_until = now + DRAIN_GRACE_NS;
+        if (drain_until != 0 && now >= drain_until) {
+            b->abandoned = b->inflight; /* kec_client_free cancels them; not counted */
+            break;
+        }
+        if (show && now >= next_tick) {
+            progress(b, now, &last_t, &last_done);
+            next_tick += NS * ((now - next_tick) / NS + 1);
+        }
+        wake = now + SIGNAL_POLL_NS;
+        if (show && next_tick < wake)
+            wake = next_tick;
+        if (!b->stopping && cfg->requests == 0 && b->t_end < wake)
+            wake = b->t_end;
+        if (drain_until != 0 && drain_until < wake)
+            wake = drain_until;
+        ts = to_timespec(wake);
+        pthread_cond_timedwait(&b->cond, &b->lock, &ts);
+    }
+    pthread_mutex_unlock(&b->lock);
+    if (show) {
+        fprintf(stderr, "\r\033[K");
+        fflush(stderr);
+    }
+}
+
+/* ---- reporting --------------------------------------------------------------------------- */
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch == '\n')
+            fputs("\\n", f);
+        else if (ch < 0x20)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+/* The measured interval in seconds (0 when the run ended before it began). */
+static double interval(const bench *b)
+{
+    uint64_t end = b->t_end;
+
+    if (end == UINT64_MAX) /* --requests interrupted before any end was set: cannot happen */
+        end = b->t_measure;
+    return end > b->t_measure ? (double)(end - b->t_measure) / 1e9 : 0;
+}
+
+static void report_text(const bench *b)
+{
+    const config *cfg = b->cfg;
+    double secs = interval(b);
+    int i;
+
+    printf("target       %s\n", kec_client_target(b->client));
+    printf("concurrency  %d calls in flight over %d connection%s\n", cfg->concurrency,
+           cfg->copts.channels, cfg->copts.channels == 1 ? "" : "s");
+    if (cfg->batch > 0)
+        printf("batch        %d events per DispatchBatch call\n", cfg->batch);
+    else
+        printf("batch        none (one event per Dispatch call)\n");
+    if (cfg->same_id)
+        printf("ids          same (%s: every call after the first is a duplicate)\n", b->run_id);
+    else
+        printf("ids          distinct (%s-<n>)\n", b->run_id);
+    printf("calls        %" PRIu64 " in %.3f s", b->calls, secs);
+    if (b->warmup_calls > 0)
+        printf(", %" PRIu64 " more in the %.3g s warmup", b->warmup_calls, cfg->warmup);
+    if (b->drained_calls > 0)
+        printf(", %" PRIu64 " completed after the end (not counted)", b->drained_calls);
+    if (b->abandoned > 0)
+        printf(", %d unanswered %.0f s after the end (cancelled)", b->abandoned,
+               (double)DRAIN_GRACE_NS / 1e9);
+    printf("%s\n", b->interrupted   ? " (interrupted)"
+                   : b->unreachable ? " (stopped: the server could not be reached)"
+                                    : "");
+    printf("throughput   %.0f dispatches/s", secs > 0 ? (double)b->ok_events / secs : 0.0);
+    if (cfg->batch > 0)
+        printf("  %.0f calls/s", secs > 0 ? (double)b->ok_calls / secs : 0.0);
+    printf("\n");
+    if (b->hist.total > 0)
+        printf("latency      p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  max %.3f ms  (mean %.3f ms)\n",
+               ms(hist_quantile(&b->hist, 0.50)), ms(hist_quantile(&b->hist, 0.90)),
+               ms(hist_quantile(&b->hist, 0.99)), ms(b->hist.max),
+               (double)(b->hist.sum / (long double)b->hist.total) / 1e6);
+    else
+        printf("latency      no successful call measured\n");
+    if (b->errors == 0) {
+        printf("errors       none\n");
+        return;
+    }
+    printf("errors       %" PRIu64 " failed call%s (warmup included)\n", b->errors,
+           b->errors == 1 ? "" : "s");
+    for (i = 0; i < b->n_kinds; i++)
+        printf("  %-20s %10" PRIu64 "  first: %s\n", b->kinds[i].name, b->kinds[i].count,
+               b->kinds[i].first);
+    if (b->other_errors > 0)
+        printf("  %-20s %10" PRIu64 "\n", "(other kinds)", b->other_errors);
+}
+
+static void report_json(const bench *b)
+{
+    const config *cfg = b->cfg;
+    double secs = interval(b);
+    int i;
+
+    printf("{\"target\":");
+    json_string(stdout, kec_client_target(b->client));
+    printf(",\"method\":\"%s\",\"concurrency\":%d,\"connections\":%d,\"batch\":%d,",
+           cfg->batch > 0 ? "DispatchBatch" : "Dispatch", cfg->concurrency, cfg->copts.channels,
+           cfg->batch > 0 ? cfg->batch : 1);
+    printf("\"ids\":\"%s\",\"run_id\":\"%s\",", cfg->same_id ? "same" : "distinct", b->run_id);
+    if (cfg->requests > 0)
+        printf("\"requests\":%" PRIu64 ",", cfg->requests);
+    else
+        printf("\"duration_s\":%.3f,", cfg->duration);
+    printf("\"warmup_s\":%.3f,\"interval_s\":%.6f,\"calls\":%" PRIu64 ",\"ok_calls\":%" PRIu64
+           ",\"dispatches\":%" PRIu64 ",\"warmup_calls\":%" PRIu64 ",\"drained_calls\":%" PRIu64
+           ",\"cancelled_calls\":%d,",
+           cfg->warmup, secs, b->calls, b->ok_calls, b->ok_events, b->warmup_calls,
+           b->drained_calls, b->abandoned);
+    printf("\"dispatches_per_s\":%.1f,\"calls_per_s\":%.1f,",
+           secs > 0 ? (double)b->ok_events / secs : 0.0,
+           secs > 0 ? (double)b->ok_calls / secs : 0.0);
+    if (b->hist.total > 0)
+        printf(
+            "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f,\"mean\":%.3f},",
+            ms(hist_quantile(&b->hist, 0.50)), ms(hist_quantile(&b->hist, 0.90)),
+            ms(hist_quantile(&b->hist, 0.99)), ms(b->hist.max),
+            (double)(b->hist.sum / (long double)b->hist.total) / 1e6);
+    else
+        printf("\"latency_ms\":null,");
+    printf("\"interrupted\":%s,\"unreachable\":%s,\"errors\":%" PRIu64 ",\"errors_by_status\":[",
+           b->interrupted ? "true" : "false", b->unreachable ? "true" : "false", b->errors);
+    for (i = 0; i < b->n_kinds; i++) {
+        printf("%s{\"status\":\"%s\",\"count\":%" PRIu64 ",\"first_message\":", i ? "," : "",
+               b->kinds[i].name, b->kinds[i].count);
+        json_string(stdout, b->kinds[i].first);
+        printf("}");
+    }
+    if (b->other_errors > 0)
+        printf("%s{\"status\":\"OTHER\",\"count\":%" PRIu64 ",\"first_message\":\"\"}",
+               b->n_kinds > 0 ? "," : "", b->other_errors);
+    printf("]}\n");
+}
+
+/* ---- flags ------------------------------------------------------------------------------- */
+
+static const char usage_text[] =
+    "Usage: %s " CMD " [OPTIONS]\n\n"
+    "Load-tests kedro-eventd's Dispatch: keeps --concurrency calls in flight, each answer\n"
+    "starting the next, and reports dispatches per second, latency percentiles and errors.\n"
+    "On a terminal, a progress line is shown on stderr every second. Ctrl-C stops early and\n"
+    "reports what was measured.\n\n"
+    "Load:\n"
+    "  --concurrency C        calls in flight (default 64; at most %d)\n"
+    "  --duration SECONDS     measure for this long (default 10; fractions allowed)\n"
+    "  --requests N           measure exactly N calls instead (not with --duration)\n"
+    "  --warmup SECONDS       run this long first without measuring (default 1 with\n"
+    "                         --duration, 0 with --requests)\n"
+    "  --batch K              call DispatchBatch with K events per call (1 to %d)\n"
+    "                         instead of Dispatch; --requests then counts calls\n"
+    "  --connections N        HTTP/2 connections the calls are spread over (default 1;\n"
+    "                         at most %d)\n\n"
+    "The event:\n"
+    "  --source S             its source (default example.com)\n"
+    "  --type T               its type (default com.example.event)\n"
+    "  --data TEXT            its text data (default {\"key\": \"value\"})\n"
+    "  --content-type TYPE    its datacontenttype (default application/json)\n"
+    "  --same-id              send the same event id every time: after the first call the\n"
+    "                         server answers from its duplicate path, as with h2load's fixed\n"
+    "                         body (default: a distinct id per event, <run uuid>-<n>, so\n"
+    "                         every event is a new durable insert)\n\n"
+    "Output:\n"
+    "  --json-out             print the report as one JSON object\n\n" CLI_COMMON_HELP
+    "\nThroughput counts the events of successful calls over the measured interval; latency\n"
+    "(from starting a call to its answer) covers successful measured calls; errors are\n"
+    "counted by gRPC status, warmup included.\n\n"
+    "Exit status: 0 when every call succeeded; 1 when any failed (the report is printed\n"
+    "either way); 2 for invalid flags; 3 when no call succeeded because the server could not\n"
+    "be reached.\n";
+
+enum {
+    OPT_CONCURRENCY = CLI_OPT_FIRST_FREE,
+    OPT_DURATION,
+    OPT_REQUESTS,
+    OPT_BATCH,
+    OPT_CONNECTIONS,
+    OPT_SOURCE,
+    OPT_TYPE,
+    OPT_DATA,
+    OPT_CONTENT_TYPE,
+    OPT_SAME_ID,
+    OPT_WARMUP,
+    OPT_JSON
+};
+
+/* arg as an integer in [min, max], or -1 after printing why not. */
+static long long parse_int(const char *flag, const char *arg, long long min, long long max)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll(arg, &end, 10);
+    if (errno != 0 || end == arg || *end != '\0' || v < min || v > max) {
+        cli_usage_error(CMD, "%s '%s' is not an integer from %lld to %lld", flag, arg, min, max);
+        return -1;
+    }
+    return v;
+}
+
+/* arg as seconds in [min, max] (min excluded when open), or NAN after printing why not. */
+static double parse_seconds(const char *flag, const char *arg, double min, int open, double max)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(arg, &end);
+    if (errno != 0 || end == arg || *end != '\0' || !isfinite(v) || v < min || (open && v == min) ||
+        v > max) {
+        cli_usage_error(CMD, "%s '%s' is not a number of seconds in %c%g, %g]", flag, arg,
+                        open ? '(' : '[', min, max);
+        return NAN;
+    }
+    return v;
+}
+
+/* Fills cfg from argv; returns CLI_EXIT_OK, CLI_EXIT_USAGE, or -1 after --help. */
+static int parse(int argc, char **argv, config *cfg)
+{
+    static const struct option longopts[] = {
+        {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
+        {"duration", required_argument, NULL, OPT_DURATION},
+        {"requests", required_argument, NULL, OPT_REQUESTS},
+        {"batch", required_argument, NULL, OPT_BATCH},
+        {"connections", required_argument, NULL, OPT_CONNECTIONS},
+        {"source", required_argument, NULL, OPT_SOURCE},
+        {"type", required_argument, NULL, OPT_TYPE},
+        {"data", required_argument, NULL, OPT_DATA},
+        {"content-type", required_argument, NULL, OPT_CONTENT_TYPE},
+        {"same-id", no_argument, NULL, OPT_SAME_ID},
+        {"warmup", required_argument, NULL, OPT_WARMUP},
+        {"json-out", no_argument, NULL, OPT_JSON},
+        CLI_COMMON_LONG_OPTIONS,
+        {NULL, 0, NULL, 0},
+    };
+    int opt, has_duration = 0, has_warmup = 0;
+    long long v;
+    double d;
+
+    memset(cfg, 0, sizeof *cfg);
+    kec_client_options_init(&cfg->copts);
+    cfg->concurrency = 64;
+    cfg->duration = 10;
+    cfg->source = "example.com";
+    cfg->type = "com.example.event";
+    cfg->data = "{\"key\": \"value\"}";
+    cfg->content_type = "application/json";
+    opterr = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'h':
+            printf(usage_text, cli_program, MAX_CONCURRENCY, KEC_BATCH_MAX_EVENTS, MAX_CONNECTIONS);
+            return -1;
+        case OPT_CONCURRENCY:
+            if ((v = parse_int("--concurrency", optarg, 1, MAX_CONCURRENCY)) < 0)
+                return CLI_EXIT_USAGE;
+            cfg->concurrency = (int)v;
+            break;
+        case OPT_DURATION:
+            if (isnan(d = parse_seconds("--duration", optarg, 0, 1, 86400)))
+                return CLI_EXIT_USAGE;
+            cfg->duration = d;
+            has_duration = 1;
+            break;
+        case OPT_REQUESTS:
+            if ((v = parse_int("--requests", optarg, 1, 1000000000000LL)) < 0)
+                return CLI_EXIT_USAGE;
+            cfg->requests = (uint64_t)v;
+            break;
+        case OPT_BATCH:
+            if ((v = parse_int("--batch", optarg, 1, KEC_BATCH_MAX_EVENTS)) < 0)
+                return CLI_EXIT_USAGE;
+            cfg->batch = (int)v;
+            break;
+        case OPT_CONNECTIONS:
+            if ((v = parse_int("--connections", optarg, 1, MAX_CONNECTIONS)) < 0)
+                return CLI_EXIT_USAGE;
+            cfg->copts.channels = (int)v;
+            break;
+        case OPT_SOURCE:
+            cfg->source = optarg;
+            break;
+        case OPT_TYPE:
+            cfg->type = optarg;
+            break;
+        case OPT_DATA:
+            cfg->data = optarg;
+            break;
+        case OPT_CONTENT_TYPE:
+            cfg->content_type = optarg;
+            break;
+        case OPT_SAME_ID:
+            cfg->same_id = 1;
+            break;
+        case OPT_WARMUP:
+            if (isnan(d = parse_seconds("--warmup", optarg, 0, 0, 3600)))
+                return CLI_EXIT_USAGE;
+            cfg->warmup = d;
+            has_warmup = 1;
+            break;
+        case OPT_JSON:
+            cfg->json = 1;
+            break;
+        case ':':
+            return cli_usage_error(CMD, "%s needs a value", argv[optind - 1]);
+        case '?':
+            if (optopt != 0 && optopt < 256)
+                return cli_usage_error(CMD, "unknown flag -%c", optopt);
+            return cli_usage_error(CMD, "unknown flag %s", argv[optind - 1]);
+        default:
+            switch (cli_common_option(opt, optarg, &cfg->copts, CMD)) {
+            case 1:
+                break;
+            case 0:
+                return cli_usage_error(CMD, "unknown flag %s", argv[optind - 1]);
+            default:
+                return CLI_EXIT_USAGE;
+            }
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    if (has_duration && cfg->requests > 0)
+        return cli_usage_error(CMD, "--duration and --requests do not go together");
+    if (cfg->requests > 0)
+        cfg->duration = 0;
+    if (!has_warmup)
+        cfg->warmup = cfg->requests > 0 ? 0 : 1;
+    if ((long long)cfg->concurrency * (cfg->batch > 0 ? cfg->batch : 1) > MAX_INFLIGHT_EVENTS)
+        return cli_usage_error(CMD, "--concurrency x --batch is more than %d events in flight",
+                               MAX_INFLIGHT_EVENTS);
+    return CLI_EXIT_OK;
+}
+
+/* ---- the command --------------------------------------------------------------------------- */
+
+int cli_bench(int argc, char **argv)
+{
+    config cfg;
+    bench *b = NULL;
+    kec_error err;
+    struct sigaction sa, old_int, old_term;
+    pthread_condattr_t attr;
+    int rc, signals_set = 0;
+
+    rc = parse(argc, argv, &cfg);
+    if (rc != CLI_EXIT_OK)
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    kec_error_clear(&err);
+    /* the histogram is large: keep it off the stack */
+    if ((b = calloc(1, sizeof *b)) == NULL) {
+        fprintf(stderr, "%s %s: out of memory\n", cli_program, CMD);
+        return CLI_EXIT_FAILED;
+    }
+    b->cfg = &cfg;
+    b->events_per_call = cfg.batch > 0 ? cfg.batch : 1;
+    pthread_mutex_init(&b->lock, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&b->cond, &attr);
+    pthread_condattr_destroy(&attr);
+
+    if (make_slots(b, &err) != KEC_OK) {
+        fprintf(stderr, "%s %s: %s\n", cli_program, CMD, err.msg);
+        rc = err.code == KEC_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+        goto out;
+    }
+    rc = cli_connect(&cfg.copts, CMD, &b->client);
+    if (rc != CLI_EXIT_OK)
+        goto out;
+
+    got_signal = 0;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C ends the program at once */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    signals_set = 1;
+
+    run(b);
+
+    if (cfg.json)
+        report_json(b);
+    else
+        report_text(b);
+    fflush(stdout);
+    if (b->errors == 0)
+        rc = CLI_EXIT_OK;
+    else if (b->any_ok == 0)
+        rc = cli_report(CMD, b->client, &b->first_error);
+    else
+        rc = CLI_EXIT_FAILED;
+    if (rc == CLI_EXIT_OK && b->any_ok == 0 && b->abandoned > 0) {
+        fprintf(stderr, "%s %s: no call was answered: %d still in flight were cancelled\n",
+                cli_program, CMD, b->abandoned);
+        rc = CLI_EXIT_FAILED;
+    }
+
+out:
+    /* cancels calls left after the drain grace and waits for their callbacks */
+    kec_client_free(b->client);
+    if (signals_set) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+    }
+    free_slots(b);
+    pthread_cond_destroy(&b->cond);
+    pthread_mutex_destroy(&b->lock);
+    free(b);
+    return rc;
+}

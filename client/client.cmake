@@ -1,0 +1,88 @@
+# libkedroevents (shared and static, with a pkg-config file and one installed header), the
+# kedro-events command line, and the example program built against the installed library.
+
+# The library's sources, compiled once (position-independent) for both libraries.
+# Errors, base64, RFC 3339 and small text helpers: part of the library, and linked by the
+# server too (ke_event), so both print instants and base64 the same way.
+add_library(kec_text OBJECT client/errors.c client/text.c client/time.c)
+set_target_properties(kec_text PROPERTIES POSITION_INDEPENDENT_CODE ON C_VISIBILITY_PRESET hidden)
+target_include_directories(kec_text PUBLIC ${CMAKE_SOURCE_DIR}/client/include ${CMAKE_SOURCE_DIR}/client)
+target_link_libraries(kec_text PUBLIC PkgConfig::CJSON)
+add_library(kec_text_static STATIC $<TARGET_OBJECTS:kec_text>)
+target_include_directories(kec_text_static PUBLIC ${CMAKE_SOURCE_DIR}/client/include
+                           ${CMAKE_SOURCE_DIR}/client)
+target_link_libraries(kec_text_static PUBLIC PkgConfig::CJSON)
+
+set(KEC_SOURCES
+  client/event.c
+  client/event_json.c
+  client/pipeline.c
+  client/pipeline_json.c
+  client/codec.c
+  client/codec_rpc.c
+  client/client.c
+  client/calls.c)
+add_library(kec_objects OBJECT ${KEC_SOURCES})
+set_target_properties(kec_objects PROPERTIES POSITION_INDEPENDENT_CODE ON C_VISIBILITY_PRESET hidden)
+target_include_directories(kec_objects PUBLIC ${CMAKE_SOURCE_DIR}/client/include
+                           PRIVATE ${CMAKE_SOURCE_DIR}/client)
+target_link_libraries(kec_objects PUBLIC ke_gen_nanopb PkgConfig::GRPC PkgConfig::CJSON
+                      PkgConfig::UUID Threads::Threads)
+set_target_properties(ke_gen_nanopb PROPERTIES POSITION_INDEPENDENT_CODE ON)
+
+add_library(kedroevents SHARED $<TARGET_OBJECTS:kec_objects> $<TARGET_OBJECTS:kec_text>)
+add_library(kedroevents_static STATIC $<TARGET_OBJECTS:kec_objects> $<TARGET_OBJECTS:kec_text>)
+foreach(t kedroevents kedroevents_static)
+  target_include_directories(${t} PUBLIC ${CMAKE_SOURCE_DIR}/client/include)
+  target_link_libraries(${t} PRIVATE ke_gen_nanopb PkgConfig::GRPC PkgConfig::CJSON
+                        PkgConfig::UUID Threads::Threads m)
+endforeach()
+set_target_properties(kedroevents PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION 0)
+# Symbols of the static archives linked in (nanopb) stay inside the shared library.
+target_link_options(kedroevents PRIVATE -Wl,--exclude-libs,ALL -Wl,--no-undefined)
+set_target_properties(kedroevents_static PROPERTIES OUTPUT_NAME kedroevents)
+# What links the static library (the CLI, the shim, the tests) also needs its dependencies.
+target_link_libraries(kedroevents_static INTERFACE ke_gen_nanopb PkgConfig::GRPC PkgConfig::CJSON
+                      PkgConfig::UUID Threads::Threads m)
+
+include(GNUInstallDirs)
+configure_file(${CMAKE_SOURCE_DIR}/client/kedroevents.pc.in
+               ${CMAKE_BINARY_DIR}/kedroevents.pc @ONLY)
+install(TARGETS kedroevents kedroevents_static COMPONENT dev
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(FILES client/include/kedroevents.h COMPONENT dev
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(FILES ${CMAKE_BINARY_DIR}/kedroevents.pc COMPONENT dev
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# kedro-events: the command line.
+add_executable(kedro-events
+  client/cli/main.c
+  client/cli/common.c
+  client/cli/output.c
+  client/cli/send.c
+  client/cli/read.c
+  client/cli/bench.c)
+target_include_directories(kedro-events PRIVATE ${CMAKE_SOURCE_DIR}/client/cli)
+target_link_libraries(kedro-events PRIVATE kedroevents_static m)
+install(TARGETS kedro-events COMPONENT cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+
+# The example, built as a user would build it: against the library installed (component dev)
+# into build/stage and found with pkg-config. tests/integration/test_example_c.py runs it.
+set(KEC_STAGE ${CMAKE_BINARY_DIR}/stage)
+set(KEC_EXAMPLE_CFLAGS "")
+if(KE_SANITIZE OR KE_FUZZ)
+  set(KEC_EXAMPLE_CFLAGS "-fsanitize=address,undefined")
+endif()
+add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/send_event
+  COMMAND ${CMAKE_COMMAND} --install ${CMAKE_BINARY_DIR} --component dev --prefix ${KEC_STAGE}
+  COMMAND env CC=${CMAKE_C_COMPILER} ${CMAKE_SOURCE_DIR}/client/examples/build.sh ${KEC_STAGE}
+          ${CMAKE_BINARY_DIR}/send_event "${KEC_EXAMPLE_CFLAGS}"
+  DEPENDS kedroevents kedroevents_static ${CMAKE_SOURCE_DIR}/client/examples/send_event.c
+          ${CMAKE_SOURCE_DIR}/client/examples/build.sh ${CMAKE_SOURCE_DIR}/client/include/kedroevents.h
+          ${CMAKE_SOURCE_DIR}/client/kedroevents.pc.in
+  COMMENT "Installing libkedroevents into ${KEC_STAGE}; building the example with pkg-config"
+  VERBATIM)
+add_custom_target(example_send_event ALL DEPENDS ${CMAKE_BINARY_DIR}/send_event)
+

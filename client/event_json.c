@@ -1,0 +1,664 @@
+/* event_json.c -- the CloudEvents JSON format: reading events and batches into kec_event and
+ * writing an event back (the project's one parser of the format; the CLI and the shim share it).
+ *
+ * The reader checks only what the format itself says (member types, null as absent, time and
+ * base64 syntax, integral extension numbers); whether the event is a valid CloudEvent (required
+ * attributes, attribute names, media types) is the server's to judge, so that rule lives once. */
+#include "kedroevents.h"
+
+#include "internal.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Members of one event object. Not a CloudEvents rule (the server allows far fewer attributes):
+ * it bounds the reader's work, as each attribute set looks its name up among the others. */
+#define EVENT_MAX_MEMBERS 1000
+
+/* ---- shared by reader and writer ---- */
+
+int kec_media_type_is_json(const char *s)
+{
+    size_t n, type_len, sub_len;
+    const char *slash, *sub;
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    n = strcspn(s, ";");
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    slash = memchr(s, '/', n);
+    if (slash == NULL)
+        return 0;
+    type_len = (size_t)(slash - s);
+    sub = slash + 1;
+    sub_len = n - type_len - 1;
+    if (sub_len >= 5 && strncasecmp(sub + sub_len - 5, "+json", 5) == 0)
+        return 1;
+    if (sub_len != 4 || strncasecmp(sub, "json", 4) != 0)
+        return 0;
+    return (type_len == 11 && strncasecmp(s, "application", 11) == 0) ||
+           (type_len == 4 && strncasecmp(s, "text", 4) == 0);
+}
+
+/* The offset in text (valid JSON of len bytes) of the first "\u0000" escape, or len when there
+ * is none. cJSON would end the string there, silently dropping the rest of it. */
+static size_t nul_escape_offset(const char *text, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (text[i] != '\\')
+            continue;
+        if (i + 5 < len && text[i + 1] == 'u' && memcmp(text + i + 2, "0000", 4) == 0)
+            return i;
+        i++; /* the escaped character: "\\u0000" is a backslash and "u0000" */
+    }
+    return len;
+}
+
+/* 1 when c is JSON whitespace (RFC 8259). */
+static int json_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Parses text (len bytes, not necessarily NUL-terminated) as exactly one JSON value into *out
+ * (cJSON_Delete it): only whitespace may follow. 0; or, with *out NULL and *bad the offset where
+ * the text stops being that, -1 when it is not JSON and -2 when text follows the value. */
+static int parse_whole(const char *text, size_t len, cJSON **out, size_t *bad)
+{
+    const char *end = NULL;
+    cJSON *v;
+    size_t i;
+
+    *out = NULL;
+    *bad = 0;
+    v = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (v == NULL) {
+        *bad = end != NULL && end >= text ? (size_t)(end - text) : 0;
+        return -1;
+    }
+    for (i = (size_t)(end - text); i < len && json_space(text[i]); i++)
+        ;
+    if (i < len) {
+        cJSON_Delete(v);
+        *bad = i;
+        return -2;
+    }
+    *out = v;
+    return 0;
+}
+
+/* ---- reading ---- */
+
+/* What kind of JSON value v is, for messages: "a number", "an object", ... */
+static const char *kind_of(const cJSON *v)
+{
+    if (cJSON_IsString(v))
+        return "a string";
+    if (cJSON_IsNumber(v))
+        return "a number";
+    if (cJSON_IsBool(v))
+        return "a boolean";
+    if (cJSON_IsArray(v))
+        return "an array";
+    if (cJSON_IsObject(v))
+        return "an object";
+    return "null";
+}
+
+/* Writes d into buf with the fewest significant digits (15 to 17) that read back as d. */
+static void format_number(char buf[32], double d)
+{
+    int digits;
+
+    for (digits = 15; digits < 17; digits++) {
+        snprintf(buf, 32, "%.*g", digits, d);
+        if (strtod(buf, NULL) == d)
+            return;
+    }
+    snprintf(buf, 32, "%.17g", d);
+}
+
+/* Parses the whole text, bounded by KEC_JSON_MAX_BYTES, into *out (cJSON_Delete it); refuses
+ * NUL bytes and "\u0000", which CloudEvent strings cannot carry. KEC_EFORMAT says where. */
+static int parse_text(const char *text, size_t len, cJSON **out, kec_error *err)
+{
+    const char *nul;
+    size_t bad, line = 1, col = 1, i;
+    int rc;
+
+    *out = NULL;
+    if (text == NULL && len > 0)
+        return kec_error_set(err, KEC_EINVAL, "no JSON text given");
+    if (len > KEC_JSON_MAX_BYTES)
+        return kec_error_set(err, KEC_EFORMAT, "JSON text of %zu bytes is over the limit of %u",
+                             len, KEC_JSON_MAX_BYTES);
+    if (len == 0)
+        return kec_error_set(err, KEC_EFORMAT, "the JSON text is empty");
+    nul = memchr(text, '\0', len);
+    if (nul != NULL)
+        return kec_error_set(err, KEC_EFORMAT, "JSON text holds a NUL byte at offset %zu",
+                             (size_t)(nul - text));
+    rc = parse_whole(text, len, out, &bad);
+    for (i = 0; rc != 0 && i < bad && i < len; i++, col++)
+        if (text[i] == '\n') {
+            line++;
+            col = 0;
+        }
+    if (rc == -2)
+        return kec_error_set(err, KEC_EFORMAT,
+                             "text after the JSON value at offset %zu (line %zu, column %zu)", bad,
+                             line, col);
+    if (rc != 0)
+        return kec_error_set(err, KEC_EFORMAT,
+                             "not JSON (or nested deeper than %d): error at offset %zu (line %zu, "
+                             "column %zu)",
+                             CJSON_NESTING_LIMIT, bad, line, col);
+    bad = nul_escape_offset(text, len);
+    if (bad < len) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        return kec_error_set(err, KEC_EFORMAT,
+                             "JSON text holds \\u0000 at offset %zu: CloudEvent strings and text "
+                             "data cannot carry NUL",
+                             bad);
+    }
+    return KEC_OK;
+}
+
+/* qsort's comparison of two names (const char *). */
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Refuses an object with more than EVENT_MAX_MEMBERS members or with two of one name (cJSON
+ * would quietly read the first, other readers the last). */
+static int check_members(const cJSON *obj, kec_error *err)
+{
+    const char *names[EVENT_MAX_MEMBERS];
+    const cJSON *m;
+    size_t n = 0, i;
+
+    cJSON_ArrayForEach(m, obj)
+    {
+        if (n == EVENT_MAX_MEMBERS)
+            return kec_error_set(err, KEC_EFORMAT,
+                                 "more than %d members in one event (the reader's limit)",
+                                 EVENT_MAX_MEMBERS);
+        names[n++] = m->string;
+    }
+    qsort(names, n, sizeof names[0], name_cmp);
+    for (i = 1; i < n; i++)
+        if (strcmp(names[i - 1], names[i]) == 0)
+            return kec_error_set(err, KEC_EFORMAT, "member \"%s\" appears more than once",
+                                 names[i]);
+    return KEC_OK;
+}
+
+/* A required attribute: its member and how to set it. */
+typedef struct required_member {
+    const char *name;                                   /* the JSON member */
+    int (*set)(kec_event *, const char *, kec_error *); /* its kec_event setter */
+} required_member;
+
+static const required_member required_members[] = {
+    {"specversion", kec_event_set_spec_version},
+    {"id", kec_event_set_id},
+    {"source", kec_event_set_source},
+    {"type", kec_event_set_type},
+};
+
+#define N_REQUIRED (sizeof required_members / sizeof required_members[0])
+
+/* Sets the extension m (a boolean, an integer within int32, or a string). */
+static int read_extension(kec_event *ev, const cJSON *m, kec_error *err)
+{
+    const char *name = m->string;
+    char num[32];
+
+    if (name[0] == '\0')
+        return kec_error_set(err, KEC_EFORMAT, "a member with an empty name is not an attribute");
+    if (cJSON_IsBool(m))
+        return kec_event_set_boolean(ev, name, cJSON_IsTrue(m), err);
+    if (cJSON_IsString(m))
+        return kec_event_set_string(ev, name, m->valuestring, err);
+    if (!cJSON_IsNumber(m))
+        return kec_error_set(err, KEC_EFORMAT,
+                             "extension \"%s\": %s is not an extension value (a boolean, an "
+                             "integer or a string)",
+                             name, kind_of(m));
+    if (m->valuedouble == floor(m->valuedouble) && m->valuedouble >= INT32_MIN &&
+        m->valuedouble <= INT32_MAX)
+        return kec_event_set_integer(ev, name, (int32_t)m->valuedouble, err);
+    format_number(num, m->valuedouble);
+    return kec_error_set(err, KEC_EFORMAT, "extension \"%s\": %s is not an integer within int32",
+                         name, num);
+}
+
+/* Sets the attribute m holds, or keeps data / data_base64 in *data / *data64 for later (they
+ * depend on datacontenttype, which may come after them). A null member is absent. */
+static int read_member(kec_event *ev, const cJSON *m, const cJSON **data, const cJSON **data64,
+                       kec_error *err)
+{
+    const char *name = m->string;
+    kec_error inner;
+    kec_time t;
+    size_t i;
+
+    if (cJSON_IsNull(m))
+        return KEC_OK;
+    if (strcmp(name, "data") == 0) {
+        *data = m;
+        return KEC_OK;
+    }
+    if (strcmp(name, "data_base64") == 0) {
+        *data64 = m;
+        return KEC_OK;
+    }
+    for (i = 0; i < N_REQUIRED; i++)
+        if (strcmp(name, required_members[i].name) == 0)
+            break;
+    if (i == N_REQUIRED && strcmp(name, "datacontenttype") != 0 && strcmp(name, "subject") != 0 &&
+        strcmp(name, "dataschema") != 0 && strcmp(name, "time") != 0)
+        return read_extension(ev, m, err);
+    if (!cJSON_IsString(m))
+        return kec_error_set(err, KEC_EFORMAT, "member \"%s\" must be a string, not %s", name,
+                             kind_of(m));
+    if (i < N_REQUIRED)
+        return required_members[i].set(ev, m->valuestring, err);
+    if (strcmp(name, "dataschema") == 0)
+        return kec_event_set_uri(ev, name, m->valuestring, err);
+    if (strcmp(name, "time") != 0)
+        return kec_event_set_string(ev, name, m->valuestring, err);
+    kec_error_clear(&inner);
+    if (kec_time_parse(m->valuestring, &t, &inner) != KEC_OK)
+        return kec_error_set(err, KEC_EFORMAT, "member \"time\": %s", inner.msg);
+    return kec_event_set_time(ev, name, t, err);
+}
+
+/* 1 when v holds a number beyond a double's range (cJSON reads 1e999 as infinity and would
+ * print it as null, changing the data), else 0. */
+static int has_infinity(const cJSON *v)
+{
+    const cJSON *c;
+
+    if (cJSON_IsNumber(v))
+        return !isfinite(v->valuedouble);
+    for (c = cJSON_IsArray(v) || cJSON_IsObject(v) ? v->child : NULL; c != NULL; c = c->next)
+        if (has_infinity(c))
+            return 1;
+    return 0;
+}
+
+/* Sets the event's data from data_base64 (binary) or data (text, per kec_event_from_json). */
+static int read_data(kec_event *ev, const cJSON *data, const cJSON *data64, kec_error *err)
+{
+    const kec_attr *ct = kec_event_attr(ev, "datacontenttype");
+    kec_error inner;
+    uint8_t *bytes = NULL;
+    char *text = NULL;
+    size_t n;
+    int rc;
+
+    if (data != NULL && data64 != NULL)
+        return kec_error_set(err, KEC_EFORMAT,
+                             "members \"data\" and \"data_base64\" are both set; an event "
+                             "carries one");
+    if (data64 != NULL) {
+        if (!cJSON_IsString(data64))
+            return kec_error_set(err, KEC_EFORMAT,
+                                 "member \"data_base64\" must be a string of base64, not %s",
+                                 kind_of(data64));
+        kec_error_clear(&inner);
+        rc =
+            kec_base64_decode(data64->valuestring, strlen(data64->valuestring), &bytes, &n, &inner);
+        if (rc != KEC_OK)
+            return kec_error_set(err, rc, "member \"data_base64\": %s", inner.msg);
+        rc = kec_event_set_binary_data(ev, bytes, n, err);
+        free(bytes);
+        return rc;
+    }
+    if (data == NULL)
+        return KEC_OK;
+    if (ct != NULL && ct->text != NULL && !kec_media_type_is_json(ct->text) && cJSON_IsString(data))
+        return kec_event_set_text_data(ev, data->valuestring, strlen(data->valuestring), err);
+    if (has_infinity(data))
+        return kec_error_set(err, KEC_EFORMAT,
+                             "member \"data\" holds a number beyond the range of a double");
+    text = cJSON_PrintUnformatted(data);
+    if (text == NULL)
+        return kec_error_set(err, KEC_ENOMEM, "out of memory reading member \"data\"");
+    rc = kec_event_set_text_data(ev, text, strlen(text), err);
+    cJSON_free(text);
+    return rc;
+}
+
+/* Reads the event object obj into a new *out. */
+static int read_event(const cJSON *obj, kec_event **out, kec_error *err)
+{
+    const cJSON *m, *data = NULL, *data64 = NULL;
+    kec_event *ev = NULL;
+    int rc;
+
+    *out = NULL;
+    if (!cJSON_IsObject(obj))
+        return kec_error_set(err, KEC_EFORMAT, "not a JSON object");
+    rc = check_members(obj, err);
+    if (rc != KEC_OK)
+        return rc;
+    /* a missing required member stays "" (no generated id, no default specversion): the
+     * server's validation names it */
+    rc = kec_event_new("-", NULL, NULL, &ev, err);
+    if (rc == KEC_OK)
+        rc = kec_event_set_id(ev, NULL, err);
+    if (rc == KEC_OK)
+        rc = kec_event_set_spec_version(ev, NULL, err);
+    for (m = obj->child; rc == KEC_OK && m != NULL; m = m->next)
+        rc = read_member(ev, m, &data, &data64, err);
+    if (rc == KEC_OK)
+        rc = read_data(ev, data, data64, err);
+    if (rc != KEC_OK) {
+        kec_event_free(ev);
+        return rc;
+    }
+    *out = ev;
+    return KEC_OK;
+}
+
+/* Reads the batch array arr into a new array *events of *count new events. */
+static int read_batch(const cJSON *arr, kec_event ***events, size_t *count, kec_error *err)
+{
+    kec_event **evs = NULL;
+    const cJSON *m;
+    kec_error inner;
+    size_t n = 0, i = 0;
+    int rc = KEC_OK;
+
+    *events = NULL;
+    *count = 0;
+    for (m = arr->child; m != NULL; m = m->next)
+        if (++n > KEC_BATCH_MAX_EVENTS)
+            return kec_error_set(err, KEC_EFORMAT,
+                                 "a batch of more than %d events is over the limit",
+                                 KEC_BATCH_MAX_EVENTS);
+    evs = calloc(n > 0 ? n : 1, sizeof *evs);
+    if (evs == NULL)
+        return kec_error_set(err, KEC_ENOMEM, "out of memory reading a batch");
+    for (m = arr->child; m != NULL; m = m->next, i++) {
+        kec_error_clear(&inner);
+        rc = read_event(m, &evs[i], &inner);
+        if (rc != KEC_OK) {
+            kec_error_set(err, rc, "batch[%zu]: %s", i, inner.msg);
+            goto out;
+        }
+    }
+out:
+    if (rc != KEC_OK) {
+        kec_events_free(evs, i);
+        return rc;
+    }
+    *events = evs;
+    *count = n;
+    return KEC_OK;
+}
+
+int kec_event_from_json(const char *text, size_t len, kec_event **out, kec_error *err)
+{
+    cJSON *doc = NULL;
+    int rc;
+
+    *out = NULL;
+    rc = parse_text(text, len, &doc, err);
+    if (rc == KEC_OK && !cJSON_IsObject(doc))
+        rc = kec_error_set(err, KEC_EFORMAT, "the JSON text is %s, not an object (an event)",
+                           kind_of(doc));
+    if (rc == KEC_OK)
+        rc = read_event(doc, out, err);
+    cJSON_Delete(doc);
+    return rc;
+}
+
+int kec_batch_from_json(const char *text, size_t len, kec_event ***events, size_t *count,
+                        kec_error *err)
+{
+    cJSON *doc = NULL;
+    int rc;
+
+    *events = NULL;
+    *count = 0;
+    rc = parse_text(text, len, &doc, err);
+    if (rc == KEC_OK && !cJSON_IsArray(doc))
+        rc = kec_error_set(err, KEC_EFORMAT, "the JSON text is %s, not an array (a batch)",
+                           kind_of(doc));
+    if (rc == KEC_OK)
+        rc = read_batch(doc, events, count, err);
+    cJSON_Delete(doc);
+    return rc;
+}
+
+int kec_json_read(const char *text, size_t len, kec_event ***events, size_t *count, int *is_batch,
+                  kec_error *err)
+{
+    cJSON *doc = NULL;
+    kec_event *ev = NULL;
+    int rc;
+
+    *events = NULL;
+    *count = 0;
+    *is_batch = 0;
+    rc = parse_text(text, len, &doc, err);
+    if (rc != KEC_OK)
+        goto out;
+    if (cJSON_IsArray(doc)) {
+        rc = read_batch(doc, events, count, err);
+        *is_batch = rc == KEC_OK;
+        goto out;
+    }
+    if (!cJSON_IsObject(doc)) {
+        rc = kec_error_set(err, KEC_EFORMAT,
+                           "the JSON text is %s, neither an object (an event) nor an array (a "
+                           "batch)",
+                           kind_of(doc));
+        goto out;
+    }
+    rc = read_event(doc, &ev, err);
+    if (rc != KEC_OK)
+        goto out;
+    *events = malloc(sizeof **events);
+    if (*events == NULL) {
+        kec_event_free(ev);
+        rc = kec_error_set(err, KEC_ENOMEM, "out of memory reading an event");
+        goto out;
+    }
+    (*events)[0] = ev;
+    *count = 1;
+out:
+    cJSON_Delete(doc);
+    return rc;
+}
+
+/* ---- writing ---- */
+
+/* The members the format itself defines, which no attribute may take as its name. */
+static const char *const format_members[] = {"specversion", "id",   "source",
+                                             "type",        "data", "data_base64"};
+
+/* The optional attributes the format writes first, in this order. */
+static const char *const core_optional[] = {"datacontenttype", "dataschema", "subject", "time"};
+
+#define N_FORMAT_MEMBERS (sizeof format_members / sizeof format_members[0])
+#define N_CORE_OPTIONAL (sizeof core_optional / sizeof core_optional[0])
+
+/* 1 when name is in the list names of n. */
+static int listed(const char *name, const char *const *names, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (strcmp(name, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* a's value as JSON (per kec_event_to_json), or NULL when out of memory. */
+static cJSON *attr_value(const kec_attr *a)
+{
+    char buf[KEC_TIME_TEXT_MAX], *b64;
+    cJSON *v;
+
+    switch (a->type) {
+    case KEC_ATTR_BOOLEAN:
+        return cJSON_CreateBool(a->boolean);
+    case KEC_ATTR_INTEGER:
+        return cJSON_CreateNumber(a->integer);
+    case KEC_ATTR_BYTES:
+        b64 = kec_base64_encode(a->bytes, a->len);
+        v = b64 != NULL ? cJSON_CreateString(b64) : NULL;
+        free(b64);
+        return v;
+    case KEC_ATTR_TIMESTAMP:
+        return cJSON_CreateString(kec_time_format(a->time, buf));
+    default: /* STRING, URI, URI_REF: kec_event_set_attr admits no other type */
+        return cJSON_CreateString(a->text != NULL ? a->text : "");
+    }
+}
+
+/* Adds value (taking it) to obj as member name; 0 when value is NULL or out of memory. */
+static int add_member(cJSON *obj, const char *name, cJSON *value)
+{
+    if (value == NULL)
+        return 0;
+    if (!cJSON_AddItemToObject(obj, name, value)) {
+        cJSON_Delete(value);
+        return 0;
+    }
+    return 1;
+}
+
+/* Text data as a JSON value when it is one JSON text without "\u0000" (which cJSON would cut
+ * short); otherwise NULL. */
+static cJSON *parse_data(const char *text, size_t len)
+{
+    cJSON *v;
+    size_t bad;
+
+    if (len == 0 || parse_whole(text, len, &v, &bad) != 0)
+        return NULL;
+    if (nul_escape_offset(text, len) < len) {
+        cJSON_Delete(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* Adds "data" or "data_base64" for ev's data (per kec_event_to_json); 0 when out of memory. */
+static int add_data(cJSON *root, const kec_event *ev)
+{
+    const kec_attr *ct = kec_event_attr(ev, "datacontenttype");
+    kec_data_kind kind;
+    size_t len;
+    const char *data = kec_event_data(ev, &kind, &len, NULL);
+    cJSON *v = NULL;
+    char *b64;
+
+    if (kind == KEC_DATA_NONE)
+        return 1;
+    if (kind == KEC_DATA_TEXT) {
+        if (ct == NULL || (ct->text != NULL && kec_media_type_is_json(ct->text)))
+            v = parse_data(data, len);
+        if (v == NULL)
+            v = cJSON_CreateString(data);
+        return add_member(root, "data", v);
+    }
+    b64 = kec_base64_encode(data, len);
+    v = b64 != NULL ? cJSON_CreateString(b64) : NULL;
+    free(b64);
+    return add_member(root, "data_base64", v);
+}
+
+/* qsort's comparison of two attributes (const kec_attr *) by name. */
+static int attr_cmp(const void *a, const void *b)
+{
+    return strcmp((*(const kec_attr *const *)a)->name, (*(const kec_attr *const *)b)->name);
+}
+
+/* Adds the extensions (every attribute but the core optional ones) sorted by name. */
+static int add_extensions(cJSON *root, const kec_event *ev, kec_error *err)
+{
+    size_t n, k = 0, i;
+    const kec_attr *attrs = kec_event_attrs(ev, &n);
+    const kec_attr **sorted = malloc((n > 0 ? n : 1) * sizeof *sorted);
+    int rc = KEC_OK;
+
+    if (sorted == NULL)
+        return kec_error_set(err, KEC_ENOMEM, "out of memory writing an event");
+    for (i = 0; i < n; i++) {
+        if (listed(attrs[i].name, format_members, N_FORMAT_MEMBERS)) {
+            rc = kec_error_set(err, KEC_EFORMAT,
+                               "attribute \"%s\" cannot be written: the JSON format has a member "
+                               "of that name",
+                               attrs[i].name);
+            goto out;
+        }
+        if (!listed(attrs[i].name, core_optional, N_CORE_OPTIONAL))
+            sorted[k++] = &attrs[i];
+    }
+    qsort(sorted, k, sizeof *sorted, attr_cmp);
+    for (i = 0; i < k; i++)
+        if (!add_member(root, sorted[i]->name, attr_value(sorted[i]))) {
+            rc = kec_error_set(err, KEC_ENOMEM, "out of memory writing an event");
+            goto out;
+        }
+out:
+    free(sorted);
+    return rc;
+}
+
+/* Adds the required attributes that are set and the core optional ones present, in order. */
+static int add_core(cJSON *root, const kec_event *ev)
+{
+    const char *required[] = {kec_event_spec_version(ev), kec_event_id(ev), kec_event_source(ev),
+                              kec_event_type(ev)};
+    const kec_attr *a;
+    size_t i;
+
+    for (i = 0; i < 4; i++)
+        if (required[i][0] != '\0' &&
+            !add_member(root, format_members[i], cJSON_CreateString(required[i])))
+            return 0;
+    for (i = 0; i < N_CORE_OPTIONAL; i++) {
+        a = kec_event_attr(ev, core_optional[i]);
+        if (a != NULL && !add_member(root, a->name, attr_value(a)))
+            return 0;
+    }
+    return 1;
+}
+
+char *kec_event_to_json(const kec_event *ev, kec_error *err)
+{
+    cJSON *root = cJSON_CreateObject();
+    char *text = NULL;
+    int rc = KEC_OK;
+
+    if (root == NULL || !add_core(root, ev) || !add_data(root, ev)) {
+        rc = kec_error_set(err, KEC_ENOMEM, "out of memory writing an event");
+        goto out;
+    }
+    rc = add_extensions(root, ev, err);
+    if (rc != KEC_OK)
+        goto out;
+    text = kec_json_print(root);
+    if (text == NULL)
+        rc = kec_error_set(err, KEC_ENOMEM, "out of memory writing an event");
+out:
+    cJSON_Delete(root);
+    return rc == KEC_OK ? text : NULL;
+}

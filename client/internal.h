@@ -1,0 +1,46 @@
+/* internal.h -- what the client library's files share and do not export. */
+#ifndef KEC_INTERNAL_H
+#define KEC_INTERNAL_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kedroevents.h"
+
+/* Records an error unless err already holds one (the first error wins) and returns code, so
+ * `return kec_error_set(err, KEC_EINVAL, "...")` reads well. err may be NULL. */
+int kec_error_set(kec_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The same for a call that ended with gRPC status (KEC_ESTATUS, err->status = status). */
+int kec_error_status(kec_error *err, int status, const char *msg, size_t len);
+
+/* strdup of s, or of "" when s is NULL; NULL only when out of memory. */
+char *kec_strdup0(const char *s);
+
+/* Standard, padded base64 (RFC 4648 section 4) of len bytes, as a new NUL-terminated string
+ * (free() it); NULL when out of memory. */
+char *kec_base64_encode(const void *bytes, size_t len);
+
+/* Decodes strict base64 of len characters (RFC 4648 section 4: the standard alphabet, padded
+ * to a multiple of 4, no whitespace, zero unused bits) into a new *out of *out_len bytes (free()
+ * it; never NULL on success, even when empty). KEC_EFORMAT with err saying what is wrong and
+ * where, without naming the subject (callers prefix it), or KEC_ENOMEM; *out NULL then. */
+int kec_base64_decode(const char *text, size_t len, uint8_t **out, size_t *out_len, kec_error *err);
+
+/* The compact JSON text of v as a new string to free() (not cJSON_free, so a program's own
+ * cJSON_InitHooks cannot break our contract); NULL when out of memory. */
+char *kec_json_print(const cJSON *v);
+
+/* 1 when the media type s (case-insensitive, parameters ignored) says JSON: application/json,
+ * text/json (as the server treats it), or a subtype with the suffix "+json"; else 0. The JSON
+ * format's rule for `data`; the one copy of it in the client. */
+int kec_media_type_is_json(const char *s);
+
+/* p as kedro-graphql's pipeline dict (see kec_pipeline_to_json), as a new cJSON object the
+ * caller frees with cJSON_Delete, so the CLI and the HTTP shim can put it into bigger
+ * documents; NULL when out of memory. */
+cJSON *kec_pipeline_json(const kec_pipeline *p);
+
+#endif

@@ -1,0 +1,139 @@
+/* text.c -- small string helpers the client library's files share: copies, base64, printing
+ * cJSON. */
+#include "internal.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *kec_strdup0(const char *s)
+{
+    return strdup(s == NULL ? "" : s);
+}
+
+char *kec_json_print(const cJSON *v)
+{
+    char *text = cJSON_PrintUnformatted(v), *copy = NULL;
+    size_t n;
+
+    if (text == NULL)
+        return NULL;
+    n = strlen(text);
+    copy = malloc(n + 1);
+    if (copy != NULL)
+        memcpy(copy, text, n + 1);
+    cJSON_free(text);
+    return copy;
+}
+
+/* The standard alphabet of RFC 4648 section 4. */
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *kec_base64_encode(const void *bytes, size_t len)
+{
+    const uint8_t *in = bytes;
+    char *out, *o;
+    size_t i;
+
+    if (len / 3 >= (SIZE_MAX - 5) / 4)
+        return NULL;
+    out = malloc((len + 2) / 3 * 4 + 1);
+    if (out == NULL)
+        return NULL;
+    o = out;
+    for (i = 0; i + 2 < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+
+        *o++ = b64_alphabet[v >> 18];
+        *o++ = b64_alphabet[(v >> 12) & 63];
+        *o++ = b64_alphabet[(v >> 6) & 63];
+        *o++ = b64_alphabet[v & 63];
+    }
+    if (i < len) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
+
+        *o++ = b64_alphabet[v >> 18];
+        *o++ = b64_alphabet[(v >> 12) & 63];
+        *o++ = i + 1 < len ? b64_alphabet[(v >> 6) & 63] : '=';
+        *o++ = '=';
+    }
+    *o = '\0';
+    return out;
+}
+
+/* The value of base64 character c, or -1 when c is not in the alphabet. */
+static int b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+/* Checks that text is strict base64 (see kec_base64_decode) and counts its padding. */
+static int b64_check(const char *text, size_t len, size_t *pad, kec_error *err)
+{
+    size_t i;
+
+    *pad = 0;
+    if (len % 4 != 0)
+        return kec_error_set(err, KEC_EFORMAT,
+                             "%zu characters are not a multiple of 4 (padded base64)", len);
+    if (len > 0 && text[len - 1] == '=')
+        *pad = len > 1 && text[len - 2] == '=' ? 2 : 1;
+    for (i = 0; i < len - *pad; i++) {
+        unsigned char c = (unsigned char)text[i];
+
+        if (c == '=')
+            return kec_error_set(err, KEC_EFORMAT, "padding '=' at offset %zu before the end", i);
+        if (b64_value(c) < 0)
+            return kec_error_set(err, KEC_EFORMAT,
+                                 c >= 0x21 && c < 0x7f ? "'%c' at offset %zu is not base64"
+                                                       : "byte 0x%02x at offset %zu is not base64",
+                                 c, i);
+    }
+    /* the bits after the last byte must be zero, so each byte string has one encoding */
+    if (*pad > 0 && (b64_value((unsigned char)text[len - *pad - 1]) & (*pad == 1 ? 3 : 15)) != 0)
+        return kec_error_set(err, KEC_EFORMAT,
+                             "non-zero unused bits at offset %zu (not canonical base64)",
+                             len - *pad - 1);
+    return KEC_OK;
+}
+
+int kec_base64_decode(const char *text, size_t len, uint8_t **out, size_t *out_len, kec_error *err)
+{
+    uint8_t *buf, *o;
+    size_t i, pad;
+    int rc;
+
+    *out = NULL;
+    *out_len = 0;
+    rc = b64_check(text, len, &pad, err);
+    if (rc != KEC_OK)
+        return rc;
+    buf = malloc(len / 4 * 3 + 1);
+    if (buf == NULL)
+        return kec_error_set(err, KEC_ENOMEM, "out of memory decoding base64");
+    o = buf;
+    for (i = 0; i < len; i += 4) {
+        uint32_t v = 0;
+        int k;
+
+        for (k = 0; k < 4; k++)
+            v = v << 6 | (text[i + k] == '=' ? 0 : (uint32_t)b64_value((unsigned char)text[i + k]));
+        *o++ = (uint8_t)(v >> 16);
+        *o++ = (uint8_t)(v >> 8);
+        *o++ = (uint8_t)v;
+    }
+    *out = buf;
+    *out_len = (size_t)(o - buf) - pad;
+    return KEC_OK;
+}
