@@ -12,6 +12,7 @@ typedef struct ke_forward_options {
     const char *kedro_env;   /* --env passed to kedro, or NULL */
     const char *data_dir;    /* run files in data_dir/runs, logs in data_dir/logs */
     const char *server_addr; /* exported as KEDRO_EVENTS_SERVER (host:port) */
+    const char *http_url;    /* exported as KEDRO_EVENTS_HTTP_URL, or NULL */
     int max_runs;            /* runs at once (>= 1) */
     int timeout_seconds;     /* per run; 0 = none. Over it: SIGTERM, then SIGKILL 5 s later */
 } ke_forward_options;

@@ -69,6 +69,7 @@ struct ke_forwarder {
     char *project_dir;         /* the runs' working directory */
     char *kedro_env;           /* --env, or NULL */
     char *server_addr;         /* KEDRO_EVENTS_SERVER, or NULL */
+    char *http_url;            /* KEDRO_EVENTS_HTTP_URL, or NULL */
     int max_runs;              /* slots */
     int timeout_seconds;       /* per run; 0 = none */
     char runs_dir[PATH_MAX];   /* absolute data_dir/runs */
@@ -536,6 +537,7 @@ static void forwarder_destroy(ke_forwarder *f)
     free(f->project_dir);
     free(f->kedro_env);
     free(f->server_addr);
+    free(f->http_url);
     free(f);
 }
 
@@ -578,9 +580,11 @@ int ke_forwarder_start(ke_store *s, const ke_forward_options *o, ke_forwarder **
     f->project_dir = dup_opt(o->project_dir, &ok);
     f->kedro_env = dup_opt(o->kedro_env, &ok);
     f->server_addr = dup_opt(o->server_addr, &ok);
+    f->http_url = dup_opt(o->http_url, &ok);
     f->spawn.kedro_bin = f->kedro_bin;
     f->spawn.kedro_env = f->kedro_env;
     f->spawn.server_addr = f->server_addr;
+    f->spawn.http_url = f->http_url;
     f->spawn.project_dir = f->project_dir;
     f->slots = calloc((size_t)o->max_runs, sizeof *f->slots);
     if (!ok || f->slots == NULL) {

@@ -149,6 +149,7 @@ int main(int argc, char **argv)
         fo.kedro_env = o.kedro_env;
         fo.data_dir = o.data_dir;
         fo.server_addr = server_addr;
+        fo.http_url = o.http_url[0] != '\0' ? o.http_url : NULL;
         fo.max_runs = o.max_runs;
         fo.timeout_seconds = o.run_timeout;
         if (ke_forwarder_start(store, &fo, &forwarder, &err) != KE_OK)

@@ -30,6 +30,19 @@ void ke_options_usage(FILE *f)
         "  --max-message-bytes N     largest request accepted (default %u)\n"
         "  --threads N               server threads (default: the number of CPUs)\n"
         "  --shutdown-grace SECONDS  how long SIGTERM waits for calls in flight (default %d)\n"
+        "\n"
+        "Runs:\n"
+        "  --runner local|none       local: run READY pipelines as `kedro run` (default);\n"
+        "                            none: only record them\n"
+        "  --kedro-project DIR       the Kedro project runs start in (default .)\n"
+        "  --kedro-bin PATH          the kedro executable (default: kedro on PATH)\n"
+        "  --env ENV                 passed to `kedro run --env`\n"
+        "  --max-runs N              runs at once (default: the number of CPUs)\n"
+        "  --run-timeout SECONDS     end a run after this long (default: never)\n"
+        "  --requeue-interrupted     at start-up, run again what a crash interrupted\n"
+        "                            (default: record it as FAILURE \"interrupted\")\n"
+        "  --http-url URL            kedro-event-shim's address, given to runs as\n"
+        "                            KEDRO_EVENTS_HTTP_URL (default %s; \"\" for none)\n"
         "  --help                    show this text\n"
         "  --version                 show the version\n"
         "\n"
@@ -40,7 +53,7 @@ void ke_options_usage(FILE *f)
         "Exit status: 0 after a clean shutdown (SIGINT, SIGTERM); 1 when the server cannot\n"
         "start (invalid configuration, address in use); 2 for invalid flags.\n",
         KE_DEFAULT_LISTEN, KE_DEFAULT_DATA_DIR, KE_DEFAULT_MAX_MESSAGE_BYTES,
-        KE_DEFAULT_GRACE_SECONDS, KE_CONFIG_ENV);
+        KE_DEFAULT_GRACE_SECONDS, KE_DEFAULT_HTTP_URL, KE_CONFIG_ENV);
 }
 
 /* Parses a whole decimal number in [min, max]. */
@@ -84,7 +97,8 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         O_ENV,
         O_MAXRUNS,
         O_TIMEOUT,
-        O_REQUEUE
+        O_REQUEUE,
+        O_HTTP_URL
     };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
@@ -101,6 +115,7 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         {"max-runs", required_argument, NULL, O_MAXRUNS},
         {"run-timeout", required_argument, NULL, O_TIMEOUT},
         {"requeue-interrupted", no_argument, NULL, O_REQUEUE},
+        {"http-url", required_argument, NULL, O_HTTP_URL},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VER},
         {NULL, 0, NULL, 0},
@@ -118,6 +133,7 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
     o->run_local = 1;
     o->kedro_project = ".";
     o->kedro_bin = "kedro";
+    o->http_url = KE_DEFAULT_HTTP_URL;
     o->max_runs = default_threads();
     opterr = 0;
     optind = 1;
@@ -183,6 +199,9 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
             break;
         case O_REQUEUE:
             o->requeue_interrupted = 1;
+            break;
+        case O_HTTP_URL:
+            o->http_url = optarg;
             break;
         case 'h':
         case O_HELP:

@@ -11,6 +11,7 @@
 #define KE_DEFAULT_MAX_MESSAGE_BYTES (4u << 20)
 #define KE_DEFAULT_DATA_DIR "kedro-events-data"
 #define KE_DEFAULT_GRACE_SECONDS 10
+#define KE_DEFAULT_HTTP_URL "http://127.0.0.1:5000" /* kedro-event-shim's default address */
 #define KE_MAX_THREADS 256
 
 /* Settings from the command line, with defaults filled in. */
@@ -29,6 +30,7 @@ typedef struct ke_options {
     int max_runs;              /* --max-runs N */
     int run_timeout;           /* --run-timeout SECONDS, 0 = none */
     int requeue_interrupted;   /* --requeue-interrupted */
+    const char *http_url;      /* --http-url URL, exported to runs; "" = none */
     int help;                  /* --help was given */
     int version;               /* --version was given */
 } ke_options;

@@ -24,7 +24,7 @@ extern char **environ;
 typedef struct spawn {
     char *argv[ARGV_MAX]; /* borrowed strings, NULL-terminated */
     char **envp;          /* NULL-terminated; entries borrowed from environ, plus vars */
-    char *vars[3];        /* the KEDRO_EVENTS_* entries we made (malloc'd), or NULL */
+    char *vars[4];        /* the KEDRO_EVENTS_* entries we made (malloc'd), or NULL */
     char **exe;           /* paths to try with execve, in PATH order, NULL-terminated; owned */
     int event_omitted;    /* KEDRO_EVENTS_EVENT was too long for execve and is left out */
 } spawn;
@@ -54,7 +54,7 @@ static void spawn_release(spawn *sp)
 {
     size_t i;
 
-    for (i = 0; i < 3; i++)
+    for (i = 0; i < 4; i++)
         free(sp->vars[i]);
     for (i = 0; sp->exe != NULL && sp->exe[i] != NULL; i++)
         free(sp->exe[i]);
@@ -149,18 +149,24 @@ static int spawn_prepare(const ke_spawn_spec *f, const ke_pipeline *p, const cha
         sp->vars[2] = NULL;
         return KE_ENOMEM;
     }
+    if (f->http_url != NULL &&
+        asprintf(&sp->vars[3], "KEDRO_EVENTS_HTTP_URL=%s", f->http_url) < 0) {
+        sp->vars[3] = NULL;
+        return KE_ENOMEM;
+    }
 
     while (environ != NULL && environ[n] != NULL)
         n++;
-    sp->envp = calloc(n + 4, sizeof *sp->envp);
+    sp->envp = calloc(n + 5, sizeof *sp->envp);
     if (sp->envp == NULL)
         return KE_ENOMEM;
     for (i = 0; i < n; i++)
         if (!has_name(environ[i], "KEDRO_EVENTS_PIPELINE_ID") &&
             !has_name(environ[i], "KEDRO_EVENTS_EVENT") &&
-            !has_name(environ[i], "KEDRO_EVENTS_SERVER"))
+            !has_name(environ[i], "KEDRO_EVENTS_SERVER") &&
+            !has_name(environ[i], "KEDRO_EVENTS_HTTP_URL"))
             sp->envp[k++] = environ[i];
-    for (i = 0; i < 3; i++)
+    for (i = 0; i < 4; i++)
         if (sp->vars[i] != NULL)
             sp->envp[k++] = sp->vars[i];
     sp->envp[k] = NULL;

@@ -15,6 +15,7 @@ typedef struct ke_spawn_spec {
     const char *kedro_bin;   /* executable; looked up on PATH (as execvp) when it has no '/' */
     const char *kedro_env;   /* passed as --env, or NULL */
     const char *server_addr; /* exported as KEDRO_EVENTS_SERVER, or NULL */
+    const char *http_url;    /* exported as KEDRO_EVENTS_HTTP_URL, or NULL */
     const char *project_dir; /* the run's working directory */
     int null_fd;             /* /dev/null, fd >= 3: the run's stdin */
     int max_fd;              /* highest fd swept when close_range is unavailable */
@@ -36,11 +37,11 @@ typedef enum ke_spawn_result {
  * PR_SET_PDEATHSIG (children die with the server), default signal dispositions, an empty
  * mask, and the environment plus KEDRO_EVENTS_PIPELINE_ID, KEDRO_EVENTS_EVENT (left out,
  * with a note in the log, when longer than one environment string may be) and
- * KEDRO_EVENTS_SERVER. Call it from a thread that outlives the child (PDEATHSIG fires when
- * the forking thread exits). On KE_SPAWN_OK *pid is the child (also its process group id),
- * which the caller must reap; otherwise *pid is -1, *err holds the errno, *what a static string
- * (KE_SPAWN_SYS: the call that failed; else "") and no child is left. log_fd and spec's fds
- * stay the caller's to close. */
+ * KEDRO_EVENTS_SERVER and KEDRO_EVENTS_HTTP_URL (when set). Call it from a thread that outlives the
+ * child (PDEATHSIG fires when the forking thread exits). On KE_SPAWN_OK *pid is the child (also its
+ * process group id), which the caller must reap; otherwise *pid is -1, *err holds the errno, *what
+ * a static string (KE_SPAWN_SYS: the call that failed; else "") and no child is left. log_fd and
+ * spec's fds stay the caller's to close. */
 ke_spawn_result ke_spawn_run(const ke_spawn_spec *spec, const ke_pipeline *p, const char *run_path,
                              int log_fd, pid_t *pid, int *err, const char **what);
 

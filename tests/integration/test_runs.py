@@ -93,6 +93,7 @@ class RunsTest(unittest.TestCase):
             self.assertEqual(rec["environ"]["KEDRO_EVENTS_PIPELINE_ID"], p.id)
             self.assertEqual(rec["environ"]["KEDRO_EVENTS_EVENT"], sent["event"])
             self.assertEqual(rec["environ"]["KEDRO_EVENTS_SERVER"], self.server.target)
+            self.assertEqual(rec["environ"]["KEDRO_EVENTS_HTTP_URL"], "http://127.0.0.1:5000")
             self.assertEqual(os.path.realpath(rec["cwd"]), os.path.realpath(self.project))
         audit = self.recorded(r.pipelines[1].id)
         self.assertEqual(audit["params"]["level"], "3")
@@ -120,6 +121,18 @@ class RunsTest(unittest.TestCase):
         self.assertEqual(last.state, State.FAILURE)
         self.assertEqual(last.WhichOneof("outcome"), "signal")
         self.assertEqual(last.signal, signal.SIGKILL)
+
+    def test_http_url_reaches_runs_and_an_empty_one_is_left_out(self):
+        self.start(extra=["--http-url", "http://shim.example:8080"])
+        first = self.stub.Dispatch(event("url-1")).pipelines[0]
+        self.wait_final([first.id])
+        self.assertEqual(self.recorded(first.id)["environ"]["KEDRO_EVENTS_HTTP_URL"],
+                         "http://shim.example:8080")
+        self.tearDown()
+        self.start(extra=["--http-url", ""])
+        second = self.stub.Dispatch(event("url-2")).pipelines[0]
+        self.wait_final([second.id])
+        self.assertNotIn("KEDRO_EVENTS_HTTP_URL", self.recorded(second.id)["environ"])
 
     def test_run_over_the_timeout_fails_saying_so(self):
         self.start(extra=["--run-timeout", "1"])
