@@ -12,10 +12,14 @@ import os  # noqa: E402
 import sys  # noqa: E402
 import unittest  # noqa: E402
 
+# The node starts a child only where kedro-eventd says where the shim is.
+os.environ.pop("KEDRO_EVENTS_HTTP_URL", None)
+
 PROJECT = os.path.join(harness.SOURCE_DIR, "examples", "kedro-events-demo")
 PACKAGE = os.path.join(PROJECT, "src", "kedro_events_demo")
 EVENT00 = os.path.join(PACKAGE, "pipelines", "event00")
 NODES = os.path.join(EVENT00, "nodes.py")
+EXAMPLE00 = os.path.join(PACKAGE, "pipelines", "example00")
 
 PIPELINE_ID = "0f4c5a1e-0000-4000-8000-000000000001"
 # As kedro-eventd renders it: compact, keys in the SDK's order, `$` before `{`
@@ -56,7 +60,7 @@ class EventNodeTest(unittest.TestCase):
         self.assertEqual(summary, {
             "pipeline_id": PIPELINE_ID, "event_id": "1234", "source": "example.com",
             "type": "com.example.event", "time": "2026-01-02T03:04:05.005057958Z",
-            "datacontenttype": "application/json", "data": DATA})
+            "datacontenttype": "application/json", "data": DATA, "child_id": None})
         json.dumps(summary)  # plain and serialisable, fine for a MemoryDataset
         line = "\n".join(logs.output)
         for part in (PIPELINE_ID, "1234", "example.com", "com.example.event",
@@ -79,8 +83,18 @@ class EventNodeTest(unittest.TestCase):
             load_nodes().handle_event("p", "[1, 2]")
 
     def test_nodes_import_only_the_standard_library(self):
-        modules = imported_modules(NODES)
-        self.assertTrue(modules <= set(sys.stdlib_module_names), modules)
+        for path in (NODES, os.path.join(EXAMPLE00, "nodes.py")):
+            modules = imported_modules(path)
+            self.assertTrue(modules <= set(sys.stdlib_module_names), (path, modules))
+
+    def test_example00_node_reads_what_event00_gives_it(self):
+        spec = importlib.util.spec_from_file_location(
+            "kedro_events_demo_example00_nodes", os.path.join(EXAMPLE00, "nodes.py"))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        self.assertEqual(module.report("1234", json.dumps(DATA)),
+                         {"event_id": "1234", "data": DATA})
+        self.assertEqual(module.report("", ""), {"event_id": "", "data": None})
 
 
 class ProjectFilesTest(unittest.TestCase):
@@ -91,7 +105,7 @@ class ProjectFilesTest(unittest.TestCase):
             self.skipTest("omegaconf is not installed (Debian: python3-omegaconf)")
         params = OmegaConf.to_container(
             OmegaConf.load(os.path.join(PROJECT, "conf", "base", "parameters.yml")), resolve=True)
-        self.assertEqual(params, {"id": "", "event": "{}"})
+        self.assertEqual(params, {"id": "", "event": "{}", "event_id": "", "data": ""})
         self.assertIsInstance(params["id"], str)
         self.assertIsInstance(params["event"], str)
         catalog = OmegaConf.load(os.path.join(PROJECT, "conf", "base", "catalog.yml"))
@@ -134,6 +148,7 @@ class ProjectFilesTest(unittest.TestCase):
         with open(os.path.join(PACKAGE, "pipeline_registry.py"), encoding="utf-8") as f:
             registry = f.read()
         self.assertIn('"event00"', registry)
+        self.assertIn('"example00"', registry)
         self.assertIn('"__default__"', registry)
         for path in (os.path.join(EVENT00, "pipeline.py"),
                      os.path.join(PACKAGE, "pipeline_registry.py")):
