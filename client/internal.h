@@ -16,6 +16,14 @@ int kec_error_set(kec_error *err, int code, const char *fmt, ...)
 /* The same for a call that ended with gRPC status (KEC_ESTATUS, err->status = status). */
 int kec_error_status(kec_error *err, int status, const char *msg, size_t len);
 
+/* The offset of the first byte of s[0..n) that does not start a valid UTF-8 sequence
+ * (overlong forms, surrogates and code points past U+10FFFF are invalid), or -1 when all of it
+ * is valid. NUL is valid UTF-8: callers that refuse it check for it themselves. */
+long kec_utf8_invalid_at(const char *s, size_t n);
+
+/* The length of the valid UTF-8 sequence at s[i..n) (1 to 4), or 0 when there is none. */
+size_t kec_utf8_seq(const unsigned char *s, size_t i, size_t n);
+
 /* strdup of s, or of "" when s is NULL; NULL only when out of memory. */
 char *kec_strdup0(const char *s);
 

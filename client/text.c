@@ -137,3 +137,50 @@ int kec_base64_decode(const char *text, size_t len, uint8_t **out, size_t *out_l
     *out_len = (size_t)(o - buf) - pad;
     return KEC_OK;
 }
+
+size_t kec_utf8_seq(const unsigned char *s, size_t i, size_t n)
+{
+    unsigned char c = s[i];
+    size_t len, k;
+    uint32_t cp;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n - i < len)
+        return 0;
+    for (k = 1; k < len; k++) {
+        if ((s[i + k] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i + k] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+long kec_utf8_invalid_at(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, len;
+
+    while (i < n) {
+        len = kec_utf8_seq(u, i, n);
+        if (len == 0)
+            return (long)i;
+        i += len;
+    }
+    return -1;
+}

@@ -354,10 +354,10 @@ int ke_config_parse(const char *json, size_t len, const char *origin, ke_config 
             "%s: is empty: expected a JSON object mapping pipeline names to " OBJECT_SHAPE, origin);
         goto out;
     }
-    if (memchr(json, '\0', len) != NULL || ke_utf8_invalid_at(json, len) >= 0) {
+    if (memchr(json, '\0', len) != NULL || kec_utf8_invalid_at(json, len) >= 0) {
         off = memchr(json, '\0', len) != NULL
                   ? (size_t)((const char *)memchr(json, '\0', len) - json)
-                  : (size_t)ke_utf8_invalid_at(json, len);
+                  : (size_t)kec_utf8_invalid_at(json, len);
         position(json, off, &line, &col);
         rc = ke_error_set(err, KE_ECONFIG, "%s: %s at line %u, column %u", origin,
                           json[off] == '\0' ? "NUL byte" : "not valid UTF-8", line, col);

@@ -19,7 +19,7 @@
  * ("attribute \"id\"", ...). Returns KE_OK or KE_EINVAL with err set. */
 static int check_utf8(const char *s, const char *what, ke_error *err)
 {
-    long at = ke_utf8_invalid_at(s, strlen(s));
+    long at = kec_utf8_invalid_at(s, strlen(s));
 
     if (at < 0)
         return KE_OK;

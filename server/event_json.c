@@ -141,7 +141,7 @@ static int add_data(cJSON *root, const ke_event *ev, ke_error *err)
         bytes = pb->binary_data.data;
         n = pb->binary_data.len;
         /* NUL cannot pass through cJSON's C strings: such bytes go as base64 */
-        if (ke_utf8_invalid_at((const char *)bytes, n) < 0 &&
+        if (kec_utf8_invalid_at((const char *)bytes, n) < 0 &&
             (n == 0 || memchr(bytes, 0, n) == NULL)) {
             text = malloc(n + 1);
             if (text == NULL)

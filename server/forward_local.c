@@ -147,7 +147,7 @@ static char *utf8_clean(const char *s, size_t n)
     if (out == NULL)
         return NULL;
     while (i < n) {
-        bad = ke_utf8_invalid_at(s + i, n - i);
+        bad = kec_utf8_invalid_at(s + i, n - i);
         if (bad < 0)
             bad = (long)(n - i);
         for (; bad > 0; bad--, i++) {

@@ -47,7 +47,7 @@ static int emit_scalar(yaml_emitter_t *e, const char *text, int quoted)
     size_t len = strlen(text);
     yaml_event_t ev;
 
-    if (len > INT_MAX || ke_utf8_invalid_at(text, len) >= 0)
+    if (len > INT_MAX || kec_utf8_invalid_at(text, len) >= 0)
         return 0;
     if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)len, !quoted, 1,
                                       quoted ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
@@ -119,9 +119,9 @@ static int emit_document(yaml_emitter_t *e, const ke_pipeline *p, long *bad)
 /* Why emit_scalar refused a name or its value (value may be NULL). */
 static const char *why_refused(const char *name, const char *value)
 {
-    if (ke_utf8_invalid_at(name, strlen(name)) >= 0)
+    if (kec_utf8_invalid_at(name, strlen(name)) >= 0)
         return "is not UTF-8";
-    if (value != NULL && ke_utf8_invalid_at(value, strlen(value)) >= 0)
+    if (value != NULL && kec_utf8_invalid_at(value, strlen(value)) >= 0)
         return "has a value that is not UTF-8";
     return "is too long";
 }

@@ -396,7 +396,7 @@ static int valid_pipeline_name(const char *s)
  * reading an invalid one back would fail to decode the answer). */
 static int utf8(const char *s)
 {
-    return ke_utf8_invalid_at(s, strlen(s)) < 0;
+    return kec_utf8_invalid_at(s, strlen(s)) < 0;
 }
 
 /* Builds the record a CreatePipeline request asks for. */

@@ -1,4 +1,5 @@
-/* text.c -- UTF-8 validity and quoting client-supplied text in error messages. */
+/* text.c -- quoting client-supplied text in error messages, and JSON number text. (UTF-8
+ * validity is the client library's kec_utf8_invalid_at, shared with the clients.) */
 #include "text.h"
 
 #include <math.h>
@@ -7,54 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s[i..n), or 0 when there is none. */
-static size_t utf8_seq(const unsigned char *s, size_t i, size_t n)
-{
-    unsigned char c = s[i];
-    size_t len, k;
-    uint32_t cp;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n - i < len)
-        return 0;
-    for (k = 1; k < len; k++) {
-        if ((s[i + k] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i + k] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
-long ke_utf8_invalid_at(const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0, len;
-
-    while (i < n) {
-        len = utf8_seq(u, i, n);
-        if (len == 0)
-            return (long)i;
-        i += len;
-    }
-    return -1;
-}
-
 const char *ke_quote_n(char buf[KE_QUOTE_CAP], const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
@@ -62,7 +15,7 @@ const char *ke_quote_n(char buf[KE_QUOTE_CAP], const char *s, size_t n)
 
     buf[o++] = '"';
     while (i < n && i < KE_QUOTE_SHOWN) {
-        len = utf8_seq(u, i, n);
+        len = kec_utf8_seq(u, i, n);
         if (len == 1 && (u[i] == '"' || u[i] == '\\')) {
             buf[o++] = '\\';
             buf[o++] = (char)u[i];

@@ -4,13 +4,10 @@
 
 #include <stddef.h>
 
+#include "internal.h" /* kec_utf8_invalid_at: UTF-8 validity, shared with the client library */
+
 #define KE_QUOTE_SHOWN 40 /* bytes of a quoted value shown before "..." */
 #define KE_QUOTE_CAP 200  /* room ke_quote needs: every shown byte as \xHH, quotes, "...", NUL */
-
-/* The offset of the first byte of s[0..n) that breaks UTF-8 (overlong forms,
- * surrogates and code points above U+10FFFF included), or -1 when all of it
- * is valid. NUL bytes are valid UTF-8; callers that cannot hold them check. */
-long ke_utf8_invalid_at(const char *s, size_t n);
 
 /* Writes s[0..n) into buf (KE_QUOTE_CAP bytes) as a double-quoted string fit
  * for an error message: '"' and '\\' escaped, control characters and bytes

@@ -850,7 +850,7 @@ static void log_tail_keeps_at_most_4_kib_cut_at_a_character_boundary(void **stat
     tail = log_tail(path);
     assert_non_null(tail);
     assert_int_equal(strlen(tail), 4095);
-    assert_int_equal(ke_utf8_invalid_at(tail, strlen(tail)), -1);
+    assert_int_equal(kec_utf8_invalid_at(tail, strlen(tail)), -1);
     assert_int_equal((unsigned char)tail[0], 0xc3);
     assert_int_equal(tail[4094], 'z');
     free(tail);
@@ -897,7 +897,7 @@ static void failure_error_carries_a_clean_tail_of_a_noisy_log(void **state)
     assert_null(strstr(st->error, "line 11\n"));
     assert_non_null(strstr(st->error, "line 12\n"));
     assert_non_null(strstr(st->error, "bad \xef\xbf\xbd byte"));
-    assert_int_equal(ke_utf8_invalid_at(st->error, strlen(st->error)), -1);
+    assert_int_equal(kec_utf8_invalid_at(st->error, strlen(st->error)), -1);
     ke_pipeline_release(&p);
 }
 

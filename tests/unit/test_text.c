@@ -14,14 +14,14 @@
 static void utf8_accepts_valid_text_and_names_the_first_bad_byte(void **state)
 {
     (void)state;
-    assert_int_equal(ke_utf8_invalid_at("", 0), -1);
-    assert_int_equal(ke_utf8_invalid_at("plain ascii", 11), -1);
-    assert_int_equal(ke_utf8_invalid_at("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9), -1);
-    assert_int_equal(ke_utf8_invalid_at("ab\xff", 3), 2);
-    assert_int_equal(ke_utf8_invalid_at("a\xc3", 2), 1);            /* cut short */
-    assert_int_equal(ke_utf8_invalid_at("\xc0\xaf", 2), 0);         /* overlong */
-    assert_int_equal(ke_utf8_invalid_at("x\xed\xa0\x80", 4), 1);    /* surrogate */
-    assert_int_equal(ke_utf8_invalid_at("\xf4\x90\x80\x80", 4), 0); /* above U+10FFFF */
+    assert_int_equal(kec_utf8_invalid_at("", 0), -1);
+    assert_int_equal(kec_utf8_invalid_at("plain ascii", 11), -1);
+    assert_int_equal(kec_utf8_invalid_at("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9), -1);
+    assert_int_equal(kec_utf8_invalid_at("ab\xff", 3), 2);
+    assert_int_equal(kec_utf8_invalid_at("a\xc3", 2), 1);            /* cut short */
+    assert_int_equal(kec_utf8_invalid_at("\xc0\xaf", 2), 0);         /* overlong */
+    assert_int_equal(kec_utf8_invalid_at("x\xed\xa0\x80", 4), 1);    /* surrogate */
+    assert_int_equal(kec_utf8_invalid_at("\xf4\x90\x80\x80", 4), 0); /* above U+10FFFF */
 }
 
 static void quote_escapes_and_cuts_on_a_character_boundary(void **state)
