@@ -86,3 +86,18 @@ add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/send_event
   VERBATIM)
 add_custom_target(example_send_event ALL DEPENDS ${CMAKE_BINARY_DIR}/send_event)
 
+# kedro-event-shim: POST /event/ (the CloudEvents HTTP binding) over gRPC, on libmicrohttpd.
+# The binding reader is a library of its own so the unit test and the fuzzer link it alone.
+pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
+add_library(kes_binding STATIC client/shim/binding.c)
+target_include_directories(kes_binding PUBLIC ${CMAKE_SOURCE_DIR}/client/shim ${CMAKE_SOURCE_DIR}/client)
+target_link_libraries(kes_binding PUBLIC kedroevents_static)
+add_executable(kedro-event-shim
+  client/shim/main.c
+  client/shim/http.c
+  client/shim/answers.c
+  client/shim/pipelines.c)
+target_include_directories(kedro-event-shim PRIVATE ${CMAKE_SOURCE_DIR}/client)
+target_link_libraries(kedro-event-shim PRIVATE kes_binding kedroevents_static PkgConfig::MHD
+                      PkgConfig::CJSON m)
+install(TARGETS kedro-event-shim COMPONENT shim RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

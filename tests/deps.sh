@@ -8,7 +8,8 @@ packages="build-essential cmake pkg-config
   nanopb libnanopb-dev libcjson-dev uuid-dev libsqlite3-dev libyaml-dev
   libcmocka-dev clang-format valgrind clang libclang-rt-14-dev
   python3 python3-grpcio python3-protobuf protobuf-compiler-grpc python3-omegaconf python3-yaml
-  nghttp2-client curl"
+  nghttp2-client curl
+  libmicrohttpd-dev wrk python3-requests nodejs"
 
 if [ "$(id -u)" -eq 0 ]; then
     as_root=""
@@ -18,3 +19,11 @@ fi
 $as_root apt-get update -q
 # shellcheck disable=SC2086
 DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -q --no-install-recommends $packages
+
+# npm: Debian 12 packages it apart from nodejs; NodeSource's nodejs bundles it (and conflicts
+# with Debian's npm), so it is installed only when nodejs did not bring it.
+if ! command -v npm >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -q --no-install-recommends npm
+fi
+# The CloudEvents JavaScript SDK for tests/integration/test_shim_js.py, as locked.
+(cd "$(dirname "$0")/js" && npm ci --no-audit --no-fund --loglevel=error)

@@ -8,6 +8,7 @@ set(KE_TEST_ENV
   "KE_CONFORMANCE_DIR=${KE_CONFORMANCE_DIR}"
   "KE_PYTHON=${KE_PYTHON}"
   "KE_CLI=$<TARGET_FILE:kedro-events>"
+  "KE_SHIM=$<TARGET_FILE:kedro-event-shim>"
   "KE_SANITIZED=$<IF:$<OR:$<BOOL:${KE_SANITIZE}>,$<BOOL:${KE_FUZZ}>>,1,0>")
 
 # ke_unit_test(NAME LIB...): builds tests/unit/test_NAME.c against the given libraries.
@@ -37,6 +38,10 @@ target_include_directories(test_client_codec PRIVATE ${CMAKE_SOURCE_DIR}/client)
 ke_unit_test(client_event kedroevents_static)
 ke_unit_test(client_json kedroevents_static ke_event)
 target_include_directories(test_client_json PRIVATE ${CMAKE_SOURCE_DIR}/client)
+# kedro-event-shim's CloudEvents HTTP binding reader (the test includes binding.c).
+ke_unit_test(shim_binding kedroevents_static)
+target_include_directories(test_shim_binding PRIVATE ${CMAKE_SOURCE_DIR}/client/shim
+                           ${CMAKE_SOURCE_DIR}/client)
 
 add_test(NAME gen_is_fresh COMMAND ${CMAKE_SOURCE_DIR}/tests/gen_fresh.sh)
 
@@ -74,10 +79,11 @@ if(KE_FUZZ)
   foreach(f event config reflection)
     ke_fuzz_target(${f} ke_server)
   endforeach()
-  # The client library's decoders and JSON reader.
+  # The client library's decoders and JSON reader, and kedro-event-shim's HTTP binding reader.
   ke_fuzz_target(client_json kedroevents_static)
   ke_fuzz_target(client_decode kedroevents_static)
   target_include_directories(fuzz_client_decode PRIVATE ${CMAKE_SOURCE_DIR}/client)
+  ke_fuzz_target(shim_binding kes_binding kedroevents_static)
 endif()
 
 # Benchmarks (built, never run as tests): tests/bench/durable.sh drives them.

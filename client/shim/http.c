@@ -1,0 +1,580 @@
+/* http.c -- the shim's HTTP server on libmicrohttpd: routing, bodies within the limit, and
+ * each gRPC-backed request suspended while its call runs and resumed by the call's end.
+ *
+ * A request's state lives from the first access-handler call to MHD's request-completed
+ * callback, which alone frees it. A request that waits on gRPC is suspended exactly once and
+ * resumed exactly once: by the Dispatch callback (on the client library's thread), by its
+ * job thread (the blocking pipeline and health calls), or at once when the call cannot start.
+ * The resuming side touches the request only before MHD_resume_connection. */
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#define DISCARD_MAX (64u << 20) /* bytes of a too large chunked body read before closing */
+
+/* What a request asks for. */
+typedef enum route {
+    R_EVENT,        /* POST /event/ */
+    R_GET_PIPELINE, /* GET /pipelines/{id} */
+    R_LIST,         /* GET /pipelines */
+    R_CREATE,       /* POST /pipelines/ */
+    R_HEALTH        /* GET /healthz */
+} route;
+
+struct kes_http {
+    struct MHD_Daemon *d;     /* the daemon */
+    kec_client *client;       /* borrowed: the one gRPC client */
+    size_t max_body;          /* largest body accepted */
+    unsigned max_inflight;    /* requests waiting on gRPC at once */
+    atomic_uint inflight;     /* requests suspended on a call or job, not yet resumed */
+    atomic_uint open;         /* requests begun and not completed */
+    atomic_int closing;       /* shutting down: answers close their connection */
+    atomic_int upstream_down; /* the last Dispatch could not reach kedro-eventd (logged) */
+    unsigned port;            /* the port bound */
+    pthread_attr_t detached;  /* for job threads */
+};
+
+typedef struct request {
+    kes_http *h;                 /* the server */
+    struct MHD_Connection *conn; /* its connection */
+    route route;                 /* what it asks for */
+    char *id;                    /* R_GET_PIPELINE: the id */
+    char *body;                  /* len bytes received so far (cap allocated) */
+    size_t len;                  /* bytes in body */
+    size_t cap;                  /* bytes allocated */
+    int too_large;               /* the body passed the limit: discarded, answer 413 */
+    size_t discarded;            /* bytes of such a body (or of an early answer's) dropped */
+    int waiting;                 /* suspended on a call or a job */
+    int answered;                /* an answer is queued: the rest is ignored */
+    int early;                   /* r->answer (404, 405) was decided from the headers */
+    kes_list_args args;          /* R_LIST: the query (borrowed from MHD) */
+    int batch;                   /* R_EVENT: a DispatchBatch */
+    int rc;                      /* R_EVENT: how the call ended (KEC_OK or an error) */
+    kec_error err;               /* R_EVENT: its error */
+    int connected;               /* R_EVENT: UNAVAILABLE while the channel was up */
+    kec_dispatch_result one;     /* R_EVENT: a Dispatch's result */
+    kec_dispatch_result *many;   /* R_EVENT: a DispatchBatch's n results */
+    size_t n;                    /* count of many */
+    kes_answer answer;           /* what will be answered */
+} request;
+
+/* ---- answering ---- */
+
+/* Queues r->answer (its body moves into the response). */
+static enum MHD_Result send_answer(request *r)
+{
+    kes_answer *a = &r->answer;
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+    size_t i, len;
+    const char *oom;
+
+    if (a->body != NULL) {
+        resp = MHD_create_response_from_buffer_with_free_callback(a->len, a->body,
+                                                                  kes_answer_free_body);
+        a->body = NULL;
+    } else {
+        oom = kes_answer_oom_body(&len);
+        a->status = 500;
+        resp = MHD_create_response_from_buffer(len, (void *)oom, MHD_RESPMEM_PERSISTENT);
+    }
+    if (resp == NULL)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    for (i = 0; i < a->n_headers; i++)
+        MHD_add_response_header(resp, a->headers[i].name, a->headers[i].value);
+    if (atomic_load(&r->h->closing))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    ret = MHD_queue_response(r->conn, (unsigned)a->status, resp);
+    MHD_destroy_response(resp);
+    r->answered = ret == MHD_YES;
+    return ret;
+}
+
+/* 405 naming the methods allowed (answered once the request has been read). */
+static void wrong_method(request *r, const char *method, const char *allow)
+{
+    kes_answer_detail(&r->answer, 405, "method %.16s is not allowed here: use %s", method, allow);
+    kes_answer_header(&r->answer, "Allow", allow);
+}
+
+/* ---- the end of a call or a job (off the HTTP threads) ---- */
+
+/* Lets MHD go on with r; r must not be touched after this. */
+static void wake(request *r)
+{
+    kes_http *h = r->h;
+
+    MHD_resume_connection(r->conn);
+    atomic_fetch_sub(&h->inflight, 1);
+}
+
+/* Notes whether an UNAVAILABLE came with the channel up (overloaded) or down (unreachable). */
+static void note_error(request *r, int rc, const kec_error *err)
+{
+    r->rc = rc;
+    r->err = *err;
+    if (rc == KEC_ESTATUS && err->status == KEC_STATUS_UNAVAILABLE)
+        r->connected = kec_client_connected(r->h->client, 1);
+}
+
+static void on_dispatched(void *ctx, int rc, const kec_error *err, kec_dispatch_result *result)
+{
+    request *r = ctx;
+
+    if (rc == KEC_OK) {
+        r->one = *result;
+        memset(result, 0, sizeof *result);
+    } else {
+        note_error(r, rc, err);
+    }
+    wake(r);
+}
+
+static void on_batch(void *ctx, int rc, const kec_error *err, kec_dispatch_result *results,
+                     size_t count)
+{
+    request *r = ctx;
+
+    if (rc == KEC_OK) {
+        r->many = results;
+        r->n = count;
+    } else {
+        note_error(r, rc, err);
+    }
+    wake(r);
+}
+
+/* A job thread: one blocking call, its answer into r->answer, then wake. */
+static void *job_main(void *arg)
+{
+    request *r = arg;
+    kec_client *c = r->h->client;
+
+    switch (r->route) {
+    case R_GET_PIPELINE:
+        kes_pipelines_get(c, r->id, &r->answer);
+        break;
+    case R_LIST:
+        kes_pipelines_list(c, &r->args, &r->answer);
+        break;
+    case R_CREATE:
+        kes_pipelines_create(c, r->body, r->len, &r->answer);
+        break;
+    case R_HEALTH:
+        kes_health(c, &r->answer);
+        break;
+    case R_EVENT:
+        break;
+    }
+    wake(r);
+    return NULL;
+}
+
+/* ---- starting the work of a complete request (on an HTTP thread) ---- */
+
+/* Takes one of the in-flight places; 0 (with 429 in r->answer) when all are taken. */
+static int take_place(request *r)
+{
+    kes_http *h = r->h;
+
+    if (atomic_fetch_add(&h->inflight, 1) >= h->max_inflight) {
+        atomic_fetch_sub(&h->inflight, 1);
+        kes_answer_detail(&r->answer, 429, "more than %u requests are waiting on kedro-eventd",
+                          h->max_inflight);
+        kes_answer_header(&r->answer, "Retry-After", KES_RETRY_AFTER_S);
+        return 0;
+    }
+    return 1;
+}
+
+typedef struct header_list {
+    kes_header *items; /* filled */
+    size_t n;          /* used */
+    size_t cap;        /* allocated */
+} header_list;
+
+static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    header_list *l = cls;
+
+    (void)kind;
+    if (l->n < l->cap) {
+        l->items[l->n].name = key;
+        l->items[l->n++].value = value != NULL ? value : "";
+    }
+    return MHD_YES;
+}
+
+/* POST /event/: read the binding, then Dispatch or DispatchBatch, suspended. */
+static enum MHD_Result start_event(request *r)
+{
+    kes_http *h = r->h;
+    header_list hl;
+    kes_post post;
+    kes_events evs;
+    kes_error kerr;
+    kec_error err;
+    int n, rc;
+
+    memset(&kerr, 0, sizeof kerr);
+    n = MHD_get_connection_values(r->conn, MHD_HEADER_KIND, NULL, NULL);
+    hl.cap = n > 0 ? (size_t)n : 0;
+    hl.n = 0;
+    hl.items = calloc(hl.cap + 1, sizeof *hl.items);
+    if (hl.items == NULL)
+        return MHD_NO;
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, add_header, &hl);
+    post.headers = hl.items;
+    post.n_headers = hl.n;
+    post.content_type =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    post.body = r->body;
+    post.len = r->len;
+    rc = kes_binding_read(&post, &evs, &kerr);
+    free(hl.items);
+    if (rc != KES_OK) {
+        kes_answer_kes_error(&r->answer, &kerr);
+        return send_answer(r);
+    }
+    if (!take_place(r)) {
+        kes_events_release(&evs);
+        return send_answer(r);
+    }
+    r->batch = evs.batch;
+    r->waiting = 1;
+    MHD_suspend_connection(r->conn);
+    /* from here the callback may run (and resume) at any moment: r is its until then */
+    kec_error_clear(&err);
+    if (evs.batch)
+        rc = kec_dispatch_batch_async(h->client, evs.events, evs.count, on_batch, r, &err);
+    else
+        rc = kec_dispatch_async(h->client, evs.events[0], on_dispatched, r, &err);
+    kes_events_release(&evs);
+    if (rc != KEC_OK) {
+        note_error(r, rc, &err);
+        wake(r);
+    }
+    return MHD_YES;
+}
+
+/* The blocking endpoints: run on a job thread, suspended. */
+static enum MHD_Result start_job(request *r)
+{
+    pthread_t t;
+    kes_list_args *q = &r->args;
+
+    if (r->route == R_LIST) {
+        q->name = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "name");
+        q->parent = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "parent");
+        q->state = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "state");
+        q->limit = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "limit");
+        q->page_token = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "page_token");
+    }
+    if (!take_place(r))
+        return send_answer(r);
+    r->waiting = 1;
+    MHD_suspend_connection(r->conn);
+    if (pthread_create(&t, &r->h->detached, job_main, r) != 0) {
+        kes_answer_detail(&r->answer, 503, "cannot start a thread for the call");
+        kes_answer_header(&r->answer, "Retry-After", KES_RETRY_AFTER_S);
+        wake(r);
+    }
+    return MHD_YES;
+}
+
+/* Logs what an operator must know, once per change rather than per request: kedro-eventd
+ * becoming unreachable and reachable again; and every unexpected 500. */
+static void log_outcome(const request *r)
+{
+    kes_http *h = r->h;
+    int status = r->answer.status;
+
+    if (status == 502 || status == 504) {
+        if (atomic_exchange(&h->upstream_down, 1) == 0)
+            fprintf(stderr, "kedro-event-shim: kedro-eventd at %s: %s\n",
+                    kec_client_target(h->client), r->err.msg);
+    } else if (r->rc == KEC_OK) {
+        if (atomic_exchange(&h->upstream_down, 0) == 1)
+            fprintf(stderr, "kedro-event-shim: kedro-eventd at %s answers again\n",
+                    kec_client_target(h->client));
+    } else if (status == 500) {
+        fprintf(stderr, "kedro-event-shim: POST /event/ answered 500: %s\n", r->err.msg);
+    }
+}
+
+/* After the resume: the answer of a finished call. */
+static enum MHD_Result finish(request *r)
+{
+    kes_http *h = r->h;
+
+    r->waiting = 0;
+    if (r->route != R_EVENT)
+        return send_answer(r);
+    if (r->rc != KEC_OK)
+        kes_answer_call_error(&r->answer, r->rc, &r->err, r->connected,
+                              kec_client_target(h->client));
+    else if (r->batch)
+        kes_answer_batch(&r->answer, r->many, r->n);
+    else
+        kes_answer_dispatch(&r->answer, &r->one);
+    log_outcome(r);
+    return send_answer(r);
+}
+
+/* ---- routing and the body ---- */
+
+/* Sets r->route from the path and method and returns 1; otherwise leaves 404 or 405 in
+ * r->answer and returns 0 (-1 when out of memory). */
+static int route_request(request *r, const char *url, const char *method)
+{
+    int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, "HEAD") == 0;
+    int post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+    const char *id;
+    size_t n;
+
+    if (strcmp(url, "/event") == 0 || strcmp(url, "/event/") == 0) {
+        r->route = R_EVENT;
+        if (!post)
+            wrong_method(r, method, "POST");
+        return post;
+    }
+    if (strcmp(url, "/healthz") == 0) {
+        r->route = R_HEALTH;
+        if (!get)
+            wrong_method(r, method, "GET, HEAD");
+        return get;
+    }
+    if (strcmp(url, "/pipelines") == 0 || strcmp(url, "/pipelines/") == 0) {
+        r->route = post ? R_CREATE : R_LIST;
+        if (!get && !post)
+            wrong_method(r, method, "GET, HEAD, POST");
+        return get || post;
+    }
+    if (strncmp(url, "/pipelines/", 11) == 0) {
+        id = url + 11;
+        n = strcspn(id, "/");
+        if (n > 0 && (id[n] == '\0' || strcmp(id + n, "/") == 0)) {
+            r->route = R_GET_PIPELINE;
+            if (!get) {
+                wrong_method(r, method, "GET, HEAD");
+                return 0;
+            }
+            return (r->id = strndup(id, n)) != NULL ? 1 : -1;
+        }
+    }
+    kes_answer_detail(&r->answer, 404, "Not Found");
+    return 0;
+}
+
+/* 413 for a body over the limit. */
+static enum MHD_Result too_large(request *r)
+{
+    kes_answer_detail(&r->answer, 413, "the request body is larger than the limit of %zu bytes",
+                      r->h->max_body);
+    return send_answer(r);
+}
+
+/* On the first call: a declared Content-Length over the limit is refused before any of the
+ * body is read; otherwise the buffer is sized for it. */
+static int check_length(request *r)
+{
+    const char *cl =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    unsigned long long n;
+    char *end;
+
+    if (cl == NULL)
+        return 1;
+    n = strtoull(cl, &end, 10);
+    if (end == cl || *end != '\0')
+        return 1; /* MHD itself refuses a malformed Content-Length */
+    if (n > r->h->max_body)
+        return 0;
+    if (n > 0 && (r->body = malloc((size_t)n)) != NULL)
+        r->cap = (size_t)n;
+    return 1;
+}
+
+/* Appends a piece of the body, or marks the request too large. 0 when out of memory. */
+static int append_body(request *r, const char *data, size_t size)
+{
+    size_t cap;
+    char *b;
+
+    if (r->too_large) {
+        r->discarded += size;
+        return 1;
+    }
+    if (size > r->h->max_body - r->len) {
+        r->discarded = r->len + size;
+        r->too_large = 1;
+        free(r->body);
+        r->body = NULL;
+        r->len = r->cap = 0;
+        return 1;
+    }
+    if (r->len + size > r->cap) {
+        cap = r->cap > 0 ? r->cap : 4096;
+        while (cap < r->len + size)
+            cap = cap > r->h->max_body / 2 ? r->h->max_body : cap * 2;
+        if ((b = realloc(r->body, cap)) == NULL)
+            return 0;
+        r->body = b;
+        r->cap = cap;
+    }
+    memcpy(r->body + r->len, data, size);
+    r->len += size;
+    return 1;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    kes_http *h = cls;
+    request *r = *con_cls;
+    int routed;
+
+    (void)version;
+    if (r == NULL) {
+        if ((r = calloc(1, sizeof *r)) == NULL)
+            return MHD_NO;
+        r->h = h;
+        r->conn = conn;
+        atomic_fetch_add(&h->open, 1);
+        *con_cls = r;
+        routed = route_request(r, url, method);
+        if (routed < 0)
+            return MHD_NO;
+        r->early = routed == 0; /* answered once the body (if any) has been read past */
+        if ((r->route == R_EVENT || r->route == R_CREATE) && !check_length(r))
+            return too_large(r);
+        return MHD_YES;
+    }
+    if (r->answered) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        if (r->early)
+            r->discarded += *upload_data_size;
+        else if (!append_body(r, upload_data, *upload_data_size))
+            return MHD_NO;
+        *upload_data_size = 0;
+        /* MHD cannot answer in the middle of a body: what passes the limit is read and
+         * dropped, up to DISCARD_MAX, then 413; past that the connection is closed */
+        return r->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+    }
+    if (r->early)
+        return send_answer(r);
+    if (r->waiting)
+        return finish(r);
+    if (r->too_large)
+        return too_large(r);
+    if (r->route == R_EVENT)
+        return start_event(r);
+    return start_job(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    kes_http *h = cls;
+    request *r = *con_cls;
+
+    (void)conn;
+    (void)toe;
+    if (r == NULL)
+        return;
+    free(r->id);
+    free(r->body);
+    kec_dispatch_result_release(&r->one);
+    kec_dispatch_results_free(r->many, r->n);
+    kes_answer_release(&r->answer);
+    free(r);
+    *con_cls = NULL;
+    atomic_fetch_sub(&h->open, 1);
+}
+
+/* ---- the daemon ---- */
+
+int kes_http_start(const kes_http_options *o, kec_client *c, kes_http **out, char *msg, size_t cap)
+{
+    const union MHD_DaemonInfo *info;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    kes_http *h;
+
+    *out = NULL;
+    if ((h = calloc(1, sizeof *h)) == NULL) {
+        snprintf(msg, cap, "out of memory");
+        return -1;
+    }
+    h->client = c;
+    h->max_body = o->max_body;
+    h->max_inflight = o->max_inflight;
+    pthread_attr_init(&h->detached);
+    pthread_attr_setdetachstate(&h->detached, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&h->detached, 256 * 1024);
+    if (o->addr->sa_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, o->addr,
+                            MHD_OPTION_THREAD_POOL_SIZE, o->threads > 1 ? o->threads : 0,
+                            MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+    if (h->d == NULL) {
+        snprintf(msg, cap, "cannot listen (address in use, or not an address of this host)");
+        pthread_attr_destroy(&h->detached);
+        free(h);
+        return -1;
+    }
+    info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = info != NULL ? info->port : 0;
+    *out = h;
+    return 0;
+}
+
+unsigned kes_http_port(const kes_http *h)
+{
+    return h->port;
+}
+
+/* Sleeps ms milliseconds. */
+static void nap(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+void kes_http_stop(kes_http *h, int wait_ms)
+{
+    MHD_socket fd;
+    int waited = 0;
+
+    atomic_store(&h->closing, 1);
+    fd = MHD_quiesce_daemon(h->d);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    /* Suspended requests must be resumed before MHD_stop_daemon; every call has a deadline,
+     * so this ends. Then requests still being answered get wait_ms. */
+    while (atomic_load(&h->inflight) > 0)
+        nap(5);
+    while (atomic_load(&h->open) > 0 && waited < wait_ms) {
+        nap(5);
+        waited += 5;
+    }
+    MHD_stop_daemon(h->d);
+    pthread_attr_destroy(&h->detached);
+    free(h);
+}

@@ -1,0 +1,186 @@
+/* shim.h -- what the files of kedro-event-shim share: the CloudEvents HTTP binding reader
+ * (binding.c), the answers (answers.c), the pipeline endpoints (pipelines.c) and the HTTP
+ * server (http.c). Only http.c sees libmicrohttpd; the rest works on the types below. */
+#ifndef KES_SHIM_H
+#define KES_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kedroevents.h"
+
+#define KES_DEFAULT_LISTEN "127.0.0.1:5000"
+#define KES_DEFAULT_MAX_BODY (4u << 20) /* kedro-eventd's default message limit */
+#define KES_DEFAULT_TIMEOUT_MS 10000    /* gRPC deadline */
+#define KES_DEFAULT_IDLE_S 60           /* idle keep-alive connections are closed after */
+#define KES_DEFAULT_THREADS 2           /* libmicrohttpd's thread pool */
+#define KES_DEFAULT_MAX_INFLIGHT 1024   /* requests waiting on gRPC */
+#define KES_RETRY_AFTER_S "1"           /* Retry-After of 429 and 503 answers */
+
+/* ---- errors of the shim's own reading (binding.c) -------------------------------------- */
+
+/* X(NAME, value, HTTP status, message). */
+#define KES_ERRNO_MAP(X)                                                                           \
+    X(EBADREQ, -1, 400, "bad request")                                                             \
+    X(EMEDIA, -2, 415, "unsupported media type")                                                   \
+    X(ENOMEM, -3, 500, "out of memory")
+
+enum {
+    KES_OK = 0,
+#define KES_X_ENUM(name, value, http, msg) KES_##name = value,
+    KES_ERRNO_MAP(KES_X_ENUM)
+#undef KES_X_ENUM
+};
+
+/* The first error of reading a request. */
+typedef struct kes_error {
+    int code;      /* KES_OK or a negative KES_E* code */
+    char msg[512]; /* what is wrong, naming the header or member */
+} kes_error;
+
+/* The HTTP status of a KES_E* code (500 for unknown codes). */
+int kes_err_http(int code);
+
+/* ---- the CloudEvents HTTP protocol binding (binding.c) ---------------------------------- */
+
+/* One request header as it arrived. */
+typedef struct kes_header {
+    const char *name;  /* any case */
+    const char *value; /* raw, NUL-terminated */
+} kes_header;
+
+/* One POST /event/, as the binding reads it. Everything is borrowed. */
+typedef struct kes_post {
+    const kes_header *headers; /* every request header, in order */
+    size_t n_headers;          /* count of headers */
+    const char *content_type;  /* the Content-Type header, or NULL when absent */
+    const char *body;          /* len bytes; NULL is fine when len is 0 */
+    size_t len;                /* length of body */
+} kes_post;
+
+/* The events read from one POST. */
+typedef struct kes_events {
+    kec_event **events; /* count new events */
+    size_t count;       /* count of events */
+    int batch;          /* 1: batched mode (DispatchBatch), else one event (Dispatch) */
+} kes_events;
+
+/* Reads p per the CloudEvents HTTP protocol binding (binary, structured or batched mode) into
+ * *out (the caller's: kes_events_release). Fails with KES_EBADREQ (malformed input, naming the
+ * header or member), KES_EMEDIA (a structured format other than JSON) or KES_ENOMEM; *out is
+ * then empty. Attribute rules are not checked here: the server checks them. */
+int kes_binding_read(const kes_post *p, kes_events *out, kes_error *err);
+
+/* Frees what e holds and zeroes it. */
+void kes_events_release(kes_events *e);
+
+/* Decodes percent-encoding once (a "%" not followed by two hex digits stays as it is) from
+ * in (len bytes) into out, which must hold len + 1 bytes; returns the decoded length (out is
+ * NUL-terminated). */
+size_t kes_percent_decode(const char *in, size_t len, char *out);
+
+/* ---- answers (answers.c) ----------------------------------------------------------------- */
+
+#define KES_MAX_ANSWER_HEADERS 4
+
+/* One HTTP answer, before it is sent. */
+typedef struct kes_answer {
+    int status; /* HTTP status; 0 while not decided */
+    char *body; /* JSON text (malloc'd), or NULL: {"detail": "out of memory"} */
+    size_t len; /* length of body */
+    struct {
+        const char *name;              /* static, e.g. "Retry-After" */
+        char *value;                   /* malloc'd */
+    } headers[KES_MAX_ANSWER_HEADERS]; /* extra headers */
+    size_t n_headers;                  /* count of headers */
+} kes_answer;
+
+/* Frees what a holds and zeroes it. */
+void kes_answer_release(kes_answer *a);
+
+/* Frees an answer's body once it has been sent (a's body moves into the response). */
+void kes_answer_free_body(void *body);
+
+/* The body answered with status 500 when a->body is NULL (static; *len bytes). */
+const char *kes_answer_oom_body(size_t *len);
+
+/* Adds the header name (static) = value (copied); ignored when out of memory or full. */
+void kes_answer_header(kes_answer *a, const char *name, const char *value);
+
+/* status with {"detail": "<the formatted message>"}. */
+void kes_answer_detail(kes_answer *a, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The answer to a shim-side reading error (kes_err_http of its code). */
+void kes_answer_kes_error(kes_answer *a, const kes_error *err);
+
+/* The HTTP status for a call that failed with rc / err (err->status when rc is KEC_ESTATUS);
+ * connected says whether the channel was up when an UNAVAILABLE came back. */
+int kes_http_status_of(int rc, const kec_error *err, int connected);
+
+/* The answer to a call that failed: {"detail": ...} with kes_http_status_of's status, and
+ * Retry-After on 429 and 503. target names the server in 502/504 answers. */
+void kes_answer_call_error(kes_answer *a, int rc, const kec_error *err, int connected,
+                           const char *target);
+
+/* 200 with [pipeline dicts] of one Dispatch (X-Duplicate: true for a duplicate). */
+void kes_answer_dispatch(kes_answer *a, const kec_dispatch_result *r);
+
+/* 200 with one array per event of a DispatchBatch. */
+void kes_answer_batch(kes_answer *a, const kec_dispatch_result *r, size_t count);
+
+/* status with one pipeline dict. */
+void kes_answer_pipeline(kes_answer *a, int status, const kec_pipeline *p);
+
+/* 200 with [pipeline dicts] of one page (X-Next-Page-Token when there is a next page). */
+void kes_answer_page(kes_answer *a, const kec_pipeline_page *page);
+
+/* ---- pipelines and health (pipelines.c): blocking, run off the HTTP threads ---------------- */
+
+/* The query arguments of GET /pipelines (each NULL when absent). */
+typedef struct kes_list_args {
+    const char *name;       /* ?name= */
+    const char *parent;     /* ?parent= */
+    const char *state;      /* ?state=, a state name in any case */
+    const char *limit;      /* ?limit=, a page size */
+    const char *page_token; /* ?page_token= */
+} kes_list_args;
+
+/* GET /pipelines/{id}. */
+void kes_pipelines_get(kec_client *c, const char *id, kes_answer *a);
+
+/* GET /pipelines?...: 400 for a bad state or limit, before any call. */
+void kes_pipelines_list(kec_client *c, const kes_list_args *q, kes_answer *a);
+
+/* POST /pipelines/ with a JSON body {name, parameters, tags, parent}: 201 with the pipeline. */
+void kes_pipelines_create(kec_client *c, const char *body, size_t len, kes_answer *a);
+
+/* GET /healthz: 200 {"status": "SERVING"}, else 503 with NOT_SERVING or UNREACHABLE. */
+void kes_health(kec_client *c, kes_answer *a);
+
+/* ---- the HTTP server (http.c) ------------------------------------------------------------ */
+
+/* How the HTTP side runs. */
+typedef struct kes_http_options {
+    const struct sockaddr *addr; /* where to listen */
+    size_t addr_len;             /* length of addr */
+    size_t max_body;             /* largest request body, bytes */
+    unsigned idle_timeout_s;     /* idle keep-alive connections closed after */
+    unsigned threads;            /* thread pool size */
+    unsigned max_inflight;       /* requests waiting on gRPC at once */
+} kes_http_options;
+
+typedef struct kes_http kes_http;
+
+/* Starts serving with c (borrowed; it must outlive *out). On failure returns -1 with msg
+ * (cap bytes) saying why. */
+int kes_http_start(const kes_http_options *o, kec_client *c, kes_http **out, char *msg, size_t cap);
+
+/* The port listened on (useful with port 0). */
+unsigned kes_http_port(const kes_http *h);
+
+/* Graceful stop: stops accepting, waits up to wait_ms for the requests in flight to be
+ * answered, then closes every connection and frees h. */
+void kes_http_stop(kes_http *h, int wait_ms);
+
+#endif
