@@ -97,22 +97,6 @@ static int parse_whole(const char *text, size_t len, cJSON **out, size_t *bad)
 
 /* ---- reading ---- */
 
-/* What kind of JSON value v is, for messages: "a number", "an object", ... */
-static const char *kind_of(const cJSON *v)
-{
-    if (cJSON_IsString(v))
-        return "a string";
-    if (cJSON_IsNumber(v))
-        return "a number";
-    if (cJSON_IsBool(v))
-        return "a boolean";
-    if (cJSON_IsArray(v))
-        return "an array";
-    if (cJSON_IsObject(v))
-        return "an object";
-    return "null";
-}
-
 /* Writes d into buf with the fewest significant digits (15 to 17) that read back as d. */
 static void format_number(char buf[32], double d)
 {
@@ -234,7 +218,7 @@ static int read_extension(kec_event *ev, const cJSON *m, kec_error *err)
         return kec_error_set(err, KEC_EFORMAT,
                              "extension \"%s\": %s is not an extension value (a boolean, an "
                              "integer or a string)",
-                             name, kind_of(m));
+                             name, kec_json_kind(m));
     if (m->valuedouble == floor(m->valuedouble) && m->valuedouble >= INT32_MIN &&
         m->valuedouble <= INT32_MAX)
         return kec_event_set_integer(ev, name, (int32_t)m->valuedouble, err);
@@ -271,7 +255,7 @@ static int read_member(kec_event *ev, const cJSON *m, const cJSON **data, const 
         return read_extension(ev, m, err);
     if (!cJSON_IsString(m))
         return kec_error_set(err, KEC_EFORMAT, "member \"%s\" must be a string, not %s", name,
-                             kind_of(m));
+                             kec_json_kind(m));
     if (i < N_REQUIRED)
         return required_members[i].set(ev, m->valuestring, err);
     if (strcmp(name, "dataschema") == 0)
@@ -316,7 +300,7 @@ static int read_data(kec_event *ev, const cJSON *data, const cJSON *data64, kec_
         if (!cJSON_IsString(data64))
             return kec_error_set(err, KEC_EFORMAT,
                                  "member \"data_base64\" must be a string of base64, not %s",
-                                 kind_of(data64));
+                                 kec_json_kind(data64));
         kec_error_clear(&inner);
         rc =
             kec_base64_decode(data64->valuestring, strlen(data64->valuestring), &bytes, &n, &inner);
@@ -419,7 +403,7 @@ int kec_event_from_json(const char *text, size_t len, kec_event **out, kec_error
     rc = parse_text(text, len, &doc, err);
     if (rc == KEC_OK && !cJSON_IsObject(doc))
         rc = kec_error_set(err, KEC_EFORMAT, "the JSON text is %s, not an object (an event)",
-                           kind_of(doc));
+                           kec_json_kind(doc));
     if (rc == KEC_OK)
         rc = read_event(doc, out, err);
     cJSON_Delete(doc);
@@ -437,7 +421,7 @@ int kec_batch_from_json(const char *text, size_t len, kec_event ***events, size_
     rc = parse_text(text, len, &doc, err);
     if (rc == KEC_OK && !cJSON_IsArray(doc))
         rc = kec_error_set(err, KEC_EFORMAT, "the JSON text is %s, not an array (a batch)",
-                           kind_of(doc));
+                           kec_json_kind(doc));
     if (rc == KEC_OK)
         rc = read_batch(doc, events, count, err);
     cJSON_Delete(doc);
@@ -466,7 +450,7 @@ int kec_json_read(const char *text, size_t len, kec_event ***events, size_t *cou
         rc = kec_error_set(err, KEC_EFORMAT,
                            "the JSON text is %s, neither an object (an event) nor an array (a "
                            "batch)",
-                           kind_of(doc));
+                           kec_json_kind(doc));
         goto out;
     }
     rc = read_event(doc, &ev, err);

@@ -37,6 +37,10 @@ char *kec_base64_encode(const void *bytes, size_t len);
  * where, without naming the subject (callers prefix it), or KEC_ENOMEM; *out NULL then. */
 int kec_base64_decode(const char *text, size_t len, uint8_t **out, size_t *out_len, kec_error *err);
 
+/* "an object", "an array", "a string", "a number", "a boolean" or "null": the kind of v, for
+ * messages about a value of the wrong kind. */
+const char *kec_json_kind(const cJSON *v);
+
 /* The compact JSON text of v as a new string to free() (not cJSON_free, so a program's own
  * cJSON_InitHooks cannot break our contract); NULL when out of memory. */
 char *kec_json_print(const cJSON *v);

@@ -184,3 +184,18 @@ long kec_utf8_invalid_at(const char *s, size_t n)
     }
     return -1;
 }
+
+const char *kec_json_kind(const cJSON *v)
+{
+    if (cJSON_IsObject(v))
+        return "an object";
+    if (cJSON_IsArray(v))
+        return "an array";
+    if (cJSON_IsString(v))
+        return "a string";
+    if (cJSON_IsNumber(v))
+        return "a number";
+    if (cJSON_IsBool(v))
+        return "a boolean";
+    return "null";
+}

@@ -2,7 +2,7 @@
  * validates it into a ke_config. */
 #include "config.h"
 #include "dotenv.h"
-#include "text.h"
+#include "text.h" /* and the client library's kec_json_kind */
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -29,24 +29,6 @@ typedef struct parser {
 } parser;
 
 /* ---- small helpers */
-
-/* "an array", "a string"... for messages about a value of the wrong kind. */
-static const char *kind(const cJSON *v)
-{
-    if (cJSON_IsObject(v))
-        return "an object";
-    if (cJSON_IsArray(v))
-        return "an array";
-    if (cJSON_IsString(v))
-        return "a string";
-    if (cJSON_IsNumber(v))
-        return "a number";
-    if (cJSON_IsBool(v))
-        return "a boolean";
-    if (cJSON_IsNull(v))
-        return "null";
-    return "an unknown value";
-}
 
 /* The 1-based line and column (in characters) of byte off of text. */
 static void position(const char *text, size_t off, unsigned *line, unsigned *col)
@@ -124,7 +106,7 @@ static int parse_extras(parser *p, const char *entry, const cJSON *obj, int tags
         return ke_error_set(
             p->err, KE_ECONFIG, "%s: entry %s: \"%s\" must be an object of %s, got %s", p->origin,
             entry, key, tags ? "keys to strings" : "names to strings, numbers or booleans",
-            kind(obj));
+            kec_json_kind(obj));
     for (v = obj->child; v != NULL; v = v->next)
         count++;
     if (count > KE_CONFIG_MAX_EXTRAS)
@@ -174,9 +156,9 @@ static int parse_extras(parser *p, const char *entry, const cJSON *obj, int tags
                        fabs(v->valuedouble) > 9007199254740992.0;
             rc = set_kv(kv, v->string, num, strlen(num), is_float ? "float" : "int", p->err);
         } else {
-            return ke_error_set(p->err, KE_ECONFIG, "%s: entry %s: %s %s must be %s, got %s",
-                                p->origin, entry, what, q,
-                                tags ? "a string" : "a string, number or boolean", kind(v));
+            return ke_error_set(
+                p->err, KE_ECONFIG, "%s: entry %s: %s %s must be %s, got %s", p->origin, entry,
+                what, q, tags ? "a string" : "a string, number or boolean", kec_json_kind(v));
         }
         if (rc != KE_OK)
             return rc;
@@ -193,7 +175,7 @@ static int check_match_key(const parser *p, const char *entry, const char *key, 
         got = ", but is missing";
     } else if (!cJSON_IsString(v)) {
         got = ", got ";
-        what = kind(v);
+        what = kec_json_kind(v);
     } else if (v->valuestring[0] == '\0') {
         got = ", got an empty string";
     } else {
@@ -218,7 +200,7 @@ static int parse_entry(parser *p, const cJSON *e, ke_route *r)
     if (!cJSON_IsObject(e))
         return ke_error_set(p->err, KE_ECONFIG,
                             "%s: entry %s must be an object with \"source\" and \"type\", got %s",
-                            p->origin, q, kind(e));
+                            p->origin, q, kec_json_kind(e));
     for (k = e->child; k != NULL; k = k->next) {
         if (strcmp(k->string, "source") == 0)
             slot = &source;
@@ -303,7 +285,7 @@ static int parse_routes(parser *p, const cJSON *root, ke_config *cfg)
         return ke_error_set(p->err, KE_ECONFIG,
                             "%s: must be a JSON object mapping pipeline names to " OBJECT_SHAPE
                             ", got %s",
-                            p->origin, kind(root));
+                            p->origin, kec_json_kind(root));
     for (e = root->child; e != NULL; e = e->next)
         n++;
     if (n > KE_CONFIG_MAX_ROUTES)
