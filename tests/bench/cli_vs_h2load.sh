@@ -30,6 +30,9 @@
 #       --server PATH    kedro-eventd (KEDRO_EVENTD, default build/kedro-eventd)
 #       --cli PATH       kedro-events (KEDRO_EVENTS, default: beside the server)
 #       --keep           keep the work directory (data dir, outputs)
+#       --pin            run the server on all CPUs but the last and the load generators on
+#                        the last (taskset), so neither generator takes CPU from the server:
+#                        the comparison then measures the server, not the generators' cost
 # Traffic goes to 127.0.0.1 only. Needs: h2load, protoc, awk.
 set -eu
 
@@ -44,6 +47,7 @@ server=${KEDRO_EVENTD:-$root/build/kedro-eventd}
 cli=${KEDRO_EVENTS:-}
 distinct=yes
 keep=no
+pin=no
 
 usage() { sed -n '/^# Usage:/,/^# Traffic/p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "cli_vs_h2load.sh: $*" >&2; exit 2; }
@@ -58,6 +62,7 @@ while [ $# -gt 0 ]; do
     --server) need_arg "$@"; server=$2; shift 2 ;;
     --cli) need_arg "$@"; cli=$2; shift 2 ;;
     --keep) keep=yes; shift ;;
+    --pin) pin=yes; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown option: $1" ;;
     esac
@@ -68,6 +73,16 @@ for v in requests rounds server_threads; do
     is_count "${!v}" || die "$v must be a positive integer, got '${!v}'"
 done
 [ -n "$cli" ] || cli=$(dirname "$server")/kedro-events
+# with --pin: taskset prefixes for the server and the load generators
+server_cpus=
+gen_cpus=
+if [ "$pin" = yes ]; then
+    ncpu=$(nproc)
+    [ "$ncpu" -ge 2 ] || die "--pin needs at least 2 CPUs"
+    command -v taskset >/dev/null || die "--pin needs taskset (util-linux)"
+    server_cpus="taskset -c 0-$((ncpu - 2))"
+    gen_cpus="taskset -c $((ncpu - 1))"
+fi
 [ -x "$server" ] || die "no server binary at $server (build it, or pass --server PATH)"
 [ -x "$cli" ] || die "no kedro-events at $cli (build it, or pass --cli PATH)"
 case $server in /*) ;; *) server="$PWD/$server" ;; esac # it runs in the work directory
@@ -126,7 +141,7 @@ n=$(wc -c <"$work/event.pb")
 # ---- the server ----------------------------------------------------------------------------
 mkdir -p "$work/run"
 config="{\"event00\": {\"source\": \"$source\", \"type\": \"$type\"}}"
-(cd "$work/run" && exec "$server" --listen 127.0.0.1:0 --runner none --events-config "$config" \
+(cd "$work/run" && exec $server_cpus "$server" --listen 127.0.0.1:0 --runner none --events-config "$config" \
     --threads "$server_threads" --dotenv "$work/run/none.env" --data-dir "$work/run/data" \
     >"$work/server.out" 2>"$work/server.err") &
 server_pid=$!
@@ -152,8 +167,13 @@ json_num() { sed -n "s/.*\"$2\":\([0-9.][0-9.]*\).*/\1/p" "$1"; }
 echo "$("$server" --version 2>/dev/null | head -n 1): $target, --threads $server_threads," \
     "--runner none, data on $(df -T "$work" | awk 'NR == 2 { print $2 }')"
 echo "$(h2load --version | head -n 1); $("$cli" --version)"
+if [ "$pin" = yes ]; then
+    cpus="server on CPUs ${server_cpus#taskset -c }, load generators on CPU ${gen_cpus#taskset -c }"
+else
+    cpus="$(nproc) CPUs shared by the load generator and the server"
+fi
 echo "$requests calls per run, $connections connections x $streams streams = $concurrency in" \
-    "flight; $(nproc) CPUs shared by the load generator and the server"
+    "flight; $cpus"
 echo
 
 h2_rates=()
@@ -165,7 +185,7 @@ run_h2load() {
     s0=$(server_ticks)
     set +e
     times >"$work/cpu0"
-    timeout "$run_limit" \
+    timeout "$run_limit" $gen_cpus \
         h2load -n "$requests" -c "$connections" -m "$streams" -t 1 -p h2c \
         -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/body.bin" \
         "http://$target/kedro.events.v1.EventService/Dispatch" >"$out" 2>&1
@@ -205,7 +225,7 @@ run_cli() {
     s0=$(server_ticks)
     set +e
     times >"$work/cpu0"
-    timeout "$run_limit" \
+    timeout "$run_limit" $gen_cpus \
         "$cli" bench --target "$target" --connections "$connections" \
         --concurrency "$concurrency" --requests "$requests" --source "$source" --type "$type" \
         --data "$data" --json-out "$@" >"$out" 2>"$work/cli.err"
