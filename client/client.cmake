@@ -63,7 +63,9 @@ add_executable(kedro-events
   client/cli/output.c
   client/cli/send.c
   client/cli/read.c
-  client/cli/bench.c)
+  client/cli/bench.c
+  client/cli/bench_report.c
+  client/cli/histogram.c)
 target_include_directories(kedro-events PRIVATE ${CMAKE_SOURCE_DIR}/client/cli)
 target_link_libraries(kedro-events PRIVATE kedroevents_static m)
 install(TARGETS kedro-events COMPONENT cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

@@ -24,155 +24,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "bench.h"
 
 #define CMD "bench"
 #define MAX_CONCURRENCY 10000
-#define MAX_INFLIGHT_EVENTS 1000000  /* concurrency x batch: the events the slots hold */
-#define MAX_CONNECTIONS 64           /* the library's limit of channels */
-#define MAX_ERROR_KINDS 32           /* distinct status names kept; more are lumped in OTHER */
-#define DRAIN_GRACE_NS 2000000000ull /* after the end, how long in-flight calls may finish */
-#define SIGNAL_POLL_NS 100000000ull  /* how often the main thread looks for SIGINT */
-#define NS 1000000000ull
-
-/* ---- the latency histogram ---------------------------------------------------------------- */
-
-/* Log-linear buckets over nanoseconds: values below 2^(SUB_BITS+1) have a bucket each; above,
- * every power of two is split into 2^SUB_BITS buckets, so a bucket is at most 1/128 of its
- * values wide and its midpoint is within 0.4% of any of them. */
-#define SUB_BITS 7
-#define SUB_COUNT (1u << SUB_BITS)
-#define HIST_BUCKETS ((64 - SUB_BITS) * SUB_COUNT + SUB_COUNT)
-
-typedef struct histogram {
-    uint64_t counts[HIST_BUCKETS]; /* samples per bucket */
-    uint64_t total;                /* samples */
-    uint64_t max;                  /* the largest sample, exact */
-    long double sum;               /* of all samples, for the mean */
-} histogram;
-
-static unsigned hist_index(uint64_t v)
-{
-    unsigned msb, shift;
-
-    if (v < 2 * SUB_COUNT)
-        return (unsigned)v;
-    msb = 63u - (unsigned)__builtin_clzll(v);
-    shift = msb - SUB_BITS;
-    return shift * SUB_COUNT + (unsigned)(v >> shift);
-}
-
-/* The middle of bucket i's range of values. */
-static uint64_t hist_value(unsigned i)
-{
-    unsigned shift;
-    uint64_t low;
-
-    if (i < 2 * SUB_COUNT)
-        return i;
-    shift = i / SUB_COUNT - 1;
-    low = (uint64_t)(i - shift * SUB_COUNT) << shift;
-    return low + ((1ull << shift) >> 1);
-}
-
-static void hist_add(histogram *h, uint64_t v)
-{
-    h->counts[hist_index(v)]++;
-    h->total++;
-    h->sum += v;
-    if (v > h->max)
-        h->max = v;
-}
-
-/* The value at quantile q (0..1]: the smallest bucket holding at least q of the samples. */
-static uint64_t hist_quantile(const histogram *h, double q)
-{
-    uint64_t rank, seen = 0;
-    unsigned i;
-
-    if (h->total == 0)
-        return 0;
-    rank = (uint64_t)ceil(q * (double)h->total);
-    if (rank < 1)
-        rank = 1;
-    for (i = 0; i < HIST_BUCKETS; i++) {
-        seen += h->counts[i];
-        if (seen >= rank)
-            return hist_value(i) < h->max ? hist_value(i) : h->max;
-    }
-    return h->max;
-}
-
-/* ---- the run's state -------------------------------------------------------------------- */
-
-/* One kind of error: a gRPC status name, or a library error name. */
-typedef struct error_kind {
-    char name[32];   /* e.g. "UNAVAILABLE" */
-    uint64_t count;  /* how many calls failed so */
-    char first[512]; /* the first one's message */
-} error_kind;
-
-typedef struct bench bench;
-
-/* One call kept in flight: its events and the call it has started. */
-typedef struct slot {
-    bench *b;            /* the run */
-    kec_event **events;  /* batch events (one for Dispatch), changed only between calls */
-    uint64_t started_ns; /* when its current call started (CLOCK_MONOTONIC) */
-    int measured;        /* --requests: the current call is one of the N measured */
-    uint64_t first_id;   /* distinct ids: the number of its next call's first event */
-    char id[80];         /* the id being written */
-} slot;
-
-/* What the flags ask for. */
-typedef struct config {
-    kec_client_options copts; /* the connection */
-    int concurrency;          /* calls in flight */
-    uint64_t requests;        /* measured calls, or 0 with a duration */
-    double duration;          /* measured seconds, with requests 0 */
-    double warmup;            /* seconds not measured first */
-    int batch;                /* events per DispatchBatch, or 0 for Dispatch */
-    const char *source;       /* the events' source */
-    const char *type;         /* the events' type */
-    const char *data;         /* their text data */
-    const char *content_type; /* their datacontenttype */
-    int same_id;              /* 1: every event has the same id */
-    int json;                 /* 1: report as one JSON object */
-} config;
-
-struct bench {
-    const config *cfg;   /* the flags */
-    kec_client *client;  /* the connection */
-    slot *slots;         /* cfg->concurrency of them */
-    char run_id[40];     /* a UUID naming this run's event ids */
-    int events_per_call; /* 1, or the batch size */
-
-    pthread_mutex_t lock;   /* guards everything below */
-    pthread_cond_t cond;    /* signalled when stopping begins and when inflight reaches 0 */
-    uint64_t t0;            /* when the first calls started */
-    uint64_t t_measure;     /* the end of the warmup */
-    uint64_t t_end;         /* the end of the measured interval (UINT64_MAX until known) */
-    int stopping;           /* no call is started any more */
-    int interrupted;        /* stopping because of SIGINT */
-    int unreachable;        /* stopping because the server could not be reached */
-    int inflight;           /* calls started whose callback has not run */
-    uint64_t next_id;       /* the number of the next distinct id */
-    uint64_t issued;        /* --requests: measured calls started */
-    uint64_t calls;         /* measured calls completed */
-    uint64_t ok_calls;      /* of them, successful */
-    uint64_t ok_events;     /* events in those */
-    uint64_t warmup_calls;  /* calls completed before the measured interval */
-    uint64_t drained_calls; /* calls completed after it */
-    int abandoned;          /* calls still in flight after the drain grace: cancelled */
-    uint64_t all_done;      /* calls completed, all phases (for the progress rate) */
-    uint64_t any_ok;        /* successful calls, all phases */
-    uint64_t errors;        /* failed calls, all phases */
-    kec_error first_error;  /* the first of them */
-    error_kind kinds[MAX_ERROR_KINDS]; /* errors by name */
-    int n_kinds;                       /* kinds in use */
-    uint64_t other_errors;             /* failures of kinds beyond MAX_ERROR_KINDS */
-    histogram hist;                    /* latencies of measured successful calls, ns */
-};
+#define MAX_INFLIGHT_EVENTS 1000000 /* concurrency x batch: the events the slots hold */
+#define MAX_CONNECTIONS 64          /* the library's limit of channels */
+#define SIGNAL_POLL_NS 100000000ull /* how often the main thread looks for SIGINT */
 
 static volatile sig_atomic_t got_signal;
 
@@ -188,11 +46,6 @@ static uint64_t now_ns(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
-}
-
-static double ms(uint64_t ns)
-{
-    return (double)ns / 1e6;
 }
 
 /* Counts one failed call under its status name (b->lock held). */
@@ -263,7 +116,7 @@ static void record(bench *b, slot *s, uint64_t now, int rc, const kec_error *err
     if (rc == KEC_OK) {
         b->ok_calls++;
         b->ok_events += (uint64_t)b->events_per_call;
-        hist_add(&b->hist, now - s->started_ns);
+        bench_hist_add(&b->hist, now - s->started_ns);
     }
     if (cfg->requests > 0 && b->calls == cfg->requests)
         stop_at(b, now);
@@ -506,134 +359,6 @@ static void run(bench *b)
         fprintf(stderr, "\r\033[K");
         fflush(stderr);
     }
-}
-
-/* ---- reporting --------------------------------------------------------------------------- */
-
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s != '\0'; s++) {
-        unsigned char ch = (unsigned char)*s;
-
-        if (ch == '"' || ch == '\\')
-            fprintf(f, "\\%c", ch);
-        else if (ch == '\n')
-            fputs("\\n", f);
-        else if (ch < 0x20)
-            fprintf(f, "\\u%04x", ch);
-        else
-            fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
-/* The measured interval in seconds (0 when the run ended before it began). */
-static double interval(const bench *b)
-{
-    uint64_t end = b->t_end;
-
-    if (end == UINT64_MAX) /* --requests interrupted before any end was set: cannot happen */
-        end = b->t_measure;
-    return end > b->t_measure ? (double)(end - b->t_measure) / 1e9 : 0;
-}
-
-static void report_text(const bench *b)
-{
-    const config *cfg = b->cfg;
-    double secs = interval(b);
-    int i;
-
-    printf("target       %s\n", kec_client_target(b->client));
-    printf("concurrency  %d calls in flight over %d connection%s\n", cfg->concurrency,
-           cfg->copts.channels, cfg->copts.channels == 1 ? "" : "s");
-    if (cfg->batch > 0)
-        printf("batch        %d events per DispatchBatch call\n", cfg->batch);
-    else
-        printf("batch        none (one event per Dispatch call)\n");
-    if (cfg->same_id)
-        printf("ids          same (%s: every call after the first is a duplicate)\n", b->run_id);
-    else
-        printf("ids          distinct (%s-<n>)\n", b->run_id);
-    printf("calls        %" PRIu64 " in %.3f s", b->calls, secs);
-    if (b->warmup_calls > 0)
-        printf(", %" PRIu64 " more in the %.3g s warmup", b->warmup_calls, cfg->warmup);
-    if (b->drained_calls > 0)
-        printf(", %" PRIu64 " completed after the end (not counted)", b->drained_calls);
-    if (b->abandoned > 0)
-        printf(", %d unanswered %.0f s after the end (cancelled)", b->abandoned,
-               (double)DRAIN_GRACE_NS / 1e9);
-    printf("%s\n", b->interrupted   ? " (interrupted)"
-                   : b->unreachable ? " (stopped: the server could not be reached)"
-                                    : "");
-    printf("throughput   %.0f dispatches/s", secs > 0 ? (double)b->ok_events / secs : 0.0);
-    if (cfg->batch > 0)
-        printf("  %.0f calls/s", secs > 0 ? (double)b->ok_calls / secs : 0.0);
-    printf("\n");
-    if (b->hist.total > 0)
-        printf("latency      p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  max %.3f ms  (mean %.3f ms)\n",
-               ms(hist_quantile(&b->hist, 0.50)), ms(hist_quantile(&b->hist, 0.90)),
-               ms(hist_quantile(&b->hist, 0.99)), ms(b->hist.max),
-               (double)(b->hist.sum / (long double)b->hist.total) / 1e6);
-    else
-        printf("latency      no successful call measured\n");
-    if (b->errors == 0) {
-        printf("errors       none\n");
-        return;
-    }
-    printf("errors       %" PRIu64 " failed call%s (warmup included)\n", b->errors,
-           b->errors == 1 ? "" : "s");
-    for (i = 0; i < b->n_kinds; i++)
-        printf("  %-20s %10" PRIu64 "  first: %s\n", b->kinds[i].name, b->kinds[i].count,
-               b->kinds[i].first);
-    if (b->other_errors > 0)
-        printf("  %-20s %10" PRIu64 "\n", "(other kinds)", b->other_errors);
-}
-
-static void report_json(const bench *b)
-{
-    const config *cfg = b->cfg;
-    double secs = interval(b);
-    int i;
-
-    printf("{\"target\":");
-    json_string(stdout, kec_client_target(b->client));
-    printf(",\"method\":\"%s\",\"concurrency\":%d,\"connections\":%d,\"batch\":%d,",
-           cfg->batch > 0 ? "DispatchBatch" : "Dispatch", cfg->concurrency, cfg->copts.channels,
-           cfg->batch > 0 ? cfg->batch : 1);
-    printf("\"ids\":\"%s\",\"run_id\":\"%s\",", cfg->same_id ? "same" : "distinct", b->run_id);
-    if (cfg->requests > 0)
-        printf("\"requests\":%" PRIu64 ",", cfg->requests);
-    else
-        printf("\"duration_s\":%.3f,", cfg->duration);
-    printf("\"warmup_s\":%.3f,\"interval_s\":%.6f,\"calls\":%" PRIu64 ",\"ok_calls\":%" PRIu64
-           ",\"dispatches\":%" PRIu64 ",\"warmup_calls\":%" PRIu64 ",\"drained_calls\":%" PRIu64
-           ",\"cancelled_calls\":%d,",
-           cfg->warmup, secs, b->calls, b->ok_calls, b->ok_events, b->warmup_calls,
-           b->drained_calls, b->abandoned);
-    printf("\"dispatches_per_s\":%.1f,\"calls_per_s\":%.1f,",
-           secs > 0 ? (double)b->ok_events / secs : 0.0,
-           secs > 0 ? (double)b->ok_calls / secs : 0.0);
-    if (b->hist.total > 0)
-        printf(
-            "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f,\"mean\":%.3f},",
-            ms(hist_quantile(&b->hist, 0.50)), ms(hist_quantile(&b->hist, 0.90)),
-            ms(hist_quantile(&b->hist, 0.99)), ms(b->hist.max),
-            (double)(b->hist.sum / (long double)b->hist.total) / 1e6);
-    else
-        printf("\"latency_ms\":null,");
-    printf("\"interrupted\":%s,\"unreachable\":%s,\"errors\":%" PRIu64 ",\"errors_by_status\":[",
-           b->interrupted ? "true" : "false", b->unreachable ? "true" : "false", b->errors);
-    for (i = 0; i < b->n_kinds; i++) {
-        printf("%s{\"status\":\"%s\",\"count\":%" PRIu64 ",\"first_message\":", i ? "," : "",
-               b->kinds[i].name, b->kinds[i].count);
-        json_string(stdout, b->kinds[i].first);
-        printf("}");
-    }
-    if (b->other_errors > 0)
-        printf("%s{\"status\":\"OTHER\",\"count\":%" PRIu64 ",\"first_message\":\"\"}",
-               b->n_kinds > 0 ? "," : "", b->other_errors);
-    printf("]}\n");
 }
 
 /* ---- flags ------------------------------------------------------------------------------- */
@@ -887,9 +612,9 @@ int cli_bench(int argc, char **argv)
     run(b);
 
     if (cfg.json)
-        report_json(b);
+        bench_report_json(b);
     else
-        report_text(b);
+        bench_report_text(b);
     fflush(stdout);
     if (b->errors == 0)
         rc = CLI_EXIT_OK;
