@@ -394,7 +394,9 @@ KEC_API void kec_client_options_init(kec_client_options *o);
  * down shows in the first call's error (KEC_ESTATUS, status UNAVAILABLE). Strings in o are
  * copied; TLS files are read here (KEC_EIO names a file that cannot be read). *out is freed
  * with kec_client_free, which cancels calls still in flight (their callbacks fire with
- * CANCELLED) and waits for their callbacks to return. */
+ * CANCELLED) and waits for their callbacks to return. Callbacks that start calls while it
+ * runs are refused (KEC_EINVAL); other threads must have stopped calling, and it must not be
+ * called from a callback. */
 typedef struct kec_client kec_client;
 KEC_API int kec_client_new(const kec_client_options *o, kec_client **out, kec_error *err);
 KEC_API void kec_client_free(kec_client *c);
