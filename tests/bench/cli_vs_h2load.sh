@@ -35,6 +35,8 @@
 #                        the comparison then measures the server, not the generators' cost
 # Traffic goes to 127.0.0.1 only. Needs: h2load, protoc, awk.
 set -eu
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -99,64 +101,15 @@ type=com.example.event
 data='{"message": "hello from h2load", "n": 1}'
 run_limit=300 # seconds any one load run may take
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/ke-cli-vs-h2load.XXXXXX")
-server_pid=
-# shellcheck disable=SC2317 # called through trap
-cleanup() {
-    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -KILL "$server_pid" 2>/dev/null || true
-    fi
-    if [ "$keep" = yes ]; then
-        echo "work directory kept: $work"
-    else
-        rm -rf "$work"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_workdir cli-vs-h2load
 
 # ---- the h2load request body: gRPC frame header + protoc-encoded CloudEvent ---------------
-cat >"$work/event.txtpb" <<EOF
-id: "bench-0001"
-source: "$source"
-spec_version: "1.0"
-type: "$type"
-attributes {
-  key: "datacontenttype"
-  value { ce_string: "application/json" }
-}
-text_data: "$(printf '%s' "$data" | sed 's/["\\]/\\&/g')"
-EOF
-protoc --encode=io.cloudevents.v1.CloudEvent -I "$proto_dir" cloudevents/v1/cloudevents.proto \
-    <"$work/event.txtpb" >"$work/event.pb"
-n=$(wc -c <"$work/event.pb")
-{
-    printf '\000'
-    # shellcheck disable=SC2059
-    printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $((n >> 24 & 255)) $((n >> 16 & 255)) \
-        $((n >> 8 & 255)) $((n & 255)))"
-    cat "$work/event.pb"
-} >"$work/body.bin"
+bench_event_body "$work/body.bin" "$source" "$type" "$data"
 
 # ---- the server ----------------------------------------------------------------------------
-mkdir -p "$work/run"
 config="{\"event00\": {\"source\": \"$source\", \"type\": \"$type\"}}"
-(cd "$work/run" && exec $server_cpus "$server" --listen 127.0.0.1:0 --runner none --events-config "$config" \
-    --threads "$server_threads" --dotenv "$work/run/none.env" --data-dir "$work/run/data" \
-    >"$work/server.out" 2>"$work/server.err") &
-server_pid=$!
-port=
-for _ in $(seq 1 100); do
-    port=$(sed -n 's/^kedro-eventd: listening on .* port \([0-9][0-9]*\)$/\1/p' "$work/server.out")
-    [ -n "$port" ] && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-done
-if [ -z "$port" ]; then
-    echo "kedro-eventd did not report its port; its output:" >&2
-    cat "$work/server.out" "$work/server.err" >&2
-    exit 1
-fi
+# shellcheck disable=SC2086 # server_cpus is a word list or empty
+bench_start_eventd "$config" "$server_threads" $server_cpus
 target=127.0.0.1:$port
 
 server_ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
@@ -185,6 +138,7 @@ run_h2load() {
     s0=$(server_ticks)
     set +e
     times >"$work/cpu0"
+    # shellcheck disable=SC2086 # gen_cpus is a word list or empty
     timeout "$run_limit" $gen_cpus \
         h2load -n "$requests" -c "$connections" -m "$streams" -t 1 -p h2c \
         -H 'content-type: application/grpc' -H 'te: trailers' -d "$work/body.bin" \
@@ -225,6 +179,7 @@ run_cli() {
     s0=$(server_ticks)
     set +e
     times >"$work/cpu0"
+    # shellcheck disable=SC2086 # gen_cpus is a word list or empty
     timeout "$run_limit" $gen_cpus \
         "$cli" bench --target "$target" --connections "$connections" \
         --concurrency "$concurrency" --requests "$requests" --source "$source" --type "$type" \

@@ -9,7 +9,8 @@
 #   datacontenttype attribute, a small JSON text_data) behind the 5-byte gRPC frame header.
 #   The protobuf bytes come from `protoc --encode` on a text-format message.
 #
-#   Every request carries the SAME event id, so the server deduplicates: the first request
+#   The server runs with --runner none (runs are recorded, never started, so the answers keep
+#   one size). Every request carries the SAME event id, so the server deduplicates: the first request
 #   creates one pipeline per matching route, and every other request takes the duplicate
 #   path (decode, validation, route matching, CloudEvents-JSON rendering and building the
 #   pipeline records still run; the store insert does not, and the answer is the original
@@ -48,6 +49,8 @@
 #       --keep              keep the work directory (request body, h2load log, server output)
 # Traffic goes to 127.0.0.1 only.  Needs: h2load, protoc, curl, awk, sort.
 set -eu
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -116,55 +119,15 @@ for tool in h2load protoc curl awk sort timeout; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool not found (Debian: tests/deps.sh installs it)"
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/ke-h2load.XXXXXX")
-server_pid=
-# shellcheck disable=SC2317 # called through trap
-cleanup() {
-    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -KILL "$server_pid" 2>/dev/null || true
-    fi
-    if [ "$keep" = yes ]; then
-        echo "work directory kept: $work"
-    else
-        rm -rf "$work"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_workdir h2load
 
 failures=0
 fail() { echo "FAILED: $*"; failures=$((failures + 1)); }
 ok() { echo "verified: $*"; }
 
 # ---- the request body: gRPC frame header + protoc-encoded CloudEvent --------------------
-cat >"$work/event.txtpb" <<'EOF'
-id: "bench-0001"
-source: "example.com"
-spec_version: "1.0"
-type: "com.example.event"
-attributes {
-  key: "datacontenttype"
-  value { ce_string: "application/json" }
-}
-text_data: "{\"message\": \"hello from h2load\", \"n\": 1}"
-EOF
-
-# grpc_frame IN OUT: OUT = 0x00 (uncompressed) + 4-byte big-endian length of IN + IN.
-grpc_frame() {
-    local n
-    n=$(wc -c <"$1")
-    {
-        printf '\000'
-        # shellcheck disable=SC2059
-        printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $((n >> 24 & 255)) $((n >> 16 & 255)) \
-            $((n >> 8 & 255)) $((n & 255)))"
-        cat "$1"
-    } >"$2"
-}
-
-protoc --encode=io.cloudevents.v1.CloudEvent -I "$proto_dir" cloudevents/v1/cloudevents.proto \
-    <"$work/event.txtpb" >"$work/event.pb"
-grpc_frame "$work/event.pb" "$work/body.bin"
+bench_event_body "$work/body.bin" example.com com.example.event \
+    '{"message": "hello from h2load", "n": 1}'
 body="$work/body.bin"
 
 if [ "$match" = yes ]; then
@@ -176,23 +139,7 @@ else
 fi
 
 # ---- start the server on a free loopback port --------------------------------------------
-mkdir -p "$work/run"
-(cd "$work/run" && exec "$server" --listen 127.0.0.1:0 --events-config "$config" \
-    --threads "$server_threads" --dotenv "$work/run/none.env" --data-dir "$work/run/data" \
-    >"$work/server.out" 2>"$work/server.err") &
-server_pid=$!
-port=
-for _ in $(seq 1 100); do
-    port=$(sed -n 's/^kedro-eventd: listening on .* port \([0-9][0-9]*\)$/\1/p' "$work/server.out")
-    [ -n "$port" ] && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-done
-if [ -z "$port" ]; then
-    echo "kedro-eventd did not report its port; its output:" >&2
-    cat "$work/server.out" "$work/server.err" >&2
-    exit 1
-fi
+bench_start_eventd "$config" "$server_threads"
 base="http://127.0.0.1:$port/kedro.events.v1.EventService"
 
 # grpc_call METHOD REQUEST_FILE(framed) NAME: POSTs with curl (h2c prior knowledge), leaves
@@ -210,7 +157,7 @@ list_pipelines() { # prints the number of pipelines the server holds, or "error"
     local st
     echo 'page_size: 1000' | protoc --encode=kedro.events.v1.ListPipelinesRequest \
         -I "$proto_dir" kedro/events/v1/events.proto >"$work/list.pb"
-    grpc_frame "$work/list.pb" "$work/list.bin"
+    bench_grpc_frame "$work/list.pb" "$work/list.bin"
     st=$(grpc_call ListPipelines "$work/list.bin" list)
     if [ "$st" != 0 ]; then
         echo error
