@@ -36,6 +36,9 @@ target_include_directories(test_client_codec PRIVATE ${CMAKE_SOURCE_DIR}/client)
 # The client library's event builder and RFC 3339 time; its CloudEvents JSON format reader and
 # writer, checked against the conformance vectors and, for what it accepts, the server's rules.
 ke_unit_test(client_event kedroevents_static)
+# The library's call contracts (callbacks, cancel on free, deadlines, reconnecting) against
+# a kedro-eventd the test starts itself.
+ke_unit_test(client_calls kedroevents_static)
 ke_unit_test(client_json kedroevents_static ke_event)
 target_include_directories(test_client_json PRIVATE ${CMAKE_SOURCE_DIR}/client)
 # kedro-event-shim's CloudEvents HTTP binding reader (the test includes binding.c).
