@@ -39,6 +39,7 @@ ke_unit_test(client_event kedroevents_static)
 # The library's call contracts (callbacks, cancel on free, deadlines, reconnecting) against
 # a kedro-eventd the test starts itself.
 ke_unit_test(client_calls kedroevents_static)
+set_tests_properties(unit_client_calls PROPERTIES TIMEOUT 120)
 ke_unit_test(client_json kedroevents_static ke_event)
 target_include_directories(test_client_json PRIVATE ${CMAKE_SOURCE_DIR}/client)
 # kedro-event-shim's CloudEvents HTTP binding reader (the test includes binding.c).

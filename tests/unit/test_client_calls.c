@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,6 +44,7 @@ static int start_server(int port)
     snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
     pid = fork();
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* no server left behind if the test dies or hangs */
         dup2(out[1], STDOUT_FILENO);
         close(out[0]);
         close(out[1]);
