@@ -10,6 +10,7 @@
 
 #include <cmocka.h> /* after the headers it needs */
 
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -75,6 +76,52 @@ static void stop_server(void)
         waitpid(server_pid, NULL, 0);
     }
     server_pid = -1;
+}
+
+/* Stops the server (SIGSTOP) and waits until every one of its threads is stopped: kill()
+ * returns before threads on another CPU have stopped, and a call sent meanwhile would be
+ * answered. */
+static void stall_server(void)
+{
+    char dir[64], stat[400];
+    int i, running = 1;
+
+    kill(server_pid, SIGSTOP);
+    snprintf(dir, sizeof dir, "/proc/%d/task", (int)server_pid);
+    for (i = 0; i < 500 && running; i++) {
+        DIR *d = opendir(dir);
+        struct dirent *e;
+
+        running = 0;
+        while (d != NULL && (e = readdir(d)) != NULL) {
+            char state = '?';
+            FILE *f;
+
+            if (e->d_name[0] == '.')
+                continue;
+            snprintf(stat, sizeof stat, "%s/%s/stat", dir, e->d_name);
+            f = fopen(stat, "r");
+            if (f != NULL && fscanf(f, "%*d (%*[^)]) %c", &state) == 1 && state != 'T' &&
+                state != 't')
+                running = 1;
+            if (f != NULL)
+                fclose(f);
+        }
+        if (d != NULL)
+            closedir(d);
+        if (running)
+            usleep(2000);
+    }
+    assert_false(running);
+}
+
+/* After each test: the server runs again, whatever the test left. */
+static int resume_server(void **state)
+{
+    (void)state;
+    if (server_pid > 0)
+        kill(server_pid, SIGCONT);
+    return 0;
 }
 
 static kec_client *new_client(int timeout_ms)
@@ -203,7 +250,7 @@ static void freeing_with_calls_to_a_stalled_server_cancels_them(void **state)
     (void)state;
     assert_int_equal(kec_dispatch(c, ev, &r, NULL), KEC_OK); /* connected */
     kec_dispatch_result_release(&r);
-    kill(server_pid, SIGSTOP);
+    stall_server();
     for (i = 0; i < 100; i++)
         assert_int_equal(kec_dispatch_async(c, ev, count, &t, NULL), KEC_OK);
     usleep(200000);
@@ -225,7 +272,7 @@ static void a_stalled_server_ends_in_deadline_exceeded(void **state)
     (void)state;
     assert_int_equal(kec_dispatch(c, ev, &r, NULL), KEC_OK);
     kec_dispatch_result_release(&r);
-    kill(server_pid, SIGSTOP);
+    stall_server();
     kec_error_clear(&err);
     assert_int_equal(kec_dispatch(c, ev, &r, &err), KEC_ESTATUS);
     assert_int_equal(err.status, KEC_STATUS_DEADLINE_EXCEEDED);
@@ -266,11 +313,13 @@ static void an_unreachable_server_is_unavailable_until_it_is_back(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(every_async_call_fires_exactly_once),
-        cmocka_unit_test(a_blocking_call_inside_a_callback_is_refused),
-        cmocka_unit_test(freeing_with_calls_to_a_stalled_server_cancels_them),
-        cmocka_unit_test(a_stalled_server_ends_in_deadline_exceeded),
-        cmocka_unit_test(an_unreachable_server_is_unavailable_until_it_is_back),
+        cmocka_unit_test_teardown(every_async_call_fires_exactly_once, resume_server),
+        cmocka_unit_test_teardown(a_blocking_call_inside_a_callback_is_refused, resume_server),
+        cmocka_unit_test_teardown(freeing_with_calls_to_a_stalled_server_cancels_them,
+                                  resume_server),
+        cmocka_unit_test_teardown(a_stalled_server_ends_in_deadline_exceeded, resume_server),
+        cmocka_unit_test_teardown(an_unreachable_server_is_unavailable_until_it_is_back,
+                                  resume_server),
     };
     int failed;
 
