@@ -97,19 +97,6 @@ static int parse_whole(const char *text, size_t len, cJSON **out, size_t *bad)
 
 /* ---- reading ---- */
 
-/* Writes d into buf with the fewest significant digits (15 to 17) that read back as d. */
-static void format_number(char buf[32], double d)
-{
-    int digits;
-
-    for (digits = 15; digits < 17; digits++) {
-        snprintf(buf, 32, "%.*g", digits, d);
-        if (strtod(buf, NULL) == d)
-            return;
-    }
-    snprintf(buf, 32, "%.17g", d);
-}
-
 /* Parses the whole text, bounded by KEC_JSON_MAX_BYTES, into *out (cJSON_Delete it); refuses
  * NUL bytes and "\u0000", which CloudEvent strings cannot carry. KEC_EFORMAT says where. */
 static int parse_text(const char *text, size_t len, cJSON **out, kec_error *err)
@@ -206,7 +193,7 @@ static const required_member required_members[] = {
 static int read_extension(kec_event *ev, const cJSON *m, kec_error *err)
 {
     const char *name = m->string;
-    char num[32];
+    char num[KEC_NUMBER_TEXT_MAX];
 
     if (name[0] == '\0')
         return kec_error_set(err, KEC_EFORMAT, "a member with an empty name is not an attribute");
@@ -222,7 +209,7 @@ static int read_extension(kec_event *ev, const cJSON *m, kec_error *err)
     if (m->valuedouble == floor(m->valuedouble) && m->valuedouble >= INT32_MIN &&
         m->valuedouble <= INT32_MAX)
         return kec_event_set_integer(ev, name, (int32_t)m->valuedouble, err);
-    format_number(num, m->valuedouble);
+    kec_format_number(num, m->valuedouble);
     return kec_error_set(err, KEC_EFORMAT, "extension \"%s\": %s is not an integer within int32",
                          name, num);
 }

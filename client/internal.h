@@ -37,6 +37,20 @@ char *kec_base64_encode(const void *bytes, size_t len);
  * where, without naming the subject (callers prefix it), or KEC_ENOMEM; *out NULL then. */
 int kec_base64_decode(const char *text, size_t len, uint8_t **out, size_t *out_len, kec_error *err);
 
+/* Room kec_format_number needs. */
+#define KEC_NUMBER_TEXT_MAX 64
+
+/* Writes the shortest decimal that reads back as exactly d (finite): integral values below
+ * 1e17 as integers, as Python prints them, others in %g form with 15 to 17 digits. (cJSON's
+ * own printer may drop the last digit of 16- and 17-digit numbers.) */
+void kec_format_number(char buf[KEC_NUMBER_TEXT_MAX], double d);
+
+/* A JSON scalar as a Kedro parameter: *text its value as text (a string's own, "true" or
+ * "false", or the number written into buf by kec_format_number) and, returned, the type it is
+ * read as: "string", "bool", "int" (integral and exact in a double, 1.0 too) or "float".
+ * NULL for anything else (null, arrays, objects, numbers out of a double's range). */
+const char *kec_json_scalar(const cJSON *v, char buf[KEC_NUMBER_TEXT_MAX], const char **text);
+
 /* "an object", "an array", "a string", "a number", "a boolean" or "null": the kind of v, for
  * messages about a value of the wrong kind. */
 const char *kec_json_kind(const cJSON *v);

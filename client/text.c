@@ -2,7 +2,9 @@
  * cJSON. */
 #include "internal.h"
 
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -198,4 +200,39 @@ const char *kec_json_kind(const cJSON *v)
     if (cJSON_IsBool(v))
         return "a boolean";
     return "null";
+}
+
+void kec_format_number(char buf[KEC_NUMBER_TEXT_MAX], double d)
+{
+    int prec;
+
+    if (d == floor(d) && fabs(d) < 1e17) {
+        snprintf(buf, KEC_NUMBER_TEXT_MAX, "%.0f", d);
+        return;
+    }
+    for (prec = 15; prec < 17; prec++) {
+        snprintf(buf, KEC_NUMBER_TEXT_MAX, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            return;
+    }
+    snprintf(buf, KEC_NUMBER_TEXT_MAX, "%.17g", d);
+}
+
+const char *kec_json_scalar(const cJSON *v, char buf[KEC_NUMBER_TEXT_MAX], const char **text)
+{
+    if (cJSON_IsString(v)) {
+        *text = v->valuestring;
+        return "string";
+    }
+    if (cJSON_IsBool(v)) {
+        *text = cJSON_IsTrue(v) ? "true" : "false";
+        return "bool";
+    }
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+        return NULL;
+    kec_format_number(buf, v->valuedouble);
+    *text = buf;
+    return v->valuedouble == floor(v->valuedouble) && fabs(v->valuedouble) <= 9007199254740992.0
+               ? "int"
+               : "float";
 }

@@ -98,9 +98,9 @@ static int parse_extras(parser *p, const char *entry, const cJSON *obj, int tags
     char q[KE_QUOTE_CAP];
     const cJSON *v;
     size_t count = 0, i;
-    const char *tok;
-    char num[64];
-    int rc, is_float;
+    const char *tok, *type;
+    char num[KEC_NUMBER_TEXT_MAX];
+    int rc;
 
     if (!cJSON_IsObject(obj))
         return ke_error_set(
@@ -139,22 +139,15 @@ static int parse_extras(parser *p, const char *entry, const cJSON *obj, int tags
                                 "%s: entry %s: parameter %s contains \"${\", which Kedro's "
                                 "OmegaConf would read as an interpolation",
                                 p->origin, entry, q);
-        if (cJSON_IsString(v)) {
-            rc = set_kv(kv, v->string, v->valuestring, strlen(v->valuestring), "string", p->err);
-        } else if (!tags && cJSON_IsBool(v)) {
-            tok = cJSON_IsTrue(v) ? "true" : "false";
-            rc = set_kv(kv, v->string, tok, strlen(tok), "bool", p->err);
-        } else if (!tags && cJSON_IsNumber(v) && !isfinite(v->valuedouble)) {
+        if (!tags && cJSON_IsNumber(v) && !isfinite(v->valuedouble))
             return ke_error_set(p->err, KE_ECONFIG,
                                 "%s: entry %s: parameter %s is out of a double's range", p->origin,
                                 entry, q);
-        } else if (!tags && cJSON_IsNumber(v)) {
-            /* Typed by value: integral numbers that a double holds exactly are
-             * ints ("1.0" too), others floats, written back exactly. */
-            ke_format_number(num, v->valuedouble);
-            is_float = v->valuedouble != floor(v->valuedouble) ||
-                       fabs(v->valuedouble) > 9007199254740992.0;
-            rc = set_kv(kv, v->string, num, strlen(num), is_float ? "float" : "int", p->err);
+        /* Typed by value, as the shim types CreatePipeline's: integral numbers that a double
+         * holds exactly are ints ("1.0" too), others floats, written back exactly. */
+        type = tags && !cJSON_IsString(v) ? NULL : kec_json_scalar(v, num, &tok);
+        if (type != NULL) {
+            rc = set_kv(kv, v->string, tok, strlen(tok), type, p->err);
         } else {
             return ke_error_set(
                 p->err, KE_ECONFIG, "%s: entry %s: %s %s must be %s, got %s", p->origin, entry,

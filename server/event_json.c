@@ -38,17 +38,17 @@ static int json_depth(const cJSON *v)
     return deepest + 1;
 }
 
-/* Replaces every number inside v by its exact text (ke_format_number).
+/* Replaces every number inside v by its exact text (kec_format_number).
  * Returns false when out of memory. */
 static bool exact_numbers(cJSON *v)
 {
     cJSON *c, *next, *raw;
-    char buf[64];
+    char buf[KEC_NUMBER_TEXT_MAX];
 
     for (c = v->child; c != NULL; c = next) {
         next = c->next;
         if (cJSON_IsNumber(c) && isfinite(c->valuedouble)) {
-            ke_format_number(buf, c->valuedouble);
+            kec_format_number(buf, c->valuedouble);
             raw = cJSON_CreateRaw(buf);
             if (raw == NULL)
                 return false;
@@ -79,10 +79,10 @@ static cJSON *parse_json_data(const char *text, size_t n)
     if (v == NULL)
         return NULL;
     if (cJSON_IsNumber(v)) { /* a bare number: give it its exact text too */
-        char buf[64];
+        char buf[KEC_NUMBER_TEXT_MAX];
         cJSON *raw;
 
-        ke_format_number(buf, v->valuedouble);
+        kec_format_number(buf, v->valuedouble);
         raw = isfinite(v->valuedouble) ? cJSON_CreateRaw(buf) : NULL;
         cJSON_Delete(v);
         return raw;

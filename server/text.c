@@ -42,22 +42,6 @@ const char *ke_quote(char buf[KE_QUOTE_CAP], const char *s)
     return ke_quote_n(buf, s, strlen(s));
 }
 
-void ke_format_number(char buf[64], double d)
-{
-    int prec;
-
-    if (d == floor(d) && fabs(d) < 1e17) {
-        snprintf(buf, 64, "%.0f", d);
-        return;
-    }
-    for (prec = 15; prec < 17; prec++) {
-        snprintf(buf, 64, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d)
-            return;
-    }
-    snprintf(buf, 64, "%.17g", d);
-}
-
 int ke_json_has_nul_escape(const char *s, size_t n)
 {
     const char *p = s, *hit, *b;

@@ -23,9 +23,4 @@ const char *ke_quote(char buf[KE_QUOTE_CAP], const char *s);
  * backslash followed by "u0000" is not one). cJSON cuts a string there. */
 int ke_json_has_nul_escape(const char *s, size_t n);
 
-/* Writes the shortest decimal that reads back as exactly d (finite): integral
- * values below 1e17 as integers, as Python prints them, others in %g form.
- * (cJSON's own printer may drop the last digit of 16- and 17-digit numbers.) */
-void ke_format_number(char buf[64], double d);
-
 #endif

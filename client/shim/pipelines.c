@@ -3,14 +3,14 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "shim.h"
 
-#define NUM_MAX 40 /* a number written back as text */
+#define NUM_MAX KEC_NUMBER_TEXT_MAX /* a number written back as text */
 
 /* The answer to a call that failed; UNAVAILABLE is told apart by whether the channel is up. */
 static void call_failed(kec_client *c, kes_answer *a, int rc, const kec_error *err)
@@ -87,40 +87,13 @@ void kes_pipelines_list(kec_client *c, const kes_list_args *q, kes_answer *a)
     kec_pipeline_page_release(&page);
 }
 
-/* A JSON number as Kedro reads it: integral values a double holds exactly as "int", others
- * as the shortest text that reads back the same, "float". */
-static const char *format_number(double v, char *buf)
-{
-    int prec;
-
-    if (v == floor(v) && fabs(v) <= 9007199254740992.0) {
-        snprintf(buf, NUM_MAX, "%.0f", v);
-        return "int";
-    }
-    for (prec = 15; prec < 17; prec++) {
-        snprintf(buf, NUM_MAX, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            return "float";
-    }
-    snprintf(buf, NUM_MAX, "%.17g", v);
-    return "float";
-}
-
 /* A parameter's value v as text and its type: strings as they are, booleans "bool", numbers
  * "int" or "float". 0 (with a 400 in a) for anything else. */
 static int param_value(const cJSON *v, const char *where, char *buf, const char **value,
                        const char **type, kes_answer *a)
 {
-    if (cJSON_IsString(v)) {
-        *value = v->valuestring;
-        *type = "string";
-    } else if (cJSON_IsBool(v)) {
-        *value = cJSON_IsTrue(v) ? "true" : "false";
-        *type = "bool";
-    } else if (cJSON_IsNumber(v) && isfinite(v->valuedouble)) {
-        *type = format_number(v->valuedouble, buf);
-        *value = buf;
-    } else {
+    *type = kec_json_scalar(v, buf, value); /* typed as the server types configured ones */
+    if (*type == NULL) {
         kes_answer_detail(a, 400, "%s: the value must be a string, a number or a boolean", where);
         return 0;
     }

@@ -55,19 +55,19 @@ static void format_number_reads_back_exactly_and_keeps_integers_integral(void **
                                     12345678901234567890.0,
                                     4.9e-324,
                                     123456.789};
-    char buf[64];
+    char buf[KEC_NUMBER_TEXT_MAX];
     size_t i;
 
     (void)state;
     for (i = 0; i < sizeof values / sizeof values[0]; i++) {
-        ke_format_number(buf, values[i]);
+        kec_format_number(buf, values[i]);
         assert_true(strtod(buf, NULL) == values[i]);
     }
-    ke_format_number(buf, 150);
+    kec_format_number(buf, 150);
     assert_string_equal(buf, "150");
-    ke_format_number(buf, 9007199254740992.0);
+    kec_format_number(buf, 9007199254740992.0);
     assert_string_equal(buf, "9007199254740992");
-    ke_format_number(buf, 0.1);
+    kec_format_number(buf, 0.1);
     assert_string_equal(buf, "0.1");
 }
 
