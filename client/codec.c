@@ -32,6 +32,7 @@ typedef struct scratch {
     pb_bytes_array_t **bytes; /* KEC_ATTR_BYTES values, copied into nanopb's layout */
     pb_bytes_array_t *data;   /* binary or proto data, copied */
     google_protobuf_Any any;  /* proto data */
+    size_t n;                 /* attributes: the length of the arrays above */
 } scratch;
 
 static int nomem(kec_error *err, const char *what)
@@ -56,11 +57,11 @@ static pb_bytes_array_t *bytes_new(const void *data, size_t len)
     return b;
 }
 
-static void scratch_release(scratch *s, size_t n)
+static void scratch_release(scratch *s)
 {
     size_t i;
 
-    for (i = 0; s->bytes != NULL && i < n; i++)
+    for (i = 0; s->bytes != NULL && i < s->n; i++)
         free(s->bytes[i]);
     free(s->entries);
     free(s->values);
@@ -124,6 +125,7 @@ static int fill_event(const kec_event *ev, pb_event *pb, scratch *s, kec_error *
 
     memset(pb, 0, sizeof *pb);
     memset(s, 0, sizeof *s);
+    s->n = n;
     pb->id = kec_codec_str(kec_event_id(ev));
     pb->source = kec_codec_str(kec_event_source(ev));
     pb->spec_version = kec_codec_str(kec_event_spec_version(ev));
@@ -192,14 +194,12 @@ int kec_event_encode(const kec_event *ev, uint8_t **buf, size_t *len, kec_error 
 {
     pb_event pb;
     scratch s;
-    size_t n;
     int rc;
 
     rc = fill_event(ev, &pb, &s, err);
     if (rc == KEC_OK)
         rc = kec_codec_encode(io_cloudevents_v1_CloudEvent_fields, &pb, buf, len, "an event", err);
-    kec_event_attrs(ev, &n);
-    scratch_release(&s, n);
+    scratch_release(&s);
     return rc;
 }
 
@@ -209,7 +209,7 @@ int kec_batch_encode(kec_event *const *events, size_t count, uint8_t **buf, size
     io_cloudevents_v1_CloudEventBatch batch = {0};
     pb_event *pbs = NULL;
     scratch *ss = NULL;
-    size_t i, filled = 0, n;
+    size_t i, filled = 0;
     int rc = KEC_OK;
 
     *buf = NULL;
@@ -231,8 +231,7 @@ int kec_batch_encode(kec_event *const *events, size_t count, uint8_t **buf, size
                           err);
 out:
     for (i = 0; i < filled; i++) {
-        kec_event_attrs(events[i], &n);
-        scratch_release(&ss[i], n);
+        scratch_release(&ss[i]);
     }
     free(ss);
     free(pbs);
