@@ -4,7 +4,12 @@
  * Encoding points nanopb's structs (every field FT_POINTER) into the caller's data for the
  * length of one pb_encode, so nothing is copied but the scalars nanopb wants by pointer.
  * Proto3 leaves zero values off the wire: empty strings and zero scalars are given to nanopb
- * as NULL so the bytes match what protobuf-c and the other implementations write. */
+ * as NULL so the bytes match what protobuf-c and the other implementations write.
+ *
+ * Bytes fields (event data, ce_bytes attributes, Any.value) are callbacks holding a
+ * kec_pb_bytes span (proto/nanopb.options says why): bytes_field writes them and, on decode,
+ * points them at their bytes inside the received message, which outlives the decoded struct
+ * in every caller here; so they can be as long as the message. */
 #include "codec.h"
 
 #include <pb_decode.h>
@@ -24,16 +29,17 @@ typedef google_protobuf_Timestamp pb_time;
 
 /* The scalars and buffers nanopb takes by pointer for one event's attributes. */
 typedef struct scratch {
-    pb_entry *entries;        /* one per attribute */
-    pb_value *values;         /* one per attribute */
-    bool *bools;              /* KEC_ATTR_BOOLEAN values */
-    pb_time *times;           /* KEC_ATTR_TIMESTAMP values */
-    int64_t *seconds;         /* their seconds, when not 0 */
-    pb_bytes_array_t **bytes; /* KEC_ATTR_BYTES values, copied into nanopb's layout */
-    pb_bytes_array_t *data;   /* binary or proto data, copied */
-    google_protobuf_Any any;  /* proto data */
-    size_t n;                 /* attributes: the length of the arrays above */
+    pb_entry *entries;       /* one per attribute */
+    pb_value *values;        /* one per attribute */
+    bool *bools;             /* KEC_ATTR_BOOLEAN values */
+    pb_time *times;          /* KEC_ATTR_TIMESTAMP values */
+    int64_t *seconds;        /* their seconds, when not 0 */
+    google_protobuf_Any any; /* proto data */
+    size_t n;                /* attributes: the length of the arrays above */
 } scratch;
+
+/* The empty span's bytes: a oneof member set to "" is still written, with a real pointer. */
+static const uint8_t no_bytes[1];
 
 static int nomem(kec_error *err, const char *what)
 {
@@ -45,31 +51,79 @@ char *kec_codec_str(const char *s)
     return s == NULL || s[0] == '\0' ? NULL : (char *)s;
 }
 
-static pb_bytes_array_t *bytes_new(const void *data, size_t len)
+/* A span over len bytes at data (borrowed). */
+static kec_pb_bytes span(const void *data, size_t len)
 {
-    pb_bytes_array_t *b;
+    kec_pb_bytes b = {{len > 0 ? data : no_bytes, len}, NULL};
 
-    if (len > PB_SIZE_MAX || (b = malloc(PB_BYTES_ARRAY_T_ALLOCSIZE(len))) == NULL)
-        return NULL;
-    b->size = (pb_size_t)len;
-    if (len > 0)
-        memcpy(b->bytes, data, len);
     return b;
+}
+
+/* Reads a buffer whose state is its next unread byte: what lets bytes_field point a decoded
+ * field at its bytes (nanopb's own buffer stream works alike, but does not say so). */
+static bool read_buffer(pb_istream_t *is, pb_byte_t *buf, size_t count)
+{
+    const pb_byte_t *p = is->state;
+
+    is->state = (void *)(p + count);
+    if (buf != NULL)
+        memcpy(buf, p, count);
+    return true;
+}
+
+/* Every bytes field's callback (nanopb calls it through the *_callback functions below).
+ * Encoding writes the span (a proto3 field that is not in a oneof only when not empty).
+ * Decoding gets a substream over exactly the field's bytes, points the span at them and
+ * sets the oneof's which_ member, which nanopb leaves to the callback. */
+static bool bytes_field(pb_istream_t *is, pb_ostream_t *os, const pb_field_iter_t *field)
+{
+    kec_pb_bytes *b = field->pData;
+    int oneof = PB_HTYPE(field->type) == PB_HTYPE_ONEOF;
+
+    if (os != NULL) {
+        if (!oneof && b->at.size == 0)
+            return true;
+        return pb_encode_tag_for_field(os, field) &&
+               pb_encode_string(os, b->at.bytes != NULL ? b->at.bytes : no_bytes, b->at.size);
+    }
+    /* a bytes field sent with another wire type comes in a stream of nanopb's own */
+    if (is->callback != read_buffer)
+        PB_RETURN_ERROR(is, "wrong wire type for a bytes field");
+    b->at.bytes = is->state;
+    b->at.size = is->bytes_left;
+    b->unused = NULL;
+    is->state = (void *)(b->at.bytes + b->at.size);
+    is->bytes_left = 0;
+    if (oneof)
+        *(pb_size_t *)field->pSize = field->tag;
+    return true;
+}
+
+bool io_cloudevents_v1_CloudEvent_callback(pb_istream_t *is, pb_ostream_t *os,
+                                           const pb_field_t *field)
+{
+    return bytes_field(is, os, field);
+}
+
+bool io_cloudevents_v1_CloudEvent_CloudEventAttributeValue_callback(pb_istream_t *is,
+                                                                    pb_ostream_t *os,
+                                                                    const pb_field_t *field)
+{
+    return bytes_field(is, os, field);
+}
+
+bool google_protobuf_Any_callback(pb_istream_t *is, pb_ostream_t *os, const pb_field_t *field)
+{
+    return bytes_field(is, os, field);
 }
 
 static void scratch_release(scratch *s)
 {
-    size_t i;
-
-    for (i = 0; s->bytes != NULL && i < s->n; i++)
-        free(s->bytes[i]);
     free(s->entries);
     free(s->values);
     free(s->bools);
     free(s->times);
     free(s->seconds);
-    free(s->bytes);
-    free(s->data);
     memset(s, 0, sizeof *s);
 }
 
@@ -95,9 +149,7 @@ static int fill_value(const kec_attr *a, scratch *s, size_t i, pb_value *v, kec_
         v->attr.ce_uri_ref = (char *)a->text;
         break;
     case KEC_ATTR_BYTES:
-        if ((s->bytes[i] = bytes_new(a->bytes, a->len)) == NULL)
-            return nomem(err, "an attribute");
-        v->attr.ce_bytes = s->bytes[i];
+        v->attr.ce_bytes = span(a->bytes, a->len);
         break;
     case KEC_ATTR_TIMESTAMP:
         s->seconds[i] = a->time.seconds;
@@ -138,9 +190,8 @@ static int fill_event(const kec_event *ev, pb_event *pb, scratch *s, kec_error *
         s->bools = calloc(n, sizeof *s->bools);
         s->times = calloc(n, sizeof *s->times);
         s->seconds = calloc(n, sizeof *s->seconds);
-        s->bytes = calloc(n, sizeof *s->bytes);
         if (s->entries == NULL || s->values == NULL || s->bools == NULL || s->times == NULL ||
-            s->seconds == NULL || s->bytes == NULL)
+            s->seconds == NULL)
             return nomem(err, "an event");
     }
     for (i = 0; i < n; i++) {
@@ -154,16 +205,12 @@ static int fill_event(const kec_event *ev, pb_event *pb, scratch *s, kec_error *
     pb->which_data = (pb_size_t)kind;
     if (kind == KEC_DATA_TEXT) {
         pb->data.text_data = (char *)data;
-    } else if (kind == KEC_DATA_BINARY || kind == KEC_DATA_PROTO) {
-        if ((s->data = bytes_new(data, len)) == NULL)
-            return nomem(err, "event data");
-        if (kind == KEC_DATA_BINARY) {
-            pb->data.binary_data = s->data;
-        } else {
-            s->any.type_url = kec_codec_str(url);
-            s->any.value = len > 0 ? s->data : NULL;
-            pb->data.proto_data = &s->any;
-        }
+    } else if (kind == KEC_DATA_BINARY) {
+        pb->data.binary_data = span(data, len);
+    } else if (kind == KEC_DATA_PROTO) {
+        s->any.type_url = kec_codec_str(url);
+        s->any.value = span(data, len);
+        pb->data.proto_data = &s->any;
     }
     return KEC_OK;
 }
@@ -241,7 +288,7 @@ out:
 int kec_codec_decode(const pb_msgdesc_t *fields, const uint8_t *buf, size_t len, void *msg,
                      int code, const char *what, kec_error *err)
 {
-    pb_istream_t is = pb_istream_from_buffer(buf, len);
+    pb_istream_t is = {.callback = read_buffer, .state = (void *)buf, .bytes_left = len};
 
     if (!pb_decode(&is, fields, msg))
         return kec_error_set(err, code, "%s: malformed protobuf (%s)", what, PB_GET_ERROR(&is));
@@ -270,10 +317,8 @@ static int take_value(kec_event *ev, const char *name, const pb_value *v, kec_er
         a.text = v->attr.ce_uri_ref != NULL ? v->attr.ce_uri_ref : "";
         break;
     case KEC_ATTR_BYTES:
-        if (v->attr.ce_bytes != NULL) {
-            a.bytes = v->attr.ce_bytes->bytes;
-            a.len = v->attr.ce_bytes->size;
-        }
+        a.bytes = v->attr.ce_bytes.at.bytes;
+        a.len = v->attr.ce_bytes.at.size;
         break;
     case KEC_ATTR_TIMESTAMP:
         if (v->attr.ce_timestamp != NULL && v->attr.ce_timestamp->seconds != NULL)
@@ -313,16 +358,16 @@ static int take_event(const pb_event *pb, kec_event **out, kec_error *err)
 
         rc = kec_event_set_text_data(ev, t, strlen(t), err);
     } else if (rc == KEC_OK && pb->which_data == KEC_DATA_BINARY) {
-        const pb_bytes_array_t *b = pb->data.binary_data;
+        const kec_pb_bytes *b = &pb->data.binary_data;
 
-        rc = kec_event_set_binary_data(ev, b != NULL ? b->bytes : NULL, b != NULL ? b->size : 0,
-                                       err);
+        rc = kec_event_set_binary_data(ev, b->at.bytes, b->at.size, err);
     } else if (rc == KEC_OK && pb->which_data == KEC_DATA_PROTO) {
         const google_protobuf_Any *any = pb->data.proto_data;
-        const pb_bytes_array_t *b = any != NULL ? any->value : NULL;
+        const kec_pb_bytes *b = any != NULL ? &any->value : NULL;
 
         rc = kec_event_set_proto_data(ev, any != NULL ? any->type_url : NULL,
-                                      b != NULL ? b->bytes : NULL, b != NULL ? b->size : 0, err);
+                                      b != NULL ? b->at.bytes : NULL, b != NULL ? b->at.size : 0,
+                                      err);
     }
     if (rc != KEC_OK) {
         kec_event_free(ev);

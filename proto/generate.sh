@@ -32,6 +32,8 @@ protoc -I"$proto" -I"$grpc_proto" -I"$wkt" --c_out="$out/protobuf-c" \
 # gRPC health service (the HTTP shim's /healthz asks it).
 protoc -I"$proto" -I"$grpc_proto" -I"$wkt" --nanopb_out="-f$proto/nanopb.options:$out/nanopb" \
     $ours $wkts $health
+# The type the bytes fields are held in (see nanopb.options), next to the headers using it.
+cp "$proto/nanopb_bytes.h" "$out/nanopb/nanopb_bytes.h"
 
 # The descriptor set served by reflection: every file the server exposes,
 # with its imports, as one FileDescriptorSet, plus a C array of its bytes.

@@ -4,6 +4,7 @@
 #ifndef PB_IO_CLOUDEVENTS_V1_CLOUDEVENTS_V1_CLOUDEVENTS_PB_H_INCLUDED
 #define PB_IO_CLOUDEVENTS_V1_CLOUDEVENTS_V1_CLOUDEVENTS_PB_H_INCLUDED
 #include <pb.h>
+#include "nanopb_bytes.h"
 #include "google/protobuf/any.pb.h"
 #include "google/protobuf/timestamp.pb.h"
 
@@ -35,7 +36,7 @@ typedef struct _io_cloudevents_v1_CloudEvent {
     union {
         /* Bytes; rendered to JSON as `data_base64` unless the content type says
      the bytes are JSON or text. */
-        pb_bytes_array_t *binary_data;
+        kec_pb_bytes binary_data;
         /* Text (UTF-8); rendered as a JSON value when the content type is JSON. */
         char *text_data;
         /* A protobuf message; rendered as `data_base64` of its serialized bytes. */
@@ -55,7 +56,7 @@ typedef struct _io_cloudevents_v1_CloudEvent_CloudEventAttributeValue {
         bool *ce_boolean; /* Boolean */
         int32_t *ce_integer; /* Integer (signed 32-bit) */
         char *ce_string; /* String */
-        pb_bytes_array_t *ce_bytes; /* Binary */
+        kec_pb_bytes ce_bytes; /* Binary */
         char *ce_uri; /* URI (absolute) */
         char *ce_uri_ref; /* URI-reference */
         struct _google_protobuf_Timestamp *ce_timestamp; /* Timestamp */
@@ -74,11 +75,11 @@ extern "C" {
 #endif
 
 /* Initializer values for message structs */
-#define io_cloudevents_v1_CloudEvent_init_default {NULL, NULL, NULL, NULL, 0, NULL, 0, {NULL}}
+#define io_cloudevents_v1_CloudEvent_init_default {NULL, NULL, NULL, NULL, 0, NULL, 0, {{{NULL}, NULL}}}
 #define io_cloudevents_v1_CloudEvent_AttributesEntry_init_default {NULL, NULL}
 #define io_cloudevents_v1_CloudEvent_CloudEventAttributeValue_init_default {0, {NULL}}
 #define io_cloudevents_v1_CloudEventBatch_init_default {0, NULL}
-#define io_cloudevents_v1_CloudEvent_init_zero   {NULL, NULL, NULL, NULL, 0, NULL, 0, {NULL}}
+#define io_cloudevents_v1_CloudEvent_init_zero   {NULL, NULL, NULL, NULL, 0, NULL, 0, {{{NULL}, NULL}}}
 #define io_cloudevents_v1_CloudEvent_AttributesEntry_init_zero {NULL, NULL}
 #define io_cloudevents_v1_CloudEvent_CloudEventAttributeValue_init_zero {0, {NULL}}
 #define io_cloudevents_v1_CloudEventBatch_init_zero {0, NULL}
@@ -110,10 +111,11 @@ X(a, POINTER,  SINGULAR, STRING,   source,            2) \
 X(a, POINTER,  SINGULAR, STRING,   spec_version,      3) \
 X(a, POINTER,  SINGULAR, STRING,   type,              4) \
 X(a, POINTER,  REPEATED, MESSAGE,  attributes,        5) \
-X(a, POINTER,  ONEOF,    BYTES,    (data,binary_data,data.binary_data),   6) \
+X(a, CALLBACK, ONEOF,    BYTES,    (data,binary_data,data.binary_data),   6) \
 X(a, POINTER,  ONEOF,    STRING,   (data,text_data,data.text_data),   7) \
 X(a, POINTER,  ONEOF,    MESSAGE,  (data,proto_data,data.proto_data),   8)
-#define io_cloudevents_v1_CloudEvent_CALLBACK NULL
+extern bool io_cloudevents_v1_CloudEvent_callback(pb_istream_t *istream, pb_ostream_t *ostream, const pb_field_t *field);
+#define io_cloudevents_v1_CloudEvent_CALLBACK io_cloudevents_v1_CloudEvent_callback
 #define io_cloudevents_v1_CloudEvent_DEFAULT NULL
 #define io_cloudevents_v1_CloudEvent_attributes_MSGTYPE io_cloudevents_v1_CloudEvent_AttributesEntry
 #define io_cloudevents_v1_CloudEvent_data_proto_data_MSGTYPE google_protobuf_Any
@@ -129,11 +131,12 @@ X(a, POINTER,  OPTIONAL, MESSAGE,  value,             2)
 X(a, POINTER,  ONEOF,    BOOL,     (attr,ce_boolean,attr.ce_boolean),   1) \
 X(a, POINTER,  ONEOF,    INT32,    (attr,ce_integer,attr.ce_integer),   2) \
 X(a, POINTER,  ONEOF,    STRING,   (attr,ce_string,attr.ce_string),   3) \
-X(a, POINTER,  ONEOF,    BYTES,    (attr,ce_bytes,attr.ce_bytes),   4) \
+X(a, CALLBACK, ONEOF,    BYTES,    (attr,ce_bytes,attr.ce_bytes),   4) \
 X(a, POINTER,  ONEOF,    STRING,   (attr,ce_uri,attr.ce_uri),   5) \
 X(a, POINTER,  ONEOF,    STRING,   (attr,ce_uri_ref,attr.ce_uri_ref),   6) \
 X(a, POINTER,  ONEOF,    MESSAGE,  (attr,ce_timestamp,attr.ce_timestamp),   7)
-#define io_cloudevents_v1_CloudEvent_CloudEventAttributeValue_CALLBACK NULL
+extern bool io_cloudevents_v1_CloudEvent_CloudEventAttributeValue_callback(pb_istream_t *istream, pb_ostream_t *ostream, const pb_field_t *field);
+#define io_cloudevents_v1_CloudEvent_CloudEventAttributeValue_CALLBACK io_cloudevents_v1_CloudEvent_CloudEventAttributeValue_callback
 #define io_cloudevents_v1_CloudEvent_CloudEventAttributeValue_DEFAULT NULL
 #define io_cloudevents_v1_CloudEvent_CloudEventAttributeValue_attr_ce_timestamp_MSGTYPE google_protobuf_Timestamp
 

@@ -4,6 +4,7 @@
 #ifndef PB_GOOGLE_PROTOBUF_GOOGLE_PROTOBUF_ANY_PB_H_INCLUDED
 #define PB_GOOGLE_PROTOBUF_GOOGLE_PROTOBUF_ANY_PB_H_INCLUDED
 #include <pb.h>
+#include "nanopb_bytes.h"
 
 #if PB_PROTO_HEADER_VERSION != 40
 #error Regenerate this file with the current version of nanopb generator.
@@ -122,7 +123,7 @@ typedef struct _google_protobuf_Any {
  used with implementation specific semantics. */
     char *type_url;
     /* Must be a valid serialized protocol buffer of the above specified type. */
-    pb_bytes_array_t *value;
+    kec_pb_bytes value;
 } google_protobuf_Any;
 
 
@@ -131,8 +132,8 @@ extern "C" {
 #endif
 
 /* Initializer values for message structs */
-#define google_protobuf_Any_init_default         {NULL, NULL}
-#define google_protobuf_Any_init_zero            {NULL, NULL}
+#define google_protobuf_Any_init_default         {NULL, {{NULL}, NULL}}
+#define google_protobuf_Any_init_zero            {NULL, {{NULL}, NULL}}
 
 /* Field tags (for use in manual encoding/decoding) */
 #define google_protobuf_Any_type_url_tag         1
@@ -141,8 +142,9 @@ extern "C" {
 /* Struct field encoding specification for nanopb */
 #define google_protobuf_Any_FIELDLIST(X, a) \
 X(a, POINTER,  SINGULAR, STRING,   type_url,          1) \
-X(a, POINTER,  SINGULAR, BYTES,    value,             2)
-#define google_protobuf_Any_CALLBACK NULL
+X(a, CALLBACK, SINGULAR, BYTES,    value,             2)
+extern bool google_protobuf_Any_callback(pb_istream_t *istream, pb_ostream_t *ostream, const pb_field_t *field);
+#define google_protobuf_Any_CALLBACK google_protobuf_Any_callback
 #define google_protobuf_Any_DEFAULT NULL
 
 extern const pb_msgdesc_t google_protobuf_Any_msg;
