@@ -73,6 +73,22 @@ size_t kes_percent_decode(const char *in, size_t len, char *out)
     return n;
 }
 
+/* The value of a header (len bytes; 0: strlen) without its optional whitespace (SP, HTAB) at
+ * either end, as RFC 9110 reads a field value; *n gets its length. */
+static const char *trim_ows(const char *v, size_t len, size_t *n)
+{
+    if (len == 0)
+        len = strlen(v);
+    while (len > 0 && (v[0] == ' ' || v[0] == '\t')) {
+        v++;
+        len--;
+    }
+    while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+        len--;
+    *n = len;
+    return v;
+}
+
 /* The media type of a Content-Type value (parameters and surrounding blanks dropped,
  * lowercased) into buf (MEDIA_MAX bytes); "" when v is NULL or too long. */
 static const char *media_type(const char *v, char *buf)
@@ -168,7 +184,8 @@ static int read_binary(const kes_post *p, const char *media, kec_event **out, ke
     kec_event *ev = NULL;
     kec_error e;
     char **names = NULL, **values = NULL;
-    const char *ctype = p->content_type, *dct = NULL;
+    const char *ctype = NULL, *dct = NULL, *v;
+    char *ctype_copy = NULL;
     size_t i, j, n = 0, len;
     char m[MEDIA_MAX];
     int rc;
@@ -210,13 +227,18 @@ static int read_binary(const kes_post *p, const char *media, kec_event **out, ke
                 n++;
                 goto out;
             }
-        len = strlen(h->value);
+        v = trim_ows(h->value, h->len, &len);
+        if (memchr(v, '\0', len) != NULL) {
+            rc = bind_fail(err, KES_EBADREQ, "header ce-%.64s: holds a NUL byte", names[n]);
+            n++;
+            goto out;
+        }
         if ((values[n] = malloc(len + 1)) == NULL) {
             rc = bind_fail(err, KES_ENOMEM, "out of memory reading the event");
             n++;
             goto out;
         }
-        len = kes_percent_decode(h->value, len, values[n]);
+        len = kes_percent_decode(v, len, values[n]);
         n++;
         if (memchr(values[n - 1], '\0', len) != NULL) {
             rc = bind_fail(err, KES_EBADREQ, "header ce-%.64s: holds a NUL byte (%%00)",
@@ -231,6 +253,14 @@ static int read_binary(const kes_post *p, const char *media, kec_event **out, ke
         rc = set_attribute(ev, names[n - 1], values[n - 1], &dct, err);
         if (rc != KES_OK)
             goto out;
+    }
+    if (p->content_type != NULL) {
+        /* kes_binding_read has refused a NUL in it */
+        v = trim_ows(p->content_type, p->content_type_len, &len);
+        if ((ctype = ctype_copy = strndup(v, len)) == NULL) {
+            rc = bind_fail(err, KES_ENOMEM, "out of memory reading the event");
+            goto out;
+        }
     }
     if (ctype == NULL && dct != NULL) {
         ctype = dct;
@@ -267,6 +297,7 @@ out:
     }
     free(names);
     free(values);
+    free(ctype_copy);
     kec_event_free(ev);
     return rc;
 }
@@ -293,6 +324,10 @@ int kes_binding_read(const kes_post *p, kes_events *out, kes_error *err)
 
     memset(out, 0, sizeof *out);
     kec_error_clear(&e);
+    /* a NUL would cut the media type short, in any mode */
+    if (p->content_type != NULL && p->content_type_len > 0 &&
+        memchr(p->content_type, '\0', p->content_type_len) != NULL)
+        return bind_fail(err, KES_EBADREQ, "header Content-Type: holds a NUL byte");
     if (strcmp(media, "application/cloudevents-batch+json") == 0) {
         rc = kec_batch_from_json(body, p->len, &out->events, &out->count, &e);
         if (rc != KEC_OK)

@@ -202,15 +202,19 @@ typedef struct header_list {
     size_t cap;        /* allocated */
 } header_list;
 
+/* Collects a header with its length: a value may hold a NUL byte, which the binding refuses
+ * rather than see the value cut short there. */
 static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                  const char *value)
+                                  size_t key_size, const char *value, size_t value_size)
 {
     header_list *l = cls;
 
     (void)kind;
+    (void)key_size;
     if (l->n < l->cap) {
         l->items[l->n].name = key;
-        l->items[l->n++].value = value != NULL ? value : "";
+        l->items[l->n].value = value != NULL ? value : "";
+        l->items[l->n++].len = value != NULL ? value_size : 0;
     }
     return MHD_YES;
 }
@@ -227,17 +231,21 @@ static enum MHD_Result start_event(request *r)
     int n, rc;
 
     memset(&kerr, 0, sizeof kerr);
-    n = MHD_get_connection_values(r->conn, MHD_HEADER_KIND, NULL, NULL);
+    n = MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, NULL, NULL);
     hl.cap = n > 0 ? (size_t)n : 0;
     hl.n = 0;
     hl.items = calloc(hl.cap + 1, sizeof *hl.items);
     if (hl.items == NULL)
         return MHD_NO;
-    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, add_header, &hl);
+    MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, add_header, &hl);
     post.headers = hl.items;
     post.n_headers = hl.n;
-    post.content_type =
-        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    post.content_type = NULL;
+    post.content_type_len = 0;
+    if (MHD_lookup_connection_value_n(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                      strlen(MHD_HTTP_HEADER_CONTENT_TYPE), &post.content_type,
+                                      &post.content_type_len) != MHD_YES)
+        post.content_type = NULL;
     post.body = r->body;
     post.len = r->len;
     rc = kes_binding_read(&post, &evs, &kerr);

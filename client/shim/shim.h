@@ -46,7 +46,8 @@ int kes_err_http(int code);
 /* One request header as it arrived. */
 typedef struct kes_header {
     const char *name;  /* any case */
-    const char *value; /* raw, NUL-terminated */
+    const char *value; /* raw, as received (optional whitespace included), NUL-terminated */
+    size_t len;        /* bytes of value, which may hold NUL bytes; 0: strlen(value) */
 } kes_header;
 
 /* One POST /event/, as the binding reads it. Everything is borrowed. */
@@ -56,6 +57,7 @@ typedef struct kes_post {
     const char *content_type;  /* the Content-Type header, or NULL when absent */
     const char *body;          /* len bytes; NULL is fine when len is 0 */
     size_t len;                /* length of body */
+    size_t content_type_len;   /* bytes of content_type (NUL bytes count); 0: strlen */
 } kes_post;
 
 /* The events read from one POST. */
@@ -66,9 +68,12 @@ typedef struct kes_events {
 } kes_events;
 
 /* Reads p per the CloudEvents HTTP protocol binding (binary, structured or batched mode) into
- * *out (the caller's: kes_events_release). Fails with KES_EBADREQ (malformed input, naming the
- * header or member), KES_EMEDIA (a structured format other than JSON) or KES_ENOMEM; *out is
- * then empty. Attribute rules are not checked here: the server checks them. */
+ * *out (the caller's: kes_events_release). Header values lose their optional whitespace (SP,
+ * HTAB) at both ends (RFC 9110), then ce-* values are percent-decoded once; a NUL byte in a
+ * ce-* or Content-Type value, raw or as %00, is refused, never cut at. Fails with KES_EBADREQ
+ * (malformed input, naming the header or member), KES_EMEDIA (a structured format other than
+ * JSON) or KES_ENOMEM; *out is then empty. Attribute rules are not checked here: the server
+ * checks them. */
 int kes_binding_read(const kes_post *p, kes_events *out, kes_error *err);
 
 /* Frees what e holds and zeroes it. */

@@ -15,6 +15,9 @@
 
 #include "binding.c"
 
+/* Headers are written {name, value}: a len of 0 means strlen(value). */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 #define EURO_ENCODED "Euro%20%E2%82%AC%20%F0%9F%98%80"
 #define EURO_DECODED "Euro \xE2\x82\xAC \xF0\x9F\x98\x80"
 
@@ -30,7 +33,7 @@
 static int read_post(const kes_header *h, size_t n, const char *ctype, const char *body, size_t len,
                      kes_events *out, kes_error *err)
 {
-    kes_post p = {h, n, ctype, body, len};
+    kes_post p = {h, n, ctype, body, len, 0};
 
     memset(err, 0, sizeof *err);
     return kes_binding_read(&p, out, err);
@@ -210,6 +213,100 @@ static void a_nul_byte_in_a_header_is_refused(void **state)
 
     (void)state;
     expect_error(h, N(h), NULL, NULL, KES_EBADREQ, "NUL");
+}
+
+static void header_values_lose_optional_whitespace_at_both_ends(void **state)
+{
+    kes_header h[] = {{"ce-specversion", " 1.0\t"},
+                      {"ce-id", "\t e1 "},
+                      {"ce-source", "  example.com"},
+                      {"ce-type", "com.example.event \t "},
+                      {"ce-subject", " %20inner  spaces%20 "}};
+    kes_events out;
+    const kec_event *ev = binary_ok(h, N(h), " text/plain ", "x", 1, &out);
+
+    (void)state;
+    assert_string_equal(kec_event_spec_version(ev), "1.0");
+    assert_string_equal(kec_event_id(ev), "e1");
+    assert_string_equal(kec_event_source(ev), "example.com");
+    assert_string_equal(kec_event_type(ev), "com.example.event");
+    /* whitespace that was percent-encoded is the sender's data, kept */
+    assert_string_equal(attr_text(ev, "subject"), " inner  spaces ");
+    assert_string_equal(attr_text(ev, "datacontenttype"), "text/plain");
+    kes_events_release(&out);
+}
+
+/* Asserts that the required headers with `name: value` (len bytes, NULs included) replacing
+ * the one of that name are refused, naming the header. */
+static void expect_raw_nul_refused(const char *name, const char *value, size_t len)
+{
+    kes_header h[] = {REQUIRED};
+    kes_events out;
+    kes_error err;
+    char needle[64];
+    size_t i;
+    int rc;
+
+    for (i = 0; i < N(h); i++)
+        if (strcmp(h[i].name, name) == 0) {
+            h[i].value = value;
+            h[i].len = len;
+        }
+    rc = read_post(h, N(h), NULL, NULL, 0, &out, &err);
+    assert_int_equal(rc, KES_EBADREQ);
+    assert_null(out.events);
+    snprintf(needle, sizeof needle, "header %s: holds a NUL byte", name);
+    if (strstr(err.msg, needle) == NULL)
+        fail_msg("error \"%s\" does not say \"%s\"", err.msg, needle);
+}
+
+static void a_raw_nul_in_a_header_value_is_refused_not_cut_at(void **state)
+{
+    (void)state;
+    expect_raw_nul_refused("ce-id", "a\0b", 3);
+    expect_raw_nul_refused("ce-source", "example.com\0evil", 16);
+    expect_raw_nul_refused("ce-type", "com.example.event\0", 18);
+    expect_raw_nul_refused("ce-specversion", "1.0\0", 4);
+}
+
+static void a_percent_encoded_nul_in_required_headers_is_refused(void **state)
+{
+    kes_header id[] = {
+        {"ce-specversion", "1.0"}, {"ce-id", "a%00b"}, {"ce-source", "s"}, {"ce-type", "t"}};
+    kes_header source[] = {{"ce-specversion", "1.0"},
+                           {"ce-id", "e1"},
+                           {"ce-source", "example.com%00"},
+                           {"ce-type", "t"}};
+    kes_header type[] = {{"ce-specversion", "1.0"},
+                         {"ce-id", "e1"},
+                         {"ce-source", "s"},
+                         {"ce-type", "%00com.example.event"}};
+
+    (void)state;
+    expect_error(id, N(id), NULL, NULL, KES_EBADREQ, "header ce-id: holds a NUL byte (%00)");
+    expect_error(source, N(source), NULL, NULL, KES_EBADREQ,
+                 "header ce-source: holds a NUL byte (%00)");
+    expect_error(type, N(type), NULL, NULL, KES_EBADREQ, "header ce-type: holds a NUL byte (%00)");
+}
+
+static void a_raw_nul_in_content_type_is_refused_in_every_mode(void **state)
+{
+    static const char *const types[] = {"application/cloudevents+json\0x",
+                                        "application/cloudevents-batch+json\0x", "text/plain\0x"};
+    kes_header h[] = {REQUIRED};
+    kes_events out;
+    kes_error err;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < N(types); i++) {
+        kes_post p = {h, N(h), types[i], "{}", 2, strlen(types[i]) + 2};
+
+        memset(&err, 0, sizeof err);
+        assert_int_equal(kes_binding_read(&p, &out, &err), KES_EBADREQ);
+        assert_null(out.events);
+        assert_non_null(strstr(err.msg, "header Content-Type: holds a NUL byte"));
+    }
 }
 
 static void ce_time_becomes_a_timestamp(void **state)
@@ -552,6 +649,10 @@ int main(void)
         cmocka_unit_test(neither_mode_is_refused_naming_what_is_missing),
         cmocka_unit_test(media_types_drop_parameters_and_case),
         cmocka_unit_test(percent_decoding_is_a_pure_function),
+        cmocka_unit_test(header_values_lose_optional_whitespace_at_both_ends),
+        cmocka_unit_test(a_raw_nul_in_a_header_value_is_refused_not_cut_at),
+        cmocka_unit_test(a_percent_encoded_nul_in_required_headers_is_refused),
+        cmocka_unit_test(a_raw_nul_in_content_type_is_refused_in_every_mode),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
