@@ -183,7 +183,8 @@ static int fill_event(const kec_event *ev, pb_event *pb, scratch *s, kec_error *
     pb->spec_version = kec_codec_str(kec_event_spec_version(ev));
     pb->type = kec_codec_str(kec_event_type(ev));
     if (n > PB_SIZE_MAX)
-        return kec_error_set(err, KEC_EINVAL, "too many attributes (%zu)", n);
+        return kec_error_set(err, KEC_EINVAL, "too many attributes (%zu; at most %u)", n,
+                             (unsigned)PB_SIZE_MAX);
     if (n > 0) {
         s->entries = calloc(n, sizeof *s->entries);
         s->values = calloc(n, sizeof *s->values);
@@ -262,7 +263,8 @@ int kec_batch_encode(kec_event *const *events, size_t count, uint8_t **buf, size
     *buf = NULL;
     *len = 0;
     if (count > PB_SIZE_MAX)
-        return kec_error_set(err, KEC_EINVAL, "too many events in a batch (%zu)", count);
+        return kec_error_set(err, KEC_EINVAL, "too many events in a batch (%zu; at most %u)", count,
+                             (unsigned)PB_SIZE_MAX);
     if (count > 0 &&
         ((pbs = calloc(count, sizeof *pbs)) == NULL || (ss = calloc(count, sizeof *ss)) == NULL)) {
         rc = nomem(err, "a batch");
@@ -290,8 +292,15 @@ int kec_codec_decode(const pb_msgdesc_t *fields, const uint8_t *buf, size_t len,
 {
     pb_istream_t is = {.callback = read_buffer, .state = (void *)buf, .bytes_left = len};
 
-    if (!pb_decode(&is, fields, msg))
+    if (!pb_decode(&is, fields, msg)) {
+        /* nanopb counts entries in pb_size_t: past that it stops (it never wraps) */
+        if (strcmp(PB_GET_ERROR(&is), "too many array entries") == 0)
+            return kec_error_set(err, code,
+                                 "%s: more than %u entries in a repeated field, the most the "
+                                 "client library reads",
+                                 what, (unsigned)PB_SIZE_MAX);
         return kec_error_set(err, code, "%s: malformed protobuf (%s)", what, PB_GET_ERROR(&is));
+    }
     return KEC_OK;
 }
 

@@ -24,7 +24,8 @@ int kec_codec_create_request(const kec_pipeline_spec *spec, uint8_t **buf, size_
     int rc;
 
     if (spec->n_params > PB_SIZE_MAX || spec->n_tags > PB_SIZE_MAX)
-        return kec_error_set(err, KEC_EINVAL, "too many parameters or tags");
+        return kec_error_set(err, KEC_EINVAL, "too many parameters or tags (%zu, %zu; at most %u)",
+                             spec->n_params, spec->n_tags, (unsigned)PB_SIZE_MAX);
     params = calloc(spec->n_params + 1, sizeof *params);
     tags = calloc(spec->n_tags + 1, sizeof *tags);
     if (params == NULL || tags == NULL) {

@@ -239,6 +239,185 @@ static void malformed_bytes_are_refused_with_a_format_error(void **state)
     assert_int_equal(n, 0);
 }
 
+/* ---- bytes fields and counts past nanopb's 16-bit pb_size_t ---- */
+
+/* n bytes that hold every byte value, NUL and 0xff among them, in no simple pattern. */
+static uint8_t *noise(size_t n)
+{
+    uint8_t *b = malloc(n);
+    uint32_t x = 2463534242u;
+    size_t i;
+
+    assert_non_null(b);
+    for (i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        b[i] = i < 256 ? (uint8_t)i : (uint8_t)x;
+    }
+    return b;
+}
+
+#define BIG_DATA (3u << 20)       /* 3 MiB of event data */
+#define BIG_ATTR (64u * 1024 + 1) /* a ce_bytes attribute one byte past 64 KiB */
+#define BIG_ANY (64u * 1024)      /* an Any.value of exactly 64 KiB */
+
+static void bytes_fields_past_64_kib_round_trip_byte_exact(void **state)
+{
+    kec_event *ev = new_event();
+    uint8_t *data = noise(BIG_DATA);
+    pbc_event *pb;
+
+    (void)state;
+    assert_int_equal(kec_event_set_bytes(ev, "extbig", data + 7, BIG_ATTR, NULL), KEC_OK);
+    assert_int_equal(kec_event_set_binary_data(ev, data, BIG_DATA, NULL), KEC_OK);
+    pb = round_trip(ev);
+    assert_int_equal(pb->data_case, IO__CLOUDEVENTS__V1__CLOUD_EVENT__DATA_BINARY_DATA);
+    assert_int_equal(pb->binary_data.len, BIG_DATA);
+    assert_memory_equal(pb->binary_data.data, data, BIG_DATA);
+    assert_int_equal(pbc_attr(pb, "extbig")->ce_bytes.len, BIG_ATTR);
+    assert_memory_equal(pbc_attr(pb, "extbig")->ce_bytes.data, data + 7, BIG_ATTR);
+    io__cloudevents__v1__cloud_event__free_unpacked(pb, NULL);
+
+    assert_int_equal(
+        kec_event_set_proto_data(ev, "type.googleapis.com/x.Y", data + 1, BIG_ANY, NULL), KEC_OK);
+    pb = round_trip(ev);
+    assert_int_equal(pb->data_case, IO__CLOUDEVENTS__V1__CLOUD_EVENT__DATA_PROTO_DATA);
+    assert_int_equal(pb->proto_data->value.len, BIG_ANY);
+    assert_memory_equal(pb->proto_data->value.data, data + 1, BIG_ANY);
+    io__cloudevents__v1__cloud_event__free_unpacked(pb, NULL);
+    kec_event_free(ev);
+    free(data);
+}
+
+/* The bytes of ev (encoded by the client) in a new buffer of *n bytes. */
+static uint8_t *encoded(const kec_event *ev, size_t *n)
+{
+    uint8_t *buf = NULL;
+
+    assert_int_equal(kec_event_encode(ev, &buf, n, NULL), KEC_OK);
+    return buf;
+}
+
+/* Protobuf merges a message sent twice, and the last oneof member wins: the decoder must drop
+ * the earlier member (allocated text, or a span into the message) whichever kind it was. */
+static void data_sent_twice_decodes_as_the_last_member(void **state)
+{
+    kec_event *text = new_event(), *bin = new_event(), *back = NULL;
+    uint8_t *data = noise(70000), *a, *b, *both;
+    size_t na, nb, len;
+    kec_data_kind kind;
+    const void *got;
+    const char *url;
+
+    (void)state;
+    assert_int_equal(kec_event_set_text_data(text, "plain", 5, NULL), KEC_OK);
+    assert_int_equal(kec_event_set_binary_data(bin, data, 70000, NULL), KEC_OK);
+    a = encoded(text, &na);
+    b = encoded(bin, &nb);
+    both = malloc(na + nb);
+    memcpy(both, a, na);
+    memcpy(both + na, b, nb);
+    assert_int_equal(kec_event_decode(both, na + nb, &back, NULL), KEC_OK);
+    got = kec_event_data(back, &kind, &len, &url);
+    assert_int_equal(kind, KEC_DATA_BINARY);
+    assert_int_equal(len, 70000);
+    assert_memory_equal(got, data, 70000);
+    kec_event_free(back);
+    memcpy(both, b, nb);
+    memcpy(both + nb, a, na);
+    assert_int_equal(kec_event_decode(both, na + nb, &back, NULL), KEC_OK);
+    got = kec_event_data(back, &kind, &len, &url);
+    assert_int_equal(kind, KEC_DATA_TEXT);
+    assert_int_equal(len, 5);
+    assert_memory_equal(got, "plain", 5);
+    kec_event_free(back);
+    free(both);
+    free(a);
+    free(b);
+    free(data);
+    kec_event_free(text);
+    kec_event_free(bin);
+}
+
+static void a_bytes_field_with_another_wire_type_is_refused(void **state)
+{
+    const uint8_t varint_data[] = {0x30, 0x01};                 /* binary_data (6) as a varint */
+    const uint8_t fixed_any[] = {0x42, 0x05, 0x15, 1, 2, 3, 4}; /* Any.value as fixed32 */
+    kec_event *ev = (kec_event *)1;
+    kec_error err;
+
+    (void)state;
+    kec_error_clear(&err);
+    assert_int_equal(kec_event_decode(varint_data, sizeof varint_data, &ev, &err), KEC_EFORMAT);
+    assert_null(ev);
+    /* nanopb hands such a field over in a stream of its own and keeps no message from it */
+    assert_non_null(strstr(err.msg, "an event: malformed protobuf"));
+    kec_error_clear(&err);
+    assert_int_equal(kec_event_decode(fixed_any, sizeof fixed_any, &ev, &err), KEC_EFORMAT);
+    assert_null(ev);
+}
+
+#define OVER_LIMIT 65536 /* one more than nanopb's pb_size_t counts */
+
+/* OVER_LIMIT empty entries of field 1 (tag 0x0a, length 0): a batch of events, a batch
+ * answer of results, a page of pipelines. */
+static uint8_t *empty_entries(size_t *n)
+{
+    uint8_t *b = malloc(2 * OVER_LIMIT);
+    size_t i;
+
+    assert_non_null(b);
+    for (i = 0; i < OVER_LIMIT; i++) {
+        b[2 * i] = 0x0a;
+        b[2 * i + 1] = 0;
+    }
+    *n = 2 * OVER_LIMIT;
+    return b;
+}
+
+static void counts_past_the_nanopb_limit_are_refused_clearly(void **state)
+{
+    kec_event *one = new_event(), **evs = calloc(OVER_LIMIT, sizeof *evs), **back = NULL;
+    kec_dispatch_result *results = NULL;
+    kec_pipeline_page page;
+    uint8_t *buf = (uint8_t *)1, *many;
+    size_t i, n = 1, count = 1;
+    kec_error err;
+
+    (void)state;
+    for (i = 0; i < OVER_LIMIT; i++)
+        evs[i] = one;
+    kec_error_clear(&err);
+    assert_int_equal(kec_batch_encode(evs, OVER_LIMIT, &buf, &n, &err), KEC_EINVAL);
+    assert_null(buf);
+    assert_int_equal(n, 0);
+    assert_non_null(strstr(err.msg, "too many events in a batch (65536; at most 65535)"));
+    /* one fewer fits */
+    assert_int_equal(kec_batch_encode(evs, OVER_LIMIT - 1, &buf, &n, NULL), KEC_OK);
+    assert_int_equal(kec_batch_decode(buf, n, &back, &count, NULL), KEC_OK);
+    assert_int_equal(count, OVER_LIMIT - 1);
+    kec_events_free(back, count);
+    free(buf);
+
+    many = empty_entries(&n);
+    kec_error_clear(&err);
+    assert_int_equal(kec_batch_decode(many, n, &back, &count, &err), KEC_EFORMAT);
+    assert_null(back);
+    assert_non_null(strstr(err.msg, "more than 65535 entries"));
+    kec_error_clear(&err);
+    assert_int_equal(kec_codec_batch_response(many, n, &results, &count, &err), KEC_EDECODE);
+    assert_null(results);
+    assert_non_null(strstr(err.msg, "more than 65535 entries"));
+    kec_error_clear(&err);
+    assert_int_equal(kec_codec_page(many, n, &page, &err), KEC_EDECODE);
+    assert_int_equal(page.count, 0);
+    assert_non_null(strstr(err.msg, "more than 65535 entries"));
+    free(many);
+    free(evs);
+    kec_event_free(one);
+}
+
 /* ---- requests and answers ---- */
 
 static void requests_read_back_with_protobuf_c_as_sent(void **state)
@@ -569,6 +748,10 @@ int main(void)
         cmocka_unit_test(binary_and_proto_data_round_trip),
         cmocka_unit_test(batch_round_trips_bit_exactly),
         cmocka_unit_test(malformed_bytes_are_refused_with_a_format_error),
+        cmocka_unit_test(bytes_fields_past_64_kib_round_trip_byte_exact),
+        cmocka_unit_test(data_sent_twice_decodes_as_the_last_member),
+        cmocka_unit_test(a_bytes_field_with_another_wire_type_is_refused),
+        cmocka_unit_test(counts_past_the_nanopb_limit_are_refused_clearly),
         cmocka_unit_test(requests_read_back_with_protobuf_c_as_sent),
         cmocka_unit_test(pipeline_answer_decodes_every_field),
         cmocka_unit_test(dispatch_and_list_answers_decode),
