@@ -15,19 +15,23 @@ typedef struct ke_forward_options {
     const char *http_url;    /* exported as KEDRO_EVENTS_HTTP_URL, or NULL */
     int max_runs;            /* runs at once (>= 1) */
     int timeout_seconds;     /* per run; 0 = none. Over it: SIGTERM, then SIGKILL 5 s later */
+    const char *supervisor;  /* kedro-eventd-supervisor; NULL: the one beside this executable */
 } ke_forward_options;
 
 typedef struct ke_forwarder ke_forwarder;
 
 /* Starts the supervisor thread, which claims READY pipelines (oldest first)
- * while fewer than max_runs run. Returns KE_OK or KE_EIO/KE_ENOMEM. */
+ * while fewer than max_runs run, each under its own kedro-eventd-supervisor process
+ * (supervise.h), so a run's whole process tree ends with it. Creates data_dir/runs and
+ * data_dir/logs mode 0700. Returns KE_OK, or KE_EIO (a directory, or the supervisor executable,
+ * is missing; err names it) / KE_EINVAL / KE_ENOMEM. */
 int ke_forwarder_start(ke_store *s, const ke_forward_options *o, ke_forwarder **out, ke_error *err);
 
 /* There may be new READY work (ke_store_on_ready hook); cheap, any thread. */
 void ke_forwarder_wake(void *forwarder);
 
 /* Stops claiming, lets running pipelines finish within grace_ms, then ends
- * their process groups (SIGTERM, then SIGKILL) and records them ABORTED.
+ * their process trees (SIGTERM, then SIGKILL) and records them ABORTED.
  * Joins the thread. */
 void ke_forwarder_stop(ke_forwarder *f, int grace_ms);
 

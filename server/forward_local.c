@@ -1,5 +1,6 @@
 /* forward_local.c -- the local forwarder: a supervisor thread that claims READY pipelines, runs
- * each as a `kedro run` process group, at most max_runs at once, and records how each ended. */
+ * each as a `kedro run` under its own kedro-eventd-supervisor process, at most max_runs at once,
+ * and records how each ended. */
 #include "forward.h"
 
 #include <errno.h>
@@ -22,6 +23,7 @@
 
 #include "runfile.h"
 #include "spawn.h"
+#include "supervise.h"
 #include "text.h"
 
 #define RUNNER "local"        /* the runner name claims and records carry */
@@ -30,6 +32,9 @@
 #define STORE_RETRY_MS 1000   /* pause after a store error before trying again */
 #define TIMEOUT_KILL_MS 5000  /* a timed-out run: SIGTERM, then SIGKILL this much later */
 #define SHUTDOWN_KILL_MS 2000 /* shutdown: SIGTERM, then SIGKILL this much later */
+#define BACKSTOP_MS 10000     /* a supervisor still there this long after the kill: SIGKILL it */
+#define DIR_MODE 0700         /* runs/ and logs/: the runs' events are private */
+#define FILE_MODE 0600        /* logs (run files: runfile.c) */
 #define TAIL_LINES 20         /* the log tail kept in an error: at most this many lines */
 #define TAIL_BYTES 4096       /* ... and at most this many bytes of the log */
 
@@ -50,13 +55,14 @@ typedef struct slot {
     slot_state state;        /* what the slot holds */
     char id[KE_ID_LEN + 1];  /* pipeline id */
     char log_path[PATH_MAX]; /* absolute path of its log; "" when none was opened */
-    pid_t pid;               /* child, also its process group id (RUNNING) */
+    pid_t pid;               /* the run's supervisor, also its process group id (RUNNING) */
     int64_t started_at;      /* wall-clock us the run started (the claim's started_at) */
     int64_t started_ms;      /* monotonic ms the child was forked */
     end_reason ending;       /* why we are terminating it, if we are */
-    int64_t kill_ms;         /* monotonic ms to SIGKILL its group; 0 = not scheduled */
-    int shutdown_sent;       /* the shutdown's SIGTERM went to its group */
-    int killed;              /* SIGKILL went to its group */
+    int64_t kill_ms;         /* monotonic ms to kill its tree; 0 = not scheduled */
+    int shutdown_sent;       /* the shutdown's SIGTERM went to its supervisor */
+    int killed;              /* KE_SUPERVISE_SIG_KILL went to its supervisor */
+    int backstopped;         /* SIGKILL went to the supervisor itself (it did not exit) */
     ke_status outcome;       /* the final status to record (DONE); error points to head or owned */
     char head[256];          /* first line of outcome.error */
     char *error_owned;       /* outcome.error when it carries the log tail; malloc'd */
@@ -74,6 +80,7 @@ struct ke_forwarder {
     int timeout_seconds;       /* per run; 0 = none */
     char runs_dir[PATH_MAX];   /* absolute data_dir/runs */
     char logs_dir[PATH_MAX];   /* absolute data_dir/logs */
+    char *supervisor;          /* path of kedro-eventd-supervisor */
     slot *slots;               /* max_runs of them */
     int wake_fd;               /* eventfd: ke_forwarder_wake writes, the supervisor polls */
     ke_spawn_spec spawn;       /* what each child is started with */
@@ -98,8 +105,9 @@ static int64_t mono_ms(void)
 
 /* ---- start-up helpers */
 
-/* mkdir -p: creates path and its missing parents (mode 0755 before umask). Returns 0, or -1
- * with errno set; a path that exists but is no directory is ENOTDIR. */
+/* mkdir -p: creates path and its missing parents, and gives path itself mode DIR_MODE whatever
+ * the umask (and whatever mode it had). Returns 0, or -1 with errno set; a path that exists but
+ * is no directory is ENOTDIR. */
 static int mkdir_p(const char *path)
 {
     char buf[PATH_MAX];
@@ -115,7 +123,7 @@ static int mkdir_p(const char *path)
         if (buf[i] != '/' && buf[i] != '\0')
             continue;
         buf[i] = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+        if (mkdir(buf, DIR_MODE) != 0 && errno != EEXIST)
             return -1;
         buf[i] = path[i];
     }
@@ -125,6 +133,8 @@ static int mkdir_p(const char *path)
         errno = ENOTDIR;
         return -1;
     }
+    if ((st.st_mode & 07777) != DIR_MODE && chmod(path, DIR_MODE) != 0)
+        return -1;
     return 0;
 }
 
@@ -326,8 +336,13 @@ static void start_run(ke_forwarder *f, slot *s, const ke_pipeline *p, int64_t no
         outcome_set(s, KE_STATE_FAILURE, 0, "log path under \"%s\" is too long", f->logs_dir);
         goto out;
     }
-    log_fd =
-        ke_spawn_above_stdio(open(s->log_path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644));
+    /* Explicitly FILE_MODE: the umask is the runs' (left alone), and a re-run's log exists. */
+    log_fd = ke_spawn_above_stdio(
+        open(s->log_path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, FILE_MODE));
+    if (log_fd >= 0 && fchmod(log_fd, FILE_MODE) != 0) {
+        close(log_fd);
+        log_fd = -1;
+    }
     if (log_fd < 0) {
         outcome_set(s, KE_STATE_FAILURE, 0, "cannot open log \"%s\": %s", s->log_path,
                     strerror(errno));
@@ -352,6 +367,10 @@ static void start_run(ke_forwarder *f, slot *s, const ke_pipeline *p, int64_t no
         outcome_set(s, KE_STATE_FAILURE, 0, "cannot enter project directory \"%s\": %s",
                     f->project_dir, strerror(e));
         goto out;
+    case KE_SPAWN_SUPERVISOR:
+        outcome_set(s, KE_STATE_FAILURE, 0, "cannot run the run supervisor \"%s\": %s",
+                    f->supervisor, strerror(e));
+        goto out;
     default:
         outcome_set(s, KE_STATE_FAILURE, 0, "cannot set up the run's process: %s", strerror(e));
         goto out;
@@ -368,7 +387,8 @@ out:
 
 /* ---- the supervisor */
 
-/* Reaps s's child if it has ended, and records the outcome. */
+/* Reaps s's supervisor if it has ended (it does once kedro's whole tree has), and records the
+ * outcome: the supervisor exits as kedro did. */
 static void reap(ke_forwarder *f, slot *s, int64_t now)
 {
     siginfo_t info;
@@ -376,7 +396,7 @@ static void reap(ke_forwarder *f, slot *s, int64_t now)
 
     memset(&info, 0, sizeof info);
     /* Look without reaping: while the leader is a zombie its pid, hence its process group id,
-     * cannot be reused, so what is left of a group we are ending can still be killed safely. */
+     * cannot be reused, so whatever joined the supervisor's group can still be killed safely. */
     if (waitid(P_PID, (id_t)s->pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
         if (errno == EINTR)
             return;
@@ -396,13 +416,14 @@ static void reap(ke_forwarder *f, slot *s, int64_t now)
     record(f, s, now);
 }
 
-/* Sends SIGTERM to s's process group and schedules its SIGKILL kill_after ms from now (unless
- * one is due sooner). A run keeps the first reason it was ended for. */
+/* Asks s's supervisor to end the run (SIGTERM to kedro's process group, then the rest of its
+ * tree) and schedules the kill of the whole tree kill_after ms from now (unless one is due
+ * sooner). A run keeps the first reason it was ended for. */
 static void terminate(slot *s, end_reason why, int64_t now, int64_t kill_after)
 {
     if (s->ending == END_NONE)
         s->ending = why;
-    kill(-s->pid, SIGTERM);
+    kill(s->pid, SIGTERM);
     if (s->kill_ms == 0 || s->kill_ms > now + kill_after)
         s->kill_ms = now + kill_after;
 }
@@ -462,6 +483,11 @@ static int tend(ke_forwarder *f, int64_t now)
             }
             if (s->kill_ms != 0 && now >= s->kill_ms && !s->killed) {
                 s->killed = 1; /* reaped on a later pass */
+                kill(s->pid, KE_SUPERVISE_SIG_KILL);
+            }
+            /* A supervisor that does not exit (stopped?) must not hold the server up. */
+            if (s->killed && !s->backstopped && now >= s->kill_ms + BACKSTOP_MS) {
+                s->backstopped = 1;
                 kill(-s->pid, SIGKILL);
             }
         } else if (s->state == SLOT_DONE && now >= s->retry_ms) {
@@ -538,7 +564,46 @@ static void forwarder_destroy(ke_forwarder *f)
     free(f->kedro_env);
     free(f->server_addr);
     free(f->http_url);
+    free(f->supervisor);
+    if (f->spawn.supervisor_fd >= 0)
+        close(f->spawn.supervisor_fd);
     free(f);
+}
+
+/* Opens the run supervisor (path, or KE_SUPERVISOR_NAME beside this executable) as an O_PATH
+ * fd, so an upgrade that replaces the file mid-way cannot mix versions. Returns KE_OK, or
+ * KE_EIO / KE_ENOMEM with err naming the path. */
+static int open_supervisor(ke_forwarder *f, const char *path, ke_error *err)
+{
+    char *self = NULL, *slash;
+
+    if (path != NULL) {
+        f->supervisor = strdup(path);
+    } else {
+        self = realpath("/proc/self/exe", NULL);
+        if (self == NULL)
+            return ke_error_set(err, KE_EIO,
+                                "forwarder: cannot resolve \"/proc/self/exe\" to "
+                                "find %s: %s",
+                                KE_SUPERVISOR_NAME, strerror(errno));
+        slash = strrchr(self, '/');
+        if (asprintf(&f->supervisor, "%.*s/%s", (int)(slash - self), self, KE_SUPERVISOR_NAME) < 0)
+            f->supervisor = NULL;
+        free(self);
+    }
+    if (f->supervisor == NULL)
+        return ke_error_set(err, KE_ENOMEM, "forwarder: out of memory");
+    if (access(f->supervisor, X_OK) != 0)
+        return ke_error_set(err, KE_EIO,
+                            "forwarder: cannot run the run supervisor \"%s\": %s "
+                            "(it is installed beside kedro-eventd)",
+                            f->supervisor, strerror(errno));
+    f->spawn.supervisor_fd = ke_spawn_above_stdio(open(f->supervisor, O_PATH | O_CLOEXEC));
+    if (f->spawn.supervisor_fd < 0)
+        return ke_error_set(err, KE_EIO, "forwarder: cannot open the run supervisor \"%s\": %s",
+                            f->supervisor, strerror(errno));
+    f->spawn.supervisor = f->supervisor;
+    return KE_OK;
 }
 
 static char *dup_opt(const char *s, int *ok)
@@ -573,6 +638,7 @@ int ke_forwarder_start(ke_store *s, const ke_forward_options *o, ke_forwarder **
     }
     f->wake_fd = -1;
     f->spawn.null_fd = -1;
+    f->spawn.supervisor_fd = -1;
     f->store = s;
     f->max_runs = o->max_runs;
     f->timeout_seconds = o->timeout_seconds;
@@ -626,6 +692,9 @@ int ke_forwarder_start(ke_store *s, const ke_forward_options *o, ke_forwarder **
         rc = ke_error_set(err, KE_EIO, "forwarder: cannot open \"/dev/null\": %s", strerror(errno));
         goto out;
     }
+    rc = open_supervisor(f, o->supervisor, err);
+    if (rc != KE_OK)
+        goto out;
     open_max = sysconf(_SC_OPEN_MAX);
     f->spawn.max_fd =
         open_max < 0 || open_max > KE_SPAWN_MAX_FD_SWEEP ? KE_SPAWN_MAX_FD_SWEEP : (int)open_max;

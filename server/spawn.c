@@ -1,5 +1,6 @@
-/* spawn.c -- starting one run as a child process: argv and environment built before fork, the
- * child set up with async-signal-safe calls only, failures before exec reported up a pipe. */
+/* spawn.c -- starting one run: kedro-eventd-supervisor as a child process, which starts kedro;
+ * argv and environment built before fork, the child set up with async-signal-safe calls only,
+ * failures before kedro's exec reported up a pipe. */
 #include "spawn.h"
 
 #include <errno.h>
@@ -9,14 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "errors.h"
+#include "supervise.h"
 
 #define MAX_ENV_STRING 131072 /* Linux MAX_ARG_STRLEN: the longest string execve passes */
-#define EXIT_SPAWN 127        /* a child that could not exec exits with this */
-#define ARGV_MAX 9            /* kedro_bin run --pipeline P --config F [--env E] NULL */
+#define ARGV_MAX 8            /* kedro_bin run --pipeline=P --config F [--env E] NULL */
 
 extern char **environ;
 
@@ -27,15 +29,10 @@ typedef struct spawn {
     char *vars[4];        /* the KEDRO_EVENTS_* entries we made (malloc'd), or NULL */
     char **exe;           /* paths to try with execve, in PATH order, NULL-terminated; owned */
     int event_omitted;    /* KEDRO_EVENTS_EVENT was too long for execve and is left out */
+    char *pipeline_arg;   /* "--pipeline=NAME"; malloc'd */
+    char *nums[3];        /* the supervisor's SERVER_PID, REPORT_FD and N; malloc'd */
+    char **sup_argv;      /* the supervisor's argv, borrowing all of the above; owned */
 } spawn;
-
-/* What a child that failed before exec sends up its close-on-exec pipe. */
-typedef struct child_report {
-    int stage; /* CHILD_SETUP, CHILD_CHDIR or CHILD_EXEC */
-    int err;   /* errno */
-} child_report;
-
-enum { CHILD_SETUP = 1, CHILD_CHDIR = 2, CHILD_EXEC = 3 };
 
 /* Moves fd to a number >= 3 (close-on-exec kept) so that putting the child's stdin, stdout and
  * stderr in place cannot overwrite it. Returns the fd, or -1 (fd closed) on failure. */
@@ -60,6 +57,10 @@ static void spawn_release(spawn *sp)
         free(sp->exe[i]);
     free(sp->exe);
     free(sp->envp);
+    free(sp->pipeline_arg);
+    for (i = 0; i < 3; i++)
+        free(sp->nums[i]);
+    free(sp->sup_argv);
     memset(sp, 0, sizeof *sp);
 }
 
@@ -119,10 +120,13 @@ static int spawn_prepare(const ke_spawn_spec *f, const ke_pipeline *p, const cha
     int a = 0;
 
     memset(sp, 0, sizeof *sp);
+    if (asprintf(&sp->pipeline_arg, "--pipeline=%s", p->name) < 0) {
+        sp->pipeline_arg = NULL;
+        return KE_ENOMEM;
+    }
     sp->argv[a++] = (char *)f->kedro_bin;
     sp->argv[a++] = "run";
-    sp->argv[a++] = "--pipeline";
-    sp->argv[a++] = p->name;
+    sp->argv[a++] = sp->pipeline_arg;
     sp->argv[a++] = "--config";
     sp->argv[a++] = (char *)run_path;
     if (f->kedro_env != NULL) {
@@ -173,80 +177,60 @@ static int spawn_prepare(const ke_spawn_spec *f, const ke_pipeline *p, const cha
     return exe_candidates(f->kedro_bin, &sp->exe);
 }
 
-/* write(2) of a NUL-terminated string, in the child; a failure has nowhere to go. */
-static void child_write(int fd, const char *s)
-{
-    ssize_t w = write(fd, s, strlen(s));
-
-    (void)w;
-}
-
-/* In the child: says why it cannot run on stderr (the log, once in place), reports stage and
- * errno up the pipe, and exits 127. */
-static _Noreturn void child_fail(int report_fd, int stage, int e, const char *what,
-                                 const char *subject)
-{
-    child_report r;
-    const char *desc = strerrordesc_np(e);
-    ssize_t w;
-
-    child_write(2, "kedro-eventd: cannot ");
-    child_write(2, what);
-    child_write(2, " \"");
-    child_write(2, subject);
-    child_write(2, "\": ");
-    child_write(2, desc != NULL ? desc : "unknown error");
-    child_write(2, "\n");
-    r.stage = stage;
-    r.err = e;
-    w = write(report_fd, &r, sizeof r);
-    (void)w;
-    _exit(EXIT_SPAWN);
-}
-
-/* The child between fork and exec: async-signal-safe calls only (everything else was built
- * before the fork). Never returns. */
+/* The child between fork and exec of the supervisor: async-signal-safe calls only
+ * (everything else was built before the fork). Never returns. */
 static _Noreturn void child_exec(const ke_spawn_spec *f, const spawn *sp, int log_fd, int report_fd)
 {
-    struct sigaction dfl;
-    sigset_t none;
-    int sig, e = ENOENT, eacces = 0, fd;
-    size_t i;
+    int fd;
 
-    /* Own process group, so a timeout or shutdown can end the run's whole tree. */
+    /* Own process group, so terminal signals meant for the server do not reach the run. */
     setpgid(0, 0);
-    /* Die with the server; if it died before this line, the parent is already someone else. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* The run ends with the server; if it died before this line, the parent is someone else. */
+    prctl(PR_SET_PDEATHSIG, KE_SUPERVISE_SIG_KILL);
     if (getppid() != f->parent)
-        _exit(EXIT_SPAWN);
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    sigemptyset(&dfl.sa_mask);
-    for (sig = 1; sig < NSIG; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            sigaction(sig, &dfl, NULL); /* the C library's own signals refuse: fine */
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+        _exit(KE_CHILD_EXIT);
+    ke_child_reset_signals();
     /* The three fds are >= 3, so dup2 cannot overwrite one of them; dup2 clears close-on-exec. */
     if (dup2(f->null_fd, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
-        child_fail(report_fd, CHILD_SETUP, errno, "set up", "stdio");
-    /* Nothing else crosses exec; report_fd is close-on-exec already and stays usable till then. */
+        ke_child_fail(report_fd, KE_CHILD_SETUP, errno, "set up", "stdio");
+    /* Nothing else crosses exec but the report pipe, which the supervisor hands to kedro. */
     if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
         for (fd = 3; fd <= f->max_fd; fd++)
             fcntl(fd, F_SETFD, FD_CLOEXEC);
+    if (fcntl(report_fd, F_SETFD, 0) != 0)
+        ke_child_fail(report_fd, KE_CHILD_SETUP, errno, "set up", "report pipe");
     if (chdir(f->project_dir) != 0)
-        child_fail(report_fd, CHILD_CHDIR, errno, "enter project directory", f->project_dir);
-    for (i = 0; sp->exe[i] != NULL; i++) {
-        execve(sp->exe[i], sp->argv, sp->envp);
-        e = errno;
-        if (e == EACCES)
-            eacces = 1;
-        else if (e != ENOENT && e != ENOTDIR && e != ESTALE && e != ENODEV && e != ETIMEDOUT)
-            break;
-    }
-    if (eacces && sp->exe[i] == NULL)
-        e = EACCES;
-    child_fail(report_fd, CHILD_EXEC, e, "run", f->kedro_bin);
+        ke_child_fail(report_fd, KE_CHILD_CHDIR, errno, "enter project directory", f->project_dir);
+    syscall(SYS_execveat, f->supervisor_fd, "", sp->sup_argv, sp->envp, AT_EMPTY_PATH);
+    ke_child_fail(report_fd, KE_CHILD_SUPERVISOR, errno, "run", f->supervisor);
+}
+
+/* The supervisor's argv (supervise.h) around sp->argv, for a report pipe at report_fd.
+ * Returns KE_OK or KE_ENOMEM. */
+static int supervisor_argv(const ke_spawn_spec *f, spawn *sp, int report_fd)
+{
+    size_t n_exe = 0, n_arg = 0, i, k = 0;
+
+    while (sp->exe[n_exe] != NULL)
+        n_exe++;
+    while (sp->argv[n_arg] != NULL)
+        n_arg++;
+    if (asprintf(&sp->nums[0], "%ld", (long)f->parent) < 0 ||
+        asprintf(&sp->nums[1], "%d", report_fd) < 0 || asprintf(&sp->nums[2], "%zu", n_exe) < 0)
+        return KE_ENOMEM;
+    sp->sup_argv = calloc(n_exe + n_arg + 6, sizeof *sp->sup_argv);
+    if (sp->sup_argv == NULL)
+        return KE_ENOMEM;
+    sp->sup_argv[k++] = (char *)f->supervisor;
+    for (i = 0; i < 3; i++)
+        sp->sup_argv[k++] = sp->nums[i];
+    for (i = 0; i < n_exe; i++)
+        sp->sup_argv[k++] = sp->exe[i];
+    sp->sup_argv[k++] = "--";
+    for (i = 0; i < n_arg; i++)
+        sp->sup_argv[k++] = sp->argv[i];
+    sp->sup_argv[k] = NULL;
+    return KE_OK;
 }
 
 ke_spawn_result ke_spawn_run(const ke_spawn_spec *spec, const ke_pipeline *p, const char *run_path,
@@ -254,7 +238,7 @@ ke_spawn_result ke_spawn_run(const ke_spawn_spec *spec, const ke_pipeline *p, co
 {
     ke_spawn_result rc = KE_SPAWN_OK;
     int pipefd[2] = {-1, -1}, wstatus;
-    child_report rep;
+    ke_child_report rep;
     ssize_t got;
     spawn sp;
 
@@ -280,6 +264,10 @@ ke_spawn_result ke_spawn_run(const ke_spawn_spec *spec, const ke_pipeline *p, co
         *what = "fcntl";
         goto sys;
     }
+    if (supervisor_argv(spec, &sp, pipefd[1]) != KE_OK) {
+        rc = KE_SPAWN_NOMEM;
+        goto out;
+    }
     *pid = fork();
     if (*pid < 0) {
         *what = "fork";
@@ -289,7 +277,8 @@ ke_spawn_result ke_spawn_run(const ke_spawn_spec *spec, const ke_pipeline *p, co
         child_exec(spec, &sp, log_fd, pipefd[1]);
     close(pipefd[1]);
     pipefd[1] = -1;
-    /* EOF: exec succeeded (the pipe was close-on-exec). A report: it never ran. */
+    /* EOF: kedro's exec succeeded (the pipe is close-on-exec in the supervisor's child, which
+     * the supervisor closes right after the fork). A report: kedro never ran. */
     do
         got = read(pipefd[0], &rep, sizeof rep);
     while (got < 0 && errno == EINTR);
@@ -298,9 +287,10 @@ ke_spawn_result ke_spawn_run(const ke_spawn_spec *spec, const ke_pipeline *p, co
             ;
         *pid = -1;
         *err = rep.err;
-        rc = rep.stage == CHILD_EXEC    ? KE_SPAWN_EXEC
-             : rep.stage == CHILD_CHDIR ? KE_SPAWN_CHDIR
-                                        : KE_SPAWN_SETUP;
+        rc = rep.stage == KE_CHILD_EXEC         ? KE_SPAWN_EXEC
+             : rep.stage == KE_CHILD_CHDIR      ? KE_SPAWN_CHDIR
+             : rep.stage == KE_CHILD_SUPERVISOR ? KE_SPAWN_SUPERVISOR
+                                                : KE_SPAWN_SETUP;
     }
     goto out;
 sys:

@@ -30,12 +30,19 @@ static const char fake_kedro[] =
     "} > \"$rec.call\"\n"
     "echo \"$KEDRO_EVENTS_PIPELINE_ID\" >> \"$KE_FAKE_REC/order\"\n"
     "echo \"start $(date +%s.%N)\" >> \"$KE_FAKE_REC/timeline\"\n"
-    "echo \"hello from $3\"\n"
-    "case \"$3\" in\n"
-    "exit*) echo \"about to exit ${3#exit}\" >&2; exit \"${3#exit}\" ;;\n"
+    "name=\"${2#--pipeline=}\"\n"
+    "echo \"hello from $name\"\n"
+    "case \"$name\" in\n"
+    "exit*) echo \"about to exit ${name#exit}\" >&2; exit \"${name#exit}\" ;;\n"
     "kill9) kill -9 $$ ;;\n"
-    "sleep*) sleep \"${3#sleep}\" ;;\n"
+    "sleep*) sleep \"${name#sleep}\" ;;\n"
     "tree) sleep 30 & echo $! > \"$rec.bg\"; sleep 30 ;;\n"
+    "orphans*) sleep 30 & echo $! > \"$rec.bg\";"
+    " setsid sh -c 'echo $$ > \"$1\"; exec sleep 30' sh \"$rec.daemon\" &"
+    " setsid sh -c 'trap \"\" TERM; echo $$ > \"$1\"; while :; do sleep 1; done' sh"
+    " \"$rec.stubborn\" &"
+    " while [ ! -s \"$rec.daemon\" ] || [ ! -s \"$rec.stubborn\" ]; do sleep 0.01; done;"
+    " exit \"${name#orphans}\" ;;\n"
     "spam) i=1; while [ $i -le 30 ]; do echo \"line $i\"; i=$((i+1)); done;"
     " printf 'bad \\377 byte\\n'; exit 1 ;;\n"
     "esac\n"
@@ -390,6 +397,51 @@ static void timeout_ends_the_runs_whole_process_group(void **state)
     assert_true(process_gone(pid));
 }
 
+/* The pid the fake kedro wrote to rec/<id><suffix>. */
+static pid_t recorded_pid(fixture *f, const char *id, const char *suffix)
+{
+    char path[PATH_MAX], *text;
+    pid_t pid;
+
+    snprintf(path, sizeof path, "%s/%s%s", f->rec, id, suffix);
+    text = read_all(path);
+    assert_non_null(text);
+    pid = (pid_t)atoi(text);
+    free(text);
+    assert_true(pid > 0);
+    return pid;
+}
+
+/* Runs the fake's orphans<code> pipeline: a background child, a setsid'd daemon and a setsid'd
+ * one that ignores SIGTERM, then exit code. Checks the outcome and that none is left: the
+ * supervisor exits, and the outcome is recorded, only once the whole tree is gone. */
+static void check_orphans_end_with_the_run(fixture *f, const char *name, ke_state want)
+{
+    const char *suffix[3] = {".bg", ".daemon", ".stubborn"};
+    char id[KE_ID_LEN + 1];
+    ke_pipeline p;
+    int i;
+
+    start(f);
+    insert(f, name, id);
+    wait_final(f, id, &p);
+    assert_int_equal(ke_pipeline_state(&p), want);
+    assert_int_equal(last(&p)->exit_code, atoi(name + strlen("orphans")));
+    ke_pipeline_release(&p);
+    for (i = 0; i < 3; i++)
+        assert_true(process_gone(recorded_pid(f, id, suffix[i])));
+}
+
+static void success_ends_the_runs_background_children_and_daemons(void **state)
+{
+    check_orphans_end_with_the_run(*state, "orphans0", KE_STATE_SUCCESS);
+}
+
+static void failure_ends_the_runs_background_children_and_daemons(void **state)
+{
+    check_orphans_end_with_the_run(*state, "orphans3", KE_STATE_FAILURE);
+}
+
 static void missing_kedro_bin_fails_as_cannot_run_without_exit_code(void **state)
 {
     fixture *f = *state;
@@ -529,16 +581,15 @@ static void argv_is_run_pipeline_config_and_cwd_is_the_project(void **state)
     wait_final(f, id, &p);
     ke_pipeline_release(&p);
     call = call_of(f, id);
-    assert_true(has_line(call, "argc=5"));
+    assert_true(has_line(call, "argc=4"));
     assert_true(has_line(call, "arg=run"));
-    assert_true(has_line(call, "arg=--pipeline"));
-    assert_true(has_line(call, "arg=ok"));
+    assert_true(has_line(call, "arg=--pipeline=ok"));
     assert_true(has_line(call, "arg=--config"));
     assert_null(strstr(call, "arg=--env"));
     /* The order, and an absolute run file under data/runs that holds the pipeline. */
     arg = strstr(call, "arg=--config\narg=");
     assert_non_null(arg);
-    assert_non_null(strstr(call, "arg=run\narg=--pipeline\narg=ok\narg=--config\narg=/"));
+    assert_non_null(strstr(call, "arg=run\narg=--pipeline=ok\narg=--config\narg=/"));
     arg += strlen("arg=--config\narg=");
     *strchr(arg, '\n') = '\0';
     snprintf(want, sizeof want, "/runs/%s.yml", id);
@@ -569,7 +620,7 @@ static void env_option_adds_env_to_argv(void **state)
     wait_final(f, id, &p);
     ke_pipeline_release(&p);
     call = call_of(f, id);
-    assert_true(has_line(call, "argc=7"));
+    assert_true(has_line(call, "argc=6"));
     assert_non_null(strstr(call, "arg=--env\narg=staging\n"));
     free(call);
 }
@@ -808,6 +859,55 @@ static void start_fails_when_the_data_dir_cannot_be_made(void **state)
     assert_non_null(strstr(err.msg, "plain-file/runs"));
 }
 
+static void start_fails_naming_a_missing_supervisor(void **state)
+{
+    fixture *f = *state;
+    ke_forwarder *fwd = NULL;
+    ke_error err;
+
+    f->o.supervisor = "/nonexistent/kedro-eventd-supervisor";
+    ke_error_clear(&err);
+    assert_int_equal(ke_forwarder_start(f->store, &f->o, &fwd, &err), KE_EIO);
+    assert_null(fwd);
+    assert_non_null(strstr(err.msg, "run supervisor \"/nonexistent/kedro-eventd-supervisor\""));
+}
+
+static void mode_of(const char *path, mode_t want)
+{
+    struct stat st;
+
+    assert_int_equal(stat(path, &st), 0);
+    if ((st.st_mode & 07777) != want)
+        fail_msg("%s has mode %04o, not %04o", path, (unsigned)(st.st_mode & 07777),
+                 (unsigned)want);
+}
+
+static void logs_and_run_files_are_0600_in_0700_dirs_whatever_the_umask(void **state)
+{
+    fixture *f = *state;
+    char id[KE_ID_LEN + 1], path[PATH_MAX];
+    mode_t old = umask(0);
+    ke_pipeline p;
+
+    /* An older server's 0755 logs/ is made private too. */
+    snprintf(path, sizeof path, "%s/logs", f->data);
+    assert_int_equal(mkdir(path, 0755), 0);
+    start(f);
+    insert(f, "sleep30", id);
+    wait_call(f, id);
+    snprintf(path, sizeof path, "%s/runs/%s.yml", f->data, id);
+    mode_of(path, 0600);
+    ke_forwarder_stop(f->fwd, 0);
+    umask(old);
+    assert_int_equal(ke_store_get(f->store, id, &p, &(ke_error){0}), KE_OK);
+    mode_of(last(&p)->log_path, 0600);
+    ke_pipeline_release(&p);
+    snprintf(path, sizeof path, "%s/logs", f->data);
+    mode_of(path, 0700);
+    snprintf(path, sizeof path, "%s/runs", f->data);
+    mode_of(path, 0700);
+}
+
 /* ---- the log tail */
 
 static void log_tail_keeps_the_last_20_lines(void **state)
@@ -912,6 +1012,8 @@ int main(void)
         FWD_TEST(run_killed_by_sigkill_is_failure_with_signal_9),
         FWD_TEST(run_over_its_timeout_is_terminated_and_fails_as_timed_out),
         FWD_TEST(timeout_ends_the_runs_whole_process_group),
+        FWD_TEST(success_ends_the_runs_background_children_and_daemons),
+        FWD_TEST(failure_ends_the_runs_background_children_and_daemons),
         FWD_TEST(missing_kedro_bin_fails_as_cannot_run_without_exit_code),
         FWD_TEST(kedro_missing_from_path_fails_as_cannot_run),
         FWD_TEST(kedro_is_looked_up_on_path),
@@ -929,6 +1031,8 @@ int main(void)
         FWD_TEST(stop_claims_nothing_more),
         FWD_TEST(start_rejects_bad_options),
         FWD_TEST(start_fails_when_the_data_dir_cannot_be_made),
+        FWD_TEST(start_fails_naming_a_missing_supervisor),
+        FWD_TEST(logs_and_run_files_are_0600_in_0700_dirs_whatever_the_umask),
         FWD_TEST(log_tail_keeps_the_last_20_lines),
         FWD_TEST(log_tail_keeps_at_most_4_kib_cut_at_a_character_boundary),
         FWD_TEST(log_tail_replaces_bytes_that_are_not_utf8),
