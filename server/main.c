@@ -63,6 +63,22 @@ static void reachable_address(const char *listen, int port, char *out, size_t ca
         snprintf(out, cap, "%.*s:%d", (int)host_len, listen, port);
 }
 
+/* Undoes signal state inherited from whoever started us: SIGCHLD ignored (or SA_NOCLDWAIT)
+ * would reap the runs behind our back and lose their exit status, and a blocked signal would
+ * stay blocked in every thread. Our own handling is set up after this. */
+static void reset_inherited_signals(void)
+{
+    struct sigaction dfl;
+    sigset_t none;
+
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(SIGCHLD, &dfl, NULL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* Blocks until SIGINT or SIGTERM arrives; returns the signal. */
 static int wait_for_signal(const sigset_t *set)
 {
@@ -105,6 +121,7 @@ int main(int argc, char **argv)
         printf("kedro-eventd %s\n", KE_VERSION);
         return 0;
     }
+    reset_inherited_signals();
     /* Signals are taken by sigwait in this thread only: block them before
      * any other thread exists, so every thread inherits the mask. */
     sigemptyset(&set);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -149,7 +150,7 @@ static int emit_error(const char *path, const ke_pipeline *p, const yaml_emitter
 int ke_runfile_write(const char *path, const ke_pipeline *p, ke_error *err)
 {
     yaml_emitter_t e;
-    int have_emitter = 0, rc = KE_OK;
+    int have_emitter = 0, rc = KE_OK, e2;
     sink s = {-1, 0};
     char *tmp = NULL;
     long bad;
@@ -162,7 +163,15 @@ int ke_runfile_write(const char *path, const ke_pipeline *p, ke_error *err)
     }
     memcpy(tmp, path, n);
     memcpy(tmp + n, ".XXXXXX", sizeof ".XXXXXX");
-    s.fd = mkstemp(tmp); /* 0600, in path's directory so rename() stays atomic */
+    s.fd = mkstemp(tmp); /* in path's directory so rename() stays atomic */
+    /* 0600 whatever the umask (runs inherit it, so it is left alone): the events are private. */
+    if (s.fd >= 0 && fchmod(s.fd, 0600) != 0) {
+        e2 = errno;
+        close(s.fd);
+        unlink(tmp);
+        s.fd = -1;
+        errno = e2;
+    }
     if (s.fd < 0) {
         rc = ke_error_set(err, KE_EIO, "cannot write run file %s: %s", path, strerror(errno));
         free(tmp);
