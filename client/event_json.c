@@ -46,63 +46,30 @@ int kec_media_type_is_json(const char *s)
            (type_len == 4 && strncasecmp(s, "text", 4) == 0);
 }
 
-/* The offset in text (valid JSON of len bytes) of the first "\u0000" escape, or len when there
- * is none. cJSON would end the string there, silently dropping the rest of it. */
-static size_t nul_escape_offset(const char *text, size_t len)
-{
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        if (text[i] != '\\')
-            continue;
-        if (i + 5 < len && text[i + 1] == 'u' && memcmp(text + i + 2, "0000", 4) == 0)
-            return i;
-        i++; /* the escaped character: "\\u0000" is a backslash and "u0000" */
-    }
-    return len;
-}
-
-/* 1 when c is JSON whitespace (RFC 8259). */
-static int json_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* Parses text (len bytes, not necessarily NUL-terminated) as exactly one JSON value into *out
- * (cJSON_Delete it): only whitespace may follow. 0; or, with *out NULL and *bad the offset where
- * the text stops being that, -1 when it is not JSON and -2 when text follows the value. */
-static int parse_whole(const char *text, size_t len, cJSON **out, size_t *bad)
-{
-    const char *end = NULL;
-    cJSON *v;
-    size_t i;
-
-    *out = NULL;
-    *bad = 0;
-    v = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (v == NULL) {
-        *bad = end != NULL && end >= text ? (size_t)(end - text) : 0;
-        return -1;
-    }
-    for (i = (size_t)(end - text); i < len && json_space(text[i]); i++)
-        ;
-    if (i < len) {
-        cJSON_Delete(v);
-        *bad = i;
-        return -2;
-    }
-    *out = v;
-    return 0;
-}
-
 /* ---- reading ---- */
 
-/* Parses the whole text, bounded by KEC_JSON_MAX_BYTES, into *out (cJSON_Delete it); refuses
- * NUL bytes and "\u0000", which CloudEvent strings cannot carry. KEC_EFORMAT says where. */
+/* Line and column (1-based) of offset off in text, for messages. */
+static void line_col(const char *text, size_t off, size_t *line, size_t *col)
+{
+    size_t i;
+
+    *line = 1;
+    *col = 1;
+    for (i = 0; i < off; i++, (*col)++)
+        if (text[i] == '\n') {
+            (*line)++;
+            *col = 0;
+        }
+}
+
+/* Checks the whole text strictly (kec_json_check), bounded by KEC_JSON_MAX_BYTES, and parses
+ * it into *out (cJSON_Delete it) for its structure; refuses NUL bytes. KEC_EFORMAT says where.
+ * "\u0000" escapes are the caller's to refuse outside data taken as its original text. */
 static int parse_text(const char *text, size_t len, cJSON **out, kec_error *err)
 {
+    kec_json_fault fault;
     const char *nul;
-    size_t bad, line = 1, col = 1, i;
+    size_t line, col;
     int rc;
 
     *out = NULL;
@@ -117,30 +84,15 @@ static int parse_text(const char *text, size_t len, cJSON **out, kec_error *err)
     if (nul != NULL)
         return kec_error_set(err, KEC_EFORMAT, "JSON text holds a NUL byte at offset %zu",
                              (size_t)(nul - text));
-    rc = parse_whole(text, len, out, &bad);
-    for (i = 0; rc != 0 && i < bad && i < len; i++, col++)
-        if (text[i] == '\n') {
-            line++;
-            col = 0;
-        }
-    if (rc == -2)
-        return kec_error_set(err, KEC_EFORMAT,
-                             "text after the JSON value at offset %zu (line %zu, column %zu)", bad,
-                             line, col);
-    if (rc != 0)
-        return kec_error_set(err, KEC_EFORMAT,
-                             "not JSON (or nested deeper than %d): error at offset %zu (line %zu, "
-                             "column %zu)",
-                             CJSON_NESTING_LIMIT, bad, line, col);
-    bad = nul_escape_offset(text, len);
-    if (bad < len) {
-        cJSON_Delete(*out);
-        *out = NULL;
-        return kec_error_set(err, KEC_EFORMAT,
-                             "JSON text holds \\u0000 at offset %zu: CloudEvent strings and text "
-                             "data cannot carry NUL",
-                             bad);
+    rc = kec_json_check(text, len, &fault);
+    if (rc != KEC_JSON_OK) {
+        line_col(text, fault.offset, &line, &col);
+        return kec_error_set(err, KEC_EFORMAT, "not JSON: %s at offset %zu (line %zu, column %zu)",
+                             fault.reason, fault.offset, line, col);
     }
+    *out = cJSON_ParseWithLength(text, len);
+    if (*out == NULL) /* strict JSON within our limit is JSON to cJSON too (fuzzed) */
+        return kec_error_set(err, KEC_EFORMAT, "the JSON text could not be read (out of memory?)");
     return KEC_OK;
 }
 
@@ -214,10 +166,9 @@ static int read_extension(kec_event *ev, const cJSON *m, kec_error *err)
                          name, num);
 }
 
-/* Sets the attribute m holds, or keeps data / data_base64 in *data / *data64 for later (they
- * depend on datacontenttype, which may come after them). A null member is absent. */
-static int read_member(kec_event *ev, const cJSON *m, const cJSON **data, const cJSON **data64,
-                       kec_error *err)
+/* Sets the attribute m holds, or keeps data_base64 in *data64 for later (it depends on
+ * datacontenttype, which may come after it). A null member is absent. */
+static int read_member(kec_event *ev, const cJSON *m, const cJSON **data64, kec_error *err)
 {
     const char *name = m->string;
     kec_error inner;
@@ -226,10 +177,6 @@ static int read_member(kec_event *ev, const cJSON *m, const cJSON **data, const 
 
     if (cJSON_IsNull(m))
         return KEC_OK;
-    if (strcmp(name, "data") == 0) {
-        *data = m;
-        return KEC_OK;
-    }
     if (strcmp(name, "data_base64") == 0) {
         *data64 = m;
         return KEC_OK;
@@ -255,27 +202,24 @@ static int read_member(kec_event *ev, const cJSON *m, const cJSON **data, const 
     return kec_event_set_time(ev, name, t, err);
 }
 
-/* 1 when v holds a number beyond a double's range (cJSON reads 1e999 as infinity and would
- * print it as null, changing the data), else 0. */
-static int has_infinity(const cJSON *v)
-{
-    const cJSON *c;
-
-    if (cJSON_IsNumber(v))
-        return !isfinite(v->valuedouble);
-    for (c = cJSON_IsArray(v) || cJSON_IsObject(v) ? v->child : NULL; c != NULL; c = c->next)
-        if (has_infinity(c))
-            return 1;
-    return 0;
-}
-
-/* Sets the event's data from data_base64 (binary) or data (text, per kec_event_from_json). */
-static int read_data(kec_event *ev, const cJSON *data, const cJSON *data64, kec_error *err)
+/* 1 when the member data (not NULL) is taken as its original text: JSON data, i.e. anything
+ * but a string under a datacontenttype that is not JSON (that string is the text itself). */
+static int data_is_raw(const kec_event *ev, const cJSON *data)
 {
     const kec_attr *ct = kec_event_attr(ev, "datacontenttype");
+
+    return ct == NULL || ct->text == NULL || kec_media_type_is_json(ct->text) ||
+           !cJSON_IsString(data);
+}
+
+/* Sets the event's data from data_base64 (binary) or data (per kec_event_from_json): JSON data
+ * as the original text of its span in text, validated but never re-printed, so every number
+ * arrives as sent. */
+static int read_data(kec_event *ev, const char *text, const cJSON *data, kec_json_span span,
+                     const cJSON *data64, kec_error *err)
+{
     kec_error inner;
     uint8_t *bytes = NULL;
-    char *text = NULL;
     size_t n;
     int rc;
 
@@ -299,24 +243,21 @@ static int read_data(kec_event *ev, const cJSON *data, const cJSON *data64, kec_
     }
     if (data == NULL)
         return KEC_OK;
-    if (ct != NULL && ct->text != NULL && !kec_media_type_is_json(ct->text) && cJSON_IsString(data))
+    if (!data_is_raw(ev, data))
         return kec_event_set_text_data(ev, data->valuestring, strlen(data->valuestring), err);
-    if (has_infinity(data))
-        return kec_error_set(err, KEC_EFORMAT,
-                             "member \"data\" holds a number beyond the range of a double");
-    text = cJSON_PrintUnformatted(data);
-    if (text == NULL)
-        return kec_error_set(err, KEC_ENOMEM, "out of memory reading member \"data\"");
-    rc = kec_event_set_text_data(ev, text, strlen(text), err);
-    cJSON_free(text);
-    return rc;
+    return kec_event_set_text_data(ev, text + span.start, span.end - span.start, err);
 }
 
-/* Reads the event object obj into a new *out. */
-static int read_event(const cJSON *obj, kec_event **out, kec_error *err)
+/* Reads the event object obj, whose original text is span of text, into a new *out. The
+ * member "data" is found by cJSON's member order (a name written "d\u0061ta" is data too). */
+static int read_event(const cJSON *obj, const char *text, kec_json_span span, kec_event **out,
+                      kec_error *err)
 {
+    static const kec_json_span none = {0, 0};
     const cJSON *m, *data = NULL, *data64 = NULL;
+    kec_json_span *spans = NULL, dspan = none;
     kec_event *ev = NULL;
+    size_t n, k, nul;
     int rc;
 
     *out = NULL;
@@ -325,6 +266,14 @@ static int read_event(const cJSON *obj, kec_event **out, kec_error *err)
     rc = check_members(obj, err);
     if (rc != KEC_OK)
         return rc;
+    n = (size_t)cJSON_GetArraySize(obj);
+    spans = malloc((n > 0 ? n : 1) * sizeof *spans);
+    if (spans == NULL)
+        return kec_error_set(err, KEC_ENOMEM, "out of memory reading an event");
+    if (kec_json_children(text, span, spans, n) != n) {
+        rc = kec_error_set(err, KEC_EFORMAT, "the members of an event could not be located");
+        goto out;
+    }
     /* a missing required member stays "" (no generated id, no default specversion): the
      * server's validation names it */
     rc = kec_event_new("-", NULL, NULL, &ev, err);
@@ -332,10 +281,29 @@ static int read_event(const cJSON *obj, kec_event **out, kec_error *err)
         rc = kec_event_set_id(ev, NULL, err);
     if (rc == KEC_OK)
         rc = kec_event_set_spec_version(ev, NULL, err);
-    for (m = obj->child; rc == KEC_OK && m != NULL; m = m->next)
-        rc = read_member(ev, m, &data, &data64, err);
-    if (rc == KEC_OK)
-        rc = read_data(ev, data, data64, err);
+    for (m = obj->child, k = 0; rc == KEC_OK && m != NULL; m = m->next, k++) {
+        if (!cJSON_IsNull(m) && strcmp(m->string, "data") == 0) {
+            data = m;
+            dspan = spans[k];
+        } else {
+            rc = read_member(ev, m, &data64, err);
+        }
+    }
+    if (rc != KEC_OK)
+        goto out;
+    /* "\u0000" may stay in data taken as text (it travels as those six characters); anywhere
+     * else cJSON would end a C string there */
+    nul = kec_json_nul_escape(text, span, data != NULL && data_is_raw(ev, data) ? dspan : none);
+    if (nul < span.end) {
+        rc = kec_error_set(err, KEC_EFORMAT,
+                           "JSON text holds \\u0000 at offset %zu: CloudEvent strings and text "
+                           "data cannot carry NUL",
+                           nul);
+        goto out;
+    }
+    rc = read_data(ev, text, data, dspan, data64, err);
+out:
+    free(spans);
     if (rc != KEC_OK) {
         kec_event_free(ev);
         return rc;
@@ -344,10 +312,13 @@ static int read_event(const cJSON *obj, kec_event **out, kec_error *err)
     return KEC_OK;
 }
 
-/* Reads the batch array arr into a new array *events of *count new events. */
-static int read_batch(const cJSON *arr, kec_event ***events, size_t *count, kec_error *err)
+/* Reads the batch array arr, whose text is span of text, into a new array *events of *count
+ * new events. */
+static int read_batch(const cJSON *arr, const char *text, kec_json_span span, kec_event ***events,
+                      size_t *count, kec_error *err)
 {
     kec_event **evs = NULL;
+    kec_json_span *spans = NULL;
     const cJSON *m;
     kec_error inner;
     size_t n = 0, i = 0;
@@ -361,17 +332,25 @@ static int read_batch(const cJSON *arr, kec_event ***events, size_t *count, kec_
                                  "a batch of more than %d events is over the limit",
                                  KEC_BATCH_MAX_EVENTS);
     evs = calloc(n > 0 ? n : 1, sizeof *evs);
-    if (evs == NULL)
-        return kec_error_set(err, KEC_ENOMEM, "out of memory reading a batch");
+    spans = malloc((n > 0 ? n : 1) * sizeof *spans);
+    if (evs == NULL || spans == NULL) {
+        rc = kec_error_set(err, KEC_ENOMEM, "out of memory reading a batch");
+        goto out;
+    }
+    if (kec_json_children(text, span, spans, n) != n) {
+        rc = kec_error_set(err, KEC_EFORMAT, "the events of a batch could not be located");
+        goto out;
+    }
     for (m = arr->child; m != NULL; m = m->next, i++) {
         kec_error_clear(&inner);
-        rc = read_event(m, &evs[i], &inner);
+        rc = read_event(m, text, spans[i], &evs[i], &inner);
         if (rc != KEC_OK) {
             kec_error_set(err, rc, "batch[%zu]: %s", i, inner.msg);
             goto out;
         }
     }
 out:
+    free(spans);
     if (rc != KEC_OK) {
         kec_events_free(evs, i);
         return rc;
@@ -392,7 +371,7 @@ int kec_event_from_json(const char *text, size_t len, kec_event **out, kec_error
         rc = kec_error_set(err, KEC_EFORMAT, "the JSON text is %s, not an object (an event)",
                            kec_json_kind(doc));
     if (rc == KEC_OK)
-        rc = read_event(doc, out, err);
+        rc = read_event(doc, text, kec_json_trim(text, len), out, err);
     cJSON_Delete(doc);
     return rc;
 }
@@ -410,7 +389,7 @@ int kec_batch_from_json(const char *text, size_t len, kec_event ***events, size_
         rc = kec_error_set(err, KEC_EFORMAT, "the JSON text is %s, not an array (a batch)",
                            kec_json_kind(doc));
     if (rc == KEC_OK)
-        rc = read_batch(doc, events, count, err);
+        rc = read_batch(doc, text, kec_json_trim(text, len), events, count, err);
     cJSON_Delete(doc);
     return rc;
 }
@@ -429,7 +408,7 @@ int kec_json_read(const char *text, size_t len, kec_event ***events, size_t *cou
     if (rc != KEC_OK)
         goto out;
     if (cJSON_IsArray(doc)) {
-        rc = read_batch(doc, events, count, err);
+        rc = read_batch(doc, text, kec_json_trim(text, len), events, count, err);
         *is_batch = rc == KEC_OK;
         goto out;
     }
@@ -440,7 +419,7 @@ int kec_json_read(const char *text, size_t len, kec_event ***events, size_t *cou
                            kec_json_kind(doc));
         goto out;
     }
-    rc = read_event(doc, &ev, err);
+    rc = read_event(doc, text, kec_json_trim(text, len), &ev, err);
     if (rc != KEC_OK)
         goto out;
     *events = malloc(sizeof **events);
@@ -514,45 +493,47 @@ static int add_member(cJSON *obj, const char *name, cJSON *value)
     return 1;
 }
 
-/* Text data as a JSON value when it is one JSON text without "\u0000" (which cJSON would cut
- * short); otherwise NULL. */
-static cJSON *parse_data(const char *text, size_t len)
-{
-    cJSON *v;
-    size_t bad;
-
-    if (len == 0 || parse_whole(text, len, &v, &bad) != 0)
-        return NULL;
-    if (nul_escape_offset(text, len) < len) {
-        cJSON_Delete(v);
-        return NULL;
-    }
-    return v;
-}
-
-/* Adds "data" or "data_base64" for ev's data (per kec_event_to_json); 0 when out of memory. */
-static int add_data(cJSON *root, const kec_event *ev)
+/* Adds "data" or "data_base64" for ev's data (per kec_event_to_json): text data that is JSON
+ * under a JSON or absent datacontenttype goes as its own text (trimmed), never re-printed.
+ * KEC_ENOMEM without a message (the caller words it), or KEC_EFORMAT past the nesting limit. */
+static int add_data(cJSON *root, const kec_event *ev, kec_error *err)
 {
     const kec_attr *ct = kec_event_attr(ev, "datacontenttype");
     kec_data_kind kind;
     size_t len;
     const char *data = kec_event_data(ev, &kind, &len, NULL);
+    kec_json_fault fault;
+    kec_json_span sp;
     cJSON *v = NULL;
-    char *b64;
+    char *b64, *raw;
+    int rc = KEC_JSON_ESYNTAX;
 
     if (kind == KEC_DATA_NONE)
-        return 1;
+        return KEC_OK;
     if (kind == KEC_DATA_TEXT) {
         if (ct == NULL || (ct->text != NULL && kec_media_type_is_json(ct->text)))
-            v = parse_data(data, len);
-        if (v == NULL)
+            rc = kec_json_check(data, len, &fault);
+        if (rc == KEC_JSON_EDEPTH)
+            return kec_error_set(err, KEC_EFORMAT, "data: %s at offset %zu", fault.reason,
+                                 fault.offset);
+        if (rc == KEC_JSON_OK) {
+            sp = kec_json_trim(data, len);
+            raw = malloc(sp.end - sp.start + 1);
+            if (raw != NULL) {
+                memcpy(raw, data + sp.start, sp.end - sp.start);
+                raw[sp.end - sp.start] = '\0';
+                v = cJSON_CreateRaw(raw);
+                free(raw);
+            }
+        } else {
             v = cJSON_CreateString(data);
-        return add_member(root, "data", v);
+        }
+        return add_member(root, "data", v) ? KEC_OK : KEC_ENOMEM;
     }
     b64 = kec_base64_encode(data, len);
     v = b64 != NULL ? cJSON_CreateString(b64) : NULL;
     free(b64);
-    return add_member(root, "data_base64", v);
+    return add_member(root, "data_base64", v) ? KEC_OK : KEC_ENOMEM;
 }
 
 /* qsort's comparison of two attributes (const kec_attr *) by name. */
@@ -619,11 +600,15 @@ char *kec_event_to_json(const kec_event *ev, kec_error *err)
     char *text = NULL;
     int rc = KEC_OK;
 
-    if (root == NULL || !add_core(root, ev) || !add_data(root, ev)) {
+    if (root == NULL || !add_core(root, ev)) {
         rc = kec_error_set(err, KEC_ENOMEM, "out of memory writing an event");
         goto out;
     }
-    rc = add_extensions(root, ev, err);
+    rc = add_data(root, ev, err);
+    if (rc == KEC_ENOMEM)
+        rc = kec_error_set(err, KEC_ENOMEM, "out of memory writing an event");
+    if (rc == KEC_OK)
+        rc = add_extensions(root, ev, err);
     if (rc != KEC_OK)
         goto out;
     text = kec_json_print(root);

@@ -51,6 +51,52 @@ void kec_format_number(char buf[KEC_NUMBER_TEXT_MAX], double d);
  * NULL for anything else (null, arrays, objects, numbers out of a double's range). */
 const char *kec_json_scalar(const cJSON *v, char buf[KEC_NUMBER_TEXT_MAX], const char **text);
 
+/* The one nesting limit of JSON: the library's CloudEvents JSON reader and writer and the
+ * server's data rendering refuse containers nested deeper than this (a Kedro node parsing the
+ * event on its own stack stays far from Python's ~1000). */
+#define KEC_JSON_MAX_DEPTH 256
+
+/* What kec_json_check answers. */
+#define KEC_JSON_OK 0      /* one valid JSON text */
+#define KEC_JSON_EDEPTH 1  /* containers nested deeper than KEC_JSON_MAX_DEPTH (first fault) */
+#define KEC_JSON_ESYNTAX 2 /* not JSON */
+
+/* The first fault kec_json_check found. */
+typedef struct kec_json_fault {
+    size_t offset;   /* byte offset of the fault in the text */
+    char reason[96]; /* what is wrong there, e.g. "number with a leading zero" */
+} kec_json_fault;
+
+/* A byte range [start, end) of a text. */
+typedef struct kec_json_span {
+    size_t start; /* first byte */
+    size_t end;   /* one past the last byte */
+} kec_json_span;
+
+/* Checks that text[0..len) (not necessarily NUL-terminated; text may be NULL when len is 0) is
+ * exactly one JSON text per RFC 8259: the grammar (no leading zeros, no "+1", "1.", ".5", no
+ * trailing commas, only SP/HT/LF/CR as whitespace, no byte order mark, nothing after the value),
+ * valid UTF-8 with no control character inside strings, escapes of RFC 8259 with surrogates in
+ * pairs, and no more than KEC_JSON_MAX_DEPTH nested containers. Numbers of any length and range
+ * are valid. Returns KEC_JSON_OK, or KEC_JSON_EDEPTH / KEC_JSON_ESYNTAX for the first fault
+ * (*fault, which may be NULL, says where and why). "\u0000" is valid JSON: callers that turn
+ * strings into C strings refuse it themselves (kec_json_nul_escape). */
+int kec_json_check(const char *text, size_t len, kec_json_fault *fault);
+
+/* For the object or array at span of text (valid per kec_json_check), the spans of its members'
+ * values or its elements, in order, without surrounding whitespace (cJSON walks the same members
+ * in the same order, so the k-th cJSON child's original text is out[k]). Writes at most max
+ * spans and returns how many children there are; 0 for a scalar. */
+size_t kec_json_children(const char *text, kec_json_span span, kec_json_span *out, size_t max);
+
+/* The span of text[0..len) without leading and trailing JSON whitespace. */
+kec_json_span kec_json_trim(const char *text, size_t len);
+
+/* The offset of the first "\u0000" escape in text's span (valid JSON, starting at a value)
+ * outside the span skip (give {0, 0} to skip nothing), or span.end when there is none. cJSON
+ * ends a C string there, silently dropping the rest. */
+size_t kec_json_nul_escape(const char *text, kec_json_span span, kec_json_span skip);
+
 /* "an object", "an array", "a string", "a number", "a boolean" or "null": the kind of v, for
  * messages about a value of the wrong kind. */
 const char *kec_json_kind(const cJSON *v);

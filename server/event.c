@@ -525,9 +525,12 @@ static int validate_event(ke_event *ev, const uint8_t *wire, size_t wire_len, ke
             return ke_error_set(err, KE_EINVAL, "attribute \"%s\": appears more than once",
                                 ev->attrs[i]->key);
 
-    if (pb->data_case == DATA(TEXT_DATA))
-        return check_utf8(pb->text_data, "data \"text_data\"", err);
-    return KE_OK;
+    if (pb->data_case == DATA(TEXT_DATA)) {
+        rc = check_utf8(pb->text_data, "data \"text_data\"", err);
+        if (rc != KE_OK)
+            return rc;
+    }
+    return ke_event_check_data(ev, err); /* event_json.c: JSON data, strictly */
 }
 
 /* ---- public: decoding ---- */

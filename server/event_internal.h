@@ -19,9 +19,8 @@ typedef Io__Cloudevents__V1__CloudEvent__CloudEventAttributeValue pb_value;
 #define NAME_MAX_LEN 20                 /* CloudEvents: attribute names of at most 20 chars */
 #define TS_MIN_SECONDS (-62135596800LL) /* 0001-01-01T00:00:00Z */
 #define TS_MAX_SECONDS 253402300799LL   /* 9999-12-31T23:59:59Z */
-/* Nesting of JSON data embedded as a value; deeper data goes as a string, as
- * Python's json.loads (in the Kedro node) fails near 1000 levels. */
-#define DATA_MAX_DEPTH 256
+/* JSON data nests at most KEC_JSON_MAX_DEPTH deep (internal.h, the limit the
+ * client library's reader uses too); deeper data is refused, never a string. */
 
 struct ke_event {
     pb_event *pb;             /* the unpacked message (a batch's, when in_batch) */
@@ -32,6 +31,8 @@ struct ke_event {
     const char *dataschema;   /* dataschema, or NULL */
     const char *subject;      /* subject, or NULL */
     const pb_value *time;     /* time (a ce_timestamp), or NULL */
+    const char *json_data;    /* the data's JSON text (trimmed, in pb), or NULL: not JSON */
+    size_t json_len;          /* bytes of json_data */
 };
 
 struct ke_batch {
@@ -46,5 +47,13 @@ bool ke_media_type_is_json(const char *s);
 
 /* Whether a media type is text/\*. */
 bool ke_media_type_is_text(const char *s);
+
+/* Checks ev's data (datacontenttype already read) with the client library's strict JSON
+ * checker and notes in ev->json_data the JSON text to embed (DESIGN.md 3.4): text_data under a
+ * JSON or absent datacontenttype, binary_data there that is UTF-8 without NUL. KE_EINVAL when
+ * the data nests deeper than KEC_JSON_MAX_DEPTH, or when text_data under an explicit JSON
+ * datacontenttype is not JSON (the message gives the reason and the byte); text that is not
+ * JSON under an absent datacontenttype stays a string. (event_json.c) */
+int ke_event_check_data(ke_event *ev, ke_error *err);
 
 #endif

@@ -1,8 +1,8 @@
 /* event_json.c -- rendering a validated CloudEvent in the CloudEvents JSON format
- * (DESIGN.md 3.4), as the `event` parameter every run receives. */
+ * (DESIGN.md 3.4), as the `event` parameter every run receives, and the check of JSON data
+ * (strict RFC 8259, one nesting limit) that lets its text be embedded exactly as sent. */
 #include <cjson/cJSON.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,75 +22,69 @@ static void format_rfc3339(char buf[KEC_TIME_TEXT_MAX], int64_t sec, int32_t nan
     kec_time_format(t, buf);
 }
 
-/* How deep containers nest in a parsed value (0 for a scalar). */
-static int json_depth(const cJSON *v)
+/* The JSON text of data[0..n) to embed (trimmed) in *json / *json_len, or nothing when it is
+ * not JSON. KE_EINVAL past the nesting limit, or when must_be_json and it is not JSON. */
+static int check_json(const char *data, size_t n, const char *ct, bool must_be_json,
+                      const char **json, size_t *json_len, ke_error *err)
 {
-    const cJSON *c;
-    int deepest = 0, d;
+    kec_json_fault fault;
+    kec_json_span sp;
+    char q[KE_QUOTE_CAP];
+    int rc = kec_json_check(data, n, &fault);
 
-    if (!cJSON_IsArray(v) && !cJSON_IsObject(v))
-        return 0;
-    for (c = v->child; c != NULL; c = c->next) {
-        d = json_depth(c);
-        if (d > deepest)
-            deepest = d;
+    if (rc == KEC_JSON_EDEPTH)
+        return ke_error_set(err, KE_EINVAL, "data: JSON %s at byte %zu", fault.reason,
+                            fault.offset);
+    if (rc != KEC_JSON_OK && must_be_json)
+        return ke_error_set(err, KE_EINVAL,
+                            "data: datacontenttype %s but data is not JSON: %s at byte %zu",
+                            ke_quote(q, ct), fault.reason, fault.offset);
+    if (rc == KEC_JSON_OK) {
+        sp = kec_json_trim(data, n);
+        *json = data + sp.start;
+        *json_len = sp.end - sp.start;
     }
-    return deepest + 1;
+    return KE_OK;
 }
 
-/* Replaces every number inside v by its exact text (kec_format_number).
- * Returns false when out of memory. */
-static bool exact_numbers(cJSON *v)
+int ke_event_check_data(ke_event *ev, ke_error *err)
 {
-    cJSON *c, *next, *raw;
-    char buf[KEC_NUMBER_TEXT_MAX];
+    const pb_event *pb = ev->pb;
+    const char *ct = ev->content_type;
+    bool json_ct = ct != NULL && ke_media_type_is_json(ct);
+    const char *bytes;
+    size_t n;
 
-    for (c = v->child; c != NULL; c = next) {
-        next = c->next;
-        if (cJSON_IsNumber(c) && isfinite(c->valuedouble)) {
-            kec_format_number(buf, c->valuedouble);
-            raw = cJSON_CreateRaw(buf);
-            if (raw == NULL)
-                return false;
-            raw->string = c->string; /* the member name moves to the replacement */
-            c->string = NULL;
-            cJSON_ReplaceItemViaPointer(v, c, raw); /* cannot fail: c is v's child */
-        } else if ((cJSON_IsArray(c) || cJSON_IsObject(c)) && !exact_numbers(c)) {
-            return false;
-        }
-    }
-    return true;
+    ev->json_data = NULL;
+    ev->json_len = 0;
+    if (ct != NULL && !json_ct) /* absent: the JSON format's default type */
+        return KE_OK;
+    if (pb->data_case == DATA(TEXT_DATA))
+        return check_json(pb->text_data, strlen(pb->text_data), ct, json_ct, &ev->json_data,
+                          &ev->json_len, err);
+    if (pb->data_case != DATA(BINARY_DATA))
+        return KE_OK;
+    /* bytes are not text: JSON only when they are UTF-8 without NUL, never refused for
+     * not being JSON (they go as a string or base64), only for nesting too deep */
+    bytes = (const char *)pb->binary_data.data;
+    n = pb->binary_data.len;
+    if (n == 0 || memchr(bytes, 0, n) != NULL || kec_utf8_invalid_at(bytes, n) >= 0)
+        return KE_OK;
+    return check_json(bytes, n, ct, false, &ev->json_data, &ev->json_len, err);
 }
 
-/* Reads text (NUL-terminated, n bytes) as one JSON value with cJSON. Returns
- * the value, or NULL when it is not JSON, nests deeper than DATA_MAX_DEPTH
- * (Python's json gives up near 1000; the node parses it on its own stack),
- * or holds "\u0000" (cJSON would cut the string there, changing the data).
- * The value is printed back by cJSON, so the event is always valid JSON;
- * numbers travel as doubles, written exactly (integers beyond 2^53 arrive as
- * the nearest double, as from a JavaScript sender). */
-static cJSON *parse_json_data(const char *text, size_t n)
+/* The JSON text ev->json_data as a raw cJSON item (printed as is); NULL when out of memory. */
+static cJSON *raw_data(const ke_event *ev)
 {
+    char *text = malloc(ev->json_len + 1);
     cJSON *v;
 
-    if (ke_json_has_nul_escape(text, n))
+    if (text == NULL)
         return NULL;
-    v = cJSON_ParseWithOpts(text, NULL, 1);
-    if (v == NULL)
-        return NULL;
-    if (cJSON_IsNumber(v)) { /* a bare number: give it its exact text too */
-        char buf[KEC_NUMBER_TEXT_MAX];
-        cJSON *raw;
-
-        kec_format_number(buf, v->valuedouble);
-        raw = isfinite(v->valuedouble) ? cJSON_CreateRaw(buf) : NULL;
-        cJSON_Delete(v);
-        return raw;
-    }
-    if (json_depth(v) > DATA_MAX_DEPTH || !exact_numbers(v)) {
-        cJSON_Delete(v);
-        return NULL;
-    }
+    memcpy(text, ev->json_data, ev->json_len);
+    text[ev->json_len] = '\0';
+    v = cJSON_CreateRaw(text);
+    free(text);
     return v;
 }
 
@@ -120,7 +114,6 @@ static int add_data(cJSON *root, const ke_event *ev, ke_error *err)
     const pb_event *pb = ev->pb;
     const char *ct = ev->content_type;
     bool json_ct = ct != NULL && ke_media_type_is_json(ct);
-    bool json_ok = ct == NULL || json_ct; /* absent: the JSON format's default type */
     char *text = NULL;
     char *b64 = NULL;
     const uint8_t *bytes = NULL;
@@ -128,20 +121,22 @@ static int add_data(cJSON *root, const ke_event *ev, ke_error *err)
     cJSON *item = NULL, *value = NULL;
     int rc = KE_OK;
 
+    if (ev->json_data != NULL) { /* checked JSON (ke_event_check_data): embedded as sent */
+        value = raw_data(ev);
+        if (value == NULL || add_item(root, "data", value) == NULL)
+            goto nomem;
+        goto out;
+    }
     switch (pb->data_case) {
     case DATA(TEXT_DATA):
-        n = strlen(pb->text_data);
-        value = json_ok ? parse_json_data(pb->text_data, n) : NULL;
-        if (value != NULL)
-            item = add_item(root, "data", value);
-        else
-            item = cJSON_AddStringToObject(root, "data", pb->text_data);
+        item = cJSON_AddStringToObject(root, "data", pb->text_data);
         break;
     case DATA(BINARY_DATA):
         bytes = pb->binary_data.data;
         n = pb->binary_data.len;
         /* NUL cannot pass through cJSON's C strings: such bytes go as base64 */
-        if (kec_utf8_invalid_at((const char *)bytes, n) < 0 &&
+        if (ct != NULL && (json_ct || ke_media_type_is_text(ct)) &&
+            kec_utf8_invalid_at((const char *)bytes, n) < 0 &&
             (n == 0 || memchr(bytes, 0, n) == NULL)) {
             text = malloc(n + 1);
             if (text == NULL)
@@ -149,15 +144,8 @@ static int add_data(cJSON *root, const ke_event *ev, ke_error *err)
             if (n > 0)
                 memcpy(text, bytes, n);
             text[n] = '\0';
-            value = json_ok ? parse_json_data(text, n) : NULL;
-            if (value != NULL) {
-                item = add_item(root, "data", value);
-                break;
-            }
-            if (ct != NULL && (json_ct || ke_media_type_is_text(ct))) {
-                item = cJSON_AddStringToObject(root, "data", text);
-                break;
-            }
+            item = cJSON_AddStringToObject(root, "data", text);
+            break;
         }
         b64 = kec_base64_encode(bytes, n);
         if (b64 == NULL)

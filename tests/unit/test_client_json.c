@@ -470,14 +470,14 @@ typedef struct data_case {
 } data_case;
 
 static const data_case data_cases[] = {
-    /* absent or JSON datacontenttype: the value's JSON text, compact */
-    {NULL, "{ \"a\" : [1, 2.5, true, null] }", "{\"a\":[1,2.5,true,null]}"},
+    /* absent or JSON datacontenttype: the value's own text, as sent */
+    {NULL, "{ \"a\" : [1, 2.5, true, null] }", "{ \"a\" : [1, 2.5, true, null] }"},
     {NULL, "\"hello\"", "\"hello\""},
     {NULL, "42", "42"},
-    {NULL, "\"caf\\u00e9 \\\"q\\\" \\/\"", "\"caf\xc3\xa9 \\\"q\\\" /\""},
+    {NULL, "\"caf\\u00e9 \\\"q\\\" \\/\"", "\"caf\\u00e9 \\\"q\\\" \\/\""},
     {"null", "\"hello\"", "\"hello\""},
     {"\"application/json\"", "\"hello\"", "\"hello\""},
-    {"\"application/json\"", "[1, {}]", "[1,{}]"},
+    {"\"application/json\"", "[1, {}]", "[1, {}]"},
     {"\"Application/JSON; charset=utf-8\"", "\"x\"", "\"x\""},
     {"\"application/cloudevents+json\"", "{}", "{}"},
     {"\"application/vnd.api+JSON ; q=1\"", "\"x\"", "\"x\""},
@@ -485,7 +485,7 @@ static const data_case data_cases[] = {
     /* other types: a string's contents; another value's JSON text */
     {"\"text/plain\"", "\"Simple text\"", "Simple text"},
     {"\"text/plain\"", "\"line\\nnext\\t\\u00e9\"", "line\nnext\t\xc3\xa9"},
-    {"\"text/plain\"", "{\"a\": 1}", "{\"a\":1}"},
+    {"\"text/plain\"", "{\"a\": 1}", "{\"a\": 1}"},
     {"\"application/xml\"", "\"<a/>\"", "<a/>"},
     {"\"application/jsonx\"", "\"x\"", "x"},
     {"\"application/json-seq\"", "\"x\"", "x"},
@@ -522,37 +522,85 @@ static void read_data_as_text_per_datacontenttype(void **state)
     }
 }
 
-static void read_refuses_json_data_numbers_beyond_a_double(void **state)
+static void read_json_data_numbers_arrive_as_sent(void **state)
 {
+    static const char *const numbers[] = {
+        "9007199254740993",
+        "12345678901234567890123",
+        "-0",
+        "0.30000000000000004",
+        "1.7976931348623157e308",
+        "1e400",
+        "5e-324",
+        "1E+2",
+        "-1e999",
+        "1234567890123456789012345678901234567890123456789012345678901234567890.5e-1"};
+    char text[400], want[200];
     kec_event *ev;
+    size_t i;
 
     (void)state;
-    refuse(HEAD ",\"data\":1e999}", "member \"data\" holds a number beyond the range of a double");
-    refuse(HEAD ",\"data\":{\"a\":[1,-1e400]}}", "beyond the range of a double");
+    for (i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+        snprintf(text, sizeof text, HEAD ",\"data\": %s }", numbers[i]);
+        ev = read_ok(text);
+        assert_string_equal(text_data(ev), numbers[i]);
+        kec_event_free(ev);
+        snprintf(want, sizeof want, "{\"n\" : [ %s ]}", numbers[i]);
+        snprintf(text, sizeof text, HEAD ",\"datacontenttype\":\"application/json\",\"data\":%s}",
+                 want);
+        ev = read_ok(text);
+        assert_string_equal(text_data(ev), want);
+        kec_event_free(ev);
+    }
     /* as a string's contents it is just text */
     ev = read_ok(HEAD ",\"datacontenttype\":\"text/plain\",\"data\":\"1e999\"}");
     assert_string_equal(text_data(ev), "1e999");
     kec_event_free(ev);
-    ev = read_ok(HEAD ",\"data\":1e308}");
-    assert_string_equal(text_data(ev), "1e+308");
-    kec_event_free(ev);
 }
 
-static void read_refuses_nul_in_any_string(void **state)
+static void read_json_data_found_by_member_order_not_raw_name(void **state)
+{
+    kec_event **evs = NULL;
+    kec_event *ev;
+    size_t count = 0;
+    int is_batch = 0;
+    static const char batch[] = "[ " HEAD ",\"d\\u0061ta\":[1.0, 2E0]} ,\n" HEAD
+                                ",\"x\":\"data\",\"data\" :\t{\"data\": 9007199254740993}\n} ]";
+
+    (void)state;
+    ev = read_ok(HEAD ",\"d\\u0061ta\" : 1.50 }");
+    assert_string_equal(text_data(ev), "1.50");
+    kec_event_free(ev);
+    refuse(HEAD ",\"data\":1,\"d\\u0061ta\":2}", "member \"data\" appears more than once");
+    assert_int_equal(kec_json_read(batch, sizeof batch - 1, &evs, &count, &is_batch, NULL), KEC_OK);
+    assert_int_equal(count, 2);
+    assert_string_equal(text_data(evs[0]), "[1.0, 2E0]");
+    assert_string_equal(text_data(evs[1]), "{\"data\": 9007199254740993}");
+    kec_events_free(evs, count);
+}
+
+static void read_refuses_nul_outside_json_data(void **state)
 {
     kec_event *ev;
     static const char with_nul[] = "{\"id\":\"a\0b\"}";
 
     (void)state;
     refuse("{\"id\":\"a\\u0000b\"}", "JSON text holds \\u0000 at offset 8");
-    refuse(HEAD ",\"data\":\"x\\u0000\"}", "\\u0000 at offset");
-    refuse(HEAD ",\"datacontenttype\":\"text/plain\",\"data\":{\"k\":\"\\u0000\"}}",
-           "\\u0000 at offset");
+    refuse("{\"i\\u0000d\":\"a\"}", "JSON text holds \\u0000 at offset 3"); /* a member name */
+    refuse(HEAD ",\"datacontenttype\":\"text/plain\",\"data\":\"x\\u0000\"}", "\\u0000 at offset");
+    refuse(HEAD ",\"data\":[1],\"ext\":\"\\u0000\"}", "\\u0000 at offset");
     refuse("{\"id\":\"\\\\\\u0000\"}", "\\u0000 at offset 9"); /* "\\" then "\u0000" */
     refuse_len(with_nul, sizeof with_nul - 1, KEC_EFORMAT, "NUL byte at offset 8");
     /* "\\u0000" is a backslash and "u0000", not NUL */
     ev = read_ok("{\"id\":\"a\\\\u0000b\"}");
     assert_string_equal(kec_event_id(ev), "a\\u0000b");
+    kec_event_free(ev);
+    /* inside JSON data it is valid JSON and travels as those six characters, never a NUL */
+    ev = read_ok(HEAD ",\"data\":\"x\\u0000\"}");
+    assert_string_equal(text_data(ev), "\"x\\u0000\"");
+    kec_event_free(ev);
+    ev = read_ok(HEAD ",\"datacontenttype\":\"text/plain\",\"data\":{\"k\":\"\\u0000\"}}");
+    assert_string_equal(text_data(ev), "{\"k\":\"\\u0000\"}");
     kec_event_free(ev);
 }
 
@@ -592,20 +640,282 @@ static void read_stops_at_len_without_a_nul_terminator(void **state)
     refuse_len(text, 9, KEC_EFORMAT, "not JSON");
 }
 
-static void read_refuses_nesting_deeper_than_cjson_allows(void **state)
+/* HEAD with data nested depth arrays deep; the caller frees it. */
+static char *nested_event(size_t depth)
 {
     static const char head[] = HEAD ",\"data\":";
-    size_t depth = 2000, n = sizeof head - 1;
+    size_t n = sizeof head - 1;
     char *text = malloc(n + depth * 2 + 2);
 
-    (void)state;
     assert_non_null(text);
     memcpy(text, head, n);
     memset(text + n, '[', depth);
     memset(text + n + depth, ']', depth);
     memcpy(text + n + 2 * depth, "}", 2);
-    refuse(text, "nested deeper than");
+    return text;
+}
+
+static void read_refuses_nesting_deeper_than_the_limit(void **state)
+{
+    static const size_t deep[] = {KEC_JSON_MAX_DEPTH + 1, 999, 2000, 100000};
+    char *text, want[120];
+    kec_event *ev;
+    size_t i;
+
+    (void)state;
+    /* the event object is one level: its data may nest KEC_JSON_MAX_DEPTH - 1 deep */
+    text = nested_event(KEC_JSON_MAX_DEPTH - 1);
+    ev = read_ok(text);
+    assert_int_equal(strlen(text_data(ev)), 2 * (KEC_JSON_MAX_DEPTH - 1));
+    kec_event_free(ev);
     free(text);
+    for (i = 0; i < sizeof deep / sizeof deep[0]; i++) {
+        text = nested_event(deep[i] - 1);
+        snprintf(want, sizeof want, "not JSON: nested deeper than the limit of %d at offset %zu",
+                 KEC_JSON_MAX_DEPTH, strlen(HEAD ",\"data\":") + KEC_JSON_MAX_DEPTH - 1);
+        refuse(text, want);
+        free(text);
+    }
+}
+
+static void read_refuses_what_rfc8259_does_not_allow(void **state)
+{
+    static const struct {
+        const char *text; /* an event with something invalid */
+        const char *want; /* the message */
+    } cases[] = {
+        {HEAD ",\"data\":01}", "not JSON: number with a leading zero at offset 64 (line 1, "
+                               "column 65)"},
+        {HEAD ",\"data\":\"a\x01\"}", "control character 0x01 in a string"},
+        {HEAD ",\"data\":[1,]}", "']' where a value was expected at offset 67"},
+        {HEAD ",\"data\":{\"a\":1,}}", "'}' where a member name (a string) was expected"},
+        {HEAD ",\"data\":\"\\ud800x\"}", "lone high surrogate \\ud800"},
+        {HEAD ",\"data\":+1}", "'+' where a value was expected"},
+        {HEAD ",\"data\":.5}", "'.' where a value was expected"},
+        {HEAD ",\"data\":1.}", "'.' not followed by a digit"},
+        {"\xef\xbb\xbf" HEAD "}", "byte order mark before the value at offset 0"},
+        {HEAD ",\f\"x\":1}", "byte 0x0c where a member name"},
+        {HEAD ",\"id2\":\"\xc3\x28\"}", "invalid UTF-8 in a string"},
+        {"{\"id\":\"a\",}", "'}' where a member name (a string) was expected at offset 10"},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        refuse(cases[i].text, cases[i].want);
+}
+
+/* ---- the strict checker (client/json_check.c) ---- */
+
+/* JSONTestSuite-style cases: y_ must pass, n_ must fail (with the offset given, or any when
+ * it is (size_t)-1). Written here: nothing is downloaded. */
+static const char *const y_cases[] = {"[]",
+                                      "{}",
+                                      "0",
+                                      "-0",
+                                      "-0.0e-0",
+                                      "1E+2",
+                                      "1e400",
+                                      "5e-324",
+                                      "[-1]",
+                                      "[1E22]",
+                                      "[0e1]",
+                                      "12345678901234567890123",
+                                      "\"\"",
+                                      "\" \"",
+                                      "\"\\u0000\"",
+                                      "\"\\ud83d\\ude00\"",
+                                      "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
+                                      "\"\\uFFFF\"",
+                                      "\"\xf0\x9f\x98\x80\"",
+                                      "\"\xe2\x80\xa8\"",
+                                      "\"\\u002F\"",
+                                      " [1] ",
+                                      "\n\r\t{}",
+                                      "true",
+                                      "false",
+                                      "null",
+                                      "[[], {}, [{}]]",
+                                      "{\"a\":{\"a\":{\"a\":[]}}}",
+                                      "{\"\":0}",
+                                      "{\"a\":1,\"a\":2}",
+                                      "[1,\n2 , 3]",
+                                      "\"\x7f\"",
+                                      "[\"a\",\"b\"]",
+                                      "{\"\\u0061\":\"\\u00e9\"}"};
+
+static const struct {
+    const char *text; /* invalid JSON */
+    size_t at;        /* where the fault is */
+} n_cases[] = {{"", 0},
+               {" ", 1},
+               {"01", 0},
+               {"-01", 0},
+               {"+1", 0},
+               {"1.", 1},
+               {".5", 0},
+               {"-", 0},
+               {"1e", 0},
+               {"1e+", 0},
+               {"0x1", 1},
+               {"1.0e", 0},
+               {"NaN", 0},
+               {"Infinity", 0},
+               {"-Infinity", 0},
+               {"[1,]", 3},
+               {"{\"a\":1,}", 7},
+               {"[,1]", 1},
+               {"[1 2]", 3},
+               {"{\"a\" 1}", 5},
+               {"{a:1}", 1},
+               {"{'a':1}", 1},
+               {"{\"a\":}", 5},
+               {"{1:1}", 1},
+               {"[", 1},
+               {"]", 0},
+               {"{", 1},
+               {"[1", 2},
+               {"[1}", 2},
+               {"{\"a\":1]", 6},
+               {"\"abc", 0},
+               {"\"\\x\"", 1},
+               {"\"\\u12\"", 1},
+               {"\"\\uD800\"", 1},
+               {"\"\\uDC00\"", 1},
+               {"\"\\uD800\\u0041\"", 1},
+               {"\"\\uD800\\\"", 1},
+               {"\"a\tb\"", 2},
+               {"\"a\nb\"", 2},
+               {"\"\x1f\"", 1},
+               {"\"\xff\"", 1},
+               {"\"\xc0\xaf\"", 1},
+               {"\"\xed\xa0\x80\"", 1},
+               {"\"\xe2\x80\"", 1},
+               {"\xef\xbb\xbf[]", 0},
+               {"[]\f", 2},
+               {"\f[]", 0},
+               {"[]\xc2\xa0", 2},
+               {"tru", 0},
+               {"nul", 0},
+               {"True", 0},
+               {"[1] [2]", 4},
+               {"{}x", 2},
+               {"[\"a\"\"b\"]", 4},
+               {"\xff", 0},
+               {"[-]", 1},
+               {"[- 1]", 1},
+               {"[1.e1]", 2},
+               {"[.1]", 1},
+               {"[012]", 1},
+               {"[1,,2]", 3},
+               {"{\"a\":1,,}", 7},
+               {"{\"a\"::1}", 5},
+               {"[\"\\\"]", 1}};
+
+static void checker_accepts_y_cases_and_refuses_n_cases_at_their_offset(void **state)
+{
+    kec_json_fault f;
+    size_t i, len;
+    int rc;
+
+    (void)state;
+    for (i = 0; i < sizeof y_cases / sizeof y_cases[0]; i++) {
+        rc = kec_json_check(y_cases[i], strlen(y_cases[i]), &f);
+        if (rc != KEC_JSON_OK)
+            fail_msg("y case %zu %s refused: %s at %zu", i, y_cases[i], f.reason, f.offset);
+    }
+    for (i = 0; i < sizeof n_cases / sizeof n_cases[0]; i++) {
+        len = strlen(n_cases[i].text);
+        rc = kec_json_check(n_cases[i].text, len, &f);
+        if (rc != KEC_JSON_ESYNTAX)
+            fail_msg("n case %zu %s: %d, want a syntax fault", i, n_cases[i].text, rc);
+        if (f.offset != n_cases[i].at)
+            fail_msg("n case %zu %s: fault at %zu (%s), want %zu", i, n_cases[i].text, f.offset,
+                     f.reason, n_cases[i].at);
+        assert_true(f.reason[0] != '\0');
+    }
+    /* a NUL byte is a control character like any other, never the end of the text */
+    assert_int_equal(kec_json_check("[\0]", 3, &f), KEC_JSON_ESYNTAX);
+    assert_int_equal(f.offset, 1);
+    assert_int_equal(kec_json_check("\"\0\"", 3, &f), KEC_JSON_ESYNTAX);
+    assert_string_equal(f.reason, "control character 0x00 in a string (it must be escaped)");
+    assert_int_equal(kec_json_check("[]\0", 3, &f), KEC_JSON_ESYNTAX);
+    assert_int_equal(kec_json_check(NULL, 0, &f), KEC_JSON_ESYNTAX);
+}
+
+/* n nested arrays, plus a tail. */
+static char *arrays(size_t n, const char *tail)
+{
+    char *t = malloc(2 * n + strlen(tail) + 1);
+
+    assert_non_null(t);
+    memset(t, '[', n);
+    memset(t + n, ']', n);
+    strcpy(t + 2 * n, tail);
+    return t;
+}
+
+static void checker_nesting_limit_is_one_constant(void **state)
+{
+    kec_json_fault f;
+    char *t;
+
+    (void)state;
+    assert_int_equal(KEC_JSON_MAX_DEPTH, 256);
+    t = arrays(KEC_JSON_MAX_DEPTH, "");
+    assert_int_equal(kec_json_check(t, strlen(t), &f), KEC_JSON_OK);
+    free(t);
+    t = arrays(KEC_JSON_MAX_DEPTH + 1, "");
+    assert_int_equal(kec_json_check(t, strlen(t), &f), KEC_JSON_EDEPTH);
+    assert_int_equal(f.offset, KEC_JSON_MAX_DEPTH);
+    assert_string_equal(f.reason, "nested deeper than the limit of 256");
+    free(t);
+    t = arrays(999, "");
+    t[500] = '{'; /* the first fault wins: the depth, before the mismatch */
+    assert_int_equal(kec_json_check(t, strlen(t), &f), KEC_JSON_EDEPTH);
+    free(t);
+    t = arrays(10, "x");
+    assert_int_equal(kec_json_check(t, strlen(t), &f), KEC_JSON_ESYNTAX);
+    assert_int_equal(f.offset, 20);
+    free(t);
+    /* objects count the same as arrays */
+    t = malloc(6 * (KEC_JSON_MAX_DEPTH + 1) + 2);
+    assert_non_null(t);
+    t[0] = '\0';
+    for (size_t i = 0; i <= KEC_JSON_MAX_DEPTH; i++)
+        strcat(t, "{\"a\":");
+    strcat(t, "1");
+    assert_int_equal(kec_json_check(t, strlen(t), &f), KEC_JSON_EDEPTH);
+    assert_int_equal(f.offset, 5 * KEC_JSON_MAX_DEPTH);
+    free(t);
+}
+
+static void checker_spans_give_each_childs_original_text(void **state)
+{
+    static const char text[] = " { \"a\" : [1, 2.50] ,\"b\\\"}\":\"x]}\" , \"c\":{\"d\":[]},"
+                               "\"e\":-1e400,\"f\":true} ";
+    static const char *const want[] = {"[1, 2.50]", "\"x]}\"", "{\"d\":[]}", "-1e400", "true"};
+    kec_json_span spans[8], sp = kec_json_trim(text, sizeof text - 1);
+    size_t n, i;
+
+    (void)state;
+    assert_int_equal(kec_json_check(text, sizeof text - 1, NULL), KEC_JSON_OK);
+    assert_int_equal(sp.start, 1);
+    assert_int_equal(sp.end, sizeof text - 2);
+    n = kec_json_children(text, sp, spans, 8);
+    assert_int_equal(n, 5);
+    for (i = 0; i < n; i++) {
+        if (spans[i].end - spans[i].start != strlen(want[i]) ||
+            memcmp(text + spans[i].start, want[i], strlen(want[i])) != 0)
+            fail_msg("child %zu: %.*s, want %s", i, (int)(spans[i].end - spans[i].start),
+                     text + spans[i].start, want[i]);
+    }
+    assert_int_equal(kec_json_children(text, spans[0], spans + 5, 3), 2);
+    assert_int_equal(kec_json_children(text, spans[3], spans + 5, 3), 0); /* a scalar */
+    assert_int_equal(kec_json_children("[]", (kec_json_span){0, 2}, spans, 8), 0);
+    assert_int_equal(kec_json_children("[ ]", (kec_json_span){0, 3}, spans, 8), 0);
+    /* more children than room: counted, not written past max */
+    assert_int_equal(kec_json_children("[1,2,3]", (kec_json_span){0, 7}, spans, 1), 3);
 }
 
 static void read_bounds_the_text_at_kec_json_max_bytes(void **state)
@@ -763,7 +1073,7 @@ static void write_orders_keys_core_first_then_data_then_extensions_by_name(void 
     assert_int_equal(kec_event_set_boolean(ev, "mid", 1, NULL), KEC_OK);
     assert_int_equal(kec_event_set_uri(ev, "dataschema", "https://x.example/s", NULL), KEC_OK);
     assert_int_equal(kec_event_set_string(ev, "datacontenttype", "application/json", NULL), KEC_OK);
-    assert_int_equal(kec_event_set_text_data(ev, "{\"k\": \"v\"}", 10, NULL), KEC_OK);
+    assert_int_equal(kec_event_set_text_data(ev, "{\"k\":\"v\"}", 9, NULL), KEC_OK);
     assert_json(ev, HEAD ",\"datacontenttype\":\"application/json\",\"dataschema\":"
                          "\"https://x.example/s\",\"subject\":\"sub\",\"time\":"
                          "\"2018-04-05T17:31:00Z\",\"data\":{\"k\":\"v\"},\"alpha\":1,\"mid\":"
@@ -801,16 +1111,19 @@ typedef struct write_case {
 } write_case;
 
 static const write_case write_cases[] = {
-    {NULL, KEC_DATA_TEXT, "{\"a\": [1, 2]}", "\"data\":{\"a\":[1,2]}"},
+    {NULL, KEC_DATA_TEXT, "{\"a\": [1, 2]}", "\"data\":{\"a\": [1, 2]}"},
     {NULL, KEC_DATA_TEXT, "\"q\"", "\"data\":\"q\""},
     {NULL, KEC_DATA_TEXT, "hello", "\"data\":\"hello\""},
     {NULL, KEC_DATA_TEXT, "", "\"data\":\"\""},
     {NULL, KEC_DATA_TEXT, " 12 ", "\"data\":12"},
-    {"application/json", KEC_DATA_TEXT, "[true, null]", "\"data\":[true,null]"},
+    {NULL, KEC_DATA_TEXT, "9007199254740993", "\"data\":9007199254740993"},
+    {NULL, KEC_DATA_TEXT, "[0.30000000000000004, 1e400, -0]",
+     "\"data\":[0.30000000000000004, 1e400, -0]"},
+    {NULL, KEC_DATA_TEXT, "01", "\"data\":\"01\""},
+    {"application/json", KEC_DATA_TEXT, "[true, null]", "\"data\":[true, null]"},
     {"application/json", KEC_DATA_TEXT, "not json", "\"data\":\"not json\""},
     {"application/json", KEC_DATA_TEXT, "{} {}", "\"data\":\"{} {}\""},
-    {"application/json", KEC_DATA_TEXT, "{\"a\":\"\\u0000\"}",
-     "\"data\":\"{\\\"a\\\":\\\"\\\\u0000\\\"}\""},
+    {"application/json", KEC_DATA_TEXT, "{\"a\":\"\\u0000\"}", "\"data\":{\"a\":\"\\u0000\"}"},
     {"application/json; charset=utf-8", KEC_DATA_TEXT, "false", "\"data\":false"},
     {"application/cloudevents+json", KEC_DATA_TEXT, "{}", "\"data\":{}"},
     {"text/plain", KEC_DATA_TEXT, "{\"a\":1}", "\"data\":\"{\\\"a\\\":1}\""},
@@ -1426,11 +1739,16 @@ int main(void)
         cmocka_unit_test(read_refuses_data_base64_that_is_not_strict_base64),
         cmocka_unit_test(read_refuses_both_data_and_data_base64),
         cmocka_unit_test(read_data_as_text_per_datacontenttype),
-        cmocka_unit_test(read_refuses_json_data_numbers_beyond_a_double),
-        cmocka_unit_test(read_refuses_nul_in_any_string),
+        cmocka_unit_test(read_json_data_numbers_arrive_as_sent),
+        cmocka_unit_test(read_json_data_found_by_member_order_not_raw_name),
+        cmocka_unit_test(read_refuses_nul_outside_json_data),
         cmocka_unit_test(read_refuses_what_is_not_one_json_value),
         cmocka_unit_test(read_stops_at_len_without_a_nul_terminator),
-        cmocka_unit_test(read_refuses_nesting_deeper_than_cjson_allows),
+        cmocka_unit_test(read_refuses_nesting_deeper_than_the_limit),
+        cmocka_unit_test(read_refuses_what_rfc8259_does_not_allow),
+        cmocka_unit_test(checker_accepts_y_cases_and_refuses_n_cases_at_their_offset),
+        cmocka_unit_test(checker_nesting_limit_is_one_constant),
+        cmocka_unit_test(checker_spans_give_each_childs_original_text),
         cmocka_unit_test(read_bounds_the_text_at_kec_json_max_bytes),
         cmocka_unit_test(batch_reads_events_in_order),
         cmocka_unit_test(batch_empty_is_zero_events),

@@ -1185,48 +1185,94 @@ static void json_text_data_with_other_content_type_is_a_string(void **state)
     check_text_data("application/json-seq", "1", false);
 }
 
-static void json_text_data_with_json_content_type_but_not_json_is_a_string(void **state)
+/* Renders text data under ct (NULL: none) and asserts the event carries it as its own
+ * text, want (the text trimmed), not re-printed: "data":<want> then ',' or '}'. */
+static void check_raw_data(const char *ct, const char *text, const char *want)
 {
-    (void)state;
-    check_text_data("application/json", "{not json}", false);
-    check_text_data("application/json", "", false);
+    tev t;
+    char *json = NULL, *at, *member;
+    cJSON *doc;
+
+    tev_init(&t);
+    if (ct != NULL)
+        tev_string(&t, "datacontenttype", ct);
+    tev_text(&t, text);
+    doc = decode_render(&t, &json);
+    member = malloc(strlen(want) + 8);
+    assert_non_null(member);
+    sprintf(member, "\"data\":%s", want);
+    at = strstr(json, member);
+    if (at == NULL || (at[strlen(member)] != ',' && at[strlen(member)] != '}'))
+        fail_msg("%s / %s: rendered as %s, want %s in it", ct ? ct : "(none)", text, json, member);
+    free(member);
+    cJSON_Delete(doc);
+    free(json);
 }
 
-static void json_text_data_cjson_leniencies_are_reprinted_strictly(void **state)
+/* Asserts text data under ct is refused with a message naming needle. */
+static void check_data_refused(const char *ct, const char *text, const char *needle)
 {
-    /* cJSON reads these though RFC 8259 does not; the value is printed back
-     * by cJSON, so the event stays valid JSON */
-    static const struct {
-        const char *text; /* data as sent */
-        const char *want; /* what the event carries */
-    } cases[] = {
-        {"01", "\"data\":1"},
-        {"\xef\xbb\xbf{}", "\"data\":{}"},
-        {"-.5", "\"data\":-0.5"},
-        {"\"a\tb\"", "\"data\":\"a\\tb\""},
-        {"{\"a\":1}  ", "\"data\":{\"a\":1}"},
-    };
-    /* and these cJSON refuses too: they stay strings */
-    static const char *const refused[] = {"[1,]",     "NaN",     "\"\\ud800\"",
-                                          "'single'", "[1] [2]", "\"a\\u0000b\""};
-    char *json = NULL;
-    cJSON *doc;
-    size_t i;
     tev t;
+
+    tev_init(&t);
+    if (ct != NULL)
+        tev_string(&t, "datacontenttype", ct);
+    tev_text(&t, text);
+    expect_invalid(&t, needle);
+}
+
+static void json_text_data_with_json_content_type_but_not_json_is_refused(void **state)
+{
+    (void)state;
+    check_data_refused("application/json", "{not json}",
+                       "data: datacontenttype \"application/json\" but data is not JSON: 'n' "
+                       "where a member name (a string) was expected at byte 1");
+    check_data_refused("application/cloudevents+json", "", "empty text");
+    check_data_refused("text/json", "[1] [2]", "text after the JSON value at byte 4");
+}
+
+static void json_text_data_lenient_forms_are_refused_or_strings(void **state)
+{
+    /* cJSON reads these though RFC 8259 does not: refused under a JSON datacontenttype,
+     * a string under none */
+    static const struct {
+        const char *text;   /* data as sent */
+        const char *reason; /* what the refusal says */
+    } cases[] = {
+        {"01", "leading zero at byte 0"},
+        {"\xef\xbb\xbf{}", "byte order mark before the value at byte 0"},
+        {"-.5", "'-' not followed by a digit at byte 0"},
+        {"1.", "'.' not followed by a digit at byte 1"},
+        {"+1", "'+' where a value was expected at byte 0"},
+        {"\"a\tb\"", "control character 0x09 in a string (it must be escaped) at byte 2"},
+        {"[1,]", "']' where a value was expected at byte 3"},
+        {"{\"a\":1,}", "'}' where a member name (a string) was expected at byte 7"},
+        {"NaN", "'N' where a value was expected"},
+        {"\"\\ud800\"", "lone high surrogate \\ud800"},
+        {"\"\\udc00\"", "lone low surrogate \\udc00"},
+        {"'single'", "''' where a value was expected"},
+        {"[1]\f", "text after the JSON value at byte 3"},
+        {"\"\\x\"", "invalid escape"},
+    };
+    size_t i;
 
     (void)state;
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        tev_init(&t);
-        tev_string(&t, "datacontenttype", "application/json");
-        tev_text(&t, cases[i].text);
-        doc = decode_render(&t, &json);
-        if (strstr(json, cases[i].want) == NULL)
-            fail_msg("%s rendered as %s, want %s", cases[i].text, json, cases[i].want);
-        cJSON_Delete(doc);
-        free(json);
+        check_data_refused("application/json", cases[i].text, cases[i].reason);
+        check_text_data(NULL, cases[i].text, false);
     }
-    for (i = 0; i < sizeof refused / sizeof refused[0]; i++)
-        check_text_data("application/json", refused[i], false);
+}
+
+static void json_data_forwarded_as_sent_trimmed(void **state)
+{
+    (void)state;
+    check_raw_data("application/json", "  {\"a\" : [1, 2.50]}\n", "{\"a\" : [1, 2.50]}");
+    check_raw_data(NULL, "\t\"\\u00e9\\ud83d\\ude00\"\r\n", "\"\\u00e9\\ud83d\\ude00\"");
+    check_raw_data(NULL, "-0", "-0");
+    /* "\u0000" is valid JSON: it travels as those six characters, never as a NUL byte */
+    check_raw_data("application/json", "{\"k\":\"a\\u0000b\"}", "{\"k\":\"a\\u0000b\"}");
+    /* '$' before '{' is written "\u0024", inside data too (DESIGN.md 3.4) */
+    check_raw_data(NULL, "{\"p\":\"${oc.env:HOME}\"}", "{\"p\":\"\\u0024{oc.env:HOME}\"}");
 }
 
 /* Text of n arrays nested in one another; the caller frees it. */
@@ -1241,40 +1287,51 @@ static char *nested_arrays(size_t n)
     return text;
 }
 
-static void json_data_nested_deeper_than_the_limit_is_a_string(void **state)
+static void json_data_nested_deeper_than_the_limit_is_refused(void **state)
 {
     char *text;
+    tev t;
 
     (void)state;
-    text = nested_arrays(DATA_MAX_DEPTH);
-    check_text_data("application/json", text, true);
+    text = nested_arrays(KEC_JSON_MAX_DEPTH);
+    check_raw_data("application/json", text, text);
+    check_raw_data(NULL, text, text);
     free(text);
-    text = nested_arrays(DATA_MAX_DEPTH + 1);
-    check_text_data("application/json", text, false);
+    text = nested_arrays(KEC_JSON_MAX_DEPTH + 1);
+    check_data_refused("application/json", text,
+                       "data: JSON nested deeper than the limit of 256 at byte 256");
+    check_data_refused(NULL, text, "nested deeper than the limit of 256");
+    tev_init(&t);
+    tev_binary(&t, text, strlen(text));
+    expect_invalid(&t, "nested deeper than the limit of 256");
     free(text);
     text = nested_arrays(100000);
-    check_text_data(NULL, text, false);
+    check_data_refused(NULL, text, "nested deeper than the limit of 256");
     free(text);
 }
 
-static void json_big_integer_data_arrives_as_the_nearest_double(void **state)
+static void json_numbers_arrive_as_sent(void **state)
 {
-    tev t;
-    char *json = NULL;
-    cJSON *doc;
+    static const char *const numbers[] = {
+        "9007199254740993",
+        "12345678901234567890123",
+        "-0",
+        "0.30000000000000004",
+        "1.7976931348623157e308",
+        "1e400",
+        "5e-324",
+        "1E+2",
+        "-1.5E-7",
+        "1234567890123456789012345678901234567890123456789012345678901234567890"};
+    char buf[256];
+    size_t i;
 
     (void)state;
-    /* A documented limit: JSON numbers travel as doubles (as in JavaScript). */
-    tev_init(&t);
-    tev_string(&t, "datacontenttype", "application/json");
-    tev_text(&t, "{\"n\": 12345678901234567890, \"f\": 1.5E+2, \"i\": 9007199254740993, "
-                 "\"d\": 0.1, \"e\": 1e300, \"m\": -7}");
-    doc = decode_render(&t, &json);
-    if (strstr(json, "\"data\":{\"n\":1.2345678901234567e+19,\"f\":150,\"i\":9007199254740992,"
-                     "\"d\":0.1,\"e\":1e+300,\"m\":-7}") == NULL)
-        fail_msg("numbers rendered as %s", json);
-    cJSON_Delete(doc);
-    free(json);
+    for (i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+        check_raw_data("application/json", numbers[i], numbers[i]);
+        snprintf(buf, sizeof buf, "{\"n\": [%s]}", numbers[i]);
+        check_raw_data(NULL, buf, buf);
+    }
 }
 
 /* Checks binary data under ct renders as want: 'v' JSON value, 's' string
@@ -1447,7 +1504,9 @@ static void json_dollar_brace_inside_embedded_json_data_round_trips(void **state
     tev_init(&t);
     tev_text(&t, "{\"${k}\": \"${oc.env:SECRET}\", \"n\": 1}");
     doc = decode_render(&t, &json);
-    assert_non_null(strstr(json, "\"data\":{\"\\u0024{k}\":\"\\u0024{oc.env:SECRET}\",\"n\":1}"));
+    /* the data's own text (spaces kept), with "${" written "\u0024{" */
+    assert_non_null(
+        strstr(json, "\"data\":{\"\\u0024{k}\": \"\\u0024{oc.env:SECRET}\", \"n\": 1}"));
     data = cJSON_GetObjectItemCaseSensitive(doc, "data");
     assert_string_equal(str_member(data, "${k}"), "${oc.env:SECRET}");
     cJSON_Delete(doc);
@@ -1815,10 +1874,11 @@ int main(void)
         cmocka_unit_test(json_text_data_with_json_content_type_is_embedded),
         cmocka_unit_test(json_text_data_without_content_type_is_embedded_when_json),
         cmocka_unit_test(json_text_data_with_other_content_type_is_a_string),
-        cmocka_unit_test(json_text_data_with_json_content_type_but_not_json_is_a_string),
-        cmocka_unit_test(json_text_data_cjson_leniencies_are_reprinted_strictly),
-        cmocka_unit_test(json_data_nested_deeper_than_the_limit_is_a_string),
-        cmocka_unit_test(json_big_integer_data_arrives_as_the_nearest_double),
+        cmocka_unit_test(json_text_data_with_json_content_type_but_not_json_is_refused),
+        cmocka_unit_test(json_text_data_lenient_forms_are_refused_or_strings),
+        cmocka_unit_test(json_data_forwarded_as_sent_trimmed),
+        cmocka_unit_test(json_data_nested_deeper_than_the_limit_is_refused),
+        cmocka_unit_test(json_numbers_arrive_as_sent),
         cmocka_unit_test(json_binary_data_follows_content_type),
         cmocka_unit_test(json_proto_data_renders_any_value_as_base64),
         cmocka_unit_test(json_event_without_data_has_neither_data_key),
