@@ -32,11 +32,16 @@ static const char *const method_paths[KEC_M_COUNT] = {
 #define RECONNECT_MIN_MS 100  /* first retry after a failed connection */
 #define RECONNECT_MAX_MS 2000 /* so a restarted server is found again within 2 s */
 
+/* How grpc core words a message past GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, "(size vs. limit)"
+ * following: on our side for an answer, and on the server's for a request. */
+#define GRPC_TOO_LARGE "Received message larger than max (%lu vs. %ld)"
+
 typedef struct call call;
 
 struct kec_client {
     char *target;                                /* host:port */
     int timeout_ms;                              /* deadline of each call */
+    size_t max_message;                          /* the largest answer accepted, bytes */
     grpc_channel *channels[MAX_CHANNELS];        /* n_channels connections */
     void *registered[MAX_CHANNELS][KEC_M_COUNT]; /* grpc_channel_register_call handles */
     int n_channels;                              /* channels in use */
@@ -86,6 +91,29 @@ static void unlink_call(kec_client *c, call *k)
     pthread_mutex_unlock(&c->lock);
 }
 
+/* When the call ended because its answer passed this client's receive limit, replaces its
+ * details with a message that says so (grpc's own names neither the answer nor the setting).
+ * The server words its refusal of a too large request alike, with its own limit. */
+static void too_large_answer(call *k)
+{
+    char msg[300];
+    unsigned long size;
+    long limit;
+
+    snprintf(msg, sizeof msg, "%.*s", (int)GRPC_SLICE_LENGTH(k->details),
+             (const char *)GRPC_SLICE_START_PTR(k->details));
+    if (sscanf(msg, GRPC_TOO_LARGE, &size, &limit) != 2 || limit < 0 ||
+        (size_t)limit != k->c->max_message)
+        return;
+    snprintf(msg, sizeof msg,
+             "the server's answer is larger than this client accepts (max_message_bytes %zu): "
+             "%.*s",
+             k->c->max_message, (int)GRPC_SLICE_LENGTH(k->details),
+             (const char *)GRPC_SLICE_START_PTR(k->details));
+    grpc_slice_unref(k->details);
+    k->details = grpc_slice_from_copied_string(msg);
+}
+
 /* Ends a completed call: hands its outcome to the callback, then frees it. */
 static void finish(call *k, int success)
 {
@@ -103,6 +131,8 @@ static void finish(call *k, int success)
     } else if (status == KEC_STATUS_OK) {
         status = KEC_STATUS_INTERNAL;
         k->details = grpc_slice_from_static_string("the server answered OK without a message");
+    } else if (status == KEC_STATUS_RESOURCE_EXHAUSTED) {
+        too_large_answer(k);
     }
     k->cb(k->ctx, status, (const char *)GRPC_SLICE_START_PTR(k->details),
           GRPC_SLICE_LENGTH(k->details), GRPC_SLICE_START_PTR(msg), GRPC_SLICE_LENGTH(msg));
@@ -325,8 +355,7 @@ static int open_channels(kec_client *c, const kec_client_options *o, kec_error *
     args[chargs.num_args].type = GRPC_ARG_INTEGER;                                                 \
     args[chargs.num_args].key = (char *)(k);                                                       \
     args[chargs.num_args++].value.integer = (v)
-    INT_ARG(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
-            o->max_message_bytes > (size_t)INT32_MAX ? INT32_MAX : (int)o->max_message_bytes);
+    INT_ARG(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, (int)c->max_message);
     INT_ARG(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, -1);
     INT_ARG(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, RECONNECT_MIN_MS);
     INT_ARG(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, RECONNECT_MAX_MS);
@@ -377,6 +406,11 @@ int kec_client_new(const kec_client_options *o, kec_client **out, kec_error *err
         return kec_error_set(err, KEC_ENOMEM, "out of memory creating a client");
     }
     c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : KEC_DEFAULT_TIMEOUT_MS;
+    /* explicit, never grpc's 4 MiB default: an answer carries each started run's rendered
+     * event, which kedro-eventd caps at twice its request limit */
+    c->max_message = o->max_message_bytes == 0                  ? KEC_DEFAULT_MAX_MESSAGE
+                     : o->max_message_bytes > (size_t)INT32_MAX ? (size_t)INT32_MAX
+                                                                : o->max_message_bytes;
     c->n_channels = o->channels > 0 ? o->channels : 1;
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->idle, NULL);
