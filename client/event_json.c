@@ -62,14 +62,31 @@ static void line_col(const char *text, size_t off, size_t *line, size_t *col)
         }
 }
 
-/* Checks the whole text strictly (kec_json_check), bounded by KEC_JSON_MAX_BYTES, and parses
- * it into *out (cJSON_Delete it) for its structure; refuses NUL bytes. KEC_EFORMAT says where.
- * "\u0000" escapes are the caller's to refuse outside data taken as its original text. */
+/* KEC_EFORMAT for a fault kec_json_check found in text: the reason and where. Past the nesting
+ * limit it names KEC_JSON_MAX_DEPTH, the data's limit (the event and the batch around the data
+ * are the only other levels a valid document has). */
+static int json_fault(const char *text, int rc, const kec_json_fault *fault, kec_error *err)
+{
+    size_t line, col;
+
+    line_col(text, fault->offset, &line, &col);
+    if (rc == KEC_JSON_EDEPTH)
+        return kec_error_set(err, KEC_EFORMAT,
+                             "data nested deeper than the limit of %d at offset %zu (line %zu, "
+                             "column %zu)",
+                             KEC_JSON_MAX_DEPTH, fault->offset, line, col);
+    return kec_error_set(err, KEC_EFORMAT, "not JSON: %s at offset %zu (line %zu, column %zu)",
+                         fault->reason, fault->offset, line, col);
+}
+
+/* Checks the whole text strictly (kec_json_check_depth: the data's nesting limit plus the
+ * envelope), bounded by KEC_JSON_MAX_BYTES, and parses it into *out (cJSON_Delete it) for its
+ * structure; refuses NUL bytes. KEC_EFORMAT says where. "\u0000" escapes are the caller's to
+ * refuse outside data taken as its original text. */
 static int parse_text(const char *text, size_t len, cJSON **out, kec_error *err)
 {
     kec_json_fault fault;
     const char *nul;
-    size_t line, col;
     int rc;
 
     *out = NULL;
@@ -84,12 +101,9 @@ static int parse_text(const char *text, size_t len, cJSON **out, kec_error *err)
     if (nul != NULL)
         return kec_error_set(err, KEC_EFORMAT, "JSON text holds a NUL byte at offset %zu",
                              (size_t)(nul - text));
-    rc = kec_json_check(text, len, &fault);
-    if (rc != KEC_JSON_OK) {
-        line_col(text, fault.offset, &line, &col);
-        return kec_error_set(err, KEC_EFORMAT, "not JSON: %s at offset %zu (line %zu, column %zu)",
-                             fault.reason, fault.offset, line, col);
-    }
+    rc = kec_json_check_depth(text, len, KEC_JSON_MAX_DEPTH + KEC_JSON_ENVELOPE_DEPTH, &fault);
+    if (rc != KEC_JSON_OK)
+        return json_fault(text, rc, &fault, err);
     *out = cJSON_ParseWithLength(text, len);
     if (*out == NULL) /* strict JSON within our limit is JSON to cJSON too (fuzzed) */
         return kec_error_set(err, KEC_EFORMAT, "the JSON text could not be read (out of memory?)");
@@ -218,6 +232,7 @@ static int data_is_raw(const kec_event *ev, const cJSON *data)
 static int read_data(kec_event *ev, const char *text, const cJSON *data, kec_json_span span,
                      const cJSON *data64, kec_error *err)
 {
+    kec_json_fault fault;
     kec_error inner;
     uint8_t *bytes = NULL;
     size_t n;
@@ -245,6 +260,12 @@ static int read_data(kec_event *ev, const char *text, const cJSON *data, kec_jso
         return KEC_OK;
     if (!data_is_raw(ev, data))
         return kec_event_set_text_data(ev, data->valuestring, strlen(data->valuestring), err);
+    /* the data's own nesting: the same limit in every mode, however deep the event sits */
+    rc = kec_json_check(text + span.start, span.end - span.start, &fault);
+    if (rc != KEC_JSON_OK) {
+        fault.offset += span.start;
+        return json_fault(text, rc, &fault, err);
+    }
     return kec_event_set_text_data(ev, text + span.start, span.end - span.start, err);
 }
 

@@ -56,6 +56,11 @@ const char *kec_json_scalar(const cJSON *v, char buf[KEC_NUMBER_TEXT_MAX], const
  * event on its own stack stays far from Python's ~1000). */
 #define KEC_JSON_MAX_DEPTH 256
 
+/* Levels a CloudEvents JSON document adds around its data: the batch array and the event
+ * object. The reader checks a document against KEC_JSON_MAX_DEPTH + this, then the data itself
+ * against KEC_JSON_MAX_DEPTH, so data nests as deep in every mode. */
+#define KEC_JSON_ENVELOPE_DEPTH 2
+
 /* What kec_json_check answers. */
 #define KEC_JSON_OK 0      /* one valid JSON text */
 #define KEC_JSON_EDEPTH 1  /* containers nested deeper than KEC_JSON_MAX_DEPTH (first fault) */
@@ -82,6 +87,10 @@ typedef struct kec_json_span {
  * (*fault, which may be NULL, says where and why). "\u0000" is valid JSON: callers that turn
  * strings into C strings refuse it themselves (kec_json_nul_escape). */
 int kec_json_check(const char *text, size_t len, kec_json_fault *fault);
+
+/* kec_json_check with another nesting limit, at most KEC_JSON_MAX_DEPTH +
+ * KEC_JSON_ENVELOPE_DEPTH (a larger one is taken as that). */
+int kec_json_check_depth(const char *text, size_t len, int max_depth, kec_json_fault *fault);
 
 /* For the object or array at span of text (valid per kec_json_check), the spans of its members'
  * values or its elements, in order, without surrounding whitespace (cJSON walks the same members

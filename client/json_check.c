@@ -10,12 +10,14 @@
 
 /* One scan of text: where it is, how deep, and the first fault. */
 typedef struct scan {
-    const unsigned char *s;                           /* the text */
-    size_t n;                                         /* its length */
-    size_t i;                                         /* the next byte to read */
-    int depth;                                        /* containers open */
-    unsigned char is_obj[KEC_JSON_MAX_DEPTH / 8 + 1]; /* bit d: container d is an object */
-    kec_json_fault *f;                                /* where the first fault goes */
+    const unsigned char *s; /* the text */
+    size_t n;               /* its length */
+    size_t i;               /* the next byte to read */
+    int depth;              /* containers open */
+    int max_depth;          /* how many may be open */
+    unsigned char is_obj[(KEC_JSON_MAX_DEPTH + KEC_JSON_ENVELOPE_DEPTH) / 8 +
+                         1]; /* bit d: container d is an object */
+    kec_json_fault *f;       /* where the first fault goes */
 } scan;
 
 /* Records the fault at offset at with a reason (printf format) and returns code. */
@@ -205,9 +207,9 @@ static int push(scan *sc, int is_obj)
 {
     int d = sc->depth;
 
-    if (d == KEC_JSON_MAX_DEPTH)
+    if (d == sc->max_depth)
         return fail(sc, KEC_JSON_EDEPTH, sc->i, "nested deeper than the limit of %d",
-                    KEC_JSON_MAX_DEPTH);
+                    sc->max_depth);
     if (is_obj)
         sc->is_obj[d / 8] |= (unsigned char)(1u << (d % 8));
     else
@@ -311,11 +313,19 @@ static int scan_after(scan *sc, int *more)
 
 int kec_json_check(const char *text, size_t len, kec_json_fault *fault)
 {
+    return kec_json_check_depth(text, len, KEC_JSON_MAX_DEPTH, fault);
+}
+
+int kec_json_check_depth(const char *text, size_t len, int max_depth, kec_json_fault *fault)
+{
     kec_json_fault ignored;
     scan sc;
     int rc, opened, more;
 
     memset(&sc, 0, sizeof sc);
+    sc.max_depth = max_depth < 0 ? 0 : max_depth;
+    if (sc.max_depth > KEC_JSON_MAX_DEPTH + KEC_JSON_ENVELOPE_DEPTH)
+        sc.max_depth = KEC_JSON_MAX_DEPTH + KEC_JSON_ENVELOPE_DEPTH;
     sc.s = (const unsigned char *)text;
     sc.n = text != NULL ? len : 0;
     sc.f = fault != NULL ? fault : &ignored;

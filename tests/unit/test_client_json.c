@@ -658,22 +658,52 @@ static char *nested_event(size_t depth)
 static void read_refuses_nesting_deeper_than_the_limit(void **state)
 {
     static const size_t deep[] = {KEC_JSON_MAX_DEPTH + 1, 999, 2000, 100000};
-    char *text, want[120];
+    char *text, *batch, want[120];
+    kec_event **evs = NULL;
     kec_event *ev;
-    size_t i;
+    kec_error err;
+    size_t i, n, count;
+    int is_batch;
 
     (void)state;
-    /* the event object is one level: its data may nest KEC_JSON_MAX_DEPTH - 1 deep */
-    text = nested_event(KEC_JSON_MAX_DEPTH - 1);
+    /* the data itself may nest KEC_JSON_MAX_DEPTH deep, alone or in a batch */
+    text = nested_event(KEC_JSON_MAX_DEPTH);
     ev = read_ok(text);
-    assert_int_equal(strlen(text_data(ev)), 2 * (KEC_JSON_MAX_DEPTH - 1));
+    assert_int_equal(strlen(text_data(ev)), 2 * KEC_JSON_MAX_DEPTH);
     kec_event_free(ev);
+    n = strlen(text);
+    batch = malloc(n + 3);
+    assert_non_null(batch);
+    batch[0] = '[';
+    memcpy(batch + 1, text, n);
+    memcpy(batch + 1 + n, "]", 2);
+    assert_int_equal(kec_json_read(batch, n + 2, &evs, &count, &is_batch, NULL), KEC_OK);
+    assert_int_equal(count, 1);
+    assert_int_equal(strlen(text_data(evs[0])), 2 * KEC_JSON_MAX_DEPTH);
+    kec_events_free(evs, count);
+    free(batch);
     free(text);
     for (i = 0; i < sizeof deep / sizeof deep[0]; i++) {
-        text = nested_event(deep[i] - 1);
-        snprintf(want, sizeof want, "not JSON: nested deeper than the limit of %d at offset %zu",
-                 KEC_JSON_MAX_DEPTH, strlen(HEAD ",\"data\":") + KEC_JSON_MAX_DEPTH - 1);
+        text = nested_event(deep[i]);
+        if (i == 0)
+            snprintf(want, sizeof want, "data nested deeper than the limit of %d at offset %zu",
+                     KEC_JSON_MAX_DEPTH, strlen(HEAD ",\"data\":") + KEC_JSON_MAX_DEPTH);
+        else
+            snprintf(want, sizeof want, "data nested deeper than the limit of %d at offset",
+                     KEC_JSON_MAX_DEPTH);
         refuse(text, want);
+        /* in a batch too */
+        n = strlen(text);
+        batch = malloc(n + 3);
+        assert_non_null(batch);
+        batch[0] = '[';
+        memcpy(batch + 1, text, n);
+        memcpy(batch + 1 + n, "]", 2);
+        kec_error_clear(&err);
+        assert_int_equal(kec_json_read(batch, n + 2, &evs, &count, &is_batch, &err), KEC_EFORMAT);
+        if (strstr(err.msg, "data nested deeper than the limit of 256") == NULL)
+            fail_msg("batch of %zu deep: %s", deep[i], err.msg);
+        free(batch);
         free(text);
     }
 }
@@ -869,6 +899,15 @@ static void checker_nesting_limit_is_one_constant(void **state)
     assert_int_equal(kec_json_check(t, strlen(t), &f), KEC_JSON_EDEPTH);
     assert_int_equal(f.offset, KEC_JSON_MAX_DEPTH);
     assert_string_equal(f.reason, "nested deeper than the limit of 256");
+    free(t);
+    /* a document's envelope (batch, event) may add KEC_JSON_ENVELOPE_DEPTH levels, no more */
+    t = arrays(KEC_JSON_MAX_DEPTH + KEC_JSON_ENVELOPE_DEPTH, "");
+    assert_int_equal(kec_json_check(t, strlen(t), &f), KEC_JSON_EDEPTH);
+    assert_int_equal(kec_json_check_depth(t, strlen(t), KEC_JSON_MAX_DEPTH + 2, &f), KEC_JSON_OK);
+    free(t);
+    t = arrays(KEC_JSON_MAX_DEPTH + KEC_JSON_ENVELOPE_DEPTH + 1, "");
+    assert_int_equal(kec_json_check_depth(t, strlen(t), 100000, &f), KEC_JSON_EDEPTH);
+    assert_int_equal(f.offset, KEC_JSON_MAX_DEPTH + KEC_JSON_ENVELOPE_DEPTH);
     free(t);
     t = arrays(999, "");
     t[500] = '{'; /* the first fault wins: the depth, before the mismatch */
