@@ -251,10 +251,12 @@ KEC_API int kec_batch_decode(const uint8_t *buf, size_t len, kec_event ***events
  * extension values are a boolean, an integer within int32 or a string (a string stays a
  * string: the format does not say which strings are URIs or timestamps); anything else is
  * KEC_EFORMAT. `data_base64` is binary data. `data` becomes text data: when datacontenttype
- * is absent or a JSON type (application/json, +json), the value's JSON text (a string
- * value quoted); otherwise a string's contents (another value: its JSON text). Numbers in
- * JSON data pass through cJSON: integers beyond 2^53 become the nearest double. KEC_EFORMAT
- * names the member and the rule it breaks. *out is freed with kec_event_free. */
+ * is absent or a JSON type (application/json, +json), the value's own JSON text exactly as
+ * sent (a string value quoted; never re-printed, so every number arrives as written);
+ * otherwise a string's contents (another value: its JSON text). The text must be strict JSON
+ * (RFC 8259) and data may nest at most 256 levels; "\u0000" is refused
+ * outside JSON data. KEC_EFORMAT names the member or the offset and the rule it breaks. *out
+ * is freed with kec_event_free. */
 KEC_API int kec_event_from_json(const char *text, size_t len, kec_event **out, kec_error *err);
 
 /* Reads a batch in the CloudEvents JSON batch format (an array of events, at most
@@ -273,10 +275,11 @@ KEC_API void kec_events_free(kec_event **events, size_t count);
 
 /* The event in the CloudEvents JSON format, compact, as a new string (free() it): members in
  * the order specversion, id, source, type, datacontenttype, dataschema, subject, time, data or
- * data_base64, then extensions by name; text data under a JSON (or no) datacontenttype as the
- * JSON value when it parses, else as a string; binary and proto data as data_base64. NULL with
- * err set when out of memory, or KEC_EFORMAT for an attribute named like a format member
- * (specversion, id, source, type, data, data_base64). */
+ * data_base64, then extensions by name; text data under a JSON (or no) datacontenttype as its
+ * own text (trimmed, not re-printed) when it is strict JSON, else as a string; binary and proto
+ * data as data_base64. NULL with err set when out of memory, or KEC_EFORMAT for JSON data
+ * nested deeper than 256 levels or an attribute named like a format member (specversion, id,
+ * source, type, data, data_base64). */
 KEC_API char *kec_event_to_json(const kec_event *ev, kec_error *err);
 
 /* ---- pipelines, as the server answers them ----------------------------------------------- */
