@@ -1,5 +1,5 @@
-/* store.c -- pipeline records in SQLite: one writer thread commits queued requests together
- * (group commit), a reader connection serves Get/List beside it (WAL). */
+/* store.c -- pipeline records in SQLite: the schema, the SQL of each write the writer thread
+ * runs (store_writer.c), and opening and closing the database. */
 #include "store.h"
 #include "store_internal.h"
 
@@ -8,15 +8,14 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DB_FILE "kedro-events.db"
 #define SCHEMA_VERSION 1
-#define BATCH_MAX 4096 /* requests one transaction takes at most */
 
 /* The schema, version by version: migrate() runs the steps above user_version. */
 static const char *const migrations[SCHEMA_VERSION] = {
@@ -45,31 +44,6 @@ static const char *const migrations[SCHEMA_VERSION] = {
     " count INTEGER NOT NULL, PRIMARY KEY (source, id)) WITHOUT ROWID;",
 };
 
-typedef enum req_kind { REQ_ACCEPT, REQ_INSERT, REQ_CLAIM, REQ_FINISH, REQ_RECOVER } req_kind;
-
-/* One queued write. Sync requests (cb NULL) are waited for by their caller. */
-typedef struct req {
-    req_kind kind;          /* what to do */
-    char *source;           /* ACCEPT: event source */
-    char *event_id;         /* ACCEPT: event id */
-    ke_pipeline *ps;        /* ACCEPT: pipelines (owned); INSERT: one; CLAIM: result */
-    size_t n;               /* ACCEPT: number of ps */
-    const char *id;         /* FINISH: pipeline id (caller's) */
-    const ke_status *st;    /* FINISH: status to append (caller's) */
-    const char *runner;     /* CLAIM: runner name (caller's) */
-    int requeue;            /* RECOVER: back to READY instead of FAILURE */
-    size_t count;           /* RECOVER: rows changed; CLAIM: 1 when found */
-    int duplicate;          /* ACCEPT: the key was seen before */
-    int added_ready;        /* the request stored READY pipelines */
-    ke_store_accept_cb acb; /* ACCEPT: completion, or NULL when sync */
-    ke_store_insert_cb icb; /* INSERT: completion, or NULL when sync */
-    void *ctx;              /* for the callback */
-    int done;               /* sync: the writer finished it */
-    int rc;                 /* result */
-    ke_error err;           /* first error */
-    struct req *next;       /* queue link */
-} req;
-
 /* ---- the writer's steps (inside its transaction) */
 
 static int step_done(sqlite3_stmt *st)
@@ -81,34 +55,42 @@ static int step_done(sqlite3_stmt *st)
     return rc == SQLITE_DONE ? KE_OK : KE_ESTORE;
 }
 
-static void bind_time_or_null(sqlite3_stmt *st, int i, int64_t us)
+static int bind_time_or_null(sqlite3_stmt *st, int i, int64_t us)
 {
-    if (us == 0)
-        sqlite3_bind_null(st, i);
-    else
-        sqlite3_bind_int64(st, i, us);
+    return us == 0 ? sqlite3_bind_null(st, i) : sqlite3_bind_int64(st, i, us);
+}
+
+/* Steps st after its bindings: bad counts the bindings that failed (e.g. a value over
+ * SQLite's length limit), which fail the step instead of storing NULL in their place. */
+static int step_bound(sqlite3_stmt *st, int bad)
+{
+    if (bad == 0)
+        return step_done(st);
+    sqlite3_clear_bindings(st);
+    return KE_ESTORE;
 }
 
 /* Appends status s as entry n of the pipeline at seq. */
 static int put_status(ke_store *s, sqlite3_int64 seq, int n, const ke_status *st)
 {
     sqlite3_stmt *q = s->st_ins_status;
+    int bad = 0;
 
-    sqlite3_bind_int64(q, 1, seq);
-    sqlite3_bind_int(q, 2, n);
-    sqlite3_bind_int(q, 3, (int)st->state);
-    sqlite3_bind_int64(q, 4, st->changed_at);
-    bind_time_or_null(q, 5, st->started_at);
-    bind_time_or_null(q, 6, st->finished_at);
-    ke_store_bind_text(q, 7, st->runner);
+    bad += sqlite3_bind_int64(q, 1, seq) != SQLITE_OK;
+    bad += sqlite3_bind_int(q, 2, n) != SQLITE_OK;
+    bad += sqlite3_bind_int(q, 3, (int)st->state) != SQLITE_OK;
+    bad += sqlite3_bind_int64(q, 4, st->changed_at) != SQLITE_OK;
+    bad += bind_time_or_null(q, 5, st->started_at) != SQLITE_OK;
+    bad += bind_time_or_null(q, 6, st->finished_at) != SQLITE_OK;
+    bad += ke_store_bind_text(q, 7, st->runner) != SQLITE_OK;
     if (st->has_exit_code)
-        sqlite3_bind_int(q, 8, st->exit_code);
+        bad += sqlite3_bind_int(q, 8, st->exit_code) != SQLITE_OK;
     else
-        sqlite3_bind_null(q, 8);
-    sqlite3_bind_int(q, 9, st->signal);
-    ke_store_bind_text(q, 10, st->error);
-    ke_store_bind_text(q, 11, st->log_path);
-    return step_done(q);
+        bad += sqlite3_bind_null(q, 8) != SQLITE_OK;
+    bad += sqlite3_bind_int(q, 9, st->signal) != SQLITE_OK;
+    bad += ke_store_bind_text(q, 10, st->error) != SQLITE_OK;
+    bad += ke_store_bind_text(q, 11, st->log_path) != SQLITE_OK;
+    return step_bound(q, bad);
 }
 
 /* Inserts p and its history; *seq receives its row. */
@@ -116,19 +98,22 @@ static int put_pipeline(ke_store *s, const ke_pipeline *p, sqlite3_int64 *seq)
 {
     sqlite3_stmt *q = s->st_ins_pipe;
     char *params = ke_store_lists_json(p, 0), *tags = ke_store_lists_json(p, 1);
-    int rc = params != NULL && tags != NULL ? KE_OK : KE_ENOMEM;
+    int rc = params != NULL && tags != NULL ? KE_OK : KE_ENOMEM, bad = 0;
     size_t i;
 
+    *seq = 0;
     if (rc == KE_OK) {
-        sqlite3_bind_text(q, 1, p->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, p->name, -1, SQLITE_STATIC);
-        ke_store_bind_text(q, 3, p->parent != NULL && p->parent[0] ? p->parent : NULL);
-        sqlite3_bind_text(q, 4, params, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 5, tags, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 6, p->created_at);
-        sqlite3_bind_int(q, 7, (int)ke_pipeline_state(p));
-        rc = step_done(q);
-        *seq = sqlite3_last_insert_rowid(s->wdb);
+        bad += ke_store_bind_text(q, 1, p->id) != SQLITE_OK;
+        bad += ke_store_bind_text(q, 2, p->name) != SQLITE_OK;
+        bad += ke_store_bind_text(q, 3, p->parent != NULL && p->parent[0] ? p->parent : NULL) !=
+               SQLITE_OK;
+        bad += ke_store_bind_text(q, 4, params) != SQLITE_OK;
+        bad += ke_store_bind_text(q, 5, tags) != SQLITE_OK;
+        bad += sqlite3_bind_int64(q, 6, p->created_at) != SQLITE_OK;
+        bad += sqlite3_bind_int(q, 7, (int)ke_pipeline_state(p)) != SQLITE_OK;
+        rc = step_bound(q, bad);
+        if (rc == KE_OK)
+            *seq = sqlite3_last_insert_rowid(s->wdb);
     }
     for (i = 0; rc == KE_OK && i < p->n_status; i++)
         rc = put_status(s, *seq, (int)i, &p->status[i]);
@@ -154,15 +139,18 @@ static int load_range(ke_store *s, sqlite3_int64 first, size_t count, ke_pipelin
     return rc;
 }
 
-static int do_accept(ke_store *s, req *r)
+static int do_accept(ke_store *s, ke_req *r)
 {
     sqlite3_stmt *q = s->st_find_event;
     sqlite3_int64 first = 0, seq;
-    int rc, step;
+    int rc, step, bad = 0;
     size_t i, count;
 
-    sqlite3_bind_text(q, 1, r->source, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, r->event_id, -1, SQLITE_STATIC);
+    if (ke_store_bind_text(q, 1, r->source) != SQLITE_OK ||
+        ke_store_bind_text(q, 2, r->event_id) != SQLITE_OK) {
+        sqlite3_clear_bindings(q);
+        return KE_ESTORE;
+    }
     step = sqlite3_step(q);
     if (step == SQLITE_ROW) {
         first = sqlite3_column_int64(q, 0);
@@ -190,37 +178,46 @@ static int do_accept(ke_store *s, req *r)
     if (rc != KE_OK)
         return rc;
     q = s->st_ins_event;
-    sqlite3_bind_text(q, 1, r->source, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, r->event_id, -1, SQLITE_STATIC);
+    bad += ke_store_bind_text(q, 1, r->source) != SQLITE_OK;
+    bad += ke_store_bind_text(q, 2, r->event_id) != SQLITE_OK;
     if (r->n > 0)
-        sqlite3_bind_int64(q, 3, first);
+        bad += sqlite3_bind_int64(q, 3, first) != SQLITE_OK;
     else
-        sqlite3_bind_null(q, 3);
-    sqlite3_bind_int64(q, 4, (sqlite3_int64)r->n);
-    return step_done(q);
+        bad += sqlite3_bind_null(q, 3) != SQLITE_OK;
+    bad += sqlite3_bind_int64(q, 4, (sqlite3_int64)r->n) != SQLITE_OK;
+    return step_bound(q, bad);
 }
 
-/* The row of the pipeline with this id, or 0. */
-static sqlite3_int64 seq_of(ke_store *s, const char *id)
+/* *seq receives the row of the pipeline with this id, or 0 when there is none. Returns KE_OK
+ * or KE_ESTORE (a failed read is not "not found"). */
+static int seq_of(ke_store *s, const char *id, sqlite3_int64 *seq)
 {
     sqlite3_stmt *q = s->st_seq_of;
-    sqlite3_int64 seq = 0;
+    int step;
 
-    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(q) == SQLITE_ROW)
-        seq = sqlite3_column_int64(q, 0);
+    *seq = 0;
+    if (ke_store_bind_text(q, 1, id) != SQLITE_OK)
+        return KE_ESTORE;
+    step = sqlite3_step(q);
+    if (step == SQLITE_ROW)
+        *seq = sqlite3_column_int64(q, 0);
     sqlite3_reset(q);
     sqlite3_clear_bindings(q);
-    return seq;
+    return step == SQLITE_ROW || step == SQLITE_DONE ? KE_OK : KE_ESTORE;
 }
 
-static int do_insert(ke_store *s, req *r)
+static int do_insert(ke_store *s, ke_req *r)
 {
     sqlite3_int64 seq;
     const char *parent = r->ps->parent;
 
-    if (parent != NULL && parent[0] != '\0' && seq_of(s, parent) == 0)
-        return ke_error_set(&r->err, KE_ENOTFOUND, "parent pipeline \"%.64s\" not found", parent);
+    if (parent != NULL && parent[0] != '\0') {
+        if (seq_of(s, parent, &seq) != KE_OK)
+            return KE_ESTORE;
+        if (seq == 0)
+            return ke_error_set(&r->err, KE_ENOTFOUND, "parent pipeline \"%.64s\" not found",
+                                parent);
+    }
     if (ke_pipeline_state(r->ps) == KE_STATE_READY)
         r->added_ready = 1;
     return put_pipeline(s, r->ps, &seq);
@@ -247,7 +244,7 @@ static int append_status(ke_store *s, sqlite3_int64 seq, const ke_status *st)
     return step_done(q);
 }
 
-static int do_claim(ke_store *s, req *r)
+static int do_claim(ke_store *s, ke_req *r)
 {
     sqlite3_stmt *q = s->st_next_ready, *row = s->st_by_seq;
     sqlite3_int64 seq;
@@ -273,29 +270,31 @@ static int do_claim(ke_store *s, req *r)
     return rc;
 }
 
-static int do_finish(ke_store *s, req *r)
+static int do_finish(ke_store *s, ke_req *r)
 {
-    sqlite3_int64 seq = seq_of(s, r->id);
-    ke_status st = *r->st;
+    sqlite3_int64 seq;
+    ke_status st = r->st;
 
+    if (seq_of(s, r->id, &seq) != KE_OK)
+        return KE_ESTORE;
     if (seq == 0)
         return ke_error_set(&r->err, KE_ENOTFOUND, "pipeline \"%.64s\" not found", r->id);
     st.changed_at = ke_now_us();
     return append_status(s, seq, &st);
 }
 
-static int do_recover(ke_store *s, req *r)
+static int do_recover(ke_store *s, ke_req *r)
 {
     sqlite3_stmt *q = NULL;
     sqlite3_int64 *seqs = NULL, *grown;
     ke_status st = {0};
     size_t n = 0, i;
-    int rc = KE_OK;
+    int rc = KE_OK, step;
 
     if (sqlite3_prepare_v2(s->wdb, "SELECT seq FROM pipelines WHERE state = 3 ORDER BY seq", -1, &q,
                            NULL) != SQLITE_OK)
         return KE_ESTORE;
-    while (sqlite3_step(q) == SQLITE_ROW) {
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
         grown = realloc(seqs, (n + 1) * sizeof *seqs);
         if (grown == NULL) {
             rc = KE_ENOMEM;
@@ -305,6 +304,8 @@ static int do_recover(ke_store *s, req *r)
         seqs[n++] = sqlite3_column_int64(q, 0);
     }
     sqlite3_finalize(q);
+    if (rc == KE_OK && step != SQLITE_DONE)
+        rc = KE_ESTORE;
     st.changed_at = ke_now_us();
     if (r->requeue) {
         st.state = KE_STATE_READY;
@@ -322,320 +323,27 @@ static int do_recover(ke_store *s, req *r)
     return rc;
 }
 
-/* ---- the writer thread */
+/* ---- the writer's entry points */
 
-static int exec_sql(sqlite3 *db, const char *sql)
+int ke_store_exec(sqlite3 *db, const char *sql)
 {
     return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? KE_OK : KE_ESTORE;
 }
 
-/* Runs one request inside a savepoint, so a failed one leaves the others. */
-static void run_req(ke_store *s, req *r)
+int ke_store_exec_req(ke_store *s, ke_req *r)
 {
-    int rc;
-
-    if (exec_sql(s->wdb, "SAVEPOINT r") != KE_OK) {
-        r->rc = ke_store_db_error(&r->err, s->wdb, s->path, "savepoint");
-        return;
-    }
     switch (r->kind) {
-    case REQ_ACCEPT:
-        rc = do_accept(s, r);
-        break;
-    case REQ_INSERT:
-        rc = do_insert(s, r);
-        break;
-    case REQ_CLAIM:
-        rc = do_claim(s, r);
-        break;
-    case REQ_FINISH:
-        rc = do_finish(s, r);
-        break;
+    case KE_REQ_ACCEPT:
+        return do_accept(s, r);
+    case KE_REQ_INSERT:
+        return do_insert(s, r);
+    case KE_REQ_CLAIM:
+        return do_claim(s, r);
+    case KE_REQ_FINISH:
+        return do_finish(s, r);
     default:
-        rc = do_recover(s, r);
-        break;
+        return do_recover(s, r);
     }
-    if (rc == KE_ESTORE)
-        ke_store_db_error(&r->err, s->wdb, s->path, "write");
-    else if (rc == KE_ENOMEM)
-        ke_error_set(&r->err, KE_ENOMEM, "store: out of memory");
-    r->rc = rc;
-    if (rc != KE_OK) {
-        r->added_ready = 0;
-        exec_sql(s->wdb, "ROLLBACK TO r");
-    }
-    exec_sql(s->wdb, "RELEASE r");
-}
-
-/* Completes a request: callback (async) or wake its waiter (sync). */
-static void complete(ke_store *s, req *r)
-{
-    if (r->acb != NULL) {
-        r->acb(r->ctx, r->rc, &r->err, r->ps, r->n, r->duplicate);
-        r->ps = NULL;
-        free(r->source);
-        free(r->event_id);
-        free(r);
-        return;
-    }
-    if (r->icb != NULL) {
-        r->icb(r->ctx, r->rc, &r->err);
-        if (r->ps != NULL)
-            ke_pipeline_release(r->ps);
-        free(r->ps);
-        free(r);
-        return;
-    }
-    pthread_mutex_lock(&s->qlock);
-    r->done = 1;
-    pthread_cond_broadcast(&s->donecond);
-    pthread_mutex_unlock(&s->qlock);
-}
-
-static void *writer_main(void *arg)
-{
-    ke_store *s = arg;
-    req *batch, *r, *next;
-    int ready, n;
-
-    for (;;) {
-        pthread_mutex_lock(&s->qlock);
-        while (s->head == NULL && !s->stopping)
-            pthread_cond_wait(&s->qcond, &s->qlock);
-        if (s->head == NULL) {
-            pthread_mutex_unlock(&s->qlock);
-            break;
-        }
-        /* Take up to BATCH_MAX queued requests: they share one commit. */
-        batch = s->head;
-        for (r = batch, n = 1; r->next != NULL && n < BATCH_MAX; r = r->next, n++)
-            ;
-        s->head = r->next;
-        if (s->head == NULL)
-            s->tail = NULL;
-        r->next = NULL;
-        pthread_mutex_unlock(&s->qlock);
-
-        ready = 0;
-        if (exec_sql(s->wdb, "BEGIN IMMEDIATE") != KE_OK) {
-            for (r = batch; r != NULL; r = r->next)
-                r->rc = ke_store_db_error(&r->err, s->wdb, s->path, "begin");
-        } else {
-            for (r = batch; r != NULL; r = r->next)
-                run_req(s, r);
-            if (exec_sql(s->wdb, "COMMIT") != KE_OK) {
-                ke_error cerr;
-
-                ke_error_clear(&cerr);
-                ke_store_db_error(&cerr, s->wdb, s->path, "commit");
-                exec_sql(s->wdb, "ROLLBACK");
-                for (r = batch; r != NULL; r = r->next) {
-                    r->rc = KE_ESTORE;
-                    r->err = cerr;
-                    r->added_ready = 0;
-                }
-            }
-        }
-        for (r = batch; r != NULL; r = r->next)
-            ready |= r->rc == KE_OK && r->added_ready;
-        /* Wake the runner before answering, and under the lock: once a
-         * caller has its answer, the hook may be unset and its target freed. */
-        if (ready) {
-            pthread_mutex_lock(&s->qlock);
-            if (s->on_ready != NULL)
-                s->on_ready(s->on_ready_ctx);
-            pthread_mutex_unlock(&s->qlock);
-        }
-        for (r = batch; r != NULL; r = next) {
-            next = r->next;
-            complete(s, r);
-        }
-    }
-    return NULL;
-}
-
-static void enqueue(ke_store *s, req *r)
-{
-    pthread_mutex_lock(&s->qlock);
-    if (s->tail != NULL)
-        s->tail->next = r;
-    else
-        s->head = r;
-    s->tail = r;
-    pthread_cond_signal(&s->qcond);
-    pthread_mutex_unlock(&s->qlock);
-}
-
-/* Queues a sync request and waits for the writer to finish it. */
-static int run_sync(ke_store *s, req *r, ke_error *err)
-{
-    enqueue(s, r);
-    pthread_mutex_lock(&s->qlock);
-    while (!r->done)
-        pthread_cond_wait(&s->donecond, &s->qlock);
-    pthread_mutex_unlock(&s->qlock);
-    if (r->rc != KE_OK)
-        ke_error_set(err, r->rc, "%s", r->err.msg);
-    return r->rc;
-}
-
-/* ---- public: writes */
-
-void ke_store_accept_async(ke_store *s, const char *source, const char *event_id, ke_pipeline *ps,
-                           size_t n, ke_store_accept_cb cb, void *ctx)
-{
-    req *r = calloc(1, sizeof *r);
-    ke_error err;
-
-    if (r != NULL) {
-        r->source = strdup(source);
-        r->event_id = strdup(event_id);
-    }
-    if (r == NULL || r->source == NULL || r->event_id == NULL) {
-        if (r != NULL) {
-            free(r->source);
-            free(r->event_id);
-            free(r);
-        }
-        ke_error_clear(&err);
-        ke_error_set(&err, KE_ENOMEM, "store: out of memory");
-        ke_pipelines_free(ps, n);
-        cb(ctx, KE_ENOMEM, &err, NULL, 0, 0);
-        return;
-    }
-    r->kind = REQ_ACCEPT;
-    r->ps = ps;
-    r->n = n;
-    r->acb = cb;
-    r->ctx = ctx;
-    enqueue(s, r);
-}
-
-void ke_store_insert_async(ke_store *s, ke_pipeline *p, ke_store_insert_cb cb, void *ctx)
-{
-    req *r = calloc(1, sizeof *r);
-    ke_pipeline *moved = malloc(sizeof *moved);
-    ke_error err;
-
-    if (r == NULL || moved == NULL) {
-        free(r);
-        free(moved);
-        ke_pipeline_release(p);
-        ke_error_clear(&err);
-        ke_error_set(&err, KE_ENOMEM, "store: out of memory");
-        cb(ctx, KE_ENOMEM, &err);
-        return;
-    }
-    *moved = *p;
-    memset(p, 0, sizeof *p);
-    r->kind = REQ_INSERT;
-    r->ps = moved;
-    r->icb = cb;
-    r->ctx = ctx;
-    enqueue(s, r);
-}
-
-int ke_store_accept(ke_store *s, const char *source, const char *event_id, const ke_pipeline *ps,
-                    size_t n, ke_pipeline **orig, size_t *n_orig, int *duplicate, ke_error *err)
-{
-    req r;
-    size_t i;
-    int rc;
-
-    *orig = NULL;
-    *n_orig = 0;
-    *duplicate = 0;
-    memset(&r, 0, sizeof r);
-    r.kind = REQ_ACCEPT;
-    r.source = (char *)source;
-    r.event_id = (char *)event_id;
-    r.ps = calloc(n ? n : 1, sizeof *r.ps);
-    if (r.ps == NULL)
-        return ke_error_set(err, KE_ENOMEM, "store: out of memory");
-    for (i = 0; i < n; i++) {
-        if (ke_pipeline_copy(&r.ps[i], &ps[i]) != KE_OK) {
-            ke_pipelines_free(r.ps, i);
-            return ke_error_set(err, KE_ENOMEM, "store: out of memory");
-        }
-    }
-    r.n = n;
-    rc = run_sync(s, &r, err);
-    if (rc != KE_OK) {
-        ke_pipelines_free(r.ps, r.n);
-        return rc;
-    }
-    *orig = r.ps;
-    *n_orig = r.n;
-    *duplicate = r.duplicate;
-    return KE_OK;
-}
-
-int ke_store_insert(ke_store *s, const ke_pipeline *p, ke_error *err)
-{
-    ke_pipeline copy;
-    req r;
-    int rc;
-
-    if (ke_pipeline_copy(&copy, p) != KE_OK)
-        return ke_error_set(err, KE_ENOMEM, "store: out of memory");
-    memset(&r, 0, sizeof r);
-    r.kind = REQ_INSERT;
-    r.ps = &copy;
-    rc = run_sync(s, &r, err);
-    ke_pipeline_release(&copy);
-    return rc;
-}
-
-int ke_store_claim(ke_store *s, const char *runner, ke_pipeline *out, int *found, ke_error *err)
-{
-    req r;
-    int rc;
-
-    *found = 0;
-    memset(&r, 0, sizeof r);
-    r.kind = REQ_CLAIM;
-    r.runner = runner;
-    rc = run_sync(s, &r, err);
-    if (rc == KE_OK && r.count == 1) {
-        *out = r.ps[0];
-        *found = 1;
-        free(r.ps);
-    } else {
-        ke_pipelines_free(r.ps, r.count);
-    }
-    return rc;
-}
-
-int ke_store_finish(ke_store *s, const char *id, const ke_status *st, ke_error *err)
-{
-    req r;
-
-    memset(&r, 0, sizeof r);
-    r.kind = REQ_FINISH;
-    r.id = id;
-    r.st = st;
-    return run_sync(s, &r, err);
-}
-
-int ke_store_recover(ke_store *s, int requeue, size_t *n, ke_error *err)
-{
-    req r;
-    int rc;
-
-    memset(&r, 0, sizeof r);
-    r.kind = REQ_RECOVER;
-    r.requeue = requeue;
-    rc = run_sync(s, &r, err);
-    *n = rc == KE_OK ? r.count : 0;
-    return rc;
-}
-
-void ke_store_on_ready(ke_store *s, void (*fn)(void *ctx), void *ctx)
-{
-    pthread_mutex_lock(&s->qlock);
-    s->on_ready = fn;
-    s->on_ready_ctx = ctx;
-    pthread_mutex_unlock(&s->qlock);
 }
 
 /* ---- opening and closing */
@@ -646,30 +354,36 @@ static int migrate(ke_store *s, ke_error *err)
 {
     sqlite3_stmt *st = NULL;
     char sql[64];
-    int version = 0, v;
+    int version = 0, v, step = SQLITE_ERROR;
 
-    if (sqlite3_prepare_v2(s->wdb, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
+    if (sqlite3_prepare_v2(s->wdb, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK)
+        step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
         version = sqlite3_column_int(st, 0);
+    else
+        ke_store_db_error(err, s->wdb, s->path, "reading the schema version");
     sqlite3_finalize(st);
+    if (step != SQLITE_ROW)
+        return err != NULL ? err->code : KE_ESTORE;
     if (version > SCHEMA_VERSION)
         return ke_error_set(err, KE_ESTORE,
                             "store \"%s\": schema version %d is newer than this server's %d",
                             s->path, version, SCHEMA_VERSION);
     for (v = version; v < SCHEMA_VERSION; v++) {
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
-        if (exec_sql(s->wdb, "BEGIN IMMEDIATE") != KE_OK ||
-            exec_sql(s->wdb, migrations[v]) != KE_OK || exec_sql(s->wdb, sql) != KE_OK ||
-            exec_sql(s->wdb, "COMMIT") != KE_OK) {
-            ke_store_db_error(err, s->wdb, s->path, "migrating the schema");
-            exec_sql(s->wdb, "ROLLBACK");
-            return KE_ESTORE;
+        if (ke_store_exec(s->wdb, "BEGIN IMMEDIATE") != KE_OK ||
+            ke_store_exec(s->wdb, migrations[v]) != KE_OK || ke_store_exec(s->wdb, sql) != KE_OK ||
+            ke_store_exec(s->wdb, "COMMIT") != KE_OK) {
+            v = ke_store_db_error(err, s->wdb, s->path, "migrating the schema");
+            if (!sqlite3_get_autocommit(s->wdb))
+                ke_store_exec(s->wdb, "ROLLBACK");
+            return v;
         }
     }
     return KE_OK;
 }
 
-/* Prepares sql once, for the store's life, on the writer's connection (or db). */
+/* Prepares sql once, for the store's life, on connection db. */
 static int prepare_on(ke_store *s, sqlite3 *db, sqlite3_stmt **st, const char *sql, ke_error *err)
 {
     if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
@@ -677,25 +391,92 @@ static int prepare_on(ke_store *s, sqlite3 *db, sqlite3_stmt **st, const char *s
     return KE_OK;
 }
 
-static int prepare(ke_store *s, sqlite3_stmt **st, const char *sql, ke_error *err)
+/* The writer's and the readers' statements. */
+static int prepare_all(ke_store *s, ke_error *err)
 {
-    return prepare_on(s, s->wdb, st, sql, err);
+    static const struct {
+        size_t at;       /* offset of the statement pointer in ke_store */
+        int reader;      /* on the readers' connection */
+        const char *sql; /* the statement */
+    } stmts[] = {
+        {offsetof(ke_store, st_find_event), 0,
+         "SELECT first_seq, count FROM events WHERE source = ? AND id = ?"},
+        {offsetof(ke_store, st_ins_pipe), 0,
+         "INSERT INTO pipelines (id, name, parent, params, tags, created_at, state)"
+         " VALUES (?, ?, ?, ?, ?, ?, ?)"},
+        {offsetof(ke_store, st_ins_status), 0,
+         "INSERT INTO status (pipeline, n, state, changed_at, started_at, finished_at,"
+         " runner, exit_code, signal, error, log_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+        {offsetof(ke_store, st_ins_event), 0,
+         "INSERT INTO events (source, id, first_seq, count) VALUES (?, ?, ?, ?)"},
+        {offsetof(ke_store, st_next_ready), 0,
+         "SELECT seq FROM pipelines WHERE state = 2 ORDER BY seq LIMIT 1"},
+        {offsetof(ke_store, st_set_state), 0, "UPDATE pipelines SET state = ? WHERE seq = ?"},
+        {offsetof(ke_store, st_seq_of), 0, "SELECT seq FROM pipelines WHERE id = ?"},
+        {offsetof(ke_store, st_status_count), 0, "SELECT count(*) FROM status WHERE pipeline = ?"},
+        {offsetof(ke_store, st_range), 0,
+         "SELECT " PIPE_COLS " FROM pipelines WHERE seq >= ? AND seq < ? ORDER BY seq"},
+        {offsetof(ke_store, st_by_seq), 0, "SELECT " PIPE_COLS " FROM pipelines WHERE seq = ?"},
+        {offsetof(ke_store, st_history_w), 0, KE_STORE_HISTORY_SQL},
+        {offsetof(ke_store, st_get), 1, "SELECT " PIPE_COLS " FROM pipelines WHERE id = ?"},
+        {offsetof(ke_store, st_history_r), 1, KE_STORE_HISTORY_SQL},
+    };
+    size_t i;
+    int rc = KE_OK;
+
+    for (i = 0; rc == KE_OK && i < sizeof stmts / sizeof stmts[0]; i++)
+        rc = prepare_on(s, stmts[i].reader ? s->rdb : s->wdb,
+                        (sqlite3_stmt **)((char *)s + stmts[i].at), stmts[i].sql, err);
+    return rc;
 }
 
-static int open_db(ke_store *s, sqlite3 **db, ke_error *err)
+/* Runs a PRAGMA that answers one text row; out receives it (truncated to cap). */
+static int pragma_text(sqlite3 *db, const char *sql, char *out, size_t cap)
 {
+    sqlite3_stmt *st = NULL;
+    int step = SQLITE_ERROR;
+
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK)
+        step = sqlite3_step(st);
+    if (step == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
+        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return step == SQLITE_ROW ? KE_OK : KE_ESTORE;
+}
+
+static int open_db(ke_store *s, const ke_store_options *o, sqlite3 **db, ke_error *err)
+{
+    char mode[16], sql[64];
+
     if (sqlite3_open_v2(s->path, db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK)
+                        s->vfs) != SQLITE_OK)
         return ke_store_db_error(err, *db, s->path, "cannot open");
+    sqlite3_extended_result_codes(*db, 1);
     sqlite3_busy_timeout(*db, 10000);
-    if (exec_sql(*db, "PRAGMA journal_mode = WAL") != KE_OK ||
-        exec_sql(*db, "PRAGMA synchronous = FULL") != KE_OK)
+    if (pragma_text(*db, "PRAGMA journal_mode = WAL", mode, sizeof mode) != KE_OK)
         return ke_store_db_error(err, *db, s->path, "cannot set WAL mode");
+    if (strcmp(mode, "wal") != 0)
+        return ke_error_set(err, KE_ESTORE, "store \"%s\": cannot set WAL mode (journal mode %s)",
+                            s->path, mode);
+    if (ke_store_exec(*db, "PRAGMA synchronous = FULL") != KE_OK)
+        return ke_store_db_error(err, *db, s->path, "cannot set synchronous = FULL");
+    if (o != NULL && o->wal_autocheckpoint > 0) {
+        snprintf(sql, sizeof sql, "PRAGMA wal_autocheckpoint = %d", o->wal_autocheckpoint);
+        if (ke_store_exec(*db, sql) != KE_OK)
+            return ke_store_db_error(err, *db, s->path, "wal_autocheckpoint");
+    }
     return KE_OK;
 }
 
 int ke_store_open(const char *data_dir, ke_store **out, ke_error *err)
+{
+    return ke_store_open_with(data_dir, NULL, out, err);
+}
+
+int ke_store_open_with(const char *data_dir, const ke_store_options *o, ke_store **out,
+                       ke_error *err)
 {
     ke_store *s = calloc(1, sizeof *s);
     char tmpl[] = "/tmp/ke-store-XXXXXX";
@@ -704,10 +485,15 @@ int ke_store_open(const char *data_dir, ke_store **out, ke_error *err)
     *out = NULL;
     if (s == NULL)
         return ke_error_set(err, KE_ENOMEM, "store: out of memory");
+    s->lock_fd = -1;
     pthread_mutex_init(&s->rlock, NULL);
     pthread_mutex_init(&s->qlock, NULL);
     pthread_cond_init(&s->qcond, NULL);
     pthread_cond_init(&s->donecond, NULL);
+    if (o != NULL && o->vfs != NULL && (s->vfs = strdup(o->vfs)) == NULL) {
+        rc = ke_error_set(err, KE_ENOMEM, "store: out of memory");
+        goto out;
+    }
     if (data_dir == NULL) {
         if (mkdtemp(tmpl) == NULL) {
             rc = ke_error_set(err, KE_ESTORE, "store: cannot make a temporary directory: %s",
@@ -716,64 +502,25 @@ int ke_store_open(const char *data_dir, ke_store **out, ke_error *err)
         }
         s->tmpdir = strdup(tmpl);
         data_dir = tmpl;
-    } else if (mkdir(data_dir, 0755) != 0 && errno != EEXIST) {
-        rc = ke_error_set(err, KE_ESTORE, "store: cannot create data directory \"%s\": %s",
-                          data_dir, strerror(errno));
-        goto out;
     }
-    if (asprintf(&s->path, "%s/%s", data_dir, DB_FILE) < 0) {
+    if (asprintf(&s->path, "%s/%s", data_dir, KE_STORE_DB_FILE) < 0) {
         s->path = NULL;
         rc = ke_error_set(err, KE_ENOMEM, "store: out of memory");
         goto out;
     }
-    rc = open_db(s, &s->wdb, err);
+    rc = ke_store_dir_open(s, data_dir, err);
+    if (rc == KE_OK)
+        rc = open_db(s, o, &s->wdb, err);
     if (rc == KE_OK)
         rc = migrate(s, err);
     if (rc == KE_OK)
-        rc = open_db(s, &s->rdb, err);
+        rc = open_db(s, o, &s->rdb, err);
     if (rc == KE_OK)
-        rc = prepare(s, &s->st_find_event,
-                     "SELECT first_seq, count FROM events WHERE source = ? AND id = ?", err);
+        ke_store_dir_tighten(s);
     if (rc == KE_OK)
-        rc = prepare(s, &s->st_ins_pipe,
-                     "INSERT INTO pipelines (id, name, parent, params, tags, created_at, state)"
-                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     err);
+        rc = prepare_all(s, err);
     if (rc == KE_OK)
-        rc = prepare(s, &s->st_ins_status,
-                     "INSERT INTO status (pipeline, n, state, changed_at, started_at, finished_at,"
-                     " runner, exit_code, signal, error, log_path)"
-                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     err);
-    if (rc == KE_OK)
-        rc = prepare(s, &s->st_ins_event,
-                     "INSERT INTO events (source, id, first_seq, count) VALUES (?, ?, ?, ?)", err);
-    if (rc == KE_OK)
-        rc = prepare(s, &s->st_next_ready,
-                     "SELECT seq FROM pipelines WHERE state = 2 ORDER BY seq LIMIT 1", err);
-    if (rc == KE_OK)
-        rc = prepare(s, &s->st_set_state, "UPDATE pipelines SET state = ? WHERE seq = ?", err);
-    if (rc == KE_OK)
-        rc = prepare(s, &s->st_seq_of, "SELECT seq FROM pipelines WHERE id = ?", err);
-    if (rc == KE_OK)
-        rc = prepare(s, &s->st_status_count, "SELECT count(*) FROM status WHERE pipeline = ?", err);
-    if (rc == KE_OK)
-        rc = prepare(s, &s->st_range,
-                     "SELECT " PIPE_COLS " FROM pipelines WHERE seq >= ? AND seq < ? ORDER BY seq",
-                     err);
-    if (rc == KE_OK)
-        rc = prepare(s, &s->st_by_seq, "SELECT " PIPE_COLS " FROM pipelines WHERE seq = ?", err);
-    if (rc == KE_OK)
-        rc = prepare(s, &s->st_history_w, KE_STORE_HISTORY_SQL, err);
-    if (rc == KE_OK)
-        rc = prepare_on(s, s->rdb, &s->st_get, "SELECT " PIPE_COLS " FROM pipelines WHERE id = ?",
-                        err);
-    if (rc == KE_OK)
-        rc = prepare_on(s, s->rdb, &s->st_history_r, KE_STORE_HISTORY_SQL, err);
-    if (rc == KE_OK && pthread_create(&s->writer, NULL, writer_main, s) != 0)
-        rc = ke_error_set(err, KE_ESTORE, "store: cannot start the writer thread");
-    if (rc == KE_OK)
-        s->writer_started = 1;
+        rc = ke_store_writer_start(s, err);
 out:
     if (rc != KE_OK) {
         ke_store_close(s);
@@ -786,7 +533,8 @@ out:
 /* Removes the temporary directory of a data_dir-less store. */
 static void remove_tmpdir(const char *dir)
 {
-    static const char *const files[] = {DB_FILE, DB_FILE "-wal", DB_FILE "-shm"};
+    static const char *const files[] = {KE_STORE_DB_FILE, KE_STORE_DB_FILE "-wal",
+                                        KE_STORE_DB_FILE "-shm", KE_STORE_LOCK_FILE};
     char path[PATH_MAX];
     size_t i;
 
@@ -801,13 +549,7 @@ void ke_store_close(ke_store *s)
 {
     if (s == NULL)
         return;
-    if (s->writer_started) {
-        pthread_mutex_lock(&s->qlock);
-        s->stopping = 1;
-        pthread_cond_signal(&s->qcond);
-        pthread_mutex_unlock(&s->qlock);
-        pthread_join(s->writer, NULL);
-    }
+    ke_store_writer_stop(s);
     sqlite3_finalize(s->st_find_event);
     sqlite3_finalize(s->st_ins_pipe);
     sqlite3_finalize(s->st_ins_status);
@@ -823,10 +565,12 @@ void ke_store_close(ke_store *s)
     sqlite3_finalize(s->st_history_r);
     sqlite3_close(s->rdb);
     sqlite3_close(s->wdb);
+    ke_store_dir_close(s);
     if (s->tmpdir != NULL)
         remove_tmpdir(s->tmpdir);
     free(s->tmpdir);
     free(s->path);
+    free(s->vfs);
     pthread_cond_destroy(&s->donecond);
     pthread_cond_destroy(&s->qcond);
     pthread_mutex_destroy(&s->qlock);

@@ -25,12 +25,23 @@ typedef struct ke_list_query {
 /* Opens the store: the SQLite database kedro-events.db in data_dir (created
  * if missing; WAL, synchronous=FULL, schema migrated to the current
  * version), or a private in-memory database when data_dir is NULL (tests).
- * Starts the writer thread. Returns KE_OK, or KE_ESTORE with err naming the
- * path and SQLite's message. */
+ * data_dir is created 0700 (an existing one we own that is empty or holds
+ * our files is set to 0700); the database, its WAL and SHM are 0600,
+ * whatever the umask. The server holds data_dir/kedro-events.lock (flock,
+ * exclusive, not inherited by children, our pid written in it) until
+ * ke_store_close, so one server at a time uses a data dir. Starts the writer
+ * thread. Returns KE_OK; KE_EUNAVAIL naming the dir and the holder's pid
+ * when another process holds the lock; KE_ESTORE or KE_EUNAVAIL (I/O) with
+ * err naming the path and SQLite's message. */
 int ke_store_open(const char *data_dir, ke_store **out, ke_error *err);
 
 /* Called once per accept request from the writer thread, after the
  * transaction holding it committed (rc KE_OK) or failed (rc and err set).
+ * KE_OK means committed: when any step of a group commit fails and SQLite
+ * ends the transaction, every request of it fails. A full disk or another
+ * I/O condition answers KE_EUNAVAIL (retryable; the message names the
+ * database and says "disk full" when it is); the next request simply tries
+ * again, nothing stays failed once space returns.
  * ps/n: the pipelines the event started (on a duplicate, the originals);
  * the callee owns them (ke_pipelines_free). */
 typedef void (*ke_store_accept_cb)(void *ctx, int rc, const ke_error *err, ke_pipeline *ps,
@@ -56,7 +67,8 @@ void ke_store_insert_async(ke_store *s, ke_pipeline *p, ke_store_insert_cb cb, v
 /* Synchronous forms of the two above, for callers that may block until the
  * commit. ke_store_accept copies ps (the caller keeps it) and answers copies
  * in *orig (ke_pipelines_free); ke_store_insert copies p. Return KE_OK,
- * KE_ENOTFOUND (insert's parent), KE_ENOMEM or KE_ESTORE. */
+ * KE_ENOTFOUND (insert's parent), KE_ENOMEM, KE_EUNAVAIL (disk full, I/O:
+ * retryable) or KE_ESTORE. */
 int ke_store_accept(ke_store *s, const char *source, const char *event_id, const ke_pipeline *ps,
                     size_t n, ke_pipeline **orig, size_t *n_orig, int *duplicate, ke_error *err);
 int ke_store_insert(ke_store *s, const ke_pipeline *p, ke_error *err);
@@ -76,12 +88,21 @@ int ke_store_list(ke_store *s, const ke_list_query *q, ke_pipeline **out, size_t
 
 /* Claims the oldest READY pipeline: appends a STARTED status (runner,
  * started_at now) and commits, then copies it into *out. Sets *found to 0
- * (out untouched) when nothing is READY. */
+ * (out untouched) when nothing is READY. A claim that fails to commit
+ * (KE_EUNAVAIL, KE_ESTORE) leaves the pipeline READY, to be claimed again. */
 int ke_store_claim(ke_store *s, const char *runner, ke_pipeline *out, int *found, ke_error *err);
 
 /* Appends a final status (SUCCESS, FAILURE or ABORTED, with exit code or
  * signal, error, log path, finished_at; changed_at is set now) to the
- * pipeline with this id and commits. */
+ * pipeline with this id and commits. The store copies id and st. When the
+ * commit fails for a reason that may pass (a full disk, an I/O error), the
+ * store keeps the status in memory and retries it on the writer thread, with
+ * a pause doubling from KE_STORE_RETRY_MIN_MS to KE_STORE_RETRY_MAX_MS
+ * (store_internal.h; at once after any other commit succeeds), until it
+ * commits, and returns KE_OK: the caller need not retry (it must not, or the
+ * status would be recorded twice). Only ke_store_close gives up on one still
+ * failing (logged; the next start marks the run interrupted). Returns KE_OK,
+ * KE_ENOTFOUND or KE_ENOMEM. */
 int ke_store_finish(ke_store *s, const char *id, const ke_status *st, ke_error *err);
 
 /* At start-up: every STARTED pipeline (a previous server died while it ran)

@@ -1,23 +1,77 @@
-/* store_internal.h -- what the store's files share: the store itself and row helpers. */
+/* store_internal.h -- what the store's files share: the store itself, its queued requests, the
+ * writer's entry points, the data directory's guard and row helpers. */
 #ifndef KE_STORE_INTERNAL_H
 #define KE_STORE_INTERNAL_H
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdint.h>
 
 #include "store.h"
 
 /* The columns every pipeline query selects, in this order. */
 #define PIPE_COLS "seq, id, name, parent, params, tags, created_at"
 
+#define KE_STORE_DB_FILE "kedro-events.db"     /* the database, in the data dir */
+#define KE_STORE_LOCK_FILE "kedro-events.lock" /* held (flock) by the server using the dir */
+#define KE_STORE_FILE_MODE 0600                /* database, WAL, SHM and lock files */
+#define KE_STORE_DIR_MODE 0700                 /* the data dir */
+#define KE_STORE_RETRY_MIN_MS 50   /* first pause before a failed final status is tried again */
+#define KE_STORE_RETRY_MAX_MS 2000 /* the pause doubles up to this */
+
+typedef enum ke_req_kind {
+    KE_REQ_ACCEPT,
+    KE_REQ_INSERT,
+    KE_REQ_CLAIM,
+    KE_REQ_FINISH,
+    KE_REQ_RECOVER
+} ke_req_kind;
+
+/* What a ke_store_finish caller waits on (its stack): the first attempt's outcome. */
+typedef struct ke_req_waiter {
+    int done;     /* the first attempt is over */
+    int rc;       /* its result; KE_OK also when the store kept the status to retry */
+    int kept;     /* the status did not commit yet: the writer retries it */
+    ke_error err; /* first error */
+} ke_req_waiter;
+
+/* One queued write. Sync requests (no callback) are waited for by their caller; a FINISH is
+ * the writer's own (heap, owned copies) and reports to its waiter. */
+typedef struct ke_req {
+    ke_req_kind kind;       /* what to do */
+    char *source;           /* ACCEPT: event source */
+    char *event_id;         /* ACCEPT: event id */
+    ke_pipeline *ps;        /* ACCEPT: pipelines (owned); INSERT: one; CLAIM: result */
+    size_t n;               /* ACCEPT: number of ps */
+    char *id;               /* FINISH: pipeline id (owned) */
+    ke_status st;           /* FINISH: status to append (owned strings) */
+    const char *runner;     /* CLAIM: runner name (caller's) */
+    int requeue;            /* RECOVER: back to READY instead of FAILURE */
+    size_t count;           /* RECOVER: rows changed; CLAIM: 1 when found */
+    int duplicate;          /* ACCEPT: the key was seen before */
+    int added_ready;        /* the request stored READY pipelines */
+    ke_store_accept_cb acb; /* ACCEPT: completion, or NULL when sync */
+    ke_store_insert_cb icb; /* INSERT: completion, or NULL when sync */
+    void *ctx;              /* for the callback */
+    ke_req_waiter *waiter;  /* FINISH: the caller waiting on the first attempt, or NULL */
+    int64_t retry_at_ms;    /* FINISH kept after a failure: monotonic ms of the next try */
+    int64_t backoff_ms;     /* FINISH kept: the pause after the next failure */
+    int done;               /* sync: the writer finished it */
+    int rc;                 /* result */
+    ke_error err;           /* first error */
+    struct ke_req *next;    /* queue link */
+} ke_req;
+
 struct ke_store {
     sqlite3 *wdb;             /* the writer's connection */
     sqlite3 *rdb;             /* readers' connection */
     pthread_mutex_t rlock;    /* guards rdb */
-    pthread_mutex_t qlock;    /* guards the queue, stopping and done flags */
-    pthread_cond_t qcond;     /* the queue got work, or stopping */
+    pthread_mutex_t qlock;    /* guards the queue, the hold, stopping and done flags */
+    pthread_cond_t qcond;     /* the queue got work, the hold ended, or stopping */
     pthread_cond_t donecond;  /* a sync request finished */
-    struct req *head, *tail;  /* queued requests (store.c) */
+    ke_req *head, *tail;      /* queued requests */
+    ke_req *retry;            /* final statuses that failed to commit (writer only) */
+    int held;                 /* tests: the writer takes no new work while set */
     int stopping;             /* close() asked the writer to finish */
     pthread_t writer;         /* the writer thread */
     int writer_started;       /* writer is running */
@@ -25,15 +79,70 @@ struct ke_store {
     void *on_ready_ctx;       /* for on_ready */
     char *path;               /* database path, for messages */
     char *tmpdir;             /* data_dir NULL: a temporary directory removed at close */
+    char *vfs;                /* tests: the SQLite VFS to open the database with, or NULL */
+    int lock_fd;              /* the data dir's lock file (flock held), or -1 */
     sqlite3_stmt *st_find_event, *st_ins_pipe, *st_ins_status, *st_ins_event, *st_next_ready,
         *st_set_state, *st_seq_of, *st_status_count, *st_range, *st_by_seq,
         *st_history_w;                   /* the writer's prepared statements */
     sqlite3_stmt *st_get, *st_history_r; /* the readers' (under rlock) */
 };
 
-/* Records a KE_ESTORE error naming the database, what failed and SQLite's
- * message; returns KE_ESTORE. */
+/* Options of ke_store_open_with; zero members mean ke_store_open's behaviour. */
+typedef struct ke_store_options {
+    const char *vfs;        /* tests: a registered SQLite VFS name, or NULL for the default */
+    int wal_autocheckpoint; /* tests: PRAGMA wal_autocheckpoint pages; 0 = SQLite's default */
+} ke_store_options;
+
+/* ke_store_open with options (o may be NULL). */
+int ke_store_open_with(const char *data_dir, const ke_store_options *o, ke_store **out,
+                       ke_error *err);
+
+/* ---- the data directory (store_dir.c) */
+
+/* Creates data_dir KE_STORE_DIR_MODE (tightening an existing one we own and that holds our
+ * files), takes its lock file (flock, exclusive, close-on-exec, our pid written in it) into
+ * s->lock_fd, and creates the database file KE_STORE_FILE_MODE if missing. Returns KE_OK, or
+ * KE_EUNAVAIL naming the dir and the holder's pid when another process holds the lock, or
+ * KE_ESTORE naming the path. */
+int ke_store_dir_open(ke_store *s, const char *data_dir, ke_error *err);
+
+/* Sets KE_STORE_FILE_MODE on the database's WAL and SHM files when they exist (SQLite creates
+ * them with the database's mode; this catches files left by an older server). */
+void ke_store_dir_tighten(const ke_store *s);
+
+/* Releases the lock (the file stays: unlinking it would race with a starting server). */
+void ke_store_dir_close(ke_store *s);
+
+/* ---- the writer (store_writer.c) */
+
+/* Starts the writer thread. Returns KE_OK or KE_ESTORE. */
+int ke_store_writer_start(ke_store *s, ke_error *err);
+
+/* Stops the writer once the queued requests (and kept final statuses: one last try) are done. */
+void ke_store_writer_stop(ke_store *s);
+
+/* Tests: while hold is set, the writer takes no new work, so requests queued meanwhile share
+ * one transaction once it is cleared. */
+void ke_store_hold(ke_store *s, int hold);
+
+/* Runs request r's SQL inside the writer's transaction (store.c). Returns KE_OK or a KE_E*
+ * code; r->err may name a request-level error (KE_ENOTFOUND). */
+int ke_store_exec_req(ke_store *s, ke_req *r);
+
+/* Runs sql (statements without result rows) on db. Returns KE_OK or KE_ESTORE; the
+ * connection's error (ke_store_db_error) says what failed. */
+int ke_store_exec(sqlite3 *db, const char *sql);
+
+/* ---- errors and rows (store_rows.c) */
+
+/* Records an error naming the database, what failed and SQLite's message (with the OS error
+ * when there is one) and returns its code: KE_EUNAVAIL for a full disk ("disk full writing
+ * PATH ...; retry later"), an I/O error, a busy or locked database; KE_ENOMEM when SQLite ran
+ * out of memory; KE_ESTORE otherwise. */
 int ke_store_db_error(ke_error *err, sqlite3 *db, const char *path, const char *what);
+
+/* The code ke_store_db_error would record for db's last error. */
+int ke_store_db_code(sqlite3 *db);
 
 /* p's parameters ([[name, value, type], ...]) or tags ([[key, value], ...])
  * as JSON text the caller frees; NULL when out of memory. */
@@ -52,7 +161,7 @@ char *ke_store_lists_json(const ke_pipeline *p, int tags);
 int ke_store_load_rows(sqlite3_stmt *history, sqlite3_stmt *st, size_t max, ke_pipeline **out,
                        size_t *n, sqlite3_int64 *last_seq);
 
-/* Binds s, or NULL when s is NULL, as parameter i (not copied). */
-void ke_store_bind_text(sqlite3_stmt *st, int i, const char *s);
+/* Binds s, or NULL when s is NULL, as parameter i (not copied). Returns SQLite's result. */
+int ke_store_bind_text(sqlite3_stmt *st, int i, const char *s);
 
 #endif

@@ -1,6 +1,7 @@
 /* store_rows.c -- pipeline records to and from the store's rows: JSON columns for parameters
  * and tags, the status history, and SQLite error messages. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,9 +10,58 @@
 
 /* ---- errors */
 
+/* The OS error behind db's last error, when SQLite keeps one for it (I/O and open errors). */
+static int os_errno(sqlite3 *db)
+{
+    int prim = sqlite3_errcode(db);
+
+    return prim == SQLITE_IOERR || prim == SQLITE_CANTOPEN ? sqlite3_system_errno(db) : 0;
+}
+
+int ke_store_db_code(sqlite3 *db)
+{
+    int ext = sqlite3_extended_errcode(db);
+
+    if (ext == SQLITE_IOERR_NOMEM)
+        return KE_ENOMEM;
+    switch (ext & 0xff) {
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PROTOCOL:
+        return KE_EUNAVAIL;
+    case SQLITE_NOMEM:
+        return KE_ENOMEM;
+    default:
+        return KE_ESTORE;
+    }
+}
+
+/* A full disk shows as SQLITE_FULL, or as an I/O error (a failed fsync, a grown SHM) whose
+ * OS error is ENOSPC or EDQUOT. */
+static int is_full(sqlite3 *db)
+{
+    int sys = os_errno(db);
+
+    return sqlite3_errcode(db) == SQLITE_FULL || sys == ENOSPC || sys == EDQUOT;
+}
+
 int ke_store_db_error(ke_error *err, sqlite3 *db, const char *path, const char *what)
 {
-    return ke_error_set(err, KE_ESTORE, "store \"%s\": %s: %s", path, what, sqlite3_errmsg(db));
+    int code = ke_store_db_code(db), sys = os_errno(db);
+    char os[128] = "";
+
+    if (sys != 0)
+        snprintf(os, sizeof os, " (%s)", strerror(sys));
+    if (code == KE_EUNAVAIL && is_full(db))
+        return ke_error_set(err, code, "store: disk full writing %s: %s: %s%s; retry later", path,
+                            what, sqlite3_errmsg(db), os);
+    if (code == KE_EUNAVAIL)
+        return ke_error_set(err, code, "store: cannot use %s: %s: %s%s; retry later", path, what,
+                            sqlite3_errmsg(db), os);
+    return ke_error_set(err, code, "store \"%s\": %s: %s%s", path, what, sqlite3_errmsg(db), os);
 }
 
 /* ---- encoding records */
@@ -147,10 +197,7 @@ int ke_store_load_rows(sqlite3_stmt *history, sqlite3_stmt *st, size_t max, ke_p
     return KE_OK;
 }
 
-void ke_store_bind_text(sqlite3_stmt *st, int i, const char *s)
+int ke_store_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
-    if (s == NULL)
-        sqlite3_bind_null(st, i);
-    else
-        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    return s == NULL ? sqlite3_bind_null(st, i) : sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
