@@ -227,6 +227,38 @@ class StandinTest(unittest.TestCase):
         self.assertEqual(sorted(os.listdir(self.record_dir)),
                          ["a-%d.json" % i for i in range(len(paths))])  # no temp file left
 
+    def test_background_dir_leaves_a_child_a_daemon_and_a_stubborn_daemon_behind(self):
+        bg = os.path.join(self.dir, "bg")
+        os.mkdir(bg)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KEDRO_STANDIN_")}
+        env.update({"KEDRO_STANDIN_BACKGROUND_DIR": bg, "KEDRO_STANDIN_RECORD_DIR": self.record_dir})
+        path = self.run_file({"id": "b-1"})
+        # Not captured: the sleepers hold the stand-in's stdout and stderr open.
+        r = subprocess.run([KEDRO, "run", "--pipeline=event00", "--config", path], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        with open(os.path.join(bg, "b-1.pids")) as f:
+            pids = json.load(f)
+        try:
+            self.assertEqual(r.returncode, 0)
+            self.assertEqual(sorted(pids), ["child", "daemon", "stubborn"])
+            for kind, (pid, start) in pids.items():
+                with open("/proc/%d/stat" % pid) as f:
+                    stat = f.read()
+                self.assertIn("(sleep)", stat, kind)
+                self.assertEqual(int(stat.rpartition(")")[2].split()[19]), start, kind)
+            self.assertEqual(os.getsid(pids["child"][0]), os.getsid(0))
+            for kind in ("daemon", "stubborn"):
+                self.assertNotEqual(os.getsid(pids[kind][0]), os.getsid(0), kind)
+            with open("/proc/%d/status" % pids["stubborn"][0]) as f:
+                ign = int([ln for ln in f if ln.startswith("SigIgn:")][0].split()[1], 16)
+            self.assertTrue(ign & (1 << (signal.SIGTERM - 1)))
+            rec = self.recorded("b-1")
+            self.assertRegex(rec["sigblk"], "^[0-9a-f]{16}$")
+            self.assertRegex(rec["sigign"], "^[0-9a-f]{16}$")
+        finally:
+            for pid, _ in pids.values():
+                os.kill(pid, signal.SIGKILL)
+
     def test_id_that_is_not_a_file_name_records_under_the_pid(self):
         path = self.run_file({"id": "../escape"})
         r = self.kedro("run", "--pipeline", "event00", "--config", path)
