@@ -467,6 +467,11 @@ static int open_db(ke_store *s, const ke_store_options *o, sqlite3 **db, ke_erro
         if (ke_store_exec(*db, sql) != KE_OK)
             return ke_store_db_error(err, *db, s->path, "wal_autocheckpoint");
     }
+    if (o != NULL && o->cache_pages > 0) {
+        snprintf(sql, sizeof sql, "PRAGMA cache_size = %d", o->cache_pages);
+        if (ke_store_exec(*db, sql) != KE_OK)
+            return ke_store_db_error(err, *db, s->path, "cache_size");
+    }
     return KE_OK;
 }
 

@@ -91,6 +91,7 @@ struct ke_store {
 typedef struct ke_store_options {
     const char *vfs;        /* tests: a registered SQLite VFS name, or NULL for the default */
     int wal_autocheckpoint; /* tests: PRAGMA wal_autocheckpoint pages; 0 = SQLite's default */
+    int cache_pages;        /* tests: PRAGMA cache_size (pages: small spills mid-transaction) */
 } ke_store_options;
 
 /* ke_store_open with options (o may be NULL). */
