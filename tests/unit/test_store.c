@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 
 #include "pipeline.h"
 #include "store.h"
+#include "store_internal.h"
 
 #define N_THREADS 8           /* concurrent acceptors */
 #define EVENTS_PER_THREAD 500 /* events each acceptor accepts */
@@ -1847,6 +1849,125 @@ static void on_ready_fires_for_async_accept_before_its_callback(void **state)
 
 /* ---- opening ---- */
 
+/* ---- the data directory: one server at a time, private files */
+
+static mode_t mode_of(const char *dir, const char *name)
+{
+    char path[256];
+    struct stat st;
+
+    snprintf(path, sizeof path, "%s%s%s", dir, name[0] ? "/" : "", name);
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_mode & 07777;
+}
+
+static void open_of_a_dir_in_use_fails_naming_the_dir_and_the_holder_pid(void **state)
+{
+    char dir[64], pid[32];
+    ke_store *first, *second = (ke_store *)&second;
+    ke_error err;
+
+    (void)state;
+    make_dir(dir);
+    first = open_dir(dir);
+    ke_error_clear(&err);
+    assert_int_equal(ke_store_open(dir, &second, &err), KE_EUNAVAIL);
+    assert_null(second);
+    assert_non_null(strstr(err.msg, dir));
+    snprintf(pid, sizeof pid, "pid %ld", (long)getpid());
+    assert_non_null(strstr(err.msg, pid));
+    /* The holder's records are untouched, and the lock goes with it. */
+    insert(first, "event00", NULL, KE_STATE_READY, NULL);
+    ke_store_close(first);
+    second = open_dir(dir);
+    assert_int_equal(count_in(second, KE_STATE_READY), 1);
+    ke_store_close(second);
+    remove_dir(dir);
+}
+
+static void open_lock_is_not_inherited_by_children(void **state)
+{
+    char dir[64];
+    ke_store *s;
+
+    (void)state;
+    make_dir(dir);
+    s = open_dir(dir);
+    assert_true(s->lock_fd >= 0);
+    assert_true(fcntl(s->lock_fd, F_GETFD) & FD_CLOEXEC);
+    ke_store_close(s);
+    remove_dir(dir);
+}
+
+static void open_makes_the_dir_0700_and_its_files_0600_whatever_the_umask(void **state)
+{
+    char parent[64], dir[128];
+    mode_t old = umask(0);
+    ke_store *s;
+
+    (void)state;
+    make_dir(parent);
+    snprintf(dir, sizeof dir, "%s/data", parent);
+    s = open_dir(dir);
+    insert(s, "event00", NULL, KE_STATE_READY, NULL); /* the WAL and SHM exist now */
+    assert_int_equal(mode_of(dir, ""), 0700);
+    assert_int_equal(mode_of(dir, "kedro-events.db"), 0600);
+    assert_int_equal(mode_of(dir, "kedro-events.db-wal"), 0600);
+    assert_int_equal(mode_of(dir, "kedro-events.db-shm"), 0600);
+    assert_int_equal(mode_of(dir, "kedro-events.lock"), 0600);
+    ke_store_close(s);
+    umask(old);
+    remove_dir(dir);
+    remove_dir(parent);
+}
+
+static void open_tightens_an_existing_data_dir_and_its_files(void **state)
+{
+    char dir[64], path[128];
+    ke_store *s;
+
+    (void)state;
+    make_dir(dir);
+    s = open_dir(dir);
+    insert(s, "event00", NULL, KE_STATE_READY, NULL);
+    ke_store_close(s);
+    /* As an older server left them. */
+    assert_int_equal(chmod(dir, 0755), 0);
+    snprintf(path, sizeof path, "%s/kedro-events.db", dir);
+    assert_int_equal(chmod(path, 0644), 0);
+    snprintf(path, sizeof path, "%s/kedro-events.lock", dir);
+    assert_int_equal(chmod(path, 0644), 0);
+    s = open_dir(dir);
+    insert(s, "event00", NULL, KE_STATE_READY, NULL);
+    assert_int_equal(mode_of(dir, ""), 0700);
+    assert_int_equal(mode_of(dir, "kedro-events.db"), 0600);
+    assert_int_equal(mode_of(dir, "kedro-events.db-wal"), 0600);
+    assert_int_equal(mode_of(dir, "kedro-events.lock"), 0600);
+    assert_int_equal(count_in(s, KE_STATE_READY), 2);
+    ke_store_close(s);
+    remove_dir(dir);
+}
+
+static void open_leaves_the_mode_of_a_dir_holding_other_files(void **state)
+{
+    char dir[64], path[128];
+    ke_store *s;
+    FILE *f;
+
+    (void)state;
+    make_dir(dir);
+    assert_int_equal(chmod(dir, 0755), 0);
+    snprintf(path, sizeof path, "%s/notes.txt", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    s = open_dir(dir); /* a dir that is not ours (yet): its files are private, its mode kept */
+    assert_int_equal(mode_of(dir, ""), 0755);
+    assert_int_equal(mode_of(dir, "kedro-events.db"), 0600);
+    ke_store_close(s);
+    remove_dir(dir);
+}
+
 static void open_with_a_regular_file_as_data_dir_fails_naming_the_path(void **state)
 {
     char dir[64], file[128], missing[128];
@@ -2102,6 +2223,11 @@ int main(void)
         STORE_TEST(on_ready_fires_after_commits_that_add_ready_pipelines_only),
         STORE_TEST(on_ready_fires_for_async_accept_before_its_callback),
         cmocka_unit_test(open_with_a_regular_file_as_data_dir_fails_naming_the_path),
+        cmocka_unit_test(open_of_a_dir_in_use_fails_naming_the_dir_and_the_holder_pid),
+        cmocka_unit_test(open_lock_is_not_inherited_by_children),
+        cmocka_unit_test(open_makes_the_dir_0700_and_its_files_0600_whatever_the_umask),
+        cmocka_unit_test(open_tightens_an_existing_data_dir_and_its_files),
+        cmocka_unit_test(open_leaves_the_mode_of_a_dir_holding_other_files),
         cmocka_unit_test(open_of_a_database_with_a_newer_schema_fails_saying_so),
         cmocka_unit_test(open_creates_a_wal_database_at_the_current_schema),
         cmocka_unit_test(pipeline_init_makes_a_record_in_the_given_state),
