@@ -10,13 +10,54 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <uriparser/Uri.h>
 
 #include "event_internal.h"
+#include "wire.h"
 
 /* ---- small text helpers ---- */
 
-/* Checks that a string of the event is valid UTF-8; what names the string
- * ("attribute \"id\"", ...). Returns KE_OK or KE_EINVAL with err set. */
+/* Offset of the first control character of s[0..len) in the CloudEvents type system's sense
+ * (U+0000-U+001F, U+007F-U+009F; s is valid UTF-8), or -1 when there is none. */
+static long control_at(const char *s, size_t len, unsigned *cp)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (u[i] < 0x20 || u[i] == 0x7f) {
+            *cp = u[i];
+            return (long)i;
+        }
+        if (u[i] == 0xc2 && i + 1 < len && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f) {
+            *cp = u[i + 1]; /* C2 80..C2 9F encode U+0080..U+009F */
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+/* Checks that a string attribute of the event is valid UTF-8 and free of control
+ * characters; what names it ("attribute \"id\"", ...). Returns KE_OK or KE_EINVAL. */
+static int check_text(const char *s, const char *what, ke_error *err)
+{
+    size_t len = strlen(s);
+    long at = kec_utf8_invalid_at(s, len);
+    unsigned cp = 0;
+
+    if (at >= 0)
+        return ke_error_set(err, KE_EINVAL, "%s: must be valid UTF-8 (invalid byte at offset %ld)",
+                            what, at);
+    at = control_at(s, len, &cp);
+    if (at >= 0)
+        return ke_error_set(err, KE_EINVAL,
+                            "%s: must not contain control characters (U+0000-U+001F, "
+                            "U+007F-U+009F), found U+%04X at offset %ld",
+                            what, cp, at);
+    return KE_OK;
+}
+
+/* Checks that text data is valid UTF-8 (control characters are data, not attributes). */
 static int check_utf8(const char *s, const char *what, ke_error *err)
 {
     long at = kec_utf8_invalid_at(s, strlen(s));
@@ -136,18 +177,42 @@ bool ke_media_type_is_text(const char *s)
     return token_len(s) == 4 && strncasecmp(s, "text", 4) == 0;
 }
 
-/* True when s starts with an RFC 3986 scheme and ':' (an absolute URI). */
-static bool uri_is_absolute(const char *s)
+/* Checks s with uriparser (RFC 3986): a URI-reference, or an absolute URI (with a scheme)
+ * when absolute is set. what names the attribute, rule says what it must be. Returns KE_OK,
+ * KE_EINVAL naming the attribute, the rule and the offset, or KE_ENOMEM. */
+static int check_uri(const char *s, bool absolute, const char *what, const char *rule,
+                     ke_error *err)
 {
-    size_t i = 1;
+    const char *at = NULL;
+    char qv[KE_QUOTE_CAP];
+    UriUriA uri;
+    int rc;
+    bool has_scheme;
 
-    if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
-        return false;
-    while ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-           (s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '-' || s[i] == '.')
-        i++;
-    return s[i] == ':';
+    rc = uriParseSingleUriA(&uri, s, &at);
+    if (rc == URI_ERROR_MALLOC)
+        return ke_error_set(err, KE_ENOMEM, "out of memory checking %s", what);
+    if (rc != URI_SUCCESS) {
+        if (at == NULL || at < s)
+            at = s;
+        return ke_error_set(err, KE_EINVAL, "%s: %s, got %s (invalid at offset %zu)", what, rule,
+                            ke_quote(qv, s), (size_t)(at - s));
+    }
+    has_scheme = uri.scheme.first != NULL;
+    uriFreeUriMembersA(&uri);
+    if (absolute && !has_scheme)
+        return ke_error_set(err, KE_EINVAL, "%s: %s, got %s (no scheme)", what, rule,
+                            ke_quote(qv, s));
+    return KE_OK;
 }
+
+/* What check_uri's callers require. */
+#define RULE_URI_REF "must be a URI-reference (RFC 3986)"
+#define RULE_CE_URI_REF "ce_uri_ref must be a URI-reference (RFC 3986)"
+#define RULE_CE_URI                                                                                \
+    "ce_uri must be an absolute URI (RFC 3986: scheme \":\" ...); use ce_uri_ref for a "           \
+    "relative reference"
+#define RULE_DATASCHEMA "must be a ce_uri holding a non-empty absolute URI (RFC 3986)"
 
 /* ---- protobuf wire scan: strings holding NUL ---- */
 
@@ -156,79 +221,17 @@ static bool uri_is_absolute(const char *s)
  * two different ids read as one). Scan the wire for such strings and refuse
  * them instead. The scan runs on bytes protobuf-c already accepted. */
 
-/* One field of a protobuf message on the wire. */
-struct wire_field {
-    uint64_t num;       /* field number */
-    unsigned type;      /* wire type: 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32 */
-    const uint8_t *buf; /* payload of a length-delimited field */
-    size_t len;         /* its length */
-};
-
-/* Reads a varint; returns false when it runs past end or past 10 bytes. */
-static bool wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    unsigned shift = 0;
-
-    *v = 0;
-    while (*p < end && shift < 64) {
-        uint8_t b = *(*p)++;
-        *v |= (uint64_t)(b & 0x7f) << shift;
-        if ((b & 0x80) == 0)
-            return true;
-        shift += 7;
-    }
-    return false;
-}
-
-/* Reads the next field at *p into f; returns false at a malformed field. */
-static bool wire_next(const uint8_t **p, const uint8_t *end, struct wire_field *f)
-{
-    uint64_t key, len;
-
-    if (!wire_varint(p, end, &key))
-        return false;
-    f->num = key >> 3;
-    f->type = (unsigned)(key & 7);
-    f->buf = NULL;
-    f->len = 0;
-    switch (f->type) {
-    case 0:
-        return wire_varint(p, end, &len);
-    case 1:
-    case 5:
-        len = f->type == 1 ? 8 : 4;
-        if ((uint64_t)(end - *p) < len)
-            return false;
-        *p += len;
-        return true;
-    case 2:
-        if (!wire_varint(p, end, &len) || (uint64_t)(end - *p) < len)
-            return false;
-        f->buf = *p;
-        f->len = (size_t)len;
-        *p += len;
-        return true;
-    }
-    return false;
-}
-
-/* True when a length-delimited field's payload holds a NUL byte. */
-static bool field_has_nul(const struct wire_field *f)
-{
-    return f->type == 2 && memchr(f->buf, 0, f->len) != NULL;
-}
-
 /* Scans one CloudEventAttributeValue; *nul says whether a string member
  * (ce_string, ce_uri, ce_uri_ref) holds NUL. Returns false when malformed. */
 static bool wire_scan_value(const uint8_t *p, size_t n, bool *nul)
 {
     const uint8_t *end = p + n;
-    struct wire_field f;
+    ke_wire_field f;
 
     while (p < end) {
-        if (!wire_next(&p, end, &f))
+        if (!ke_wire_next(&p, end, &f))
             return false;
-        if ((f.num == 3 || f.num == 5 || f.num == 6) && field_has_nul(&f))
+        if ((f.num == 3 || f.num == 5 || f.num == 6) && ke_wire_has_nul(&f))
             *nul = true;
     }
     return true;
@@ -248,15 +251,15 @@ static int check_wire_nul(const uint8_t *buf, size_t len, ke_error *err)
                                         "data \"text_data\""};
     const uint8_t *p = buf;
     const uint8_t *end = buf + len;
-    struct wire_field f, g;
+    ke_wire_field f, g;
     char q[KE_QUOTE_CAP];
 
     while (p < end) {
-        if (!wire_next(&p, end, &f))
+        if (!ke_wire_next(&p, end, &f))
             goto malformed;
         if (f.type != 2)
             continue;
-        if (f.num < sizeof names / sizeof names[0] && names[f.num] != NULL && field_has_nul(&f))
+        if (f.num < sizeof names / sizeof names[0] && names[f.num] != NULL && ke_wire_has_nul(&f))
             return ke_error_set(err, KE_EINVAL, "%s: must not contain a NUL character (U+0000)",
                                 names[f.num]);
         if (f.num == 5) { /* an attributes map entry: key = 1, value = 2 */
@@ -267,12 +270,12 @@ static int check_wire_nul(const uint8_t *buf, size_t len, ke_error *err)
             bool key_nul = false, value_nul = false;
 
             while (ep < eend) {
-                if (!wire_next(&ep, eend, &g))
+                if (!ke_wire_next(&ep, eend, &g))
                     goto malformed;
                 if (g.num == 1 && g.type == 2) {
                     key = g.buf;
                     key_len = g.len;
-                    key_nul = key_nul || field_has_nul(&g);
+                    key_nul = key_nul || ke_wire_has_nul(&g);
                 } else if (g.num == 2 && g.type == 2) {
                     if (!wire_scan_value(g.buf, g.len, &value_nul))
                         goto malformed;
@@ -355,7 +358,9 @@ static int check_value(ke_event *ev, const char *name, const pb_value *v, ke_err
     case ATTR(CE_STRING):
     case ATTR(CE_URI):
     case ATTR(CE_URI_REF):
-        rc = check_utf8(v->ce_string, what, err);
+        rc = check_text(v->ce_string, what, err);
+        if (rc == KE_OK && v->attr_case == ATTR(CE_URI_REF))
+            rc = check_uri(v->ce_uri_ref, false, what, RULE_CE_URI_REF, err);
         if (rc != KE_OK)
             return rc;
         break;
@@ -390,11 +395,9 @@ static int check_value(ke_event *ev, const char *name, const pb_value *v, ke_err
                                 "attribute \"dataschema\": must be a ce_uri holding a non-empty "
                                 "absolute URI, got %s",
                                 value_kind(v));
-        if (!uri_is_absolute(v->ce_uri))
-            return ke_error_set(err, KE_EINVAL,
-                                "attribute \"dataschema\": must be a ce_uri holding a non-empty "
-                                "absolute URI (scheme \":\" ...), got %s",
-                                ke_quote(qv, v->ce_uri));
+        rc = check_uri(v->ce_uri, true, what, RULE_DATASCHEMA, err);
+        if (rc != KE_OK)
+            return rc;
         ev->dataschema = v->ce_uri;
     } else if (strcmp(name, "time") == 0) {
         if (v->attr_case != ATTR(CE_TIMESTAMP))
@@ -406,11 +409,7 @@ static int check_value(ke_event *ev, const char *name, const pb_value *v, ke_err
             return rc;
         ev->time = v;
     } else if (v->attr_case == ATTR(CE_URI)) {
-        if (!uri_is_absolute(v->ce_uri))
-            return ke_error_set(err, KE_EINVAL,
-                                "attribute %s: ce_uri must be an absolute URI (scheme \":\" ...), "
-                                "got %s; use ce_uri_ref for a relative reference",
-                                ke_quote(q, name), ke_quote(qv, v->ce_uri));
+        return check_uri(v->ce_uri, true, what, RULE_CE_URI, err);
     } else if (v->attr_case == ATTR(CE_TIMESTAMP)) {
         return check_timestamp(name, v, err);
     }
@@ -460,11 +459,15 @@ static int entry_cmp(const void *a, const void *b)
 static int check_required(const char *name, const char *value, ke_error *err)
 {
     char what[64];
+    int rc;
 
     if (value == NULL || value[0] == '\0')
         return ke_error_set(err, KE_EINVAL, "required attribute \"%s\" is missing or empty", name);
     snprintf(what, sizeof what, "attribute \"%s\"", name);
-    return check_utf8(value, what, err);
+    rc = check_text(value, what, err);
+    if (rc == KE_OK && strcmp(name, "source") == 0)
+        rc = check_uri(value, false, what, RULE_URI_REF, err);
+    return rc;
 }
 
 /* Validates ev->pb (serialized as wire[0..wire_len)) against every rule and
@@ -606,7 +609,7 @@ static int batch_slices(const uint8_t *buf, size_t len, size_t n, struct wire_sl
     const uint8_t *p = buf;
     const uint8_t *end = buf + len;
     struct wire_slice *s = NULL;
-    struct wire_field f;
+    ke_wire_field f;
     size_t i = 0;
 
     *out = NULL;
@@ -616,7 +619,7 @@ static int batch_slices(const uint8_t *buf, size_t len, size_t n, struct wire_sl
     if (s == NULL)
         return ke_error_set(err, KE_ENOMEM, "out of memory decoding a batch");
     while (p < end) {
-        if (!wire_next(&p, end, &f))
+        if (!ke_wire_next(&p, end, &f))
             break;
         if (f.num != 1 || f.type != 2)
             continue;

@@ -5,7 +5,7 @@ set -eu
 
 packages="build-essential cmake pkg-config
   libgrpc-dev grpc-proto libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
-  nanopb libnanopb-dev libcjson-dev uuid-dev libsqlite3-dev libyaml-dev
+  nanopb libnanopb-dev libcjson-dev uuid-dev libsqlite3-dev libyaml-dev liburiparser-dev
   libcmocka-dev clang-format valgrind clang libclang-rt-14-dev
   python3 python3-grpcio python3-protobuf protobuf-compiler-grpc python3-omegaconf python3-yaml
   nghttp2-client curl
