@@ -2,6 +2,7 @@
  * validates it into a ke_config. */
 #include "config.h"
 #include "dotenv.h"
+#include "names.h"
 #include "text.h" /* and the client library's kec_json_kind */
 
 #include <cjson/cJSON.h>
@@ -92,7 +93,6 @@ static int set_kv(ke_kv *kv, const char *key, const char *value, size_t value_le
 static int parse_extras(parser *p, const char *entry, const cJSON *obj, int tags, ke_kv **kvs,
                         size_t *n)
 {
-    static const char *const reserved_params[] = {"id", "event", NULL};
     static const char *const reserved_tags[] = {"event_id", "event_source", "event_type", NULL};
     const char *what = tags ? "tag" : "parameter", *key = tags ? "tags" : "parameters";
     char q[KE_QUOTE_CAP];
@@ -125,20 +125,18 @@ static int parse_extras(parser *p, const char *entry, const cJSON *obj, int tags
         if (v->string[0] == '\0')
             return ke_error_set(p->err, KE_ECONFIG, "%s: entry %s: a %s name must be non-empty",
                                 p->origin, entry, what);
-        if (is_one_of(v->string, tags ? reserved_tags : reserved_params))
+        if (!tags && ke_param_name_reserved(v->string))
+            return ke_error_set(p->err, KE_ECONFIG, "%s: entry %s: parameter %s %s", p->origin,
+                                entry, q, ke_param_reserved_msg);
+        if (tags && is_one_of(v->string, reserved_tags))
             return ke_error_set(p->err, KE_ECONFIG,
-                                "%s: entry %s: %s %s is reserved: every run gets its own",
-                                p->origin, entry, what, q);
+                                "%s: entry %s: tag %s is reserved: every run gets its own",
+                                p->origin, entry, q);
         for (i = 0; i < *n; i++)
             if (strcmp((*kvs)[i].key, v->string) == 0)
                 return ke_error_set(p->err, KE_ECONFIG, "%s: entry %s: %s %s appears twice",
                                     p->origin, entry, what, q);
         ++*n;
-        if (!tags && cJSON_IsString(v) && strstr(v->valuestring, "${") != NULL)
-            return ke_error_set(p->err, KE_ECONFIG,
-                                "%s: entry %s: parameter %s contains \"${\", which Kedro's "
-                                "OmegaConf would read as an interpolation",
-                                p->origin, entry, q);
         if (!tags && cJSON_IsNumber(v) && !isfinite(v->valuedouble))
             return ke_error_set(p->err, KE_ECONFIG,
                                 "%s: entry %s: parameter %s is out of a double's range", p->origin,
@@ -184,16 +182,17 @@ static int parse_entry(parser *p, const cJSON *e, ke_route *r)
 {
     const cJSON *source = NULL, *type = NULL, *params = NULL, *tags = NULL, *k, **slot;
     char q[KE_QUOTE_CAP], qk[KE_QUOTE_CAP];
+    ke_error bad;
     int rc;
 
     ke_quote(q, e->string);
-    if (e->string[0] == '\0')
-        return ke_error_set(p->err, KE_ECONFIG,
-                            "%s: entry \"\": the pipeline name must be non-empty", p->origin);
     if (!cJSON_IsObject(e))
         return ke_error_set(p->err, KE_ECONFIG,
                             "%s: entry %s must be an object with \"source\" and \"type\", got %s",
                             p->origin, q, kec_json_kind(e));
+    ke_error_clear(&bad);
+    if (ke_pipeline_name_check(e->string, "entry", &bad) != KE_OK)
+        return ke_error_set(p->err, KE_ECONFIG, "%s: %s", p->origin, bad.msg);
     for (k = e->child; k != NULL; k = k->next) {
         if (strcmp(k->string, "source") == 0)
             slot = &source;

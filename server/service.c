@@ -8,7 +8,9 @@
 #include <time.h>
 
 #include "kedro/events/v1/events.pb-c.h"
+#include "names.h"
 #include "text.h"
+#include "wire.h"
 
 typedef Kedro__Events__V1__Pipeline PbPipeline;
 typedef Kedro__Events__V1__PipelineStatus PbStatus;
@@ -194,17 +196,31 @@ static void reply_message(ke_rpc_call *call, pool *pl, const ProtobufCMessage *m
     free(buf);
 }
 
-/* Unpacks a request of the given type; on malformed bytes sets err naming
- * the type and returns NULL. Free with protobuf_c_message_free_unpacked. */
+/* Unpacks a request of the given type and refuses one whose strings hold NUL (protobuf-c
+ * would cut them there, so "event00\0--evil" would read as "event00"). On malformed bytes or
+ * a NUL sets err naming the type or the field and returns NULL. Free with
+ * protobuf_c_message_free_unpacked. */
 static ProtobufCMessage *unpack_request(const ProtobufCMessageDescriptor *d, const uint8_t *req,
                                         size_t len, ke_error *err)
 {
     ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, len, req);
+    char path[KE_WIRE_PATH_CAP];
+    int found;
 
-    if (m == NULL)
+    if (m == NULL) {
         ke_error_set(err, KE_EINVAL, "malformed %s: not a valid protobuf encoding of %s",
                      d->short_name, d->name);
-    return m;
+        return NULL;
+    }
+    found = ke_wire_find_nul(d, req, len, path);
+    if (found == 0)
+        return m;
+    if (found > 0)
+        ke_error_set(err, KE_EINVAL, "%s: must not contain a NUL character (U+0000)", path);
+    else
+        ke_error_set(err, KE_EINVAL, "malformed %s: %s", d->short_name, path);
+    protobuf_c_message_free_unpacked(m, NULL);
+    return NULL;
 }
 
 /* Answers one pipeline, or the error. */
@@ -381,22 +397,44 @@ fail:
     ke_batch_free(b);
 }
 
-/* Kedro pipeline names become command-line arguments and log file names:
- * letters, digits, '_', '.', '-', 1 to 128 of them. */
-static int valid_pipeline_name(const char *s)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n > 128)
-        return 0;
-    return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
-}
-
 /* Whether s is valid UTF-8 (protobuf-c does not check strings; a client
  * reading an invalid one back would fail to decode the answer). */
 static int utf8(const char *s)
 {
     return kec_utf8_invalid_at(s, strlen(s)) < 0;
+}
+
+/* Checks the parameters and tags of a CreatePipeline request: names non-empty, UTF-8,
+ * not the server's own ("id", "event"), each at most once. Returns KE_OK or KE_EINVAL. */
+static int check_request_items(const Kedro__Events__V1__CreatePipelineRequest *rq, ke_error *err)
+{
+    char q[KE_QUOTE_CAP];
+    size_t i, j;
+
+    for (i = 0; i < rq->n_parameters; i++) {
+        const Kedro__Events__V1__Parameter *x = rq->parameters[i];
+
+        if (x->name[0] == '\0')
+            return ke_error_set(err, KE_EINVAL, "parameters[%zu]: name is empty", i);
+        if (!utf8(x->name) || !utf8(x->value) || !utf8(x->type))
+            return ke_error_set(err, KE_EINVAL, "parameters[%zu]: must be valid UTF-8", i);
+        if (ke_param_name_reserved(x->name))
+            return ke_error_set(err, KE_EINVAL, "parameters[%zu]: parameter %s %s", i,
+                                ke_quote(q, x->name), ke_param_reserved_msg);
+        for (j = 0; j < i; j++)
+            if (strcmp(rq->parameters[j]->name, x->name) == 0)
+                return ke_error_set(err, KE_EINVAL,
+                                    "parameters[%zu]: parameter %s appears twice (first at "
+                                    "parameters[%zu]); a run's parameters are a mapping",
+                                    i, ke_quote(q, x->name), j);
+    }
+    for (i = 0; i < rq->n_tags; i++) {
+        if (rq->tags[i]->key[0] == '\0')
+            return ke_error_set(err, KE_EINVAL, "tags[%zu]: key is empty", i);
+        if (!utf8(rq->tags[i]->key) || !utf8(rq->tags[i]->value))
+            return ke_error_set(err, KE_EINVAL, "tags[%zu]: must be valid UTF-8", i);
+    }
+    return KE_OK;
 }
 
 /* Builds the record a CreatePipeline request asks for. */
@@ -406,30 +444,15 @@ static int pipeline_from_request(ke_pipeline *p, const Kedro__Events__V1__Create
     size_t i;
     int rc;
 
-    if (!valid_pipeline_name(rq->name))
-        return ke_error_set(err, KE_EINVAL,
-                            "name \"%.128s\": must be 1 to 128 characters of letters, digits, "
-                            "'_', '.' and '-'",
-                            rq->name);
+    if (ke_pipeline_name_check(rq->name, "name", err) != KE_OK)
+        return KE_EINVAL;
     if (rq->n_parameters > KE_CREATE_MAX_ITEMS || rq->n_tags > KE_CREATE_MAX_ITEMS)
         return ke_error_set(err, KE_EINVAL, "at most %d parameters and %d tags per pipeline",
                             KE_CREATE_MAX_ITEMS, KE_CREATE_MAX_ITEMS);
     if (!utf8(rq->parent))
         return ke_error_set(err, KE_EINVAL, "parent: must be valid UTF-8");
-    for (i = 0; i < rq->n_parameters; i++) {
-        const Kedro__Events__V1__Parameter *x = rq->parameters[i];
-
-        if (x->name[0] == '\0')
-            return ke_error_set(err, KE_EINVAL, "parameters[%zu]: name is empty", i);
-        if (!utf8(x->name) || !utf8(x->value) || !utf8(x->type))
-            return ke_error_set(err, KE_EINVAL, "parameters[%zu]: must be valid UTF-8", i);
-    }
-    for (i = 0; i < rq->n_tags; i++) {
-        if (rq->tags[i]->key[0] == '\0')
-            return ke_error_set(err, KE_EINVAL, "tags[%zu]: key is empty", i);
-        if (!utf8(rq->tags[i]->key) || !utf8(rq->tags[i]->value))
-            return ke_error_set(err, KE_EINVAL, "tags[%zu]: must be valid UTF-8", i);
-    }
+    if (check_request_items(rq, err) != KE_OK)
+        return KE_EINVAL;
     rc = ke_pipeline_init(p, rq->name, KE_STATE_READY);
     if (rc == KE_OK && rq->parent[0] != '\0') {
         p->parent = strdup(rq->parent);

@@ -516,6 +516,47 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- the daemon ---- */
 
+/* The value of a hex digit, or -1. */
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* MHD's unescaping of the path and the query arguments (in place; returns the new length),
+ * except that %00 becomes C0 80, an overlong NUL that is never valid UTF-8: MHD hands both
+ * over as C strings, where a NUL would cut them ("/pipelines/%00" would read as "/pipelines/").
+ * The handlers refuse values that are not UTF-8 (pipelines.c). */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    char *r = s, *w = s;
+    int hi, lo;
+
+    (void)cls;
+    (void)conn;
+    while (*r != '\0') {
+        hi = r[0] == '%' ? hex_value(r[1]) : -1;
+        lo = hi >= 0 ? hex_value(r[2]) : -1;
+        if (lo < 0) {
+            *w++ = *r++;
+        } else if (hi == 0 && lo == 0) {
+            *w++ = (char)0xC0; /* two bytes for three: w stays behind r */
+            *w++ = (char)0x80;
+            r += 3;
+        } else {
+            *w++ = (char)(hi * 16 + lo);
+            r += 3;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
 int kes_http_start(const kes_http_options *o, kec_client *c, kes_http **out, char *msg, size_t cap)
 {
     const union MHD_DaemonInfo *info;
@@ -539,7 +580,8 @@ int kes_http_start(const kes_http_options *o, kec_client *c, kes_http **out, cha
     h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, o->addr,
                             MHD_OPTION_THREAD_POOL_SIZE, o->threads > 1 ? o->threads : 0,
                             MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+                            MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (h->d == NULL) {
         snprintf(msg, cap, "cannot listen (address in use, or not an address of this host)");
         pthread_attr_destroy(&h->detached);

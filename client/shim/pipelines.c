@@ -22,12 +22,29 @@ static void call_failed(kec_client *c, kes_answer *a, int rc, const kec_error *e
     kes_answer_call_error(a, rc, err, connected, kec_client_target(c));
 }
 
+/* Refuses a path segment or query argument that is not UTF-8: http.c decodes %00 as C0 80,
+ * so a NUL lands here too. 0 with a 400 in a. */
+static int text_ok(const char *what, const char *s, kes_answer *a)
+{
+    long at = s != NULL ? kec_utf8_invalid_at(s, strlen(s)) : -1;
+
+    if (at < 0)
+        return 1;
+    kes_answer_detail(a, 400,
+                      "%s: must be valid UTF-8 without a NUL character (%%00), invalid at byte "
+                      "%ld",
+                      what, at);
+    return 0;
+}
+
 void kes_pipelines_get(kec_client *c, const char *id, kes_answer *a)
 {
     kec_pipeline p;
     kec_error err;
     int rc;
 
+    if (!text_ok("pipeline id", id, a))
+        return;
     kec_error_clear(&err);
     rc = kec_get_pipeline(c, id, &p, &err);
     if (rc != KEC_OK) {
@@ -53,6 +70,9 @@ void kes_pipelines_list(kec_client *c, const kes_list_args *q, kes_answer *a)
     long n;
     int rc, state;
 
+    if (!text_ok("name", q->name, a) || !text_ok("parent", q->parent, a) ||
+        !text_ok("page_token", q->page_token, a))
+        return;
     memset(&lq, 0, sizeof lq);
     lq.name = nonempty(q->name);
     lq.parent = nonempty(q->parent);
@@ -182,9 +202,35 @@ static int read_tags(const cJSON *v, kec_tag *tags, kes_answer *a)
     return 1;
 }
 
+/* Checks the body of POST /pipelines/ before cJSON reads it: strict JSON (RFC 8259), and no
+ * "\u0000" escape (cJSON would end the C string there: "event00\u0000--evil" would read as
+ * "event00"). 0 with a 400 in a. */
+static int body_ok(const char *body, size_t len, kes_answer *a)
+{
+    kec_json_span span, none = {0, 0};
+    kec_json_fault fault;
+    size_t at;
+
+    if (kec_json_check(body, len, &fault) != KEC_JSON_OK) {
+        kes_answer_detail(a, 400, "the body is not valid JSON (RFC 8259) at offset %zu: %s",
+                          fault.offset, fault.reason);
+        return 0;
+    }
+    span = kec_json_trim(body, len);
+    at = kec_json_nul_escape(body, span, none);
+    if (at != span.end) {
+        kes_answer_detail(a, 400,
+                          "the body holds \\u0000 at offset %zu: a NUL character (U+0000) is "
+                          "not allowed in a pipeline's name, parent, parameters or tags",
+                          at);
+        return 0;
+    }
+    return 1;
+}
+
 void kes_pipelines_create(kec_client *c, const char *body, size_t len, kes_answer *a)
 {
-    cJSON *doc = cJSON_ParseWithLength(body != NULL ? body : "", len);
+    cJSON *doc = NULL;
     const cJSON *x, *params = NULL, *tags = NULL;
     kec_pipeline_spec spec;
     kec_param *ps = NULL;
@@ -196,6 +242,9 @@ void kes_pipelines_create(kec_client *c, const char *body, size_t len, kes_answe
     int rc;
 
     memset(&spec, 0, sizeof spec);
+    if (!body_ok(body != NULL ? body : "", body != NULL ? len : 0, a))
+        goto out;
+    doc = cJSON_ParseWithLength(body != NULL ? body : "", body != NULL ? len : 0);
     if (!cJSON_IsObject(doc)) {
         kes_answer_detail(a, 400,
                           "the body must be a JSON object {name, parameters, tags, "

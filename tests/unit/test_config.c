@@ -258,11 +258,11 @@ static void parse_accepts_empty_object(void **state)
 static void parse_accepts_utf8_bom_and_unicode(void **state)
 {
     ke_config *cfg =
-        parse_ok("\xEF\xBB\xBF{\"\xc3\xa9v\": {\"source\": \"\\u00e9\\ud83d\\ude00\", \"type\": "
+        parse_ok("\xEF\xBB\xBF{\"ev\": {\"source\": \"\\u00e9\\ud83d\\ude00\", \"type\": "
                  "\"t\\u2028\"}}");
 
     (void)state;
-    assert_string_equal(cfg->routes[0].pipeline, "\xc3\xa9v");
+    assert_string_equal(cfg->routes[0].pipeline, "ev");
     assert_string_equal(cfg->routes[0].source, "\xc3\xa9\xf0\x9f\x98\x80");
     assert_string_equal(cfg->routes[0].type, "t\xe2\x80\xa8");
     ke_config_free(cfg);
@@ -398,7 +398,31 @@ static void parse_rejects_empty_pipeline_name(void **state)
 {
     (void)state;
     parse_fails("{\"\": {\"source\": \"s\", \"type\": \"t\"}}",
-                "entry \"\": the pipeline name must be non-empty", NULL);
+                "entry \"\": a pipeline name must be 1 to 128 characters", NULL);
+}
+
+/* Pipeline names follow one rule everywhere (names.h): CreatePipeline refuses the same. */
+static void parse_rejects_pipeline_names_outside_the_rule(void **state)
+{
+    static const char *const bad[] = {"-evil", ".hidden", "a b", "a/b", "\xc3\xa9v", "a;b", "$x"};
+    char json[512], name[KE_PIPELINE_NAME_MAX + 2];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(json, sizeof json, "{\"%s\": {\"source\": \"s\", \"type\": \"t\"}}", bad[i]);
+        parse_fails(json, "a pipeline name must be 1 to 128 characters of letters, digits",
+                    "not starting with '-' or '.'", NULL);
+    }
+    memset(name, 'a', KE_PIPELINE_NAME_MAX + 1);
+    name[KE_PIPELINE_NAME_MAX + 1] = '\0';
+    snprintf(json, sizeof json, "{\"%s\": {\"source\": \"s\", \"type\": \"t\"}}", name);
+    parse_fails(json, "a pipeline name must be 1 to 128", NULL);
+    name[KE_PIPELINE_NAME_MAX] = '\0';
+    snprintf(json, sizeof json, "{\"%s\": {\"source\": \"s\", \"type\": \"t\"}}", name);
+    ke_config_free(parse_ok(json));
+    ke_config_free(parse_ok("{\"__default__\": {\"source\": \"s\", \"type\": \"t\"}, "
+                            "\"data_processing.v2-x\": {\"source\": \"s\", \"type\": \"t\"}}"));
 }
 
 static void parse_accepts_the_most_routes_allowed(void **state)
@@ -511,9 +535,10 @@ static void parse_rejects_parameter_of_wrong_type(void **state)
 static void parse_rejects_reserved_parameter_names(void **state)
 {
     (void)state;
-    parse_entry_fails("\"parameters\": {\"id\": \"x\"}", "parameter \"id\" is reserved", NULL);
+    parse_entry_fails("\"parameters\": {\"id\": \"x\"}", "parameter \"id\" is set by the server",
+                      NULL);
     parse_entry_fails("\"parameters\": {\"a\": 1, \"event\": \"{}\"}",
-                      "parameter \"event\" is reserved", NULL);
+                      "parameter \"event\" is set by the server", NULL);
 }
 
 static void parse_rejects_repeated_or_empty_parameter_name(void **state)
@@ -607,12 +632,17 @@ static void parse_rejects_nul_escape(void **state)
                 "\\u0000 in a string is not allowed", NULL);
 }
 
-static void parse_rejects_interpolation_in_a_static_parameter(void **state)
+/* "${" is kept as it is: the run file escapes it for OmegaConf (runfile.c). */
+static void parse_keeps_interpolation_in_a_static_parameter(void **state)
 {
+    ke_config *cfg = parse_ok("{\"e\": {\"source\": \"s\", \"type\": \"t\", \"parameters\": "
+                              "{\"p\": \"${oc.env:X}\", \"q\": \"\\\\${x}\", \"m\": \"???\"}}}");
+
     (void)state;
-    parse_fails(
-        "{\"e\": {\"source\": \"s\", \"type\": \"t\", \"parameters\": {\"p\": \"${oc.env:X}\"}}}",
-        "parameter \"p\" contains \"${\"", NULL);
+    assert_string_equal(cfg->routes[0].params[0].value, "${oc.env:X}");
+    assert_string_equal(cfg->routes[0].params[1].value, "\\${x}");
+    assert_string_equal(cfg->routes[0].params[2].value, "???");
+    ke_config_free(cfg);
 }
 
 static void parse_rejects_numbers_beyond_a_double(void **state)
@@ -641,9 +671,9 @@ static void parse_accepts_raw_control_characters(void **state)
 
     (void)state;
     /* cJSON takes them as they are. */
-    cfg = parse_ok("{\"e\tf\": {\"source\": \"a\tb\", \"type\": \"t\\n\x01\", "
+    cfg = parse_ok("{\"ef\": {\"source\": \"a\tb\", \"type\": \"t\\n\x01\", "
                    "\"tags\": {\"k\": \"\x7f\r\"}}}");
-    assert_string_equal(cfg->routes[0].pipeline, "e\tf");
+    assert_string_equal(cfg->routes[0].pipeline, "ef");
     assert_string_equal(cfg->routes[0].source, "a\tb");
     assert_string_equal(cfg->routes[0].type, "t\n\x01");
     assert_string_equal(cfg->routes[0].tags[0].value, "\x7f\r");
@@ -1021,6 +1051,7 @@ int main(void)
         T(parse_keeps_json_object_order),
         T(parse_accepts_empty_object),
         T(parse_accepts_utf8_bom_and_unicode),
+        T(parse_rejects_pipeline_names_outside_the_rule),
         T(parse_reports_json_syntax_error_line_and_column),
         T(parse_rejects_text_after_the_value),
         T(parse_rejects_oversized_text),
@@ -1052,7 +1083,7 @@ int main(void)
         T(parse_rejects_nul_escape),
         T(parse_takes_escaped_backslash_before_u0000_as_text),
         T(parse_rejects_numbers_beyond_a_double),
-        T(parse_rejects_interpolation_in_a_static_parameter),
+        T(parse_keeps_interpolation_in_a_static_parameter),
         T(parse_accepts_raw_control_characters),
         T(parse_quotes_names_safely_in_messages),
         T(load_returns_null_when_nothing_is_set),
