@@ -76,6 +76,53 @@ static int emit_mapping_end(yaml_emitter_t *e)
     return yaml_emitter_emit(e, &ev);
 }
 
+/* OmegaConf's escape of a value: every "${" preceded by k backslashes (k >= 0) is written
+ * with 2k+1 of them, so OmegaConf reads back the k backslashes and a literal "${" instead
+ * of an interpolation (checked against omegaconf 2.2 / Debian's python3-omegaconf).
+ * Returns a new string (caller frees), or NULL when out of memory. */
+static char *escape_interpolation(const char *v)
+{
+    size_t len = strlen(v), extra = 0, run = 0, i, o = 0;
+    char *out;
+
+    for (i = 0; i < len; i++) {
+        if (v[i] == '$' && v[i + 1] == '{')
+            extra += run + 1;
+        run = v[i] == '\\' ? run + 1 : 0;
+    }
+    out = malloc(len + extra + 1);
+    if (out == NULL)
+        return NULL;
+    run = 0;
+    for (i = 0; i < len; i++) {
+        if (v[i] == '$' && v[i + 1] == '{') {
+            memset(out + o, '\\', run + 1); /* the run itself is already written */
+            o += run + 1;
+        }
+        run = v[i] == '\\' ? run + 1 : 0;
+        out[o++] = v[i];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* Emits a parameter value: double-quoted, with OmegaConf's escape of "${" (the value must
+ * reach the node as the exact str). Returns 1, or 0 as emit_scalar does. */
+static int emit_value(yaml_emitter_t *e, const char *value)
+{
+    char *escaped;
+    int ok;
+
+    if (strstr(value, "${") == NULL)
+        return emit_scalar(e, value, 1);
+    escaped = escape_interpolation(value);
+    if (escaped == NULL)
+        return 0;
+    ok = emit_scalar(e, escaped, 1);
+    free(escaped);
+    return ok;
+}
+
 #define BAD_NONE (-2) /* emit_document: the emitter failed, not a value */
 #define BAD_NAME (-1) /* emit_document: libyaml refused the pipeline name */
 
@@ -104,7 +151,7 @@ static int emit_document(yaml_emitter_t *e, const ke_pipeline *p, long *bad)
         return 0;
     for (i = 0; i < p->n_params; i++) {
         *bad = (long)i;
-        if (!emit_scalar(e, p->params[i].name, 1) || !emit_scalar(e, p->params[i].value, 1))
+        if (!emit_scalar(e, p->params[i].name, 1) || !emit_value(e, p->params[i].value))
             return 0;
     }
     *bad = BAD_NONE;
