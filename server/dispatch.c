@@ -43,7 +43,7 @@ static int build_all(const ke_dispatcher *d, const ke_event *ev, const struct ti
     const ke_route *const *routes;
     ke_pipeline *built = NULL;
     char *json = NULL;
-    size_t made = 0;
+    size_t made = 0, cap, len;
     int rc = KE_OK;
 
     *out = NULL;
@@ -56,6 +56,16 @@ static int build_all(const ke_dispatcher *d, const ke_event *ev, const struct ti
     rc = ke_event_to_json(ev, received, &json, err);
     if (rc != KE_OK)
         goto out;
+    cap = d->max_event_json != 0 ? d->max_event_json : KE_EVENT_JSON_DEFAULT_CAP;
+    len = strlen(json);
+    if (len > cap) {
+        rc = ke_error_set(err, KE_ETOOBIG,
+                          "event: rendered as CloudEvents JSON it takes %zu bytes, more than "
+                          "the cap of %zu bytes (%d x --max-message-bytes); text data with "
+                          "control characters grows 6-fold (each is written \\u00XX)",
+                          len, cap, KE_EVENT_JSON_FACTOR);
+        goto out;
+    }
     built = calloc(*n, sizeof *built);
     if (built == NULL) {
         rc = ke_error_set(err, KE_ENOMEM, "dispatch: out of memory");

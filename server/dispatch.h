@@ -18,9 +18,19 @@ typedef struct ke_dispatch_result {
     int duplicate;          /* 1: (source, id) was accepted before; pipelines are the originals */
 } ke_dispatch_result;
 
+/* The cap on an event rendered as CloudEvents JSON (the `event` parameter, stored and
+ * answered with every run it starts), relative to the request limit: a rendering may grow
+ * past the request (base64 data takes 4/3, a control character in text data 6 bytes as
+ * \u00XX), and KE_EVENT_JSON_FACTOR x --max-message-bytes lets 3 MiB of binary data (4 MiB
+ * as base64) through at the 4 MiB default while a 4 MB text of control characters (24 MB
+ * rendered) is refused with RESOURCE_EXHAUSTED, before anything is stored. */
+#define KE_EVENT_JSON_FACTOR 2
+#define KE_EVENT_JSON_DEFAULT_CAP ((size_t)KE_EVENT_JSON_FACTOR * (4u << 20))
+
 typedef struct ke_dispatcher {
     const ke_router *router; /* routing table; NULL when dispatch is disabled */
     ke_store *store;         /* where records go */
+    size_t max_event_json;   /* largest rendered event in bytes; 0: KE_EVENT_JSON_DEFAULT_CAP */
 } ke_dispatcher;
 
 /* Matches ev, builds one READY pipeline per matching route (parameters id,
@@ -28,6 +38,7 @@ typedef struct ke_dispatcher {
  * and the route's static ones), and records them with the event's key.
  * received is when the event arrived (its `time` when it has none).
  * Returns KE_OK with *res filled, KE_EDISABLED when there is no router,
+ * KE_ETOOBIG when the rendered event is larger than the dispatcher's cap,
  * or the store's error. */
 int ke_dispatch(const ke_dispatcher *d, const ke_event *ev, const struct timespec *received,
                 ke_dispatch_result *res, ke_error *err);

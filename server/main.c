@@ -138,6 +138,7 @@ int main(int argc, char **argv)
         goto out;
     service.dispatcher.router = router;
     service.dispatcher.store = store;
+    service.dispatcher.max_event_json = KE_EVENT_JSON_FACTOR * o.max_message_bytes;
     service.store = store;
     n += ke_service_methods(&service, methods + n, MAX_METHODS - n);
     if (n < MAX_METHODS)
