@@ -55,13 +55,73 @@ bad:
     return ke_error_set(err, KE_EINVAL, "page_token \"%.64s\" was not issued by this server", tok);
 }
 
+/* A page of ListPipelines stops once its rows hold this many bytes (estimated from what is
+ * stored: parameters and tags as JSON, names, status texts; always at least one row), so an
+ * answer stays a few MiB whatever the page size and the size of each run's event. */
+#define KE_LIST_MAX_BYTES (4u << 20)
+
+/* The filters every list query shares: ?1 below this seq, ?2 name, ?3 parent, ?4 state. */
+#define LIST_WHERE                                                                                 \
+    " FROM pipelines WHERE seq < ?1 AND (?2 IS NULL OR name = ?2)"                                 \
+    " AND (?3 IS NULL OR parent = ?3) AND (?4 = 0 OR state = ?4)"
+
+/* What a row weighs in an answer, from the stored bytes (without loading them). */
+#define ROW_BYTES_SQL                                                                              \
+    "length(CAST(params AS BLOB)) + length(CAST(tags AS BLOB)) + length(CAST(name AS BLOB))"       \
+    " + coalesce(length(CAST(parent AS BLOB)), 0) + 64 + (SELECT coalesce(sum(64"                  \
+    " + coalesce(length(CAST(runner AS BLOB)), 0) + coalesce(length(CAST(error AS BLOB)), 0)"      \
+    " + coalesce(length(CAST(log_path AS BLOB)), 0)), 0) FROM status WHERE pipeline = seq)"
+
+/* Binds the filters of q (and below) to ?1..?4 of st. */
+static void bind_filters(sqlite3_stmt *st, const ke_list_query *q, sqlite3_int64 below)
+{
+    sqlite3_bind_int64(st, 1, below);
+    ke_store_bind_text(st, 2, q->name != NULL && q->name[0] ? q->name : NULL);
+    ke_store_bind_text(st, 3, q->parent != NULL && q->parent[0] ? q->parent : NULL);
+    sqlite3_bind_int(st, 4, (int)q->state);
+}
+
+/* Sizes the page: of the first limit rows below `below`, how many fit KE_LIST_MAX_BYTES
+ * (*fit, at least one when there is a row), the seq of the first (*top) and of the last that
+ * fits (*low), and whether rows remain after them (*more). Caller holds rlock. */
+static int size_page(ke_store *s, const ke_list_query *q, sqlite3_int64 below, size_t limit,
+                     size_t *fit, sqlite3_int64 *top, sqlite3_int64 *low, int *more)
+{
+    sqlite3_stmt *st = NULL;
+    sqlite3_int64 total = 0, bytes;
+    int step = SQLITE_DONE;
+
+    *fit = 0;
+    *more = 0;
+    if (sqlite3_prepare_v2(s->rdb,
+                           "SELECT seq, " ROW_BYTES_SQL LIST_WHERE " ORDER BY seq DESC LIMIT ?5",
+                           -1, &st, NULL) != SQLITE_OK)
+        return KE_ESTORE;
+    bind_filters(st, q, below);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)limit + 1); /* one more tells a next page exists */
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        bytes = sqlite3_column_int64(st, 1);
+        if (*fit == limit || (*fit > 0 && total + bytes > (sqlite3_int64)KE_LIST_MAX_BYTES)) {
+            *more = 1;
+            break;
+        }
+        if (*fit == 0)
+            *top = sqlite3_column_int64(st, 0);
+        *low = sqlite3_column_int64(st, 0);
+        total += bytes;
+        ++*fit;
+    }
+    sqlite3_finalize(st);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? KE_OK : KE_ESTORE;
+}
+
 int ke_store_list(ke_store *s, const ke_list_query *q, ke_pipeline **out, size_t *n, char **next,
                   ke_error *err)
 {
-    size_t limit = q->limit;
+    size_t limit = q->limit, fit = 0;
     sqlite3_stmt *st = NULL;
-    sqlite3_int64 below, last = 0;
-    int rc;
+    sqlite3_int64 below, top = 0, low = 0;
+    int rc, more = 0;
 
     *out = NULL;
     *n = 0;
@@ -73,30 +133,30 @@ int ke_store_list(ke_store *s, const ke_list_query *q, ke_pipeline **out, size_t
     if (parse_token(q->page_token, &below, err) != KE_OK)
         return KE_EINVAL;
     pthread_mutex_lock(&s->rlock);
-    if (sqlite3_prepare_v2(s->rdb,
-                           "SELECT " PIPE_COLS " FROM pipelines WHERE seq < ?1"
-                           " AND (?2 IS NULL OR name = ?2) AND (?3 IS NULL OR parent = ?3)"
-                           " AND (?4 = 0 OR state = ?4) ORDER BY seq DESC LIMIT ?5",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = ke_store_db_error(err, s->rdb, s->path, "list");
+    rc = size_page(s, q, below, limit, &fit, &top, &low, &more);
+    if (rc != KE_OK || fit == 0)
+        goto out;
+    /* Only the rows sized above: rows added since lie above top, and a row whose state
+     * changed since drops out (the page is then shorter, the token the same). */
+    if (sqlite3_prepare_v2(
+            s->rdb, "SELECT " PIPE_COLS LIST_WHERE " AND seq >= ?5 ORDER BY seq DESC LIMIT ?6", -1,
+            &st, NULL) != SQLITE_OK) {
+        rc = KE_ESTORE;
         goto out;
     }
-    sqlite3_bind_int64(st, 1, below);
-    ke_store_bind_text(st, 2, q->name != NULL && q->name[0] ? q->name : NULL);
-    ke_store_bind_text(st, 3, q->parent != NULL && q->parent[0] ? q->parent : NULL);
-    sqlite3_bind_int(st, 4, (int)q->state);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)limit + 1); /* one more tells a next page exists */
-    rc = ke_store_load_rows(s->st_history_r, st, limit, out, n, &last);
-    if (rc == KE_OK && *n == limit && sqlite3_step(st) == SQLITE_ROW &&
-        asprintf(next, "m%lld", (long long)last) < 0) {
+    bind_filters(st, q, top + 1);
+    sqlite3_bind_int64(st, 5, low);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)fit);
+    rc = ke_store_load_rows(s->st_history_r, st, fit, out, n, NULL);
+    if (rc == KE_OK && more && asprintf(next, "m%lld", (long long)low) < 0) {
         *next = NULL;
         rc = KE_ENOMEM;
     }
+out:
     if (rc == KE_ESTORE)
         ke_store_db_error(err, s->rdb, s->path, "list");
     else if (rc == KE_ENOMEM)
         ke_error_set(err, rc, "store: out of memory");
-out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->rlock);
     if (rc != KE_OK) {
