@@ -88,6 +88,10 @@ if(KE_FUZZ)
   endforeach()
   # The client library's decoders and JSON reader, and kedro-event-shim's HTTP binding reader.
   ke_fuzz_target(client_json kedroevents_static)
+  target_include_directories(fuzz_client_json PRIVATE ${CMAKE_SOURCE_DIR}/client)
+  # The strict JSON checker against cJSON (client/json_check.c).
+  ke_fuzz_target(json_check kedroevents_static)
+  target_include_directories(fuzz_json_check PRIVATE ${CMAKE_SOURCE_DIR}/client)
   ke_fuzz_target(client_decode kedroevents_static)
   target_include_directories(fuzz_client_decode PRIVATE ${CMAKE_SOURCE_DIR}/client)
   ke_fuzz_target(shim_binding kes_binding kedroevents_static)

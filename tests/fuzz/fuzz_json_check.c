@@ -1,0 +1,75 @@
+/* fuzz_json_check.c -- libFuzzer target: the strict JSON checker (client/json_check.c) against
+ * cJSON. What the checker accepts, cJSON must read as the same single value (cJSON is lenient,
+ * never stricter); the spans it gives for a container's children must each read, alone, as the
+ * child cJSON found at that place; and cJSON's parse of what the checker refuses is not judged. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "internal.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* 1 when a and b print the same (cJSON_PrintUnformatted). */
+static int same_printed(const cJSON *a, const cJSON *b)
+{
+    char *pa = cJSON_PrintUnformatted(a), *pb = cJSON_PrintUnformatted(b);
+    int same = pa != NULL && pb != NULL && strcmp(pa, pb) == 0;
+
+    cJSON_free(pa);
+    cJSON_free(pb);
+    return same;
+}
+
+/* Checks each child span of the container v (whose text is span of text) against cJSON. */
+static void check_children(const char *text, kec_json_span span, const cJSON *v)
+{
+    kec_json_span spans[64];
+    const cJSON *c;
+    size_t n = kec_json_children(text, span, spans, 64), k = 0;
+    cJSON *alone;
+
+    if (n != (size_t)cJSON_GetArraySize(v))
+        abort();
+    for (c = v->child; c != NULL && k < 64; c = c->next, k++) {
+        alone = cJSON_ParseWithLength(text + spans[k].start, spans[k].end - spans[k].start);
+        /* a span is a whole value: it reads alone as cJSON's child there (compared printed:
+         * cJSON_Compare finds no number equal to infinity, even itself) */
+        if (alone == NULL || !same_printed(alone, c))
+            abort();
+        if (kec_json_check(text + spans[k].start, spans[k].end - spans[k].start, NULL) ==
+            KEC_JSON_ESYNTAX)
+            abort();
+        cJSON_Delete(alone);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *text = (const char *)data;
+    kec_json_fault fault;
+    kec_json_span sp;
+    cJSON *v;
+    int rc;
+
+    rc = kec_json_check(text, size, &fault);
+    if (rc != KEC_JSON_OK) {
+        if (fault.offset > size || fault.reason[0] == '\0')
+            abort();
+        return 0;
+    }
+    v = cJSON_ParseWithLength(text, size);
+    if (v == NULL) /* valid JSON within the limit is JSON to cJSON */
+        abort();
+    sp = kec_json_trim(text, size);
+    if (sp.start >= sp.end)
+        abort();
+    if (cJSON_IsArray(v) || cJSON_IsObject(v))
+        check_children(text, sp, v);
+    else if (kec_json_children(text, sp, NULL, 0) != 0)
+        abort();
+    cJSON_Delete(v);
+    return 0;
+}
