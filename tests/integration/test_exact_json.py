@@ -174,5 +174,40 @@ class ExactJson(unittest.TestCase):
                 self.assert_exact(mode, '{"k": "a\\u0000b"}')
 
 
+class ExactJsonReachesTheNode(unittest.TestCase):
+    """The run file carries the event with its data's own text (whitespace inside it too) to
+    the Kedro stand-in, which reads it as Kedro does."""
+
+    def test_the_node_receives_the_data_text_as_sent(self):
+        import os
+        import tempfile
+        project = tempfile.mkdtemp(prefix="ke-project-")
+        record_dir = tempfile.mkdtemp(prefix="ke-record-")
+        data = '{\n\t"big": 9007199254740993,\r\n "f": [0.30000000000000004, 1e400, -0],' \
+               ' "s": "${oc.env:HOME} \\u0000"\n}'
+        with harness.Server(runner="local",
+                            env={"KEDRO_STANDIN_RECORD_DIR": record_dir},
+                            args=["--kedro-bin", harness.KEDRO_STANDIN,
+                                  "--kedro-project", project]) as server:
+            with server.channel() as ch:
+                stub = rpc.EventServiceStub(ch)
+                e = ce.CloudEvent(id="node-1", source="example.com", spec_version="1.0",
+                                  type="com.example.event", text_data=data)
+                e.attributes["datacontenttype"].ce_string = "application/json"
+                pid = stub.Dispatch(e).pipelines[0].id
+                path = os.path.join(record_dir, pid + ".json")
+                self.assertTrue(harness.wait_until(lambda: os.path.exists(path), timeout=60),
+                                server.stderr())
+                event = {x.name: x.value for x in
+                         stub.GetPipeline(pb.GetPipelineRequest(id=pid)).parameters}["event"]
+        with open(path) as f:
+            recorded = json.load(f)["params"]["event"]
+        self.assertEqual(recorded, event)
+        # "${" is written "\u0024{" (DESIGN.md 3.4); nothing else differs from what was sent
+        self.assertEqual(member_texts(recorded)["data"],
+                         data.replace("${", "\\u0024{").strip())
+        self.assertEqual(json.loads(recorded)["data"]["s"], "${oc.env:HOME} \x00")
+
+
 if __name__ == "__main__":
     unittest.main()
