@@ -196,8 +196,12 @@ class ExactJsonReachesTheNode(unittest.TestCase):
                 e.attributes["datacontenttype"].ce_string = "application/json"
                 pid = stub.Dispatch(e).pipelines[0].id
                 path = os.path.join(record_dir, pid + ".json")
-                self.assertTrue(harness.wait_until(lambda: os.path.exists(path), timeout=60),
-                                server.stderr())
+
+                def finished():
+                    p = stub.GetPipeline(pb.GetPipelineRequest(id=pid))
+                    return p.status[-1].state == pb.PipelineStatus.State.SUCCESS
+
+                self.assertTrue(harness.wait_until(finished, timeout=60), server.stderr())
                 event = {x.name: x.value for x in
                          stub.GetPipeline(pb.GetPipelineRequest(id=pid)).parameters}["event"]
         with open(path) as f:
