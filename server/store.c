@@ -354,17 +354,17 @@ static int migrate(ke_store *s, ke_error *err)
 {
     sqlite3_stmt *st = NULL;
     char sql[64];
-    int version = 0, v, step = SQLITE_ERROR;
+    int version = 0, v, step = SQLITE_ERROR, rc = KE_OK;
 
     if (sqlite3_prepare_v2(s->wdb, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK)
         step = sqlite3_step(st);
     if (step == SQLITE_ROW)
         version = sqlite3_column_int(st, 0);
     else
-        ke_store_db_error(err, s->wdb, s->path, "reading the schema version");
+        rc = ke_store_db_error(err, s->wdb, s->path, "reading the schema version");
     sqlite3_finalize(st);
-    if (step != SQLITE_ROW)
-        return err != NULL ? err->code : KE_ESTORE;
+    if (rc != KE_OK)
+        return rc;
     if (version > SCHEMA_VERSION)
         return ke_error_set(err, KE_ESTORE,
                             "store \"%s\": schema version %d is newer than this server's %d",

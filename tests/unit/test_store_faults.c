@@ -542,6 +542,25 @@ static void check_claims(ke_store *s, const workload *w, int finishes_must_be_st
     }
 }
 
+/* How many stored pipelines were ever STARTED: a claim that failed left its row READY. */
+static size_t count_started(ke_store *s)
+{
+    ke_list_query q = {0};
+    ke_pipeline *ps = NULL;
+    char *next = NULL;
+    size_t n = 0, i, k, started = 0;
+    ke_error err;
+
+    q.limit = KE_LIST_MAX_LIMIT;
+    ke_error_clear(&err);
+    assert_int_equal(ke_store_list(s, &q, &ps, &n, &next, &err), KE_OK);
+    for (i = 0; i < n; i++)
+        for (k = 0; k < ps[i].n_status; k++)
+            started += ps[i].status[k].state == KE_STATE_STARTED;
+    ke_pipelines_free(ps, n);
+    return started;
+}
+
 static size_t count_all(ke_store *s)
 {
     ke_list_query q = {0};
@@ -626,6 +645,8 @@ static int run_point(long nth, int persist, int os_errno)
     assert_int_equal(count_all(s), total);
     assert_true(after <= total);
     check_claims(s, &w, persist != THROUGH_CLOSE);
+    if (persist != THROUGH_CLOSE)
+        assert_int_equal(count_started(s), (size_t)(w.claimed[0] + w.claimed[1]));
     ke_store_close(s);
     remove_dir(dir);
     pthread_cond_destroy(&w.cond);
