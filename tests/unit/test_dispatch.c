@@ -318,6 +318,43 @@ static void dispatch_event_param_never_holds_an_interpolation(void **state)
     ke_event_free(ev);
 }
 
+/* The rendered event is capped (2 x --max-message-bytes in kedro-eventd): text data of control
+ * characters grows 6-fold as \u00XX; past the cap the event is refused and nothing stored, so
+ * a retry is not a duplicate. At the cap exactly it passes. */
+static void dispatch_refuses_a_rendering_past_the_cap_and_stores_nothing(void **state)
+{
+    fixture *f = *state;
+    char data[1001];
+    ke_dispatch_result res, ok;
+    ke_event *ev;
+    ke_error err;
+    size_t len;
+
+    memset(data, 0x01, 1000);
+    data[1000] = '\0';
+    ev = event_with_data(SOURCE, TYPE, "ctl", data);
+    f->d.max_event_json = 2000; /* 1000 bytes render as 6000 */
+    ke_error_clear(&err);
+    memset(&res, 0x5a, sizeof res);
+    assert_int_equal(ke_dispatch(&f->d, ev, &f->now, &res, &err), KE_ETOOBIG);
+    assert_int_equal(ke_err_grpc_status(err.code), 8); /* RESOURCE_EXHAUSTED */
+    assert_non_null(strstr(err.msg, "more than the cap of 2000 bytes"));
+    assert_non_null(strstr(err.msg, "--max-message-bytes"));
+    assert_null(res.pipelines);
+    assert_int_equal(stored(f), 0);
+    f->d.max_event_json = 0; /* the default cap, 8 MiB */
+    dispatch_ok(f, ev, &ok);
+    assert_int_equal(ok.duplicate, 0);
+    len = strlen(ok.pipelines[0].params[1].value);
+    assert_true(len > 6000);
+    f->d.max_event_json = len; /* exactly at the cap: accepted (a duplicate now) */
+    ke_dispatch_result_release(&ok);
+    dispatch_ok(f, ev, &ok);
+    assert_int_equal(ok.duplicate, 1);
+    ke_dispatch_result_release(&ok);
+    ke_event_free(ev);
+}
+
 static void dispatch_duplicate_event_returns_original_pipelines(void **state)
 {
     fixture *f = *state;
@@ -432,6 +469,7 @@ int main(void)
         T(dispatch_params_are_id_event_then_the_routes_static_ones),
         T(dispatch_tags_are_event_id_source_type_then_the_routes_static_ones),
         T(dispatch_event_param_never_holds_an_interpolation),
+        T(dispatch_refuses_a_rendering_past_the_cap_and_stores_nothing),
         T(dispatch_duplicate_event_returns_original_pipelines),
         T(dispatch_duplicate_of_an_event_that_matched_nothing_is_a_duplicate),
         T(dispatch_same_id_from_another_source_is_a_new_event),
