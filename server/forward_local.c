@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,6 +57,8 @@ typedef struct slot {
     char id[KE_ID_LEN + 1];  /* pipeline id */
     char log_path[PATH_MAX]; /* absolute path of its log; "" when none was opened */
     pid_t pid;               /* the run's supervisor, also its process group id (RUNNING) */
+    int report_fd;           /* RUNNING: the spawn report pipe, read once pid is reaped */
+    int pidfd;               /* RUNNING: pid's pidfd, polled to reap at once; -1 without one */
     int64_t started_at;      /* wall-clock us the run started (the claim's started_at) */
     int64_t started_ms;      /* monotonic ms the child was forked */
     end_reason ending;       /* why we are terminating it, if we are */
@@ -82,6 +85,7 @@ struct ke_forwarder {
     char logs_dir[PATH_MAX];   /* absolute data_dir/logs */
     char *supervisor;          /* path of kedro-eventd-supervisor */
     slot *slots;               /* max_runs of them */
+    struct pollfd *pfds;       /* max_runs + 1: wake_fd and the running slots' pidfds */
     int wake_fd;               /* eventfd: ke_forwarder_wake writes, the supervisor polls */
     ke_spawn_spec spawn;       /* what each child is started with */
     int claim_due;             /* there may be READY work (supervisor only) */
@@ -300,13 +304,45 @@ static void outcome_from_wait(ke_forwarder *f, slot *s, int wstatus)
     s->outcome.signal = sig == 0 && s->ending != END_NONE ? SIGTERM : sig;
 }
 
+/* Sets s's outcome to the FAILURE a spawn result rc (with errno e and, for KE_SPAWN_SYS, the
+ * call what) stands for. Returns 0 for KE_SPAWN_OK (nothing set), else 1. */
+static int spawn_failed(ke_forwarder *f, slot *s, ke_spawn_result rc, int e, const char *what)
+{
+    switch (rc) {
+    case KE_SPAWN_OK:
+        return 0;
+    case KE_SPAWN_NOMEM:
+        outcome_set(s, KE_STATE_FAILURE, 0, "cannot start \"%s\": out of memory", f->kedro_bin);
+        break;
+    case KE_SPAWN_SYS:
+        outcome_set(s, KE_STATE_FAILURE, 0, "cannot start \"%s\": %s: %s", f->kedro_bin, what,
+                    strerror(e));
+        break;
+    case KE_SPAWN_EXEC:
+        outcome_set(s, KE_STATE_FAILURE, 0, "cannot run \"%s\": %s", f->kedro_bin, strerror(e));
+        break;
+    case KE_SPAWN_CHDIR:
+        outcome_set(s, KE_STATE_FAILURE, 0, "cannot enter project directory \"%s\": %s",
+                    f->project_dir, strerror(e));
+        break;
+    case KE_SPAWN_SUPERVISOR:
+        outcome_set(s, KE_STATE_FAILURE, 0, "cannot run the run supervisor \"%s\": %s",
+                    f->supervisor, strerror(e));
+        break;
+    default:
+        outcome_set(s, KE_STATE_FAILURE, 0, "cannot set up the run's process: %s", strerror(e));
+        break;
+    }
+    return 1;
+}
+
 /* Starts the claimed pipeline p in slot s: run file, log, fork and exec. Whatever fails is
  * recorded as the pipeline's FAILURE; the slot is RUNNING, DONE or free afterwards. */
 static void start_run(ke_forwarder *f, slot *s, const ke_pipeline *p, int64_t now)
 {
     char run_path[PATH_MAX];
     const char *what = "";
-    int log_fd = -1, n, e = 0;
+    int log_fd = -1, report_fd = -1, n, e = 0;
     ke_error err;
     pid_t pid;
 
@@ -350,32 +386,13 @@ static void start_run(ke_forwarder *f, slot *s, const ke_pipeline *p, int64_t no
         s->outcome.log_path = NULL;
         goto out;
     }
-    switch (ke_spawn_run(&f->spawn, p, run_path, log_fd, &pid, &e, &what)) {
-    case KE_SPAWN_OK:
-        break;
-    case KE_SPAWN_NOMEM:
-        outcome_set(s, KE_STATE_FAILURE, 0, "cannot start \"%s\": out of memory", f->kedro_bin);
+    if (spawn_failed(f, s,
+                     ke_spawn_run(&f->spawn, p, run_path, log_fd, &pid, &report_fd, &e, &what), e,
+                     what))
         goto out;
-    case KE_SPAWN_SYS:
-        outcome_set(s, KE_STATE_FAILURE, 0, "cannot start \"%s\": %s: %s", f->kedro_bin, what,
-                    strerror(e));
-        goto out;
-    case KE_SPAWN_EXEC:
-        outcome_set(s, KE_STATE_FAILURE, 0, "cannot run \"%s\": %s", f->kedro_bin, strerror(e));
-        goto out;
-    case KE_SPAWN_CHDIR:
-        outcome_set(s, KE_STATE_FAILURE, 0, "cannot enter project directory \"%s\": %s",
-                    f->project_dir, strerror(e));
-        goto out;
-    case KE_SPAWN_SUPERVISOR:
-        outcome_set(s, KE_STATE_FAILURE, 0, "cannot run the run supervisor \"%s\": %s",
-                    f->supervisor, strerror(e));
-        goto out;
-    default:
-        outcome_set(s, KE_STATE_FAILURE, 0, "cannot set up the run's process: %s", strerror(e));
-        goto out;
-    }
     s->pid = pid;
+    s->report_fd = report_fd;
+    s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0); /* -1: reaped on the REAP_MS tick instead */
     s->started_ms = mono_ms();
     s->state = SLOT_RUNNING;
 out:
@@ -391,8 +408,9 @@ out:
  * outcome: the supervisor exits as kedro did. */
 static void reap(ke_forwarder *f, slot *s, int64_t now)
 {
+    ke_spawn_result spawned;
     siginfo_t info;
-    int wstatus = 0;
+    int wstatus = 0, e = 0;
 
     memset(&info, 0, sizeof info);
     /* Look without reaping: while the leader is a zombie its pid, hence its process group id,
@@ -400,7 +418,10 @@ static void reap(ke_forwarder *f, slot *s, int64_t now)
     if (waitid(P_PID, (id_t)s->pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
         if (errno == EINTR)
             return;
-        /* ECHILD: someone reaped it (SIGCHLD ignored?); its status is gone. */
+        /* ECHILD: someone reaped it; its status is gone. */
+        close(s->report_fd);
+        if (s->pidfd >= 0)
+            close(s->pidfd);
         outcome_set(s, s->ending == END_SHUTDOWN ? KE_STATE_ABORTED : KE_STATE_FAILURE, 1,
                     "its exit status was lost: waitid: %s", strerror(errno));
         record(f, s, now);
@@ -412,7 +433,13 @@ static void reap(ke_forwarder *f, slot *s, int64_t now)
         kill(-s->pid, SIGKILL);
     while (waitpid(s->pid, &wstatus, 0) < 0 && errno == EINTR)
         ;
-    outcome_from_wait(f, s, wstatus);
+    /* Did kedro run at all? Its supervisor is gone, so the report pipe has no writer left. */
+    spawned = ke_spawn_report(s->report_fd, &e);
+    close(s->report_fd);
+    if (s->pidfd >= 0)
+        close(s->pidfd);
+    if (!spawn_failed(f, s, spawned, e, ""))
+        outcome_from_wait(f, s, wstatus);
     record(f, s, now);
 }
 
@@ -501,10 +528,9 @@ static int tend(ke_forwarder *f, int64_t now)
 static void *supervise(void *arg)
 {
     ke_forwarder *f = arg;
-    struct pollfd pfd;
     uint64_t count;
     ssize_t got;
-    int busy, running, i;
+    int busy, running, i, n;
     int64_t now;
 
     for (;;) {
@@ -516,13 +542,19 @@ static void *supervise(void *arg)
         if (atomic_load(&f->stopping) && running == 0)
             break;
         claim_runs(f, now);
-        for (i = 0, running = 0; i < f->max_runs; i++)
+        /* Woken by new work, or by a run's end (its pidfd), else at the next tick. */
+        f->pfds[0].fd = f->wake_fd;
+        for (i = 0, running = 0, n = 1; i < f->max_runs; i++) {
             running += f->slots[i].state == SLOT_RUNNING;
-        pfd.fd = f->wake_fd;
-        pfd.events = POLLIN;
-        pfd.revents = 0;
-        if (poll(&pfd, 1, running > 0 || busy > 0 ? REAP_MS : IDLE_MS) > 0 &&
-            (pfd.revents & POLLIN)) {
+            if (f->slots[i].state == SLOT_RUNNING && f->slots[i].pidfd >= 0)
+                f->pfds[n++].fd = f->slots[i].pidfd;
+        }
+        for (i = 0; i < n; i++) {
+            f->pfds[i].events = POLLIN;
+            f->pfds[i].revents = 0;
+        }
+        if (poll(f->pfds, (nfds_t)n, running > 0 || busy > 0 ? REAP_MS : IDLE_MS) > 0 &&
+            (f->pfds[0].revents & POLLIN)) {
             got = read(f->wake_fd, &count, sizeof count);
             (void)got;
             f->claim_due = 1;
@@ -555,6 +587,7 @@ static void forwarder_destroy(ke_forwarder *f)
     for (i = 0; f->slots != NULL && i < f->max_runs; i++)
         free(f->slots[i].error_owned);
     free(f->slots);
+    free(f->pfds);
     if (f->wake_fd >= 0)
         close(f->wake_fd);
     if (f->spawn.null_fd >= 0)
@@ -653,7 +686,8 @@ int ke_forwarder_start(ke_store *s, const ke_forward_options *o, ke_forwarder **
     f->spawn.http_url = f->http_url;
     f->spawn.project_dir = f->project_dir;
     f->slots = calloc((size_t)o->max_runs, sizeof *f->slots);
-    if (!ok || f->slots == NULL) {
+    f->pfds = calloc((size_t)o->max_runs + 1, sizeof *f->pfds);
+    if (!ok || f->slots == NULL || f->pfds == NULL) {
         rc = ke_error_set(err, KE_ENOMEM, "forwarder: out of memory");
         goto out;
     }

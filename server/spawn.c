@@ -234,17 +234,16 @@ static int supervisor_argv(const ke_spawn_spec *f, spawn *sp, int report_fd)
 }
 
 ke_spawn_result ke_spawn_run(const ke_spawn_spec *spec, const ke_pipeline *p, const char *run_path,
-                             int log_fd, pid_t *pid, int *err, const char **what)
+                             int log_fd, pid_t *pid, int *report_fd, int *err, const char **what)
 {
     ke_spawn_result rc = KE_SPAWN_OK;
-    int pipefd[2] = {-1, -1}, wstatus;
-    ke_child_report rep;
-    ssize_t got;
+    int pipefd[2] = {-1, -1};
     spawn sp;
 
     *err = 0;
     *what = "";
     *pid = -1;
+    *report_fd = -1;
     if (spawn_prepare(spec, p, run_path, &sp) != KE_OK) {
         rc = KE_SPAWN_NOMEM;
         goto out;
@@ -255,7 +254,8 @@ ke_spawn_result ke_spawn_run(const ke_spawn_spec *spec, const ke_pipeline *p, co
                 "%d bytes one environment string may hold; the run file's event parameter "
                 "has it\n",
                 MAX_ENV_STRING);
-    if (pipe2(pipefd, O_CLOEXEC) != 0) {
+    /* Non-blocking: the report is read once the child is reaped, and must never wait. */
+    if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) != 0) {
         *what = "pipe";
         goto sys;
     }
@@ -275,23 +275,8 @@ ke_spawn_result ke_spawn_run(const ke_spawn_spec *spec, const ke_pipeline *p, co
     }
     if (*pid == 0)
         child_exec(spec, &sp, log_fd, pipefd[1]);
-    close(pipefd[1]);
-    pipefd[1] = -1;
-    /* EOF: kedro's exec succeeded (the pipe is close-on-exec in the supervisor's child, which
-     * the supervisor closes right after the fork). A report: kedro never ran. */
-    do
-        got = read(pipefd[0], &rep, sizeof rep);
-    while (got < 0 && errno == EINTR);
-    if (got == (ssize_t)sizeof rep) {
-        while (waitpid(*pid, &wstatus, 0) < 0 && errno == EINTR)
-            ;
-        *pid = -1;
-        *err = rep.err;
-        rc = rep.stage == KE_CHILD_EXEC         ? KE_SPAWN_EXEC
-             : rep.stage == KE_CHILD_CHDIR      ? KE_SPAWN_CHDIR
-             : rep.stage == KE_CHILD_SUPERVISOR ? KE_SPAWN_SUPERVISOR
-                                                : KE_SPAWN_SETUP;
-    }
+    *report_fd = pipefd[0];
+    pipefd[0] = -1;
     goto out;
 sys:
     *err = errno;
@@ -303,4 +288,24 @@ out:
         close(pipefd[1]);
     spawn_release(&sp);
     return rc;
+}
+
+ke_spawn_result ke_spawn_report(int report_fd, int *err)
+{
+    ke_child_report rep;
+    ssize_t got;
+
+    *err = 0;
+    do
+        got = read(report_fd, &rep, sizeof rep);
+    while (got < 0 && errno == EINTR);
+    /* Nothing (EOF, or EAGAIN should a writer linger): kedro's exec succeeded. The pipe is
+     * close-on-exec in the supervisor's child, and the supervisor closes it after the fork. */
+    if (got != (ssize_t)sizeof rep)
+        return KE_SPAWN_OK;
+    *err = rep.err;
+    return rep.stage == KE_CHILD_EXEC         ? KE_SPAWN_EXEC
+           : rep.stage == KE_CHILD_CHDIR      ? KE_SPAWN_CHDIR
+           : rep.stage == KE_CHILD_SUPERVISOR ? KE_SPAWN_SUPERVISOR
+                                              : KE_SPAWN_SETUP;
 }

@@ -43,14 +43,21 @@ typedef enum ke_spawn_result {
  * runs in a process group of its own, with default signal dispositions, an empty mask, and the
  * environment plus KEDRO_EVENTS_PIPELINE_ID, KEDRO_EVENTS_EVENT (left out,
  * with a note in the log, when longer than one environment string may be) and
- * KEDRO_EVENTS_SERVER and KEDRO_EVENTS_HTTP_URL (when set). Call it from a thread that outlives the
- * child (PDEATHSIG fires when the forking thread exits). On KE_SPAWN_OK kedro has exec'd and *pid
- * is the supervisor (also its process group id), which the caller must reap and signals as
- * supervise.h says; it exits as kedro did once kedro's whole tree has ended; otherwise *pid is -1,
- * *err holds the errno, *what a static string (KE_SPAWN_SYS: the call that failed; else "") and no
- * child is left. log_fd and spec's fds stay the caller's to close. */
+ * KEDRO_EVENTS_SERVER and KEDRO_EVENTS_HTTP_URL (when set). Call it from a thread that outlives
+ * the child (PDEATHSIG fires when the forking thread exits). It does not wait for kedro's exec, so
+ * starting runs is never serialised on it. On KE_SPAWN_OK *pid is the supervisor (also its
+ * process group id), which the caller must reap and signals as supervise.h says (it exits as
+ * kedro did, once kedro's whole tree has ended), and *report_fd the read end of the report pipe,
+ * the caller's to read with ke_spawn_report once the child is reaped, and to close. Otherwise
+ * *pid and *report_fd are -1, *err holds the errno, *what a static string (KE_SPAWN_SYS: the call
+ * that failed; else "") and no child is left. log_fd and spec's fds stay the caller's to close. */
 ke_spawn_result ke_spawn_run(const ke_spawn_spec *spec, const ke_pipeline *p, const char *run_path,
-                             int log_fd, pid_t *pid, int *err, const char **what);
+                             int log_fd, pid_t *pid, int *report_fd, int *err, const char **what);
+
+/* After the child of ke_spawn_run has been reaped: KE_SPAWN_OK when kedro was exec'd (its wait
+ * status is kedro's), else why kedro never ran (KE_SPAWN_SETUP, _CHDIR, _EXEC, _SUPERVISOR), with
+ * *err the errno. Never blocks. */
+ke_spawn_result ke_spawn_report(int report_fd, int *err);
 
 /* Moves fd to a number >= 3 (close-on-exec kept) so that putting the child's stdin, stdout
  * and stderr in place cannot overwrite it. Returns the fd, or -1 (fd closed) on failure. */
