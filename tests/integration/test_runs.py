@@ -1,5 +1,5 @@
 """Runs through the local forwarder: the real kedro-eventd runs each READY
-pipeline as `kedro run --pipeline P --config F` with the Kedro stand-in
+pipeline as `kedro run --pipeline=P --config F` with the Kedro stand-in
 (tests/stubs/kedro, which loads F with OmegaConf as Kedro does and records the
 parameters and their Python types)."""
 
