@@ -83,7 +83,7 @@ if(KE_FUZZ)
     set_tests_properties(fuzz_${name} PROPERTIES TIMEOUT 180)
     add_dependencies(fuzzers fuzz_${name})
   endfunction()
-  foreach(f event config reflection)
+  foreach(f event config reflection wire)
     ke_fuzz_target(${f} ke_server)
   endforeach()
   # The client library's decoders and JSON reader, and kedro-event-shim's HTTP binding reader.
