@@ -37,6 +37,7 @@ class ListBudgetTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.server = harness.Server()
+        cls.addClassCleanup(cls.server.__exit__, None, None, None)  # also when setup fails
         cls.channel = cls.server.channel(**{"grpc.max_send_message_length": BIG,
                                             "grpc.max_receive_message_length": BIG})
         cls.stub = rpc.EventServiceStub(cls.channel)
@@ -52,7 +53,6 @@ class ListBudgetTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.shim.__exit__(None, None, None)
         cls.channel.close()
-        cls.server.__exit__(None, None, None)
 
     def test_grpc_pages_stop_at_the_budget_and_reach_every_row(self):
         seen, token, pages = [], "", 0
