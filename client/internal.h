@@ -63,7 +63,7 @@ const char *kec_json_scalar(const cJSON *v, char buf[KEC_NUMBER_TEXT_MAX], const
 
 /* What kec_json_check answers. */
 #define KEC_JSON_OK 0      /* one valid JSON text */
-#define KEC_JSON_EDEPTH 1  /* containers nested deeper than KEC_JSON_MAX_DEPTH (first fault) */
+#define KEC_JSON_EDEPTH 1  /* JSON, but nested deeper than KEC_JSON_MAX_DEPTH */
 #define KEC_JSON_ESYNTAX 2 /* not JSON */
 
 /* The first fault kec_json_check found. */
@@ -83,9 +83,10 @@ typedef struct kec_json_span {
  * trailing commas, only SP/HT/LF/CR as whitespace, no byte order mark, nothing after the value),
  * valid UTF-8 with no control character inside strings, escapes of RFC 8259 with surrogates in
  * pairs, and no more than KEC_JSON_MAX_DEPTH nested containers. Numbers of any length and range
- * are valid. Returns KEC_JSON_OK, or KEC_JSON_EDEPTH / KEC_JSON_ESYNTAX for the first fault
- * (*fault, which may be NULL, says where and why). "\u0000" is valid JSON: callers that turn
- * strings into C strings refuse it themselves (kec_json_nul_escape). */
+ * are valid. Returns KEC_JSON_OK; KEC_JSON_ESYNTAX for the first fault when the text is not JSON
+ * (however deep it nests); KEC_JSON_EDEPTH when it is JSON but nests too deep (*fault, which may
+ * be NULL, says where and why: the first container past the limit). "\u0000" is valid JSON: callers
+ * that turn strings into C strings refuse it themselves (kec_json_nul_escape). */
 int kec_json_check(const char *text, size_t len, kec_json_fault *fault);
 
 /* kec_json_check with another nesting limit, at most KEC_JSON_MAX_DEPTH +

@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* One scan of text: where it is, how deep, and the first fault. */
@@ -13,10 +14,13 @@ typedef struct scan {
     const unsigned char *s; /* the text */
     size_t n;               /* its length */
     size_t i;               /* the next byte to read */
-    int depth;              /* containers open */
-    int max_depth;          /* how many may be open */
+    size_t depth;           /* containers open */
+    size_t max_depth;       /* how many may be open */
     unsigned char is_obj[(KEC_JSON_MAX_DEPTH + KEC_JSON_ENVELOPE_DEPTH) / 8 +
                          1]; /* bit d: container d is an object */
+    unsigned char *deep;     /* the same bits past the limit (heap), to finish the scan */
+    size_t deep_cap;         /* bytes allocated at deep */
+    int too_deep;            /* the limit was passed at f->offset (reported if the rest is JSON) */
     kec_json_fault *f;       /* where the first fault goes */
 } scan;
 
@@ -202,29 +206,56 @@ static int scan_literal(scan *sc, const char *word)
     return KEC_JSON_OK;
 }
 
-/* Opens a container at sc->i; KEC_JSON_EDEPTH past the limit. */
+/* The byte holding container d's bit, or NULL when out of memory. Past the limit the bits live
+ * in sc->deep, grown as needed: the scan goes on so that text that is not JSON at all is told
+ * apart from JSON that nests too deep. */
+static unsigned char *bit_byte(scan *sc, size_t d)
+{
+    size_t fixed = sizeof sc->is_obj * 8, k;
+    unsigned char *grown;
+
+    if (d < fixed)
+        return &sc->is_obj[d / 8];
+    k = (d - fixed) / 8;
+    if (k >= sc->deep_cap) {
+        grown = realloc(sc->deep, 2 * k + 64);
+        if (grown == NULL)
+            return NULL;
+        sc->deep = grown;
+        sc->deep_cap = 2 * k + 64;
+    }
+    return &sc->deep[k];
+}
+
+/* Opens a container at sc->i. Past the limit the first place is remembered (the fault when the
+ * whole text turns out to be JSON) and the scan goes on. */
 static int push(scan *sc, int is_obj)
 {
-    int d = sc->depth;
+    size_t d = sc->depth;
+    unsigned char *b;
 
-    if (d == sc->max_depth)
-        return fail(sc, KEC_JSON_EDEPTH, sc->i, "nested deeper than the limit of %d",
-                    sc->max_depth);
+    if (d == sc->max_depth && !sc->too_deep) {
+        sc->too_deep = 1;
+        fail(sc, KEC_JSON_EDEPTH, sc->i, "nested deeper than the limit of %zu", sc->max_depth);
+    }
+    b = bit_byte(sc, d);
+    if (b == NULL)
+        return KEC_JSON_EDEPTH; /* out of memory that deep: refused for its depth */
     if (is_obj)
-        sc->is_obj[d / 8] |= (unsigned char)(1u << (d % 8));
+        *b |= (unsigned char)(1u << (d % 8));
     else
-        sc->is_obj[d / 8] &= (unsigned char)~(1u << (d % 8));
+        *b &= (unsigned char)~(1u << (d % 8));
     sc->depth++;
     sc->i++;
     return KEC_JSON_OK;
 }
 
 /* 1 when the innermost open container is an object. */
-static int top_is_obj(const scan *sc)
+static int top_is_obj(scan *sc)
 {
-    int d = sc->depth - 1;
+    size_t d = sc->depth - 1;
 
-    return (sc->is_obj[d / 8] >> (d % 8)) & 1;
+    return (*bit_byte(sc, d) >> (d % 8)) & 1; /* allocated by push: cannot fail */
 }
 
 /* Checks one scalar at sc->i, or opens the container there (*opened = 1). */
@@ -316,34 +347,25 @@ int kec_json_check(const char *text, size_t len, kec_json_fault *fault)
     return kec_json_check_depth(text, len, KEC_JSON_MAX_DEPTH, fault);
 }
 
-int kec_json_check_depth(const char *text, size_t len, int max_depth, kec_json_fault *fault)
+/* Scans sc's whole text: the first syntax fault, or KEC_JSON_OK (sc->too_deep says whether the
+ * limit was passed on the way). */
+static int scan_text(scan *sc)
 {
-    kec_json_fault ignored;
-    scan sc;
     int rc, opened, more;
 
-    memset(&sc, 0, sizeof sc);
-    sc.max_depth = max_depth < 0 ? 0 : max_depth;
-    if (sc.max_depth > KEC_JSON_MAX_DEPTH + KEC_JSON_ENVELOPE_DEPTH)
-        sc.max_depth = KEC_JSON_MAX_DEPTH + KEC_JSON_ENVELOPE_DEPTH;
-    sc.s = (const unsigned char *)text;
-    sc.n = text != NULL ? len : 0;
-    sc.f = fault != NULL ? fault : &ignored;
-    sc.f->offset = 0;
-    sc.f->reason[0] = '\0';
-    if (sc.n == 0)
-        return fail(&sc, KEC_JSON_ESYNTAX, 0, "empty text where a value was expected");
+    if (sc->n == 0)
+        return fail(sc, KEC_JSON_ESYNTAX, 0, "empty text where a value was expected");
     for (;;) {
-        rc = scan_value(&sc, &opened);
+        rc = scan_value(sc, &opened);
         if (rc != KEC_JSON_OK)
             return rc;
         if (opened) {
-            skip_ws(&sc);
-            if (sc.i < sc.n && sc.s[sc.i] == (top_is_obj(&sc) ? '}' : ']')) {
-                sc.i++;
-                sc.depth--;
-            } else if (top_is_obj(&sc)) {
-                rc = scan_key(&sc);
+            skip_ws(sc);
+            if (sc->i < sc->n && sc->s[sc->i] == (top_is_obj(sc) ? '}' : ']')) {
+                sc->i++;
+                sc->depth--;
+            } else if (top_is_obj(sc)) {
+                rc = scan_key(sc);
                 if (rc != KEC_JSON_OK)
                     return rc;
                 continue;
@@ -351,15 +373,37 @@ int kec_json_check_depth(const char *text, size_t len, int max_depth, kec_json_f
                 continue;
             }
         }
-        rc = scan_after(&sc, &more);
+        rc = scan_after(sc, &more);
         if (rc != KEC_JSON_OK)
             return rc;
         if (!more)
             break;
     }
-    if (sc.i < sc.n)
-        return fail(&sc, KEC_JSON_ESYNTAX, sc.i, "text after the JSON value");
+    if (sc->i < sc->n)
+        return fail(sc, KEC_JSON_ESYNTAX, sc->i, "text after the JSON value");
     return KEC_JSON_OK;
+}
+
+int kec_json_check_depth(const char *text, size_t len, int max_depth, kec_json_fault *fault)
+{
+    kec_json_fault ignored;
+    scan sc;
+    int rc;
+
+    memset(&sc, 0, sizeof sc);
+    sc.max_depth = max_depth < 0 ? 0 : (size_t)max_depth;
+    if (sc.max_depth > KEC_JSON_MAX_DEPTH + KEC_JSON_ENVELOPE_DEPTH)
+        sc.max_depth = KEC_JSON_MAX_DEPTH + KEC_JSON_ENVELOPE_DEPTH;
+    sc.s = (const unsigned char *)text;
+    sc.n = text != NULL ? len : 0;
+    sc.f = fault != NULL ? fault : &ignored;
+    sc.f->offset = 0;
+    sc.f->reason[0] = '\0';
+    rc = scan_text(&sc);
+    free(sc.deep);
+    if (rc == KEC_JSON_OK && sc.too_deep)
+        return KEC_JSON_EDEPTH; /* JSON, too deep: the fault push recorded */
+    return rc;
 }
 
 /* ---- spans of valid JSON ---- */

@@ -51,9 +51,9 @@ bool ke_media_type_is_text(const char *s);
 /* Checks ev's data (datacontenttype already read) with the client library's strict JSON
  * checker and notes in ev->json_data the JSON text to embed (DESIGN.md 3.4): text_data under a
  * JSON or absent datacontenttype, binary_data there that is UTF-8 without NUL. KE_EINVAL when
- * the data nests deeper than KEC_JSON_MAX_DEPTH, or when text_data under an explicit JSON
- * datacontenttype is not JSON (the message gives the reason and the byte); text that is not
- * JSON under an absent datacontenttype stays a string. (event_json.c) */
+ * the data is JSON nested deeper than KEC_JSON_MAX_DEPTH (the message gives the byte); data that
+ * is not strictly JSON stays a string (or base64), as the reference's SDK makes it.
+ * (event_json.c) */
 int ke_event_check_data(ke_event *ev, ke_error *err);
 
 #endif

@@ -23,22 +23,20 @@ static void format_rfc3339(char buf[KEC_TIME_TEXT_MAX], int64_t sec, int32_t nan
 }
 
 /* The JSON text of data[0..n) to embed (trimmed) in *json / *json_len, or nothing when it is
- * not JSON. KE_EINVAL past the nesting limit, or when must_be_json and it is not JSON. */
-static int check_json(const char *data, size_t n, const char *ct, bool must_be_json,
-                      const char **json, size_t *json_len, ke_error *err)
+ * not strictly JSON: such data travels as a string, as the reference's Python SDK makes it
+ * (its from_http falls back to the text when a JSON body does not parse), so nothing sent is
+ * changed or lost. KE_EINVAL when it is JSON nested past the limit: it could not travel as JSON,
+ * and as a string it would be changed. */
+static int check_json(const char *data, size_t n, const char **json, size_t *json_len,
+                      ke_error *err)
 {
     kec_json_fault fault;
     kec_json_span sp;
-    char q[KE_QUOTE_CAP];
     int rc = kec_json_check(data, n, &fault);
 
     if (rc == KEC_JSON_EDEPTH)
         return ke_error_set(err, KE_EINVAL, "data: JSON %s at byte %zu", fault.reason,
                             fault.offset);
-    if (rc != KEC_JSON_OK && must_be_json)
-        return ke_error_set(err, KE_EINVAL,
-                            "data: datacontenttype %s but data is not JSON: %s at byte %zu",
-                            ke_quote(q, ct), fault.reason, fault.offset);
     if (rc == KEC_JSON_OK) {
         sp = kec_json_trim(data, n);
         *json = data + sp.start;
@@ -60,17 +58,15 @@ int ke_event_check_data(ke_event *ev, ke_error *err)
     if (ct != NULL && !json_ct) /* absent: the JSON format's default type */
         return KE_OK;
     if (pb->data_case == DATA(TEXT_DATA))
-        return check_json(pb->text_data, strlen(pb->text_data), ct, json_ct, &ev->json_data,
-                          &ev->json_len, err);
+        return check_json(pb->text_data, strlen(pb->text_data), &ev->json_data, &ev->json_len, err);
     if (pb->data_case != DATA(BINARY_DATA))
         return KE_OK;
-    /* bytes are not text: JSON only when they are UTF-8 without NUL, never refused for
-     * not being JSON (they go as a string or base64), only for nesting too deep */
+    /* bytes: JSON only when they are UTF-8 without NUL (else base64) */
     bytes = (const char *)pb->binary_data.data;
     n = pb->binary_data.len;
     if (n == 0 || memchr(bytes, 0, n) != NULL || kec_utf8_invalid_at(bytes, n) >= 0)
         return KE_OK;
-    return check_json(bytes, n, ct, false, &ev->json_data, &ev->json_len, err);
+    return check_json(bytes, n, &ev->json_data, &ev->json_len, err);
 }
 
 /* The JSON text ev->json_data as a raw cJSON item (printed as is); NULL when out of memory. */

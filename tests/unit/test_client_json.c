@@ -910,20 +910,30 @@ static void checker_nesting_limit_is_one_constant(void **state)
     assert_int_equal(f.offset, KEC_JSON_MAX_DEPTH + KEC_JSON_ENVELOPE_DEPTH);
     free(t);
     t = arrays(999, "");
-    t[500] = '{'; /* the first fault wins: the depth, before the mismatch */
+    t[500] = '{'; /* not JSON at all: a syntax fault, however deep it nests */
+    assert_int_equal(kec_json_check(t, strlen(t), &f), KEC_JSON_ESYNTAX);
+    assert_int_equal(f.offset, 501); /* a '[' where the object wants a member name */
+    free(t);
+    t = arrays(100000, "");
     assert_int_equal(kec_json_check(t, strlen(t), &f), KEC_JSON_EDEPTH);
+    assert_int_equal(f.offset, KEC_JSON_MAX_DEPTH);
+    t[strlen(t) - 1] = '\0'; /* one ']' short: not JSON */
+    assert_int_equal(kec_json_check(t, strlen(t), &f), KEC_JSON_ESYNTAX);
     free(t);
     t = arrays(10, "x");
     assert_int_equal(kec_json_check(t, strlen(t), &f), KEC_JSON_ESYNTAX);
     assert_int_equal(f.offset, 20);
     free(t);
     /* objects count the same as arrays */
-    t = malloc(6 * (KEC_JSON_MAX_DEPTH + 1) + 2);
+    t = malloc(7 * (KEC_JSON_MAX_DEPTH + 1) + 2);
     assert_non_null(t);
     t[0] = '\0';
     for (size_t i = 0; i <= KEC_JSON_MAX_DEPTH; i++)
         strcat(t, "{\"a\":");
     strcat(t, "1");
+    assert_int_equal(kec_json_check(t, strlen(t), &f), KEC_JSON_ESYNTAX); /* never closed */
+    for (size_t i = 0; i <= KEC_JSON_MAX_DEPTH; i++)
+        strcat(t, "}");
     assert_int_equal(kec_json_check(t, strlen(t), &f), KEC_JSON_EDEPTH);
     assert_int_equal(f.offset, 5 * KEC_JSON_MAX_DEPTH);
     free(t);
