@@ -21,6 +21,9 @@ int kec_error_status(kec_error *err, int status, const char *msg, size_t len);
  * is valid. NUL is valid UTF-8: callers that refuse it check for it themselves. */
 long kec_utf8_invalid_at(const char *s, size_t n);
 
+/* The value of hex digit c (0-9, a-f, A-F), or -1. */
+int kec_hex_value(int c);
+
 /* The length of the valid UTF-8 sequence at s[i..n) (1 to 4), or 0 when there is none. */
 size_t kec_utf8_seq(const unsigned char *s, size_t i, size_t n);
 

@@ -63,18 +63,6 @@ static void skip_ws(scan *sc)
         sc->i++;
 }
 
-/* The value of hex digit c, or -1. */
-static int hex(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The code unit of the \uXXXX escape at offset at (the backslash), or -1 when it is not one. */
 static long u_escape(const scan *sc, size_t at)
 {
@@ -84,7 +72,7 @@ static long u_escape(const scan *sc, size_t at)
     if (sc->n - at < 6 || sc->s[at] != '\\' || sc->s[at + 1] != 'u')
         return -1;
     for (k = 2; k < 6; k++) {
-        d = hex(sc->s[at + k]);
+        d = kec_hex_value(sc->s[at + k]);
         if (d < 0)
             return -1;
         v = v * 16 + d;

@@ -46,24 +46,14 @@ static int bind_fail_kec(kes_error *err, int rc, const kec_error *e, const char 
     return bind_fail(err, KES_EBADREQ, "%s%s", prefix, e->msg);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 size_t kes_percent_decode(const char *in, size_t len, char *out)
 {
     size_t i, n = 0;
 
     for (i = 0; i < len; i++) {
-        if (in[i] == '%' && i + 2 < len && hexval(in[i + 1]) >= 0 && hexval(in[i + 2]) >= 0) {
-            out[n++] = (char)(hexval(in[i + 1]) << 4 | hexval(in[i + 2]));
+        if (in[i] == '%' && i + 2 < len && kec_hex_value(in[i + 1]) >= 0 &&
+            kec_hex_value(in[i + 2]) >= 0) {
+            out[n++] = (char)(kec_hex_value(in[i + 1]) << 4 | kec_hex_value(in[i + 2]));
             i += 2;
         } else {
             out[n++] = in[i];

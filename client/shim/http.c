@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "internal.h" /* kec_hex_value */
 #include "shim.h"
 
 #define DISCARD_MAX (64u << 20) /* bytes of a too large chunked body read before closing */
@@ -516,18 +517,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- the daemon ---- */
 
-/* The value of a hex digit, or -1. */
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* MHD's unescaping of the path and the query arguments (in place; returns the new length),
  * except that %00 becomes C0 80, an overlong NUL that is never valid UTF-8: MHD hands both
  * over as C strings, where a NUL would cut them ("/pipelines/%00" would read as "/pipelines/").
@@ -540,8 +529,8 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
     (void)cls;
     (void)conn;
     while (*r != '\0') {
-        hi = r[0] == '%' ? hex_value(r[1]) : -1;
-        lo = hi >= 0 ? hex_value(r[2]) : -1;
+        hi = r[0] == '%' ? kec_hex_value(r[1]) : -1;
+        lo = hi >= 0 ? kec_hex_value(r[2]) : -1;
         if (lo < 0) {
             *w++ = *r++;
         } else if (hi == 0 && lo == 0) {
