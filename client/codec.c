@@ -388,9 +388,12 @@ static int take_event(const pb_event *pb, kec_event **out, kec_error *err)
 
 int kec_event_decode(const uint8_t *buf, size_t len, kec_event **out, kec_error *err)
 {
-    pb_event pb = io_cloudevents_v1_CloudEvent_init_zero;
+    pb_event pb;
     int rc;
 
+    /* all zero, as io_cloudevents_v1_CloudEvent_init_zero says (that initializer leaves the
+     * inner members of a bytes callback field implicit, which clang warns about) */
+    memset(&pb, 0, sizeof pb);
     *out = NULL;
     rc = kec_codec_decode(io_cloudevents_v1_CloudEvent_fields, buf, len, &pb, KEC_EFORMAT,
                           "an event", err);
