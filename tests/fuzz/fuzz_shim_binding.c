@@ -71,7 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             continue;
         *colon = '\0';
         headers[n].name = line;
-        headers[n++].value = colon + 1;
+        headers[n].value = colon + 1;
+        headers[n++].len = strlen(colon + 1);
     }
     p.headers = headers;
     p.n_headers = n;
