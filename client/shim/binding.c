@@ -168,6 +168,31 @@ static int set_attribute(kec_event *ev, const char *name, const char *value,
     return KES_OK;
 }
 
+/* The value of ce-* header h (attribute name) as the attribute's text, into *out (malloc'd,
+ * set even on a refusal so the caller frees it): optional whitespace trimmed, then
+ * percent-decoded once. Refused (KES_EBADREQ naming the header): a NUL byte, raw or as %00, and
+ * text that is not UTF-8 once decoded. */
+static int ce_value(const kes_header *h, const char *name, char **out, kes_error *err)
+{
+    size_t len;
+    const char *v = trim_ows(h->value, h->len, &len);
+    char *d;
+
+    *out = NULL;
+    if (memchr(v, '\0', len) != NULL)
+        return bind_fail(err, KES_EBADREQ, "header ce-%.64s: holds a NUL byte", name);
+    if ((d = malloc(len + 1)) == NULL)
+        return bind_fail(err, KES_ENOMEM, "out of memory reading the event");
+    len = kes_percent_decode(v, len, d);
+    *out = d;
+    if (memchr(d, '\0', len) != NULL)
+        return bind_fail(err, KES_EBADREQ, "header ce-%.64s: holds a NUL byte (%%00)", name);
+    if (kec_utf8_invalid_at(d, len) >= 0)
+        return bind_fail(err, KES_EBADREQ, "header ce-%.64s: not valid UTF-8 once percent-decoded",
+                         name);
+    return KES_OK;
+}
+
 /* Binary mode: ce-* headers are the attributes, the body the data. */
 static int read_binary(const kes_post *p, const char *media, kec_event **out, kes_error *err)
 {
@@ -217,30 +242,10 @@ static int read_binary(const kes_post *p, const char *media, kec_event **out, ke
                 n++;
                 goto out;
             }
-        v = trim_ows(h->value, h->len, &len);
-        if (memchr(v, '\0', len) != NULL) {
-            rc = bind_fail(err, KES_EBADREQ, "header ce-%.64s: holds a NUL byte", names[n]);
-            n++;
-            goto out;
-        }
-        if ((values[n] = malloc(len + 1)) == NULL) {
-            rc = bind_fail(err, KES_ENOMEM, "out of memory reading the event");
-            n++;
-            goto out;
-        }
-        len = kes_percent_decode(v, len, values[n]);
+        rc = ce_value(h, names[n], &values[n], err);
         n++;
-        if (memchr(values[n - 1], '\0', len) != NULL) {
-            rc = bind_fail(err, KES_EBADREQ, "header ce-%.64s: holds a NUL byte (%%00)",
-                           names[n - 1]);
-            goto out;
-        }
-        if (kec_utf8_invalid_at(values[n - 1], len) >= 0) {
-            rc = bind_fail(err, KES_EBADREQ,
-                           "header ce-%.64s: not valid UTF-8 once percent-decoded", names[n - 1]);
-            goto out;
-        }
-        rc = set_attribute(ev, names[n - 1], values[n - 1], &dct, err);
+        if (rc == KES_OK)
+            rc = set_attribute(ev, names[n - 1], values[n - 1], &dct, err);
         if (rc != KES_OK)
             goto out;
     }
