@@ -121,7 +121,7 @@ int ke_store_list(ke_store *s, const ke_list_query *q, ke_pipeline **out, size_t
     size_t limit = q->limit, fit = 0;
     sqlite3_stmt *st = NULL;
     sqlite3_int64 below, top = 0, low = 0;
-    int rc, more = 0;
+    int rc, more = 0, in_txn = 0;
 
     *out = NULL;
     *n = 0;
@@ -133,11 +133,18 @@ int ke_store_list(ke_store *s, const ke_list_query *q, ke_pipeline **out, size_t
     if (parse_token(q->page_token, &below, err) != KE_OK)
         return KE_EINVAL;
     pthread_mutex_lock(&s->rlock);
+    /* One read transaction, so sizing and loading see one snapshot: a row whose state changed
+     * between them could otherwise join the page and push the last sized row out of it, and
+     * the next page's token (below that row) would skip it. */
+    if (ke_store_exec(s->rdb, "BEGIN") != KE_OK) {
+        rc = KE_ESTORE;
+        goto out;
+    }
+    in_txn = 1;
     rc = size_page(s, q, below, limit, &fit, &top, &low, &more);
     if (rc != KE_OK || fit == 0)
         goto out;
-    /* Only the rows sized above: rows added since lie above top, and a row whose state
-     * changed since drops out (the page is then shorter, the token the same). */
+    /* Only the rows sized above (rows added since lie above top). */
     if (sqlite3_prepare_v2(
             s->rdb, "SELECT " PIPE_COLS LIST_WHERE " AND seq >= ?5 ORDER BY seq DESC LIMIT ?6", -1,
             &st, NULL) != SQLITE_OK) {
@@ -158,6 +165,8 @@ out:
     else if (rc == KE_ENOMEM)
         ke_error_set(err, rc, "store: out of memory");
     sqlite3_finalize(st);
+    if (in_txn && ke_store_exec(s->rdb, "COMMIT") != KE_OK)
+        ke_store_exec(s->rdb, "ROLLBACK"); /* a read: nothing to lose */
     pthread_mutex_unlock(&s->rlock);
     if (rc != KE_OK) {
         ke_pipelines_free(*out, *n);
