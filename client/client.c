@@ -18,6 +18,7 @@
 
 #include "call.h"
 #include "internal.h"
+#include "kec_tokens.h"
 
 static const char *const method_paths[KEC_M_COUNT] = {
     [KEC_M_DISPATCH] = "/kedro.events.v1.EventService/Dispatch",
@@ -54,6 +55,8 @@ struct kec_client {
     call *calls;                                 /* in flight, a doubly linked list */
     int running;                                 /* callbacks running now */
     int closing;                                 /* kec_client_free has begun: start nothing */
+    grpc_metadata auth;                          /* authorization: Bearer <token>, when */
+    size_t n_md;                                 /* 1 with a token, else 0 */
 };
 
 struct call {
@@ -192,6 +195,8 @@ int kec_call_start(kec_client *c, kec_method method, uint8_t *req, size_t len, k
     grpc_metadata_array_init(&k->trailing);
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[0].data.send_initial_metadata.count = c->n_md;
+    ops[0].data.send_initial_metadata.metadata = c->n_md > 0 ? &c->auth : NULL;
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = k->send;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -383,6 +388,33 @@ static int open_channels(kec_client *c, const kec_client_options *o, kec_error *
     return KEC_OK;
 }
 
+/* The bearer token o names, else the environment's, as the metadata every call sends. */
+static int set_token(kec_client *c, const kec_client_options *o, kec_error *err)
+{
+    const char *t = o->token, *what = "the client's token";
+    char *value;
+    int rc;
+
+    if (t == NULL || t[0] == '\0') {
+        t = getenv(KEC_TOKEN_ENV);
+        what = "$" KEC_TOKEN_ENV;
+    }
+    if (t == NULL || t[0] == '\0')
+        return KEC_OK;
+    if ((rc = kec_token_check_syntax(t, what, err)) != KEC_OK)
+        return rc;
+    if ((value = malloc(strlen(t) + sizeof "Bearer ")) == NULL)
+        return kec_error_set(err, KEC_ENOMEM, "out of memory creating a client");
+    strcpy(value, "Bearer ");
+    strcat(value, t);
+    c->auth.key = grpc_slice_from_static_string("authorization");
+    c->auth.value = grpc_slice_from_copied_string(value);
+    explicit_bzero(value, strlen(value));
+    free(value);
+    c->n_md = 1;
+    return KEC_OK;
+}
+
 int kec_client_new(const kec_client_options *o, kec_client **out, kec_error *err)
 {
     kec_client_options defaults;
@@ -416,7 +448,9 @@ int kec_client_new(const kec_client_options *o, kec_client **out, kec_error *err
     pthread_cond_init(&c->idle, NULL);
     grpc_init();
     c->cq = grpc_completion_queue_create_for_next(NULL);
-    rc = open_channels(c, o, err);
+    rc = set_token(c, o, err);
+    if (rc == KEC_OK)
+        rc = open_channels(c, o, err);
     if (rc == KEC_OK && pthread_create(&c->thread, NULL, serve, c) != 0)
         rc = kec_error_set(err, KEC_ENOMEM, "cannot start the client's thread");
     c->thread_started = rc == KEC_OK;
@@ -454,6 +488,8 @@ void kec_client_free(kec_client *c)
         if (c->channels[i] != NULL)
             grpc_channel_destroy(c->channels[i]);
     grpc_completion_queue_destroy(c->cq);
+    if (c->n_md > 0)
+        grpc_slice_unref(c->auth.value);
     grpc_shutdown();
     pthread_cond_destroy(&c->idle);
     pthread_mutex_destroy(&c->lock);

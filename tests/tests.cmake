@@ -21,6 +21,8 @@ endfunction()
 
 ke_unit_test(errors ke_base)
 ke_unit_test(text ke_base)
+# Bearer tokens (client/tokens.c), shared by kedro-eventd, kedro-event-shim and the library.
+ke_unit_test(tokens kec_text_static)
 ke_unit_test(event ke_event)
 ke_unit_test(config ke_config)
 ke_unit_test(dotenv ke_config)

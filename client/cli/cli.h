@@ -24,6 +24,7 @@ enum {
     CLI_OPT_TLS_CERT,
     CLI_OPT_TLS_KEY,
     CLI_OPT_TLS_SERVER_NAME,
+    CLI_OPT_TOKEN_FILE,
     CLI_OPT_FIRST_FREE = 1100 /* subcommands number their own long-only options from here */
 };
 
@@ -36,6 +37,7 @@ enum {
         {"tls-cert", required_argument, NULL, CLI_OPT_TLS_CERT},                                   \
         {"tls-key", required_argument, NULL, CLI_OPT_TLS_KEY},                                     \
         {"tls-server-name", required_argument, NULL, CLI_OPT_TLS_SERVER_NAME},                     \
+        {"token-file", required_argument, NULL, CLI_OPT_TOKEN_FILE},                               \
     {                                                                                              \
         "help", no_argument, NULL, 'h'                                                             \
     }
@@ -46,12 +48,13 @@ enum {
     "  --target HOST:PORT     kedro-eventd's address (default: $" KEC_TARGET_ENV ", then\n"        \
     "                         $" KEC_SERVER_ENV ", then " KEC_DEFAULT_TARGET ")\n"                 \
     "  --timeout SECONDS      deadline of each call (default 10; fractions allowed)\n"             \
-    "  --tls                  connect with TLS (kedro-eventd serves plaintext today; for a\n"      \
-    "                         TLS-terminating proxy in front of it)\n"                             \
+    "  --tls                  connect with TLS (kedro-eventd --tls-cert, or a TLS proxy)\n"        \
     "  --tls-ca FILE          PEM roots to trust (default: the system's)\n"                        \
     "  --tls-cert FILE        PEM client certificate, for mutual TLS (with --tls-key)\n"           \
     "  --tls-key FILE         PEM key of --tls-cert\n"                                             \
     "  --tls-server-name NAME name to verify in the server's certificate\n"                        \
+    "  --token-file FILE      send the bearer token in FILE (its first line that is not\n"         \
+    "                         blank or a # comment; default: $" KEC_TOKEN_ENV ")\n"                \
     "  -h, --help             this text\n"
 
 /* The name the program was started as, for messages ("kedro-events"). */
@@ -61,7 +64,8 @@ extern const char *cli_program;
  * argv outlives o), 0 when it was not, -1 after printing why arg is invalid. */
 int cli_common_option(int opt, const char *arg, kec_client_options *o, const char *cmd);
 
-/* Creates the client (kec_client_options filled from the flags). On failure prints
+/* Creates the client (kec_client_options filled from the flags, and the token of
+ * --token-file read now). On failure prints
  * "kedro-events CMD: ..." to stderr and returns the exit code; else CLI_EXIT_OK. */
 int cli_connect(const kec_client_options *o, const char *cmd, kec_client **out);
 

@@ -4,8 +4,12 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "kec_tokens.h"
+
+static const char *token_file; /* --token-file, read by cli_connect */
 
 int cli_common_option(int opt, const char *arg, kec_client_options *o, const char *cmd)
 {
@@ -48,6 +52,9 @@ int cli_common_option(int opt, const char *arg, kec_client_options *o, const cha
         o->tls_server_name = arg;
         o->tls = 1;
         return 1;
+    case CLI_OPT_TOKEN_FILE:
+        token_file = arg;
+        return 1;
     }
     return 0;
 }
@@ -76,12 +83,26 @@ int cli_option_error(const char *cmd, int opt, char **argv)
 
 int cli_connect(const kec_client_options *o, const char *cmd, kec_client **out)
 {
+    kec_client_options with_token = *o;
+    char *token = NULL;
     kec_error err;
+    int rc;
 
     kec_error_clear(&err);
     if ((o->tls_cert_file == NULL) != (o->tls_key_file == NULL))
         return cli_usage_error(cmd, "--tls-cert and --tls-key go together");
-    if (kec_client_new(o, out, &err) != KEC_OK) {
+    if (token_file != NULL && kec_token_file_read(token_file, &token, &err) != KEC_OK) {
+        fprintf(stderr, "%s %s: --token-file: %s\n", cli_program, cmd, err.msg);
+        return CLI_EXIT_INPUT;
+    }
+    if (token != NULL)
+        with_token.token = token;
+    rc = kec_client_new(&with_token, out, &err);
+    if (token != NULL) {
+        explicit_bzero(token, strlen(token));
+        free(token);
+    }
+    if (rc != KEC_OK) {
         fprintf(stderr, "%s %s: %s\n", cli_program, cmd, err.msg);
         return err.code == KEC_EIO ? CLI_EXIT_INPUT : CLI_EXIT_USAGE;
     }

@@ -29,6 +29,7 @@ extern "C" {
 #define KEC_DEFAULT_TARGET "127.0.0.1:50051"
 #define KEC_TARGET_ENV "KEDRO_EVENTS_TARGET" /* the default target, when set */
 #define KEC_SERVER_ENV "KEDRO_EVENTS_SERVER" /* read next: what kedro-eventd gives its runs */
+#define KEC_TOKEN_ENV "KEDRO_EVENTS_TOKEN"   /* the bearer token, when none is given */
 #define KEC_DEFAULT_TIMEOUT_MS 10000         /* the deadline of one call */
 #define KEC_DEFAULT_MAX_MESSAGE (64u << 20)  /* the largest answer accepted, bytes */
 #define KEC_JSON_MAX_BYTES (64u << 20)       /* the largest CloudEvents JSON text read */
@@ -388,7 +389,17 @@ typedef struct kec_client_options {
     const char *tls_cert_file;   /* PEM client certificate, for mutual TLS; NULL: none */
     const char *tls_key_file;    /* PEM key of tls_cert_file */
     const char *tls_server_name; /* name to verify instead of the target's host; NULL: host */
+    const char *token;           /* bearer token sent with every call (metadata
+                                    `authorization: Bearer <token>`); NULL: $KEDRO_EVENTS_TOKEN
+                                    when set, else none. 16-512 characters of RFC 6750's
+                                    b64token (letters, digits, "-._~+/", trailing '=') */
 } kec_client_options;
+
+/* kedro-eventd's RESOURCE_EXHAUSTED answers that are worth retrying later start their
+ * message with one of these; any other RESOURCE_EXHAUSTED (a request or answer too large)
+ * will fail again as it is. */
+#define KEC_OVERLOADED_PREFIX "overloaded: " /* requests in flight past the server's budget */
+#define KEC_STORE_FULL_PREFIX "store full: " /* the store reached --max-store-bytes */
 
 /* Fills o with the defaults above. */
 KEC_API void kec_client_options_init(kec_client_options *o);
