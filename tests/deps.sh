@@ -8,7 +8,7 @@ packages="build-essential cmake pkg-config
   nanopb libnanopb-dev libcjson-dev uuid-dev libsqlite3-dev libyaml-dev liburiparser-dev
   libcmocka-dev clang-format valgrind clang libclang-rt-14-dev
   python3 python3-grpcio python3-protobuf protobuf-compiler-grpc python3-omegaconf python3-yaml
-  nghttp2-client curl
+  nghttp2-client curl openssl
   libmicrohttpd-dev wrk python3-requests nodejs"
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -1,0 +1,74 @@
+"""Test certificates made at test time with openssl: a CA, a server certificate it signs (for
+localhost, kedro-events.test and 127.0.0.1), a client certificate it signs (for mutual TLS),
+and a second CA nobody trusts with a client certificate of its own.
+
+    c = certs.make()        # once per test class; files under a fresh temporary directory
+    c.ca, c.server_cert, c.server_key, c.client_cert, c.client_key, c.rogue_cert, c.rogue_key
+    c.read(c.ca)            # bytes, for grpcio's credentials
+    c.cleanup()
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+
+DAYS = "2"
+
+
+def _openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+def _ca(d, name, cn):
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key",
+             "-out", name + ".pem", "-days", DAYS, "-subj", "/CN=" + cn,
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
+
+
+def _leaf(d, name, ca, cn, ext):
+    with open(os.path.join(d, name + ".ext"), "w") as f:
+        f.write(ext)
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key", "-out",
+             name + ".csr", "-subj", "/CN=" + cn, cwd=d)
+    _openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
+             "-CAcreateserial", "-out", name + ".pem", "-days", DAYS, "-extfile", name + ".ext",
+             cwd=d)
+
+
+class Certs:
+    def __init__(self, d):
+        self.dir = d
+        self.ca = os.path.join(d, "ca.pem")
+        self.server_cert = os.path.join(d, "server.pem")
+        self.server_key = os.path.join(d, "server.key")
+        self.client_cert = os.path.join(d, "client.pem")
+        self.client_key = os.path.join(d, "client.key")
+        self.rogue_ca = os.path.join(d, "rogue-ca.pem")
+        self.rogue_cert = os.path.join(d, "rogue.pem")
+        self.rogue_key = os.path.join(d, "rogue.key")
+
+    @staticmethod
+    def read(path):
+        with open(path, "rb") as f:
+            return f.read()
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def make():
+    """Makes a fresh set of certificates (a few hundred milliseconds)."""
+    d = tempfile.mkdtemp(prefix="ke-certs-")
+    _ca(d, "ca", "kedro-events test CA")
+    _leaf(d, "server", "ca", "kedro-events test server",
+          "subjectAltName=DNS:localhost,DNS:kedro-events.test,IP:127.0.0.1\n"
+          "extendedKeyUsage=serverAuth\n")
+    _leaf(d, "client", "ca", "kedro-events test client", "extendedKeyUsage=clientAuth\n")
+    _ca(d, "rogue-ca", "an untrusted CA")
+    _leaf(d, "rogue", "rogue-ca", "an untrusted client", "extendedKeyUsage=clientAuth\n")
+    for name in os.listdir(d):
+        if name.endswith(".key"):
+            os.chmod(os.path.join(d, name), 0o600)
+    return Certs(d)
