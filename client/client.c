@@ -194,9 +194,7 @@ int kec_call_start(kec_client *c, kec_method method, uint8_t *req, size_t len, k
     grpc_metadata_array_init(&k->initial);
     grpc_metadata_array_init(&k->trailing);
     memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[0].data.send_initial_metadata.count = c->n_md;
-    ops[0].data.send_initial_metadata.metadata = c->n_md > 0 ? &c->auth : NULL;
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA; /* its metadata is set under the lock below */
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = k->send;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -222,6 +220,8 @@ int kec_call_start(kec_client *c, kec_method method, uint8_t *req, size_t len, k
         free(k);
         return kec_error_set(err, KEC_EINVAL, "the client is closing");
     }
+    ops[0].data.send_initial_metadata.count = c->n_md;
+    ops[0].data.send_initial_metadata.metadata = c->n_md > 0 ? &c->auth : NULL;
     k->gc = grpc_channel_create_registered_call(c->channels[ch], NULL, GRPC_PROPAGATE_DEFAULTS,
                                                 c->cq, c->registered[ch][method], deadline, NULL);
     k->next = c->calls;
@@ -388,11 +388,28 @@ static int open_channels(kec_client *c, const kec_client_options *o, kec_error *
     return KEC_OK;
 }
 
+/* "Bearer <t>" as a new slice in *out, after checking t's syntax (what names it). */
+static int token_slice(const char *t, const char *what, grpc_slice *out, kec_error *err)
+{
+    char *value;
+    int rc;
+
+    if ((rc = kec_token_check_syntax(t, what, err)) != KEC_OK)
+        return rc;
+    if ((value = malloc(strlen(t) + sizeof "Bearer ")) == NULL)
+        return kec_error_set(err, KEC_ENOMEM, "out of memory setting a token");
+    strcpy(value, "Bearer ");
+    strcat(value, t);
+    *out = grpc_slice_from_copied_string(value);
+    explicit_bzero(value, strlen(value));
+    free(value);
+    return KEC_OK;
+}
+
 /* The bearer token o names, else the environment's, as the metadata every call sends. */
 static int set_token(kec_client *c, const kec_client_options *o, kec_error *err)
 {
     const char *t = o->token, *what = "the client's token";
-    char *value;
     int rc;
 
     if (t == NULL || t[0] == '\0') {
@@ -401,17 +418,33 @@ static int set_token(kec_client *c, const kec_client_options *o, kec_error *err)
     }
     if (t == NULL || t[0] == '\0')
         return KEC_OK;
-    if ((rc = kec_token_check_syntax(t, what, err)) != KEC_OK)
+    if ((rc = token_slice(t, what, &c->auth.value, err)) != KEC_OK)
         return rc;
-    if ((value = malloc(strlen(t) + sizeof "Bearer ")) == NULL)
-        return kec_error_set(err, KEC_ENOMEM, "out of memory creating a client");
-    strcpy(value, "Bearer ");
-    strcat(value, t);
     c->auth.key = grpc_slice_from_static_string("authorization");
-    c->auth.value = grpc_slice_from_copied_string(value);
-    explicit_bzero(value, strlen(value));
-    free(value);
     c->n_md = 1;
+    return KEC_OK;
+}
+
+int kec_client_set_token(kec_client *c, const char *token, kec_error *err)
+{
+    grpc_slice value = grpc_empty_slice(), old = grpc_empty_slice();
+    size_t had;
+    int rc;
+
+    if (token != NULL && token[0] != '\0' &&
+        (rc = token_slice(token, "the client's token", &value, err)) != KEC_OK)
+        return rc;
+    /* calls start under the lock, and grpc takes its own reference to the metadata there */
+    pthread_mutex_lock(&c->lock);
+    had = c->n_md;
+    if (had > 0)
+        old = c->auth.value;
+    c->auth.key = grpc_slice_from_static_string("authorization");
+    c->auth.value = value;
+    c->n_md = token != NULL && token[0] != '\0' ? 1 : 0;
+    pthread_mutex_unlock(&c->lock);
+    if (had > 0)
+        grpc_slice_unref(old);
     return KEC_OK;
 }
 

@@ -21,6 +21,11 @@ int kec_error_status(kec_error *err, int status, const char *msg, size_t len);
  * is valid. NUL is valid UTF-8: callers that refuse it check for it themselves. */
 long kec_utf8_invalid_at(const char *s, size_t n);
 
+/* Replaces the bearer token c sends with every call started from now on (token NULL or "":
+ * none); KEC_EINVAL, with the old token kept, when token breaks the token rules (the message
+ * never quotes it). Safe while other threads start calls. */
+int kec_client_set_token(kec_client *c, const char *token, kec_error *err);
+
 /* The value of hex digit c (0-9, a-f, A-F), or -1. */
 int kec_hex_value(int c);
 
