@@ -107,6 +107,12 @@ void kes_answer_kes_error(kes_answer *a, const kes_error *err)
     detail(a, kes_err_http(err->code), err->msg);
 }
 
+/* Whether msg starts with prefix. */
+static int starts_with(const char *msg, const char *prefix)
+{
+    return strncmp(msg, prefix, strlen(prefix)) == 0;
+}
+
 int kes_http_status_of(int rc, const kec_error *err, int connected)
 {
     if (rc == KEC_EDECODE)
@@ -116,14 +122,18 @@ int kes_http_status_of(int rc, const kec_error *err, int connected)
     switch (err->status) {
     case KEC_STATUS_INVALID_ARGUMENT:
         return 400;
-    case KEC_STATUS_UNAUTHENTICATED:
-        return 401;
+    case KEC_STATUS_UNAUTHENTICATED: /* the shim's own token, not the HTTP client's */
+        return 502;
     case KEC_STATUS_PERMISSION_DENIED:
         return 403;
     case KEC_STATUS_FAILED_PRECONDITION: /* dispatch disabled: no event configuration */
     case KEC_STATUS_NOT_FOUND:
         return 404;
-    case KEC_STATUS_RESOURCE_EXHAUSTED:
+    case KEC_STATUS_RESOURCE_EXHAUSTED: /* retryable when the server says so, else too large */
+        if (starts_with(err->msg, KEC_OVERLOADED_PREFIX))
+            return 429;
+        if (starts_with(err->msg, KEC_STORE_FULL_PREFIX))
+            return 503;
         return 413;
     case KEC_STATUS_UNAVAILABLE:
         return connected ? 503 : 502;
@@ -140,15 +150,27 @@ void kes_answer_call_error(kes_answer *a, int rc, const kec_error *err, int conn
 
     switch (status) {
     case 502:
-        if (rc == KEC_EDECODE)
+        if (rc == KEC_ESTATUS && err->status == KEC_STATUS_UNAUTHENTICATED)
+            kes_answer_detail(a, status,
+                              "kedro-eventd at %s refused the shim's own credentials (its "
+                              "--target-token-file token is missing or not accepted): %s",
+                              target, err->msg);
+        else if (rc == KEC_EDECODE)
             kes_answer_detail(a, status, "kedro-eventd at %s answered what cannot be read: %s",
                               target, err->msg);
         else
             kes_answer_detail(a, status, "kedro-eventd at %s cannot be reached: %s", target,
                               err->msg);
         break;
+    case 429:
+        kes_answer_detail(a, status, "kedro-eventd is overloaded, try again later: %s", err->msg);
+        break;
     case 503:
-        kes_answer_detail(a, status, "kedro-eventd is overloaded or shutting down: %s", err->msg);
+        if (err->status == KEC_STATUS_RESOURCE_EXHAUSTED)
+            kes_answer_detail(a, status, "kedro-eventd's store is full: %s", err->msg);
+        else
+            kes_answer_detail(a, status, "kedro-eventd is overloaded or shutting down: %s",
+                              err->msg);
         break;
     case 504:
         kes_answer_detail(a, status, "kedro-eventd at %s did not answer in time: %s", target,
