@@ -100,8 +100,10 @@ add_executable(kedro-event-shim
   client/shim/main.c
   client/shim/http.c
   client/shim/answers.c
-  client/shim/pipelines.c)
+  client/shim/pipelines.c
+  client/shim/tls.c)
 target_include_directories(kedro-event-shim PRIVATE ${CMAKE_SOURCE_DIR}/client)
+pkg_check_modules(GNUTLS REQUIRED IMPORTED_TARGET gnutls)
 target_link_libraries(kedro-event-shim PRIVATE kes_binding kedroevents_static PkgConfig::MHD
-                      PkgConfig::CJSON m)
+                      PkgConfig::GNUTLS PkgConfig::CJSON m)
 install(TARGETS kedro-event-shim COMPONENT shim RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

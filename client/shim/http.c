@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,9 @@
 #include "shim.h"
 
 #define DISCARD_MAX (64u << 20) /* bytes of a too large chunked body read before closing */
+/* HTTPS: TLS 1.2 and 1.3 only, GnuTLS's NORMAL ciphers otherwise */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define AUTH_REALM "Bearer realm=\"kedro-events\""
 
 /* What a request asks for. */
 typedef enum route {
@@ -41,6 +45,9 @@ struct kes_http {
     atomic_int upstream_down; /* the last Dispatch could not reach kedro-eventd (logged) */
     unsigned port;            /* the port bound */
     pthread_attr_t detached;  /* for job threads */
+    kec_auth *auth;           /* borrowed: the bearer tokens accepted; NULL: none needed */
+    int client_ca;            /* HTTPS clients must present a certificate --tls-client-ca signed */
+    struct MHD_OptionItem tls[5]; /* the daemon's TLS options (the PEM texts are borrowed) */
 };
 
 typedef struct request {
@@ -340,6 +347,89 @@ static enum MHD_Result finish(request *r)
     return send_answer(r);
 }
 
+/* ---- who may ask ---- */
+
+static enum MHD_Result count_authorization(void *cls, enum MHD_ValueKind kind, const char *key,
+                                           size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    (void)value;
+    (void)value_size;
+    if (key_size == strlen(MHD_HTTP_HEADER_AUTHORIZATION) &&
+        strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0)
+        (*(unsigned *)cls)++;
+    return MHD_YES;
+}
+
+/* 401 with RFC 6750's challenge (error="invalid_token" when a Bearer token was sent but is
+ * not accepted). The body never quotes what was sent. */
+static void unauthorized(request *r, int invalid, const char *msg)
+{
+    kes_answer_release(&r->answer);
+    kes_answer_detail(&r->answer, 401, "%s", msg);
+    kes_answer_header(&r->answer, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                      invalid ? AUTH_REALM ", error=\"invalid_token\"" : AUTH_REALM);
+}
+
+/* Whether r carries exactly one Authorization header with a token of h->auth; else the
+ * answer (401, or 400 for two such headers) is left in r->answer. */
+static int bearer_allowed(request *r)
+{
+    const char *value = NULL;
+    unsigned n = 0;
+    size_t len = 0;
+
+    MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, count_authorization, &n);
+    if (n > 1) {
+        kes_answer_release(&r->answer);
+        kes_answer_detail(&r->answer, 400, "more than one Authorization header");
+        kes_answer_header(&r->answer, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                          AUTH_REALM ", error=\"invalid_request\"");
+        return 0;
+    }
+    if (n == 0 || MHD_lookup_connection_value_n(
+                      r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
+                      strlen(MHD_HTTP_HEADER_AUTHORIZATION), &value, &len) != MHD_YES) {
+        unauthorized(r, 0, "this endpoint needs an Authorization: Bearer <token> header");
+        return 0;
+    }
+    if (kec_auth_check(r->h->auth, value, len))
+        return 1;
+    if (len < 7 || strncasecmp(value, "Bearer ", 7) != 0)
+        unauthorized(r, 0, "the Authorization header does not hold a Bearer token");
+    else
+        unauthorized(r, 1, "the bearer token is not accepted");
+    return 0;
+}
+
+/* Whether r may be served: with --tls-client-ca its connection presented a verified client
+ * certificate (else 403, and the connection closes: every request on it would fail alike);
+ * with --auth-tokens every route but /healthz needs an accepted bearer token (else 401).
+ * Decided in the first callback, so a refused request's body is never read into memory;
+ * r->answer then holds the refusal. */
+static int access_allowed(request *r)
+{
+    kes_http *h = r->h;
+    const union MHD_ConnectionInfo *ci;
+    char why[256];
+
+    if (h->client_ca) {
+        ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        if (!kes_tls_client_verified(ci != NULL ? ci->tls_session : NULL, why, sizeof why)) {
+            kes_answer_release(&r->answer);
+            kes_answer_detail(&r->answer, 403,
+                              "a client certificate issued by the shim's --tls-client-ca is "
+                              "required: %s",
+                              why);
+            kes_answer_header(&r->answer, MHD_HTTP_HEADER_CONNECTION, "close");
+            return 0;
+        }
+    }
+    if (h->auth == NULL || r->route == R_HEALTH)
+        return 1;
+    return bearer_allowed(r);
+}
+
 /* ---- routing and the body ---- */
 
 /* Sets r->route from the path and method and returns 1; otherwise leaves 404 or 405 in
@@ -465,6 +555,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         routed = route_request(r, url, method);
         if (routed < 0)
             return MHD_NO;
+        if (!access_allowed(r))
+            return send_answer(r);
         r->early = routed == 0; /* answered once the body (if any) has been read past */
         if ((r->route == R_EVENT || r->route == R_CREATE) && !check_length(r))
             return too_large(r);
@@ -517,6 +609,34 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- the daemon ---- */
 
+/* Fills h->tls with the daemon options of o's TLS material and returns the flags it needs
+ * (0: plain HTTP); -1 with msg when libmicrohttpd cannot serve HTTPS. */
+static int tls_options(kes_http *h, const kes_http_options *o, char *msg, size_t cap)
+{
+    size_t n = 0;
+
+    if (o->tls_cert == NULL) {
+        h->tls[0] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+        return 0;
+    }
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        snprintf(msg, cap, "this libmicrohttpd was built without TLS: HTTPS is not available");
+        return -1;
+    }
+    h->tls[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)o->tls_cert};
+    h->tls[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->tls_key};
+    h->tls[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, TLS_PRIORITIES};
+    if (o->tls_client_ca != NULL) {
+        /* MHD asks for a client certificate but does not refuse a connection without a valid
+         * one: access_allowed does */
+        h->tls[n++] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)o->tls_client_ca};
+        h->client_ca = 1;
+    }
+    h->tls[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    return MHD_USE_TLS;
+}
+
 /* MHD's unescaping of the path and the query arguments (in place; returns the new length),
  * except that %00 becomes C0 80, an overlong NUL that is never valid UTF-8: MHD hands both
  * over as C strings, where a NUL would cut them ("/pipelines/%00" would read as "/pipelines/").
@@ -552,12 +672,19 @@ int kes_http_start(const kes_http_options *o, kec_client *c, kes_http **out, cha
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
     kes_http *h;
+    int tls;
 
     *out = NULL;
     if ((h = calloc(1, sizeof *h)) == NULL) {
         snprintf(msg, cap, "out of memory");
         return -1;
     }
+    if ((tls = tls_options(h, o, msg, cap)) < 0) {
+        free(h);
+        return -1;
+    }
+    flags |= (unsigned)tls;
+    h->auth = o->auth;
     h->client = c;
     h->max_body = o->max_body;
     h->max_inflight = o->max_inflight;
@@ -566,13 +693,18 @@ int kes_http_start(const kes_http_options *o, kec_client *c, kes_http **out, cha
     pthread_attr_setstacksize(&h->detached, 256 * 1024);
     if (o->addr->sa_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, o->addr,
-                            MHD_OPTION_THREAD_POOL_SIZE, o->threads > 1 ? o->threads : 0,
-                            MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-                            MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+    h->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, o->addr,
+        MHD_OPTION_THREAD_POOL_SIZE, o->threads > 1 ? o->threads : 0, MHD_OPTION_CONNECTION_TIMEOUT,
+        o->idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_ARRAY, h->tls, MHD_OPTION_END);
     if (h->d == NULL) {
-        snprintf(msg, cap, "cannot listen (address in use, or not an address of this host)");
+        if (tls)
+            snprintf(msg, cap,
+                     "cannot listen (address in use, not an address of this host, or a TLS "
+                     "certificate, key or CA that GnuTLS refuses)");
+        else
+            snprintf(msg, cap, "cannot listen (address in use, or not an address of this host)");
         pthread_attr_destroy(&h->detached);
         free(h);
         return -1;

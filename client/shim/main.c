@@ -1,5 +1,5 @@
-/* main.c -- kedro-event-shim: flags, the one gRPC client, the HTTP server, and a graceful
- * stop on SIGINT/SIGTERM. */
+/* main.c -- kedro-event-shim: flags, the one gRPC client, the HTTP server, a graceful stop on
+ * SIGINT/SIGTERM, and the tokens re-read on SIGHUP. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "internal.h" /* kec_client_set_token */
 #include "shim.h"
 
 #define PROG "kedro-event-shim"
@@ -27,7 +28,17 @@ enum {
     OPT_MAX_INFLIGHT,
     OPT_CHANNELS,
     OPT_HELP,
-    OPT_VERSION
+    OPT_VERSION,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_TLS_CLIENT_CA,
+    OPT_AUTH_TOKENS,
+    OPT_TARGET_TLS,
+    OPT_TARGET_CA,
+    OPT_TARGET_CERT,
+    OPT_TARGET_KEY,
+    OPT_TARGET_SERVER_NAME,
+    OPT_TARGET_TOKEN_FILE
 };
 
 static const struct option long_options[] = {
@@ -41,6 +52,16 @@ static const struct option long_options[] = {
     {"channels", required_argument, NULL, OPT_CHANNELS},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+    {"tls-client-ca", required_argument, NULL, OPT_TLS_CLIENT_CA},
+    {"auth-tokens", required_argument, NULL, OPT_AUTH_TOKENS},
+    {"target-tls", no_argument, NULL, OPT_TARGET_TLS},
+    {"target-ca", required_argument, NULL, OPT_TARGET_CA},
+    {"target-cert", required_argument, NULL, OPT_TARGET_CERT},
+    {"target-key", required_argument, NULL, OPT_TARGET_KEY},
+    {"target-server-name", required_argument, NULL, OPT_TARGET_SERVER_NAME},
+    {"target-token-file", required_argument, NULL, OPT_TARGET_TOKEN_FILE},
     {NULL, 0, NULL, 0},
 };
 
@@ -68,13 +89,37 @@ static void usage(FILE *f)
         "  --channels N              HTTP/2 connections to kedro-eventd (default 1)\n"
         "  --help                    show this text\n"
         "  --version                 show the version\n\n"
-        "Answers: 200 with the started pipelines; 400 invalid event; 404 dispatch disabled or\n"
+        "Security (see also SIGHUP below):\n"
+        "  --tls-cert FILE --tls-key FILE\n"
+        "                            serve HTTPS (TLS 1.2/1.3) with this PEM certificate\n"
+        "                            (chain) and key; each file at most %u bytes\n"
+        "  --tls-client-ca FILE      also require a client certificate issued by this PEM CA\n"
+        "                            (and meant for client authentication): 403 without\n"
+        "  --auth-tokens FILE        every endpoint but /healthz needs 'Authorization: Bearer\n"
+        "                            <token>' with a token of FILE (one per line, %d to %d\n"
+        "                            characters, at most %d; blank and '#' lines ignored; not\n"
+        "                            readable by others): 401 without\n"
+        "  --target-tls              speak TLS to kedro-eventd (the system's roots)\n"
+        "  --target-ca FILE          PEM roots to trust for kedro-eventd (implies --target-tls)\n"
+        "  --target-cert FILE --target-key FILE\n"
+        "                            client certificate toward kedro-eventd (mutual TLS)\n"
+        "  --target-server-name NAME name kedro-eventd's certificate must hold, instead of\n"
+        "                            the --target host\n"
+        "  --target-token-file FILE  bearer token sent to kedro-eventd (its first token line;\n"
+        "                            default $" KEC_TOKEN_ENV ")\n"
+        "\nAnswers: 200 with the started pipelines; 400 invalid event; 404 dispatch disabled or\n"
         "unknown path; 405 wrong method; 413 body too large; 415 unknown structured format;\n"
-        "429/503 overloaded (Retry-After); 502 kedro-eventd unreachable; 504 no answer in time.\n\n"
+        "429/503 overloaded (Retry-After); 502 kedro-eventd unreachable; 504 no answer in time.\n"
+        "With --auth-tokens: 401 (WWW-Authenticate: Bearer) without an accepted token; with\n"
+        "--tls-client-ca: 403 without an accepted client certificate; kedro-eventd refusing\n"
+        "the shim's own token: 502; kedro-eventd overloaded: 429, its store full: 503.\n\n"
+        "SIGHUP re-reads --auth-tokens and --target-token-file; a file that is refused\n"
+        "leaves the tokens in use unchanged.\n\n"
         "Exit status: 0 after SIGINT or SIGTERM (requests in flight are answered first);\n"
         "1 when it cannot start; 2 for invalid flags.\n",
         KES_DEFAULT_MAX_BODY, KES_DEFAULT_TIMEOUT_MS / 1000, KES_DEFAULT_IDLE_S,
-        KES_DEFAULT_THREADS, KES_DEFAULT_MAX_INFLIGHT);
+        KES_DEFAULT_THREADS, KES_DEFAULT_MAX_INFLIGHT, KES_PEM_MAX_BYTES, KEC_TOKEN_MIN_BYTES,
+        KEC_TOKEN_MAX_BYTES, KEC_TOKENS_MAX_COUNT);
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -148,6 +193,169 @@ static int resolve_listen(const char *listen, struct addrinfo **res)
     return 0;
 }
 
+/* The security flags as given; their files are read once every flag has been parsed. */
+typedef struct sec_flags {
+    const char *tls_cert;          /* --tls-cert */
+    const char *tls_key;           /* --tls-key */
+    const char *tls_client_ca;     /* --tls-client-ca */
+    const char *auth_tokens;       /* --auth-tokens */
+    const char *target_token_file; /* --target-token-file */
+} sec_flags;
+
+/* What the security flags loaded (sec_release frees it). */
+typedef struct sec_state {
+    char *cert;         /* PEM text of --tls-cert */
+    char *key;          /* PEM text of --tls-key */
+    char *client_ca;    /* PEM text of --tls-client-ca */
+    kec_auth *auth;     /* --auth-tokens */
+    char *target_token; /* the token of --target-token-file */
+} sec_state;
+
+/* Takes a security flag into f (HTTPS, tokens) or co (toward kedro-eventd); 0, or -1 when
+ * opt is not one of them. */
+static int sec_flag(int opt, const char *arg, sec_flags *f, kec_client_options *co)
+{
+    switch (opt) {
+    case OPT_TLS_CERT:
+        f->tls_cert = arg;
+        return 0;
+    case OPT_TLS_KEY:
+        f->tls_key = arg;
+        return 0;
+    case OPT_TLS_CLIENT_CA:
+        f->tls_client_ca = arg;
+        return 0;
+    case OPT_AUTH_TOKENS:
+        f->auth_tokens = arg;
+        return 0;
+    case OPT_TARGET_TOKEN_FILE:
+        f->target_token_file = arg;
+        return 0;
+    case OPT_TARGET_CA:
+        co->tls_ca_file = arg;
+        break;
+    case OPT_TARGET_CERT:
+        co->tls_cert_file = arg;
+        break;
+    case OPT_TARGET_KEY:
+        co->tls_key_file = arg;
+        break;
+    case OPT_TARGET_SERVER_NAME:
+        co->tls_server_name = arg;
+        break;
+    case OPT_TARGET_TLS:
+        break;
+    default:
+        return -1;
+    }
+    co->tls = 1; /* every --target-* TLS flag implies --target-tls */
+    return 0;
+}
+
+/* The flags that go in pairs; EXIT_USAGE (with a message) when one is alone, else 0. */
+static int sec_check(const sec_flags *f, const kec_client_options *co)
+{
+    if ((f->tls_cert == NULL) != (f->tls_key == NULL))
+        return usage_error("--tls-cert and --tls-key go together%s", "");
+    if (f->tls_client_ca != NULL && f->tls_cert == NULL)
+        return usage_error("--tls-client-ca needs --tls-cert and --tls-key (HTTPS)%s", "");
+    if ((co->tls_cert_file == NULL) != (co->tls_key_file == NULL))
+        return usage_error("--target-cert and --target-key go together%s", "");
+    return 0;
+}
+
+/* Reads the files the security flags name into s, and points ho and co at what they need;
+ * -1 with a message printed when a file is refused (s then holds what was read: sec_release). */
+static int sec_load(const sec_flags *f, sec_state *s, kes_http_options *ho, kec_client_options *co)
+{
+    char msg[512];
+    kec_error err;
+
+    kec_error_clear(&err);
+    if ((f->tls_cert != NULL &&
+         kes_pem_read(f->tls_cert, "--tls-cert", &s->cert, msg, sizeof msg) != 0) ||
+        (f->tls_key != NULL &&
+         kes_pem_read(f->tls_key, "--tls-key", &s->key, msg, sizeof msg) != 0) ||
+        (f->tls_client_ca != NULL &&
+         kes_pem_read(f->tls_client_ca, "--tls-client-ca", &s->client_ca, msg, sizeof msg) != 0)) {
+        fprintf(stderr, PROG ": %s\n", msg);
+        return -1;
+    }
+    if (f->auth_tokens != NULL && kec_auth_new(f->auth_tokens, &s->auth, &err) != KEC_OK) {
+        fprintf(stderr, PROG ": --auth-tokens: %s\n", err.msg);
+        return -1;
+    }
+    if (f->target_token_file != NULL &&
+        kec_token_file_read(f->target_token_file, &s->target_token, &err) != KEC_OK) {
+        fprintf(stderr, PROG ": --target-token-file: %s\n", err.msg);
+        return -1;
+    }
+    ho->tls_cert = s->cert;
+    ho->tls_key = s->key;
+    ho->tls_client_ca = s->client_ca;
+    ho->auth = s->auth;
+    if (s->target_token != NULL)
+        co->token = s->target_token;
+    if (s->auth != NULL)
+        fprintf(stderr, PROG ": --auth-tokens %s: tokens accepted: %zu\n", f->auth_tokens,
+                kec_auth_count(s->auth));
+    return 0;
+}
+
+/* Zeroes what s holds (keys, tokens) and frees it. */
+static void sec_release(sec_state *s)
+{
+    kes_pem_free(s->cert);
+    kes_pem_free(s->key);
+    kes_pem_free(s->client_ca);
+    kec_auth_free(s->auth);
+    if (s->target_token != NULL) {
+        explicit_bzero(s->target_token, strlen(s->target_token));
+        free(s->target_token);
+    }
+    memset(s, 0, sizeof *s);
+}
+
+/* SIGHUP: re-reads --auth-tokens and --target-token-file; a file refused leaves the tokens in
+ * use as they are. Says what happened on stderr, never quoting a token. */
+static void sec_reload(const sec_flags *f, sec_state *s, kec_client *client)
+{
+    kec_error err;
+    size_t n;
+    char *token = NULL;
+
+    if (f->auth_tokens == NULL && f->target_token_file == NULL) {
+        fprintf(stderr, PROG ": SIGHUP: no token file to re-read\n");
+        return;
+    }
+    if (f->auth_tokens != NULL) {
+        kec_error_clear(&err);
+        if (kec_auth_reload(s->auth, &n, &err) == KEC_OK)
+            fprintf(stderr, PROG ": SIGHUP: --auth-tokens %s: tokens accepted: %zu\n",
+                    f->auth_tokens, n);
+        else
+            fprintf(stderr,
+                    PROG ": SIGHUP: --auth-tokens refused, keeping the tokens in use (%zu): %s\n",
+                    kec_auth_count(s->auth), err.msg);
+    }
+    if (f->target_token_file != NULL) {
+        kec_error_clear(&err);
+        if (kec_token_file_read(f->target_token_file, &token, &err) != KEC_OK ||
+            kec_client_set_token(client, token, &err) != KEC_OK) {
+            fprintf(stderr,
+                    PROG ": SIGHUP: --target-token-file refused, keeping the token in use: %s\n",
+                    err.msg);
+        } else {
+            fprintf(stderr, PROG ": SIGHUP: --target-token-file %s: token replaced\n",
+                    f->target_token_file);
+        }
+        if (token != NULL) {
+            explicit_bzero(token, strlen(token));
+            free(token);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *listen = KES_DEFAULT_LISTEN;
@@ -156,6 +364,8 @@ int main(int argc, char **argv)
     kec_client *client = NULL;
     kes_http *http = NULL;
     struct addrinfo *addr = NULL;
+    sec_flags sf;
+    sec_state ss;
     kec_error err;
     sigset_t stop;
     char msg[256];
@@ -164,6 +374,8 @@ int main(int argc, char **argv)
     int opt, sig, status = 1;
 
     memset(&ho, 0, sizeof ho);
+    memset(&sf, 0, sizeof sf);
+    memset(&ss, 0, sizeof ss);
     ho.max_body = KES_DEFAULT_MAX_BODY;
     ho.idle_timeout_s = KES_DEFAULT_IDLE_S;
     ho.threads = KES_DEFAULT_THREADS;
@@ -220,12 +432,17 @@ int main(int argc, char **argv)
             printf(PROG " %s\n", KEC_VERSION);
             return 0;
         default:
+            if (sec_flag(opt, optarg, &sf, &co) == 0)
+                break;
             fprintf(stderr, "Try '" PROG " --help'.\n");
             return EXIT_USAGE;
         }
     }
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
+    if ((status = sec_check(&sf, &co)) != 0)
+        return status;
+    status = 1;
     if (resolve_listen(listen, &addr) != 0)
         return EXIT_USAGE;
 
@@ -233,8 +450,12 @@ int main(int argc, char **argv)
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
+
+    if (sec_load(&sf, &ss, &ho, &co) != 0)
+        goto out;
 
     kec_error_clear(&err);
     if (kec_client_new(&co, &client, &err) != KEC_OK) {
@@ -253,8 +474,13 @@ int main(int argc, char **argv)
     fflush(stdout);
     fprintf(stderr, PROG ": forwarding to kedro-eventd at %s\n", kec_client_target(client));
 
-    while (sigwait(&stop, &sig) != 0)
-        ;
+    for (;;) {
+        if (sigwait(&stop, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            break;
+        sec_reload(&sf, &ss, client);
+    }
     fprintf(stderr, PROG ": %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     kes_http_stop(http, DRAIN_MS);
     http = NULL;
@@ -263,6 +489,7 @@ out:
     if (http != NULL)
         kes_http_stop(http, 0);
     kec_client_free(client);
+    sec_release(&ss);
     if (addr != NULL)
         freeaddrinfo(addr);
     return status;

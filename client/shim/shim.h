@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kec_tokens.h"
 #include "kedroevents.h"
 
 #define KES_DEFAULT_LISTEN "127.0.0.1:5000"
@@ -163,6 +164,23 @@ void kes_pipelines_create(kec_client *c, const char *body, size_t len, kes_answe
 /* GET /healthz: 200 {"status": "SERVING"}, else 503 with NOT_SERVING or UNREACHABLE. */
 void kes_health(kec_client *c, kes_answer *a);
 
+/* ---- TLS material and client certificates (tls.c) ----------------------------------------- */
+
+#define KES_PEM_MAX_BYTES (1u << 20) /* largest --tls-cert/--tls-key/--tls-client-ca file */
+
+/* Reads the PEM file at path (flag names it in messages) into *out, NUL-terminated (free with
+ * kes_pem_free). -1 with msg (cap bytes) when it cannot be read, is larger than
+ * KES_PEM_MAX_BYTES, or holds no "-----BEGIN" line. */
+int kes_pem_read(const char *path, const char *flag, char **out, char *msg, size_t cap);
+
+/* Zeroes and frees what kes_pem_read returned; NULL is fine. */
+void kes_pem_free(char *pem);
+
+/* 1 when the client of session (a gnutls_session_t) presented a certificate that chains to
+ * the daemon's trusted CA (--tls-client-ca), is valid now and allows client authentication;
+ * else 0 with msg (cap bytes) saying why. */
+int kes_tls_client_verified(void *session, char *msg, size_t cap);
+
 /* ---- the HTTP server (http.c) ------------------------------------------------------------ */
 
 /* How the HTTP side runs. */
@@ -173,6 +191,12 @@ typedef struct kes_http_options {
     unsigned idle_timeout_s;     /* idle keep-alive connections closed after */
     unsigned threads;            /* thread pool size */
     unsigned max_inflight;       /* requests waiting on gRPC at once */
+    const char *tls_cert;        /* PEM text of the HTTPS certificate (chain); NULL: HTTP */
+    const char *tls_key;         /* PEM text of its key (with tls_cert) */
+    const char *tls_client_ca;   /* PEM text of the CA client certificates must chain to;
+                                    NULL: no client certificate asked for */
+    kec_auth *auth;              /* borrowed: bearer tokens every endpoint but /healthz
+                                    needs; NULL: none needed */
 } kes_http_options;
 
 typedef struct kes_http kes_http;

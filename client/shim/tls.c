@@ -1,0 +1,106 @@
+/* tls.c -- the shim's TLS material and the check of a client's certificate: PEM files read
+ * once at start-up, and GnuTLS's verdict on the certificate an HTTPS client presented. Only
+ * this file sees GnuTLS; http.c hands over the session libmicrohttpd keeps. */
+#include <errno.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shim.h"
+
+/* Frees p after zeroing its len bytes (a private key must not linger in freed memory). */
+static void free_wiped(char *p, size_t len)
+{
+    if (p == NULL)
+        return;
+    explicit_bzero(p, len);
+    free(p);
+}
+
+int kes_pem_read(const char *path, const char *flag, char **out, char *msg, size_t cap)
+{
+    FILE *f;
+    char *buf = NULL;
+    size_t n = 0;
+    int rc = -1;
+
+    *out = NULL;
+    if ((f = fopen(path, "rb")) == NULL) {
+        snprintf(msg, cap, "%s %s: %s", flag, path, strerror(errno));
+        return -1;
+    }
+    if ((buf = malloc(KES_PEM_MAX_BYTES + 2)) == NULL) {
+        snprintf(msg, cap, "%s %s: out of memory", flag, path);
+        goto out;
+    }
+    n = fread(buf, 1, KES_PEM_MAX_BYTES + 1, f);
+    if (ferror(f)) {
+        snprintf(msg, cap, "%s %s: cannot read it", flag, path);
+        goto out;
+    }
+    buf[n] = '\0';
+    if (n > KES_PEM_MAX_BYTES)
+        snprintf(msg, cap, "%s %s: larger than %u bytes", flag, path, KES_PEM_MAX_BYTES);
+    else if (memchr(buf, '\0', n) != NULL || strstr(buf, "-----BEGIN ") == NULL)
+        snprintf(msg, cap, "%s %s: not a PEM file (no -----BEGIN line)", flag, path);
+    else
+        rc = 0;
+out:
+    fclose(f);
+    if (rc != 0) {
+        free_wiped(buf, n);
+        return -1;
+    }
+    *out = buf;
+    return 0;
+}
+
+void kes_pem_free(char *pem)
+{
+    if (pem != NULL)
+        free_wiped(pem, strlen(pem));
+}
+
+int kes_tls_client_verified(void *session, char *msg, size_t cap)
+{
+    gnutls_session_t s = session;
+    gnutls_typed_vdata_st purpose;
+    gnutls_datum_t text;
+    unsigned status = 0;
+    size_t n;
+    int rc;
+
+    if (s == NULL) {
+        snprintf(msg, cap, "no TLS session");
+        return 0;
+    }
+    if (gnutls_certificate_type_get(s) != GNUTLS_CRT_X509 ||
+        gnutls_certificate_get_peers(s, &(unsigned){0}) == NULL) {
+        snprintf(msg, cap, "no client certificate was presented");
+        return 0;
+    }
+    /* the chain must end at --tls-client-ca and the certificate be meant for clients */
+    memset(&purpose, 0, sizeof purpose);
+    purpose.type = GNUTLS_DT_KEY_PURPOSE_OID;
+    purpose.data = (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT;
+    rc = gnutls_certificate_verify_peers(s, &purpose, 1, &status);
+    if (rc != GNUTLS_E_SUCCESS) {
+        snprintf(msg, cap, "the client certificate cannot be verified: %s", gnutls_strerror(rc));
+        return 0;
+    }
+    if (status == 0)
+        return 1;
+    if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text, 0) == 0) {
+        n = strlen((const char *)text.data);
+        while (n > 0 && text.data[n - 1] == ' ')
+            n--;
+        snprintf(msg, cap, "the client certificate is not accepted: %.*s", (int)n,
+                 (const char *)text.data);
+        gnutls_free(text.data);
+    } else {
+        snprintf(msg, cap, "the client certificate is not accepted");
+    }
+    return 0;
+}
