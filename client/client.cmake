@@ -101,7 +101,8 @@ add_executable(kedro-event-shim
   client/shim/http.c
   client/shim/answers.c
   client/shim/pipelines.c
-  client/shim/tls.c)
+  client/shim/tls.c
+  client/shim/auth.c)
 target_include_directories(kedro-event-shim PRIVATE ${CMAKE_SOURCE_DIR}/client)
 pkg_check_modules(GNUTLS REQUIRED IMPORTED_TARGET gnutls)
 target_link_libraries(kedro-event-shim PRIVATE kes_binding kedroevents_static PkgConfig::MHD

@@ -23,7 +23,6 @@
 #define DISCARD_MAX (64u << 20) /* bytes of a too large chunked body read before closing */
 /* HTTPS: TLS 1.2 and 1.3 only, GnuTLS's NORMAL ciphers otherwise */
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
-#define AUTH_REALM "Bearer realm=\"kedro-events\""
 
 /* What a request asks for. */
 typedef enum route {
@@ -361,73 +360,29 @@ static enum MHD_Result count_authorization(void *cls, enum MHD_ValueKind kind, c
     return MHD_YES;
 }
 
-/* 401 with RFC 6750's challenge (error="invalid_token" when a Bearer token was sent but is
- * not accepted). The body never quotes what was sent. */
-static void unauthorized(request *r, int invalid, const char *msg)
-{
-    kes_answer_release(&r->answer);
-    kes_answer_detail(&r->answer, 401, "%s", msg);
-    kes_answer_header(&r->answer, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                      invalid ? AUTH_REALM ", error=\"invalid_token\"" : AUTH_REALM);
-}
-
-/* Whether r carries exactly one Authorization header with a token of h->auth; else the
- * answer (401, or 400 for two such headers) is left in r->answer. */
-static int bearer_allowed(request *r)
-{
-    const char *value = NULL;
-    unsigned n = 0;
-    size_t len = 0;
-
-    MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, count_authorization, &n);
-    if (n > 1) {
-        kes_answer_release(&r->answer);
-        kes_answer_detail(&r->answer, 400, "more than one Authorization header");
-        kes_answer_header(&r->answer, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                          AUTH_REALM ", error=\"invalid_request\"");
-        return 0;
-    }
-    if (n == 0 || MHD_lookup_connection_value_n(
-                      r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
-                      strlen(MHD_HTTP_HEADER_AUTHORIZATION), &value, &len) != MHD_YES) {
-        unauthorized(r, 0, "this endpoint needs an Authorization: Bearer <token> header");
-        return 0;
-    }
-    if (kec_auth_check(r->h->auth, value, len))
-        return 1;
-    if (len < 7 || strncasecmp(value, "Bearer ", 7) != 0)
-        unauthorized(r, 0, "the Authorization header does not hold a Bearer token");
-    else
-        unauthorized(r, 1, "the bearer token is not accepted");
-    return 0;
-}
-
-/* Whether r may be served: with --tls-client-ca its connection presented a verified client
- * certificate (else 403, and the connection closes: every request on it would fail alike);
- * with --auth-tokens every route but /healthz needs an accepted bearer token (else 401).
- * Decided in the first callback, so a refused request's body is never read into memory;
- * r->answer then holds the refusal. */
+/* Whether r may be served (auth.c decides from its connection's client certificate and its
+ * Authorization header); else r->answer holds the refusal. Called in the first callback, so
+ * a refused request's body is never read into memory. */
 static int access_allowed(request *r)
 {
     kes_http *h = r->h;
     const union MHD_ConnectionInfo *ci;
-    char why[256];
+    kes_credentials c;
 
+    if (!h->client_ca && h->auth == NULL)
+        return 1;
+    memset(&c, 0, sizeof c);
     if (h->client_ca) {
         ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-        if (!kes_tls_client_verified(ci != NULL ? ci->tls_session : NULL, why, sizeof why)) {
-            kes_answer_release(&r->answer);
-            kes_answer_detail(&r->answer, 403,
-                              "a client certificate issued by the shim's --tls-client-ca is "
-                              "required: %s",
-                              why);
-            kes_answer_header(&r->answer, MHD_HTTP_HEADER_CONNECTION, "close");
-            return 0;
-        }
+        c.tls_session = ci != NULL ? ci->tls_session : NULL;
     }
-    if (h->auth == NULL || r->route == R_HEALTH)
-        return 1;
-    return bearer_allowed(r);
+    MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, count_authorization, &c.n_authorization);
+    if (MHD_lookup_connection_value_n(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
+                                      strlen(MHD_HTTP_HEADER_AUTHORIZATION), &c.authorization,
+                                      &c.authorization_len) != MHD_YES)
+        c.authorization = NULL;
+    /* a refusal replaces a 404 or 405 the routing may have decided */
+    return kes_access_check(h->auth, h->client_ca, r->route == R_HEALTH, &c, &r->answer);
 }
 
 /* ---- routing and the body ---- */

@@ -281,6 +281,10 @@ static int sec_load(const sec_flags *f, sec_state *s, kes_http_options *ho, kec_
         fprintf(stderr, PROG ": %s\n", msg);
         return -1;
     }
+    if (s->cert != NULL && kes_tls_check(s->cert, s->key, s->client_ca, msg, sizeof msg) != 0) {
+        fprintf(stderr, PROG ": %s\n", msg);
+        return -1;
+    }
     if (f->auth_tokens != NULL && kec_auth_new(f->auth_tokens, &s->auth, &err) != KEC_OK) {
         fprintf(stderr, PROG ": --auth-tokens: %s\n", err.msg);
         return -1;

@@ -176,10 +176,34 @@ int kes_pem_read(const char *path, const char *flag, char **out, char *msg, size
 /* Zeroes and frees what kes_pem_read returned; NULL is fine. */
 void kes_pem_free(char *pem);
 
+/* Whether GnuTLS accepts cert and key (PEM texts; the key must be the certificate's) and,
+ * when not NULL, client_ca as trusted CAs: 0, else -1 with msg (cap bytes) naming the flag
+ * and GnuTLS's reason. */
+int kes_tls_check(const char *cert, const char *key, const char *client_ca, char *msg, size_t cap);
+
 /* 1 when the client of session (a gnutls_session_t) presented a certificate that chains to
  * the daemon's trusted CA (--tls-client-ca), is valid now and allows client authentication;
  * else 0 with msg (cap bytes) saying why. */
 int kes_tls_client_verified(void *session, char *msg, size_t cap);
+
+/* ---- who may ask (auth.c) ---------------------------------------------------------------- */
+
+/* What a request shows of who sent it (http.c reads it from the connection). */
+typedef struct kes_credentials {
+    void *tls_session;         /* the connection's gnutls_session_t; NULL: not asked for */
+    const char *authorization; /* the first Authorization header's value, or NULL */
+    size_t authorization_len;  /* its bytes */
+    unsigned n_authorization;  /* how many Authorization headers came */
+} kes_credentials;
+
+/* Whether a request with credentials c may be served: with client_ca, its connection must
+ * have presented a certificate kes_tls_client_verified accepts (else 403, and the connection
+ * closes: every request on it would fail alike); with auth, unless exempt (/healthz), it must
+ * carry one "Authorization: Bearer <token>" header with a token of auth (else 401 with RFC
+ * 6750's WWW-Authenticate challenge, or 400 for two such headers). Returns 1, or 0 with the
+ * refusal replacing *a. No answer quotes what was sent. */
+int kes_access_check(kec_auth *auth, int client_ca, int exempt, const kes_credentials *c,
+                     kes_answer *a);
 
 /* ---- the HTTP server (http.c) ------------------------------------------------------------ */
 

@@ -104,3 +104,30 @@ int kes_tls_client_verified(void *session, char *msg, size_t cap)
     }
     return 0;
 }
+
+int kes_tls_check(const char *cert, const char *key, const char *client_ca, char *msg, size_t cap)
+{
+    gnutls_certificate_credentials_t cred;
+    gnutls_datum_t c, k, ca;
+    int rc;
+
+    if (gnutls_certificate_allocate_credentials(&cred) != GNUTLS_E_SUCCESS) {
+        snprintf(msg, cap, "out of memory reading the TLS files");
+        return -1;
+    }
+    c = (gnutls_datum_t){(unsigned char *)cert, (unsigned)strlen(cert)};
+    k = (gnutls_datum_t){(unsigned char *)key, (unsigned)strlen(key)};
+    rc = gnutls_certificate_set_x509_key_mem(cred, &c, &k, GNUTLS_X509_FMT_PEM);
+    if (rc < 0) {
+        snprintf(msg, cap, "--tls-cert and --tls-key are refused: %s", gnutls_strerror(rc));
+    } else if (client_ca != NULL) {
+        ca = (gnutls_datum_t){(unsigned char *)client_ca, (unsigned)strlen(client_ca)};
+        rc = gnutls_certificate_set_x509_trust_mem(cred, &ca, GNUTLS_X509_FMT_PEM);
+        if (rc <= 0)
+            snprintf(msg, cap, "--tls-client-ca holds no CA certificate GnuTLS can read%s%s",
+                     rc < 0 ? ": " : "", rc < 0 ? gnutls_strerror(rc) : "");
+        rc = rc <= 0 ? -1 : 0;
+    }
+    gnutls_certificate_free_credentials(cred);
+    return rc < 0 ? -1 : 0;
+}

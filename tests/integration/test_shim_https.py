@@ -136,6 +136,12 @@ class HttpsWithTokens(unittest.TestCase):
         a = curl(self.shim.url + "/nothing-here", "--cacert", self.c.ca)
         self.assertEqual(a.status, 401, a)
 
+    def test_with_a_token_unknown_paths_and_wrong_methods_answer_as_before(self):
+        a = curl(self.shim.url + "/nothing-here", "--cacert", self.c.ca, *bearer(TOKEN))
+        self.assertEqual(a.status, 404, a)
+        a = curl(self.shim.url + "/event/", "--cacert", self.c.ca, *bearer(TOKEN))
+        self.assertEqual(a.status, 405, a)
+
     def test_plain_http_to_the_https_port_fails(self):
         r = subprocess.run(["curl", "-sS", "--max-time", "20", "http://127.0.0.1:%d/healthz"
                             % self.shim.port], capture_output=True, timeout=60)
