@@ -72,13 +72,13 @@ class HttpsWithTokens(unittest.TestCase):
     def setUpClass(cls):
         cls.c = the_certs()
         cls.server = harness.Server()
+        cls.addClassCleanup(cls.server.__exit__, None, None, None)  # also when the shim fails
         cls.tokens = token_file(cls.c.dir, TOKEN, OTHER)
         cls.shim = HttpsShim(cls.server.target, cls.c, args=["--auth-tokens", cls.tokens])
 
     @classmethod
     def tearDownClass(cls):
         status = cls.shim.stop()
-        cls.server.__exit__(None, None, None)
         assert status == 0, "the shim exited %r after SIGTERM:\n%s" % (status, cls.shim.stderr())
 
     def test_post_without_a_token_is_401_with_a_bearer_challenge(self):
@@ -178,12 +178,12 @@ class MutualTls(unittest.TestCase):
     def setUpClass(cls):
         cls.c = the_certs()
         cls.fake = sh.FakeEventd(grpc.StatusCode.OK)
+        cls.addClassCleanup(cls.fake.__exit__, None, None, None)
         cls.shim = HttpsShim(cls.fake.target, cls.c, args=["--tls-client-ca", cls.c.ca])
 
     @classmethod
     def tearDownClass(cls):
         status = cls.shim.stop()
-        cls.fake.__exit__(None, None, None)
         assert status == 0, "the shim exited %r after SIGTERM:\n%s" % (status, cls.shim.stderr())
 
     def test_without_a_client_certificate_the_request_is_refused_403(self):
