@@ -8,8 +8,9 @@
 #include "errors.h"
 #include "pipeline.h"
 
-#define KE_LIST_DEFAULT_LIMIT 50 /* ListPipelines page size when none is asked for */
-#define KE_LIST_MAX_LIMIT 1000   /* largest page ListPipelines answers */
+#define KE_LIST_DEFAULT_LIMIT 50         /* ListPipelines page size when none is asked for */
+#define KE_LIST_MAX_LIMIT 1000           /* largest page ListPipelines answers */
+#define KE_STORE_MIN_MAX_BYTES (1 << 20) /* smallest size cap: the schema and some events */
 
 typedef struct ke_store ke_store;
 
