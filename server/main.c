@@ -136,6 +136,7 @@ int main(int argc, char **argv)
         ke_health_new(&health, &err) != KE_OK ||
         ke_reflection_new(ke_descriptor_set, ke_descriptor_set_len, &reflection, &err) != KE_OK)
         goto out;
+    ke_store_set_max_bytes(store, o.max_store_bytes);
     service.dispatcher.router = router;
     service.dispatcher.store = store;
     service.dispatcher.max_event_json = KE_EVENT_JSON_FACTOR * o.max_message_bytes;

@@ -13,8 +13,8 @@
 #define KE_DEFAULT_GRACE_SECONDS 10
 #define KE_DEFAULT_HTTP_URL "http://127.0.0.1:5000" /* kedro-event-shim's default address */
 #define KE_MAX_THREADS 256
-#define KE_DEFAULT_MAX_INFLIGHT_BYTES (16u << 20) /* request bytes in flight: 4 maximum requests   \
-                                                   */
+/* Limits on what callers can make the server hold (--help says why each default). */
+#define KE_DEFAULT_MAX_INFLIGHT_BYTES (16u << 20) /* 4 requests of the default maximum size */
 #define KE_DEFAULT_MAX_CALLS 1024                 /* calls being handled at once */
 #define KE_DEFAULT_HANDSHAKE_SECONDS 10           /* a new connection's handshake deadline */
 #define KE_DEFAULT_IDLE_SECONDS 300               /* a connection without calls is closed */
