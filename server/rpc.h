@@ -76,9 +76,12 @@ typedef struct ke_rpc_options {
  * STREAMS): one client cannot open thousands of streams on one connection. */
 #define KE_RPC_MAX_STREAMS 100
 
-/* grpc core's resource quota is this many times --max-inflight-bytes (main.c): it bounds the
- * buffers grpc fills before a call reaches us (requests still arriving, unmatched). */
-#define KE_RPC_QUOTA_FACTOR 4
+/* grpc core's resource quota is this many times --max-inflight-bytes (main.c): a last-resort
+ * bound on the buffers grpc fills before a call reaches us (requests still arriving). Past it
+ * grpc itself resets streams (RESOURCE_EXHAUSTED "Received RST_STREAM with error code 11") and
+ * sends connections away (UNAVAILABLE), health checks' included, so it sits far above what the
+ * server's own budget lets through. */
+#define KE_RPC_QUOTA_FACTOR 16
 
 /* Creates the server, registers the methods (copied; paths must stay valid)
  * and binds the address. Calls past max_calls or max_inflight_bytes are answered
