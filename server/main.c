@@ -101,7 +101,7 @@ int main(int argc, char **argv)
     ke_router *router = NULL;
     ke_store *store = NULL;
     ke_rpc *rpc = NULL;
-    ke_rpc_options ro;
+    ke_rpc_options ro = {0};
     ke_options o;
     size_t n = 0;
     sigset_t set;
@@ -136,6 +136,7 @@ int main(int argc, char **argv)
         ke_health_new(&health, &err) != KE_OK ||
         ke_reflection_new(ke_descriptor_set, ke_descriptor_set_len, &reflection, &err) != KE_OK)
         goto out;
+    ke_store_set_max_bytes(store, o.max_store_bytes);
     service.dispatcher.router = router;
     service.dispatcher.store = store;
     service.dispatcher.max_event_json = KE_EVENT_JSON_FACTOR * o.max_message_bytes;
@@ -153,6 +154,11 @@ int main(int argc, char **argv)
     ro.listen = o.listen;
     ro.threads = o.threads;
     ro.max_message_bytes = o.max_message_bytes;
+    ro.max_inflight_bytes = o.max_inflight_bytes;
+    ro.max_calls = o.max_calls;
+    ro.memory_quota_bytes = KE_RPC_QUOTA_FACTOR * o.max_inflight_bytes;
+    ro.handshake_timeout_ms = o.handshake_timeout * 1000;
+    ro.max_idle_ms = o.max_idle * 1000;
     if (ke_rpc_new(&ro, methods, n, &rpc, &err) != KE_OK)
         goto out;
     if (recovered > 0)

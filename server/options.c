@@ -9,6 +9,36 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "rpc.h"
+#include "store.h"
+
+/* The limits' part of --help: what an outside caller can make the server hold. */
+static void usage_limits(FILE *f)
+{
+    fprintf(
+        f,
+        "\n"
+        "Limits (past one, the answer is retryable: RESOURCE_EXHAUSTED \"overloaded: ...\" or\n"
+        "\"store full: ...\", or UNAVAILABLE; grpc.health.v1.Health is never refused):\n"
+        "  --max-inflight-bytes N    request bytes held by calls at once (default %u, 4 requests\n"
+        "                            of the default size; at least --max-message-bytes;\n"
+        "                            0: no limit); grpc core's own buffers get %d times it\n"
+        "  --max-calls N             calls handled at once (default %d; 0: no limit); each\n"
+        "                            connection carries at most %d calls at once\n"
+        "  --handshake-timeout SECONDS\n"
+        "                            a new connection that does not finish its HTTP/2\n"
+        "                            handshake in time is closed (default %d)\n"
+        "  --max-connection-idle SECONDS\n"
+        "                            a connection without calls for this long is closed\n"
+        "                            (GOAWAY; default %d; 0: never)\n"
+        "  --max-store-bytes N       the database's size cap: past it Dispatch, DispatchBatch\n"
+        "                            and CreatePipeline answer RESOURCE_EXHAUSTED \"store full:\"\n"
+        "                            (runs already accepted still start and finish; default\n"
+        "                            0: no cap but the disk's; at least %d)\n",
+        KE_DEFAULT_MAX_INFLIGHT_BYTES, KE_RPC_QUOTA_FACTOR, KE_DEFAULT_MAX_CALLS,
+        KE_RPC_MAX_STREAMS, KE_DEFAULT_HANDSHAKE_SECONDS, KE_DEFAULT_IDLE_SECONDS,
+        KE_STORE_MIN_MAX_BYTES);
+}
 
 void ke_options_usage(FILE *f)
 {
@@ -54,6 +84,7 @@ void ke_options_usage(FILE *f)
         "start (invalid configuration, address in use); 2 for invalid flags.\n",
         KE_DEFAULT_LISTEN, KE_DEFAULT_DATA_DIR, KE_DEFAULT_MAX_MESSAGE_BYTES,
         KE_DEFAULT_GRACE_SECONDS, KE_DEFAULT_HTTP_URL, KE_CONFIG_ENV);
+    usage_limits(f);
 }
 
 /* Parses a whole decimal number in [min, max]. */
@@ -79,6 +110,48 @@ static int default_threads(void)
     return n < 1 ? 1 : n > KE_MAX_THREADS ? KE_MAX_THREADS : (int)n;
 }
 
+/* The limits' flags, in the order of usage_limits(). */
+enum { L_INFLIGHT, L_CALLS, L_HANDSHAKE, L_IDLE, L_STORE };
+
+/* Parses the value of limit flag `which` into o. */
+static int parse_limit(int which, const char *arg, ke_options *o, ke_error *err)
+{
+    long long v;
+
+    switch (which) {
+    case L_INFLIGHT:
+        if (parse_number("--max-inflight-bytes", arg, 0, (long long)1 << 40, &v, err) != KE_OK)
+            return KE_EINVAL;
+        o->max_inflight_bytes = (size_t)v;
+        break;
+    case L_CALLS:
+        if (parse_number("--max-calls", arg, 0, 1000000, &v, err) != KE_OK)
+            return KE_EINVAL;
+        o->max_calls = (int)v;
+        break;
+    case L_HANDSHAKE:
+        if (parse_number("--handshake-timeout", arg, 1, 3600, &v, err) != KE_OK)
+            return KE_EINVAL;
+        o->handshake_timeout = (int)v;
+        break;
+    case L_IDLE:
+        if (parse_number("--max-connection-idle", arg, 0, 30 * 24 * 3600, &v, err) != KE_OK)
+            return KE_EINVAL;
+        o->max_idle = (int)v;
+        break;
+    default:
+        if (parse_number("--max-store-bytes", arg, 0, LLONG_MAX / 2, &v, err) != KE_OK)
+            return KE_EINVAL;
+        if (v != 0 && v < KE_STORE_MIN_MAX_BYTES)
+            return ke_error_set(err, KE_EINVAL,
+                                "--max-store-bytes %lld: must be 0 (no cap) or at least %d", v,
+                                KE_STORE_MIN_MAX_BYTES);
+        o->max_store_bytes = v;
+        break;
+    }
+    return KE_OK;
+}
+
 int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
 {
     enum {
@@ -98,7 +171,8 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         O_MAXRUNS,
         O_TIMEOUT,
         O_REQUEUE,
-        O_HTTP_URL
+        O_HTTP_URL,
+        O_LIMIT_FIRST /* the limits' flags: parse_limit() */
     };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
@@ -116,6 +190,11 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         {"run-timeout", required_argument, NULL, O_TIMEOUT},
         {"requeue-interrupted", no_argument, NULL, O_REQUEUE},
         {"http-url", required_argument, NULL, O_HTTP_URL},
+        {"max-inflight-bytes", required_argument, NULL, O_LIMIT_FIRST + L_INFLIGHT},
+        {"max-calls", required_argument, NULL, O_LIMIT_FIRST + L_CALLS},
+        {"handshake-timeout", required_argument, NULL, O_LIMIT_FIRST + L_HANDSHAKE},
+        {"max-connection-idle", required_argument, NULL, O_LIMIT_FIRST + L_IDLE},
+        {"max-store-bytes", required_argument, NULL, O_LIMIT_FIRST + L_STORE},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VER},
         {NULL, 0, NULL, 0},
@@ -135,6 +214,11 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
     o->kedro_bin = "kedro";
     o->http_url = KE_DEFAULT_HTTP_URL;
     o->max_runs = default_threads();
+    o->max_inflight_bytes = KE_DEFAULT_MAX_INFLIGHT_BYTES;
+    o->max_calls = KE_DEFAULT_MAX_CALLS;
+    o->handshake_timeout = KE_DEFAULT_HANDSHAKE_SECONDS;
+    o->max_idle = KE_DEFAULT_IDLE_SECONDS;
+    o->max_store_bytes = KE_DEFAULT_MAX_STORE_BYTES;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -203,6 +287,14 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         case O_HTTP_URL:
             o->http_url = optarg;
             break;
+        case O_LIMIT_FIRST + L_INFLIGHT:
+        case O_LIMIT_FIRST + L_CALLS:
+        case O_LIMIT_FIRST + L_HANDSHAKE:
+        case O_LIMIT_FIRST + L_IDLE:
+        case O_LIMIT_FIRST + L_STORE:
+            if (parse_limit(c - O_LIMIT_FIRST, optarg, o, err) != KE_OK)
+                return KE_EINVAL;
+            break;
         case 'h':
         case O_HELP:
             o->help = 1;
@@ -222,5 +314,10 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
     if (optind < argc)
         return ke_error_set(err, KE_EINVAL, "unexpected argument \"%s\" (see --help)",
                             argv[optind]);
+    if (o->max_inflight_bytes != 0 && o->max_inflight_bytes < o->max_message_bytes)
+        return ke_error_set(err, KE_EINVAL,
+                            "--max-inflight-bytes %zu: must be 0 or at least --max-message-bytes "
+                            "(%zu), or a request of the largest size could never be served",
+                            o->max_inflight_bytes, o->max_message_bytes);
     return KE_OK;
 }

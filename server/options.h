@@ -13,6 +13,12 @@
 #define KE_DEFAULT_GRACE_SECONDS 10
 #define KE_DEFAULT_HTTP_URL "http://127.0.0.1:5000" /* kedro-event-shim's default address */
 #define KE_MAX_THREADS 256
+/* Limits on what callers can make the server hold (--help says why each default). */
+#define KE_DEFAULT_MAX_INFLIGHT_BYTES (16u << 20) /* 4 requests of the default maximum size */
+#define KE_DEFAULT_MAX_CALLS 1024                 /* calls being handled at once */
+#define KE_DEFAULT_HANDSHAKE_SECONDS 10           /* a new connection's handshake deadline */
+#define KE_DEFAULT_IDLE_SECONDS 300               /* a connection without calls is closed */
+#define KE_DEFAULT_MAX_STORE_BYTES 0              /* the database's size cap; 0 = none */
 
 /* Settings from the command line, with defaults filled in. */
 typedef struct ke_options {
@@ -31,6 +37,11 @@ typedef struct ke_options {
     int run_timeout;           /* --run-timeout SECONDS, 0 = none */
     int requeue_interrupted;   /* --requeue-interrupted */
     const char *http_url;      /* --http-url URL, exported to runs; "" = none */
+    size_t max_inflight_bytes; /* --max-inflight-bytes N, 0 = no limit */
+    int max_calls;             /* --max-calls N, 0 = no limit */
+    int handshake_timeout;     /* --handshake-timeout SECONDS */
+    int max_idle;              /* --max-connection-idle SECONDS, 0 = never */
+    long long max_store_bytes; /* --max-store-bytes N, 0 = no limit */
     int help;                  /* --help was given */
     int version;               /* --version was given */
 } ke_options;

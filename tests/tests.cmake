@@ -32,6 +32,8 @@ ke_unit_test(store ke_server)
 # The store under a failing disk (a fault-injecting SQLite VFS at every write it makes).
 ke_unit_test(store_faults ke_server)
 set_tests_properties(unit_store_faults PROPERTIES TIMEOUT 600)
+# The store's size cap (--max-store-bytes).
+ke_unit_test(store_cap ke_server)
 ke_unit_test(dispatch ke_server)
 ke_unit_test(forward ke_server)
 ke_unit_test(runfile ke_server)
