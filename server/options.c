@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "kec_tokens.h"
 #include "rpc.h"
 #include "store.h"
 
@@ -73,6 +74,24 @@ void ke_options_usage(FILE *f)
         "                            (default: record it as FAILURE \"interrupted\")\n"
         "  --http-url URL            kedro-event-shim's address, given to runs as\n"
         "                            KEDRO_EVENTS_HTTP_URL (default %s; \"\" for none)\n"
+        "\n"
+        "Security (both off by default: plaintext, no tokens):\n"
+        "  --tls-cert FILE           serve TLS with this PEM certificate chain (at most %u\n"
+        "                            bytes a file) ...\n"
+        "  --tls-key FILE            ... and its PEM private key (unencrypted)\n"
+        "  --tls-client-ca FILE      mutual TLS: require a client certificate that chains to\n"
+        "                            these PEM roots (needs --tls-cert)\n"
+        "  --auth-tokens FILE        every call but grpc.health.v1.Health needs metadata\n"
+        "                            `authorization: Bearer <token>` for a token in FILE\n"
+        "                            (one a line, %d to %d characters of letters, digits and\n"
+        "                            -._~+/=; blank lines and # comments ignored; at most %d);\n"
+        "                            else UNAUTHENTICATED. FILE must not be readable by\n"
+        "                            others (chmod 600). SIGHUP re-reads it; a file refused\n"
+        "                            then keeps the old tokens\n"
+        "  --run-token-file FILE     give runs the first token in FILE as KEDRO_EVENTS_TOKEN,\n"
+        "                            for the child pipelines they create; SIGHUP re-reads it\n"
+        "                            (runs never inherit KEDRO_EVENTS_TOKEN otherwise)\n"
+        "\n"
         "  --help                    show this text\n"
         "  --version                 show the version\n"
         "\n"
@@ -80,10 +99,15 @@ void ke_options_usage(FILE *f)
         "  %s   the event configuration (JSON), when --events-config is not given;\n"
         "  also read from the .env file. Unset: Dispatch answers FAILED_PRECONDITION.\n"
         "\n"
+        "Signals: SIGINT and SIGTERM shut down; SIGHUP re-reads --auth-tokens and\n"
+        "--run-token-file.\n"
+        "\n"
         "Exit status: 0 after a clean shutdown (SIGINT, SIGTERM); 1 when the server cannot\n"
-        "start (invalid configuration, address in use); 2 for invalid flags.\n",
+        "start (invalid configuration, address in use, a TLS or token file refused); 2 for\n"
+        "invalid flags.\n",
         KE_DEFAULT_LISTEN, KE_DEFAULT_DATA_DIR, KE_DEFAULT_MAX_MESSAGE_BYTES,
-        KE_DEFAULT_GRACE_SECONDS, KE_DEFAULT_HTTP_URL, KE_CONFIG_ENV);
+        KE_DEFAULT_GRACE_SECONDS, KE_DEFAULT_HTTP_URL, KE_TLS_PEM_MAX, KEC_TOKEN_MIN_BYTES,
+        KEC_TOKEN_MAX_BYTES, KEC_TOKENS_MAX_COUNT, KE_CONFIG_ENV);
     usage_limits(f);
 }
 
@@ -100,6 +124,34 @@ static int parse_number(const char *flag, const char *s, long long min, long lon
         return ke_error_set(err, KE_EINVAL, "%s \"%s\": must be a whole number from %lld to %lld",
                             flag, s, min, max);
     *out = v;
+    return KE_OK;
+}
+
+/* The security flags, numbered i in the order below: a file path each, never empty. */
+static int security_flag(int i, const char *path, ke_options *o, ke_error *err)
+{
+    static const char *const names[] = {"--tls-cert", "--tls-key", "--tls-client-ca",
+                                        "--auth-tokens", "--run-token-file"};
+    const char **fields[] = {&o->tls_cert, &o->tls_key, &o->tls_client_ca, &o->auth_tokens,
+                             &o->run_token_file};
+
+    if (path[0] == '\0')
+        return ke_error_set(err, KE_EINVAL, "%s: the path is empty", names[i]);
+    *fields[i] = path;
+    return KE_OK;
+}
+
+/* Flags that only work together. */
+static int check_security(const ke_options *o, ke_error *err)
+{
+    if ((o->tls_cert == NULL) != (o->tls_key == NULL))
+        return ke_error_set(err, KE_EINVAL, "%s given without %s: TLS needs both (PEM files)",
+                            o->tls_cert != NULL ? "--tls-cert" : "--tls-key",
+                            o->tls_cert != NULL ? "--tls-key" : "--tls-cert");
+    if (o->tls_client_ca != NULL && o->tls_cert == NULL)
+        return ke_error_set(err, KE_EINVAL,
+                            "--tls-client-ca needs --tls-cert and --tls-key: mutual TLS is TLS "
+                            "that also checks the client");
     return KE_OK;
 }
 
@@ -172,6 +224,11 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         O_TIMEOUT,
         O_REQUEUE,
         O_HTTP_URL,
+        O_TLS_CERT,
+        O_TLS_KEY,
+        O_TLS_CLIENT_CA,
+        O_AUTH_TOKENS,
+        O_RUN_TOKEN_FILE,
         O_LIMIT_FIRST /* the limits' flags: parse_limit() */
     };
     static const struct option longopts[] = {
@@ -197,6 +254,11 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         {"max-store-bytes", required_argument, NULL, O_LIMIT_FIRST + L_STORE},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VER},
+        {"tls-cert", required_argument, NULL, O_TLS_CERT},
+        {"tls-key", required_argument, NULL, O_TLS_KEY},
+        {"tls-client-ca", required_argument, NULL, O_TLS_CLIENT_CA},
+        {"auth-tokens", required_argument, NULL, O_AUTH_TOKENS},
+        {"run-token-file", required_argument, NULL, O_RUN_TOKEN_FILE},
         {NULL, 0, NULL, 0},
     };
     long long v;
@@ -302,6 +364,14 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         case O_VER:
             o->version = 1;
             break;
+        case O_TLS_CERT:
+        case O_TLS_KEY:
+        case O_TLS_CLIENT_CA:
+        case O_AUTH_TOKENS:
+        case O_RUN_TOKEN_FILE:
+            if (security_flag(c - O_TLS_CERT, optarg, o, err) != KE_OK)
+                return KE_EINVAL;
+            break;
         default:
             if (optopt != 0 && optopt < 256)
                 return ke_error_set(err, KE_EINVAL, "unknown flag -%c (see --help)", optopt);
@@ -319,5 +389,5 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
                             "--max-inflight-bytes %zu: must be 0 or at least --max-message-bytes "
                             "(%zu), or a request of the largest size could never be served",
                             o->max_inflight_bytes, o->max_message_bytes);
-    return KE_OK;
+    return check_security(o, err);
 }

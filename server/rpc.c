@@ -15,14 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rpc_security.h"
+
 /* Calls requested in advance per method and queue: how many calls of one
  * method a queue can start without waiting for a re-request. */
 #define DEPTH_UNARY 32
 #define DEPTH_STREAM 4
 #define DEPTH_UNKNOWN 2
-
-/* Health checks are never refused for load: probes must see the server while it sheds. */
-#define EXEMPT_PREFIX "/grpc.health.v1.Health/"
 
 typedef enum call_state {
     ST_REQUESTED, /* waiting for grpc to hand us a call */
@@ -94,6 +93,7 @@ struct ke_rpc {
     atomic_size_t inflight_bytes; /* request bytes of the calls admitted and not yet ended */
     atomic_int inflight_calls;    /* calls admitted and not yet ended */
     grpc_resource_quota *quota;   /* grpc core's memory quota, or NULL */
+    struct kec_auth *auth;        /* tokens calls need (borrowed), or NULL */
 };
 
 static void request_call(ke_rpc *rpc, int cq, int method);
@@ -327,6 +327,36 @@ static int admit(ke_rpc_call *c, char *msg, size_t cap)
     return 1;
 }
 
+/* With tokens configured, ends a call (UNAUTHENTICATED) that is not exempt and carries no
+ * accepted token, before any handler or message of it, and returns 1; else 0. */
+static int refused_unauthenticated(ke_rpc_call *c)
+{
+    const char *path, *refusal;
+    size_t n;
+
+    if (c->rpc->auth == NULL)
+        return 0;
+    if (c->method >= 0) {
+        path = c->rpc->methods[c->method].m.path;
+        n = strlen(path);
+    } else {
+        path = (const char *)GRPC_SLICE_START_PTR(c->details.method);
+        n = GRPC_SLICE_LENGTH(c->details.method);
+    }
+    if (ke_rpc_auth_exempt(path, n))
+        return 0;
+    refusal = ke_rpc_auth_refusal(c->rpc->auth, &c->request_md);
+    if (refusal == NULL)
+        return 0;
+    if (c->payload != NULL) { /* an unauthenticated request's memory goes back at once */
+        grpc_byte_buffer_destroy(c->payload);
+        c->payload = NULL;
+    }
+    finish(c, KE_GRPC_UNAUTHENTICATED, refusal);
+    call_unref(c); /* the request's reference */
+    return 1;
+}
+
 /* A requested call arrived (ok) or the server is shutting down (!ok). */
 static void on_new_call(ke_rpc_call *c, int ok)
 {
@@ -342,6 +372,8 @@ static void on_new_call(ke_rpc_call *c, int ok)
     }
     if (!atomic_load(&rpc->stopping))
         request_call(rpc, c->cq, c->method);
+    if (refused_unauthenticated(c))
+        return;
     if (c->method < 0) {
         path = grpc_slice_to_c_string(c->details.method);
         snprintf(msg, sizeof msg, "unknown method %.256s", path);
@@ -560,24 +592,27 @@ int ke_rpc_new(const ke_rpc_options *opts, const ke_rpc_method *methods, size_t 
             ke_error_set(err, KE_EINVAL, "method %s registered twice", methods[i].path);
             goto fail;
         }
-        rpc->methods[i].budgeted =
-            strncmp(methods[i].path, EXEMPT_PREFIX, strlen(EXEMPT_PREFIX)) != 0;
+        /* health checks are never refused for load: probes must see the server while it sheds */
+        rpc->methods[i].budgeted = !ke_rpc_auth_exempt(methods[i].path, strlen(methods[i].path));
     }
     rpc->n_methods = n_methods;
+    rpc->auth = opts->auth;
     for (w = 0; w < rpc->n_workers; w++) {
         rpc->workers[w].rpc = rpc;
         rpc->workers[w].index = w;
         rpc->workers[w].cq = grpc_completion_queue_create_for_next(NULL);
         grpc_server_register_completion_queue(rpc->server, rpc->workers[w].cq, NULL);
     }
-    creds = grpc_insecure_server_credentials_create();
+    if (ke_rpc_credentials(opts, &creds, err) != KE_OK)
+        goto fail;
     rpc->port = grpc_server_add_http2_port(rpc->server, opts->listen, creds);
     grpc_server_credentials_release(creds);
     if (rpc->port == 0) {
         ke_error_set(err, KE_EIO,
-                     "cannot listen on \"%s\": the address is invalid or in use (see grpc's "
+                     "cannot listen on \"%s\": the address is invalid or in use%s (see grpc's "
                      "log above)",
-                     opts->listen);
+                     opts->listen,
+                     opts->tls_cert != NULL ? ", or --tls-key does not match --tls-cert" : "");
         goto fail;
     }
     *out = rpc;
