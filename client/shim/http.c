@@ -9,7 +9,6 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "edge.h"
 #include "framing.h"
 #include "internal.h" /* kec_hex_value */
 #include "shim.h"
@@ -451,100 +451,18 @@ static int append_body(request *r, const char *data, size_t size)
     return 1;
 }
 
-/* ---- strict framing and slow clients ---- */
-
-typedef struct frame_list {
-    kes_frame_header *items; /* filled */
-    size_t n;                /* used */
-    size_t cap;              /* allocated */
-} frame_list;
-
-/* Collects a header as libmicrohttpd parsed it. MHD 0.9.75 keeps a header's name in its read
- * buffer just before the value, except when a folded line (obs-fold) was appended to the name:
- * that name is rebuilt elsewhere in the connection's memory, after the value. */
-static enum MHD_Result add_frame_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                        size_t key_size, const char *value, size_t value_size)
-{
-    frame_list *l = cls;
-    kes_frame_header *f;
-
-    (void)kind;
-    if (l->n < l->cap) {
-        f = &l->items[l->n++];
-        f->name = key;
-        f->name_len = key_size;
-        f->value = value != NULL ? value : "";
-        f->value_len = value != NULL ? value_size : 0;
-        f->folded = value != NULL && (uintptr_t)value <= (uintptr_t)(key + key_size);
-    }
-    return MHD_YES;
-}
-
-/* On the first call: checks the request's framing (framing.c). 1 when it may be read (*f
- * says how its body is framed); 0 with a 400 or 501 in r->answer (the connection is closed
- * after it, its body unread); -1 when out of memory. */
+/* On the first call: the request's framing (edge.c). 1 when it may be read (*f says how its
+ * body is framed); 0 with a 400 or 501 in r->answer, sent with Connection: close (its body's
+ * length is unknown); -1 when out of memory. */
 static int framing_ok(request *r, const char *version, kes_frame *f)
 {
-    frame_list l;
-    int n;
+    int rc = kes_edge_framing(r->conn, version, f);
 
-    n = MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, NULL, NULL);
-    l.cap = n > 0 ? (size_t)n : 0;
-    l.n = 0;
-    if ((l.items = calloc(l.cap + 1, sizeof *l.items)) == NULL)
-        return -1;
-    MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, add_frame_header, &l);
-    kes_framing_check(version, l.items, l.n, f);
-    free(l.items);
-    if (f->status == 0)
-        return 1;
-    kes_answer_detail(&r->answer, f->status, "%s", f->msg);
-    r->close = 1;
-    kes_log("refused a request (%d): %s", f->status, f->msg);
-    return 0;
-}
-
-/* The deadlines of conn's connection (NULL when it is not watched). */
-static kes_slow_conn *slow_of(struct MHD_Connection *conn)
-{
-    const union MHD_ConnectionInfo *i =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-
-    return i != NULL ? i->socket_context : NULL;
-}
-
-/* A connection opens (watched from now: its first request must arrive within the read
- * timeout) or closes (forgotten, before libmicrohttpd closes its socket). */
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-                          enum MHD_ConnectionNotificationCode code)
-{
-    kes_http *h = cls;
-    const union MHD_ConnectionInfo *i;
-
-    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        i = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-        *socket_context = i != NULL ? kes_slow_open(h->slow, i->connect_fd) : NULL;
-    } else {
-        kes_slow_close(*socket_context);
-        *socket_context = NULL;
+    if (rc == 0) {
+        kes_answer_detail(&r->answer, f->status, "%s", f->msg);
+        r->close = 1;
     }
-}
-
-/* A request line has arrived (before its headers): the read deadline runs. Returns the
- * request's initial state, none yet. */
-static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *conn)
-{
-    (void)cls;
-    (void)uri;
-    kes_slow_reading(slow_of(conn));
-    return NULL;
-}
-
-/* libmicrohttpd's error log, rate-limited (a flood of malformed requests must not flood it). */
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    (void)cls;
-    kes_vlog("libmicrohttpd: ", fmt, ap);
+    return rc;
 }
 
 /* An answer decided from the headers (404, 405). With a body announced it is sent at once,
@@ -558,7 +476,7 @@ static enum MHD_Result answer_early(request *r, const kes_frame *f)
         return MHD_YES;
     }
     r->close = 1;
-    kes_slow_busy(slow_of(r->conn));
+    kes_slow_busy(kes_edge_slow(r->conn));
     return send_answer(r);
 }
 
@@ -603,7 +521,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
          * dropped, up to DISCARD_MAX, then 413; past that the connection is closed */
         return r->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
     }
-    kes_slow_busy(slow_of(conn)); /* the request has arrived whole */
+    kes_slow_busy(kes_edge_slow(conn)); /* the request has arrived whole */
     if (r->early)
         return send_answer(r);
     if (r->waiting)
@@ -622,7 +540,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     request *r = *con_cls;
 
     (void)toe;
-    kes_slow_idle(slow_of(conn)); /* answered: the next request must begin in time */
+    kes_slow_idle(kes_edge_slow(conn)); /* answered: the next request must begin in time */
     if (r == NULL)
         return;
     free(r->id);
@@ -691,18 +609,26 @@ int kes_http_start(const kes_http_options *o, kec_client *c, kes_http **out, cha
     pthread_attr_setstacksize(&h->detached, 256 * 1024);
     if (o->addr->sa_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    /* The logger comes first, so that MHD logs nothing through its default logger. Strict
-     * level 0: in 0.9.75 level 1 answers a missing Host with its header block sent twice and
-     * level -1 (documented as lenient) is the one that refuses whitespace in header names;
-     * framing.c checks both, and answers in JSON like every other error. */
-    h->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, o->addr, MHD_OPTION_THREAD_POOL_SIZE, o->threads > 1 ? o->threads : 0,
-        MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        h, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_STRICT_FOR_CLIENT, 0,
-        MHD_OPTION_CONNECTION_LIMIT, o->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        o->max_per_client, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
-        MHD_OPTION_URI_LOG_CALLBACK, on_request_line, h, MHD_OPTION_END);
+    /* One option a line, so that options are added without touching the others. The logger
+     * comes first, so that MHD logs nothing through its default logger. Strict level 0: in
+     * 0.9.75 level 1 answers a missing Host with its header block sent twice, and level -1
+     * (documented as lenient) is the one that refuses whitespace in header names; framing.c
+     * checks both, and answers in JSON like every other error. */
+    /* clang-format off */
+    h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+                            MHD_OPTION_EXTERNAL_LOGGER, kes_edge_log, NULL,
+                            MHD_OPTION_SOCK_ADDR, o->addr,
+                            MHD_OPTION_THREAD_POOL_SIZE, o->threads > 1 ? o->threads : 0,
+                            MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+                            MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+                            MHD_OPTION_STRICT_FOR_CLIENT, 0,
+                            MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_per_client,
+                            MHD_OPTION_NOTIFY_CONNECTION, kes_edge_on_connection, h->slow,
+                            MHD_OPTION_URI_LOG_CALLBACK, kes_edge_on_request_line, NULL,
+                            MHD_OPTION_END);
+    /* clang-format on */
     if (h->d == NULL) {
         snprintf(msg, cap, "cannot listen (address in use, or not an address of this host)");
         kes_slow_free(h->slow);
