@@ -100,7 +100,11 @@ add_executable(kedro-event-shim
   client/shim/main.c
   client/shim/http.c
   client/shim/answers.c
-  client/shim/pipelines.c)
+  client/shim/pipelines.c
+  client/shim/edge.c
+  client/shim/framing.c
+  client/shim/ratelog.c
+  client/shim/slow.c)
 target_include_directories(kedro-event-shim PRIVATE ${CMAKE_SOURCE_DIR}/client)
 target_link_libraries(kedro-event-shim PRIVATE kes_binding kedroevents_static PkgConfig::MHD
                       PkgConfig::CJSON m)

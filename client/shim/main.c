@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "framing.h"
 #include "shim.h"
 
 #define PROG "kedro-event-shim"
@@ -27,7 +29,10 @@ enum {
     OPT_MAX_INFLIGHT,
     OPT_CHANNELS,
     OPT_HELP,
-    OPT_VERSION
+    OPT_VERSION,
+    OPT_READ_TIMEOUT,
+    OPT_MAX_CONNECTIONS,
+    OPT_MAX_PER_CLIENT
 };
 
 static const struct option long_options[] = {
@@ -41,6 +46,9 @@ static const struct option long_options[] = {
     {"channels", required_argument, NULL, OPT_CHANNELS},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"read-timeout", required_argument, NULL, OPT_READ_TIMEOUT},
+    {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+    {"max-connections-per-client", required_argument, NULL, OPT_MAX_PER_CLIENT},
     {NULL, 0, NULL, 0},
 };
 
@@ -66,15 +74,33 @@ static void usage(FILE *f)
         "  --max-inflight N          requests waiting on kedro-eventd at once; more are\n"
         "                            answered 429 with Retry-After (default %d)\n"
         "  --channels N              HTTP/2 connections to kedro-eventd (default 1)\n"
+        "  --read-timeout SECONDS    a request's headers and body must arrive within this\n"
+        "                            time from its first line (a new connection's first\n"
+        "                            request: from the connection); else the connection is\n"
+        "                            closed (default %d)\n"
+        "  --max-connections N       connections open at once; more wait in the listen\n"
+        "                            backlog. At most the open-files limit (raised to its\n"
+        "                            hard limit at start) less %d (default %d, lowered to\n"
+        "                            fit that limit with a warning)\n"
+        "  --max-connections-per-client N\n"
+        "                            connections open at once from one client address; more\n"
+        "                            are closed unanswered (default 0: no cap, as clients\n"
+        "                            behind one proxy or NAT share an address)\n"
         "  --help                    show this text\n"
         "  --version                 show the version\n\n"
         "Answers: 200 with the started pipelines; 400 invalid event; 404 dispatch disabled or\n"
         "unknown path; 405 wrong method; 413 body too large; 415 unknown structured format;\n"
-        "429/503 overloaded (Retry-After); 502 kedro-eventd unreachable; 504 no answer in time.\n\n"
+        "429/503 overloaded (Retry-After); 502 kedro-eventd unreachable; 504 no answer in time.\n"
+        "Strict HTTP: ambiguous framing (Content-Length with Transfer-Encoding, a repeated or\n"
+        "malformed Content-Length, whitespace before a colon, a folded header line) and an\n"
+        "HTTP/1.1 request without Host are answered 400, a transfer coding other than chunked\n"
+        "501, and the connection is closed; 404 and 405 come before any body is read. Lines\n"
+        "logged for malformed requests: at most %d a second, the rest counted.\n\n"
         "Exit status: 0 after SIGINT or SIGTERM (requests in flight are answered first);\n"
         "1 when it cannot start; 2 for invalid flags.\n",
         KES_DEFAULT_MAX_BODY, KES_DEFAULT_TIMEOUT_MS / 1000, KES_DEFAULT_IDLE_S,
-        KES_DEFAULT_THREADS, KES_DEFAULT_MAX_INFLIGHT);
+        KES_DEFAULT_THREADS, KES_DEFAULT_MAX_INFLIGHT, KES_DEFAULT_READ_S, KES_FD_RESERVE,
+        KES_DEFAULT_MAX_CONNECTIONS, KES_LOG_PER_S);
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -148,6 +174,38 @@ static int resolve_listen(const char *listen, struct addrinfo **res)
     return 0;
 }
 
+/* Raises the open-files limit to its hard limit and fits o->max_connections in it (with
+ * KES_FD_RESERVE descriptors to spare): a number given as a flag (explicit) that does not
+ * fit is an error (-1, printed); the default is lowered to fit, with a warning. */
+static int fit_connections(kes_http_options *o, int explicit)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)o->max_connections + KES_FD_RESERVE;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 0;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+        return 0;
+    if (explicit || rl.rlim_cur <= KES_FD_RESERVE) {
+        fprintf(stderr,
+                PROG ": --max-connections %u needs %llu open files, but the limit (RLIMIT_NOFILE, "
+                     "ulimit -n) is %llu: raise it or lower --max-connections\n",
+                o->max_connections, (unsigned long long)need, (unsigned long long)rl.rlim_cur);
+        return -1;
+    }
+    o->max_connections = (unsigned)(rl.rlim_cur - KES_FD_RESERVE);
+    fprintf(stderr,
+            PROG ": warning: the open-files limit (RLIMIT_NOFILE) is %llu: serving at most %u "
+                 "connections at once\n",
+            (unsigned long long)rl.rlim_cur, o->max_connections);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *listen = KES_DEFAULT_LISTEN;
@@ -161,13 +219,15 @@ int main(int argc, char **argv)
     char msg[256];
     long long v;
     double s;
-    int opt, sig, status = 1;
+    int opt, sig, status = 1, explicit_connections = 0;
 
     memset(&ho, 0, sizeof ho);
     ho.max_body = KES_DEFAULT_MAX_BODY;
     ho.idle_timeout_s = KES_DEFAULT_IDLE_S;
     ho.threads = KES_DEFAULT_THREADS;
     ho.max_inflight = KES_DEFAULT_MAX_INFLIGHT;
+    ho.read_timeout_ms = KES_DEFAULT_READ_S * 1000;
+    ho.max_connections = KES_DEFAULT_MAX_CONNECTIONS;
     kec_client_options_init(&co);
     co.timeout_ms = KES_DEFAULT_TIMEOUT_MS;
     while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
@@ -213,6 +273,25 @@ int main(int argc, char **argv)
                 return usage_error("--channels '%s' is not a number in [1, 64]", optarg);
             co.channels = (int)v;
             break;
+        case OPT_READ_TIMEOUT:
+            if ((s = seconds_arg(optarg)) < 0)
+                return usage_error("--read-timeout '%s' is not a number of seconds in (0, 86400]",
+                                   optarg);
+            ho.read_timeout_ms = s * 1000 < 1 ? 1 : (unsigned)(s * 1000);
+            break;
+        case OPT_MAX_CONNECTIONS:
+            if ((v = int_arg(optarg, 1, 1000000)) < 0)
+                return usage_error("--max-connections '%s' is not a number in [1, 1000000]",
+                                   optarg);
+            ho.max_connections = (unsigned)v;
+            explicit_connections = 1;
+            break;
+        case OPT_MAX_PER_CLIENT:
+            if ((v = int_arg(optarg, 0, 1000000)) < 0)
+                return usage_error(
+                    "--max-connections-per-client '%s' is not a number in [0, 1000000]", optarg);
+            ho.max_per_client = (unsigned)v;
+            break;
         case OPT_HELP:
             usage(stdout);
             return 0;
@@ -226,6 +305,8 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
+    if (fit_connections(&ho, explicit_connections) != 0)
+        return 1;
     if (resolve_listen(listen, &addr) != 0)
         return EXIT_USAGE;
 

@@ -10,12 +10,15 @@
 #include "kedroevents.h"
 
 #define KES_DEFAULT_LISTEN "127.0.0.1:5000"
-#define KES_DEFAULT_MAX_BODY (4u << 20) /* kedro-eventd's default message limit */
-#define KES_DEFAULT_TIMEOUT_MS 10000    /* gRPC deadline */
-#define KES_DEFAULT_IDLE_S 60           /* idle keep-alive connections are closed after */
-#define KES_DEFAULT_THREADS 2           /* libmicrohttpd's thread pool */
-#define KES_DEFAULT_MAX_INFLIGHT 1024   /* requests waiting on gRPC */
-#define KES_RETRY_AFTER_S "1"           /* Retry-After of 429 and 503 answers */
+#define KES_DEFAULT_MAX_BODY (4u << 20)   /* kedro-eventd's default message limit */
+#define KES_DEFAULT_TIMEOUT_MS 10000      /* gRPC deadline */
+#define KES_DEFAULT_IDLE_S 60             /* idle keep-alive connections are closed after */
+#define KES_DEFAULT_THREADS 2             /* libmicrohttpd's thread pool */
+#define KES_DEFAULT_MAX_INFLIGHT 1024     /* requests waiting on gRPC */
+#define KES_RETRY_AFTER_S "1"             /* Retry-After of 429 and 503 answers */
+#define KES_DEFAULT_READ_S 30             /* a request's headers and body arrive within */
+#define KES_DEFAULT_MAX_CONNECTIONS 10000 /* connections open at once */
+#define KES_FD_RESERVE 256                /* descriptors kept for all but client connections */
 
 /* ---- errors of the shim's own reading (binding.c) -------------------------------------- */
 
@@ -173,6 +176,9 @@ typedef struct kes_http_options {
     unsigned idle_timeout_s;     /* idle keep-alive connections closed after */
     unsigned threads;            /* thread pool size */
     unsigned max_inflight;       /* requests waiting on gRPC at once */
+    unsigned read_timeout_ms;    /* a request's headers and body must arrive within */
+    unsigned max_connections;    /* connections open at once */
+    unsigned max_per_client;     /* connections open at once from one address; 0: no cap */
 } kes_http_options;
 
 typedef struct kes_http kes_http;
