@@ -101,6 +101,11 @@ add_executable(kedro-event-shim
   client/shim/http.c
   client/shim/answers.c
   client/shim/pipelines.c
+  client/shim/edge.c
+  client/shim/framing.c
+  client/shim/ratelog.c
+  client/shim/slow.c
+
   client/shim/tls.c
   client/shim/auth.c)
 target_include_directories(kedro-event-shim PRIVATE ${CMAKE_SOURCE_DIR}/client)

@@ -15,7 +15,8 @@
     X(ENOMEM, -6, "out of memory", 8 /* RESOURCE_EXHAUSTED */)                                     \
     X(ESTORE, -7, "store failure", 13 /* INTERNAL */)                                              \
     X(ECONFIG, -8, "invalid configuration", 13 /* INTERNAL */)                                     \
-    X(EIO, -9, "input/output error", 13 /* INTERNAL */)
+    X(EIO, -9, "input/output error", 13 /* INTERNAL */)                                            \
+    X(EFULL, -10, "store full", 8 /* RESOURCE_EXHAUSTED: --max-store-bytes reached */)
 
 enum {
     KE_OK = 0,

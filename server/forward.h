@@ -16,6 +16,7 @@ typedef struct ke_forward_options {
     int max_runs;            /* runs at once (>= 1) */
     int timeout_seconds;     /* per run; 0 = none. Over it: SIGTERM, then SIGKILL 5 s later */
     const char *supervisor;  /* kedro-eventd-supervisor; NULL: the one beside this executable */
+    const char *run_token;   /* exported as KEDRO_EVENTS_TOKEN, or NULL (copied) */
 } ke_forward_options;
 
 typedef struct ke_forwarder ke_forwarder;
@@ -34,6 +35,10 @@ void ke_forwarder_wake(void *forwarder);
  * their process trees (SIGTERM, then SIGKILL) and records them ABORTED.
  * Joins the thread. */
 void ke_forwarder_stop(ke_forwarder *f, int grace_ms);
+
+/* Runs started from now on get token (copied; NULL: none) as KEDRO_EVENTS_TOKEN. Any thread;
+ * out of memory keeps the previous token and returns KE_ENOMEM. */
+int ke_forwarder_set_run_token(ke_forwarder *f, const char *token);
 
 /* Frees a stopped forwarder; NULL is fine. */
 void ke_forwarder_free(ke_forwarder *f);

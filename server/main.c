@@ -1,5 +1,5 @@
 /* main.c -- kedro-eventd: wires configuration, store, services and the gRPC loop, and
- * shuts them down on SIGINT/SIGTERM. */
+ * shuts them down on SIGINT/SIGTERM (SIGHUP re-reads the token files). */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #include "reflection.h"
 #include "router.h"
 #include "rpc.h"
+#include "secrets.h"
 #include "service.h"
 #include "store.h"
 
@@ -79,14 +80,19 @@ static void reset_inherited_signals(void)
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* Blocks until SIGINT or SIGTERM arrives; returns the signal. */
-static int wait_for_signal(const sigset_t *set)
+/* Blocks until SIGINT or SIGTERM arrives; returns the signal. SIGHUP, which must never end
+ * the server, re-reads what can be reloaded in between. */
+static int wait_for_signal(const sigset_t *set, ke_secrets *secrets, ke_forwarder *forwarder)
 {
     int sig = 0;
 
-    while (sigwait(set, &sig) != 0)
-        ;
-    return sig;
+    for (;;) {
+        while (sigwait(set, &sig) != 0)
+            ;
+        if (sig != SIGHUP)
+            return sig;
+        ke_secrets_reload(secrets, forwarder);
+    }
 }
 
 int main(int argc, char **argv)
@@ -97,11 +103,12 @@ int main(int argc, char **argv)
     char server_addr[300];
     size_t recovered = 0;
     ke_service service = {0};
+    ke_secrets secrets = {0};
     ke_health *health = NULL;
     ke_router *router = NULL;
     ke_store *store = NULL;
     ke_rpc *rpc = NULL;
-    ke_rpc_options ro;
+    ke_rpc_options ro = {0};
     ke_options o;
     size_t n = 0;
     sigset_t set;
@@ -127,15 +134,18 @@ int main(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (load_router(&o, &router, &err) != KE_OK ||
+    if (ke_secrets_load(&secrets, o.auth_tokens, o.run_token_file, &err) != KE_OK ||
+        load_router(&o, &router, &err) != KE_OK ||
         ke_store_open(o.data_dir, &store, &err) != KE_OK ||
         ke_store_recover(store, o.requeue_interrupted, &recovered, &err) != KE_OK ||
         ke_health_new(&health, &err) != KE_OK ||
         ke_reflection_new(ke_descriptor_set, ke_descriptor_set_len, &reflection, &err) != KE_OK)
         goto out;
+    ke_store_set_max_bytes(store, o.max_store_bytes);
     service.dispatcher.router = router;
     service.dispatcher.store = store;
     service.dispatcher.max_event_json = KE_EVENT_JSON_FACTOR * o.max_message_bytes;
@@ -153,6 +163,15 @@ int main(int argc, char **argv)
     ro.listen = o.listen;
     ro.threads = o.threads;
     ro.max_message_bytes = o.max_message_bytes;
+    ro.max_inflight_bytes = o.max_inflight_bytes;
+    ro.max_calls = o.max_calls;
+    ro.memory_quota_bytes = KE_RPC_QUOTA_FACTOR * o.max_inflight_bytes;
+    ro.handshake_timeout_ms = o.handshake_timeout * 1000;
+    ro.max_idle_ms = o.max_idle * 1000;
+    ro.tls_cert = o.tls_cert;
+    ro.tls_key = o.tls_key;
+    ro.tls_client_ca = o.tls_client_ca;
+    ro.auth = secrets.tokens;
     if (ke_rpc_new(&ro, methods, n, &rpc, &err) != KE_OK)
         goto out;
     if (recovered > 0)
@@ -170,6 +189,7 @@ int main(int argc, char **argv)
         fo.http_url = o.http_url[0] != '\0' ? o.http_url : NULL;
         fo.max_runs = o.max_runs;
         fo.timeout_seconds = o.run_timeout;
+        fo.run_token = secrets.run_token;
         if (ke_forwarder_start(store, &fo, &forwarder, &err) != KE_OK)
             goto out;
         ke_store_on_ready(store, ke_forwarder_wake, forwarder);
@@ -179,11 +199,15 @@ int main(int argc, char **argv)
         goto out;
     fprintf(stderr, "kedro-eventd: store %s/kedro-events.db; runner %s\n", o.data_dir,
             o.run_local ? "local" : "none (runs are recorded, not executed)");
+    if (o.tls_cert != NULL)
+        fprintf(stderr, "kedro-eventd: TLS with %s%s%s\n", o.tls_cert,
+                o.tls_client_ca != NULL ? "; client certificates required, verified against " : "",
+                o.tls_client_ca != NULL ? o.tls_client_ca : "");
     /* Tests and scripts read this line to learn the port (e.g. with --listen host:0). */
     printf("kedro-eventd: listening on %s port %d\n", o.listen, ke_rpc_port(rpc));
     fflush(stdout);
 
-    sig = wait_for_signal(&set);
+    sig = wait_for_signal(&set, &secrets, forwarder);
     fprintf(stderr, "kedro-eventd: %s received, shutting down (grace %d s)\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM", o.grace_seconds);
     ke_health_set_serving(health, 0);
@@ -202,5 +226,6 @@ out:
     ke_health_free(health);
     ke_store_close(store);
     ke_router_free(router);
+    ke_secrets_release(&secrets);
     return status;
 }

@@ -9,6 +9,37 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "kec_tokens.h"
+#include "rpc.h"
+#include "store.h"
+
+/* The limits' part of --help: what an outside caller can make the server hold. */
+static void usage_limits(FILE *f)
+{
+    fprintf(
+        f,
+        "\n"
+        "Limits (past one, the answer is retryable: RESOURCE_EXHAUSTED \"overloaded: ...\" or\n"
+        "\"store full: ...\", or UNAVAILABLE; grpc.health.v1.Health is never refused):\n"
+        "  --max-inflight-bytes N    request bytes held by calls at once (default %u, 4 requests\n"
+        "                            of the default size; at least --max-message-bytes;\n"
+        "                            0: no limit); grpc core's own buffers get %d times it\n"
+        "  --max-calls N             calls handled at once (default %d; 0: no limit); each\n"
+        "                            connection carries at most %d calls at once\n"
+        "  --handshake-timeout SECONDS\n"
+        "                            a new connection that does not finish its HTTP/2\n"
+        "                            handshake in time is closed (default %d)\n"
+        "  --max-connection-idle SECONDS\n"
+        "                            a connection without calls for this long is closed\n"
+        "                            (GOAWAY; default %d; 0: never)\n"
+        "  --max-store-bytes N       the database's size cap: past it Dispatch, DispatchBatch\n"
+        "                            and CreatePipeline answer RESOURCE_EXHAUSTED \"store full:\"\n"
+        "                            (runs already accepted still start and finish; default\n"
+        "                            0: no cap but the disk's; at least %d)\n",
+        KE_DEFAULT_MAX_INFLIGHT_BYTES, KE_RPC_QUOTA_FACTOR, KE_DEFAULT_MAX_CALLS,
+        KE_RPC_MAX_STREAMS, KE_DEFAULT_HANDSHAKE_SECONDS, KE_DEFAULT_IDLE_SECONDS,
+        KE_STORE_MIN_MAX_BYTES);
+}
 
 void ke_options_usage(FILE *f)
 {
@@ -43,6 +74,24 @@ void ke_options_usage(FILE *f)
         "                            (default: record it as FAILURE \"interrupted\")\n"
         "  --http-url URL            kedro-event-shim's address, given to runs as\n"
         "                            KEDRO_EVENTS_HTTP_URL (default %s; \"\" for none)\n"
+        "\n"
+        "Security (both off by default: plaintext, no tokens):\n"
+        "  --tls-cert FILE           serve TLS with this PEM certificate chain (at most %u\n"
+        "                            bytes a file) ...\n"
+        "  --tls-key FILE            ... and its PEM private key (unencrypted)\n"
+        "  --tls-client-ca FILE      mutual TLS: require a client certificate that chains to\n"
+        "                            these PEM roots (needs --tls-cert)\n"
+        "  --auth-tokens FILE        every call but grpc.health.v1.Health needs metadata\n"
+        "                            `authorization: Bearer <token>` for a token in FILE\n"
+        "                            (one a line, %d to %d characters of letters, digits and\n"
+        "                            -._~+/=; blank lines and # comments ignored; at most %d);\n"
+        "                            else UNAUTHENTICATED. FILE must not be readable by\n"
+        "                            others (chmod 600). SIGHUP re-reads it; a file refused\n"
+        "                            then keeps the old tokens\n"
+        "  --run-token-file FILE     give runs the first token in FILE as KEDRO_EVENTS_TOKEN,\n"
+        "                            for the child pipelines they create; SIGHUP re-reads it\n"
+        "                            (runs never inherit KEDRO_EVENTS_TOKEN otherwise)\n"
+        "\n"
         "  --help                    show this text\n"
         "  --version                 show the version\n"
         "\n"
@@ -50,10 +99,16 @@ void ke_options_usage(FILE *f)
         "  %s   the event configuration (JSON), when --events-config is not given;\n"
         "  also read from the .env file. Unset: Dispatch answers FAILED_PRECONDITION.\n"
         "\n"
+        "Signals: SIGINT and SIGTERM shut down; SIGHUP re-reads --auth-tokens and\n"
+        "--run-token-file.\n"
+        "\n"
         "Exit status: 0 after a clean shutdown (SIGINT, SIGTERM); 1 when the server cannot\n"
-        "start (invalid configuration, address in use); 2 for invalid flags.\n",
+        "start (invalid configuration, address in use, a TLS or token file refused); 2 for\n"
+        "invalid flags.\n",
         KE_DEFAULT_LISTEN, KE_DEFAULT_DATA_DIR, KE_DEFAULT_MAX_MESSAGE_BYTES,
-        KE_DEFAULT_GRACE_SECONDS, KE_DEFAULT_HTTP_URL, KE_CONFIG_ENV);
+        KE_DEFAULT_GRACE_SECONDS, KE_DEFAULT_HTTP_URL, KE_TLS_PEM_MAX, KEC_TOKEN_MIN_BYTES,
+        KEC_TOKEN_MAX_BYTES, KEC_TOKENS_MAX_COUNT, KE_CONFIG_ENV);
+    usage_limits(f);
 }
 
 /* Parses a whole decimal number in [min, max]. */
@@ -72,11 +127,81 @@ static int parse_number(const char *flag, const char *s, long long min, long lon
     return KE_OK;
 }
 
+/* The security flags, numbered i in the order below: a file path each, never empty. */
+static int security_flag(int i, const char *path, ke_options *o, ke_error *err)
+{
+    static const char *const names[] = {"--tls-cert", "--tls-key", "--tls-client-ca",
+                                        "--auth-tokens", "--run-token-file"};
+    const char **fields[] = {&o->tls_cert, &o->tls_key, &o->tls_client_ca, &o->auth_tokens,
+                             &o->run_token_file};
+
+    if (path[0] == '\0')
+        return ke_error_set(err, KE_EINVAL, "%s: the path is empty", names[i]);
+    *fields[i] = path;
+    return KE_OK;
+}
+
+/* Flags that only work together. */
+static int check_security(const ke_options *o, ke_error *err)
+{
+    if ((o->tls_cert == NULL) != (o->tls_key == NULL))
+        return ke_error_set(err, KE_EINVAL, "%s given without %s: TLS needs both (PEM files)",
+                            o->tls_cert != NULL ? "--tls-cert" : "--tls-key",
+                            o->tls_cert != NULL ? "--tls-key" : "--tls-cert");
+    if (o->tls_client_ca != NULL && o->tls_cert == NULL)
+        return ke_error_set(err, KE_EINVAL,
+                            "--tls-client-ca needs --tls-cert and --tls-key: mutual TLS is TLS "
+                            "that also checks the client");
+    return KE_OK;
+}
+
 static int default_threads(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
 
     return n < 1 ? 1 : n > KE_MAX_THREADS ? KE_MAX_THREADS : (int)n;
+}
+
+/* The limits' flags, in the order of usage_limits(). */
+enum { L_INFLIGHT, L_CALLS, L_HANDSHAKE, L_IDLE, L_STORE };
+
+/* Parses the value of limit flag `which` into o. */
+static int parse_limit(int which, const char *arg, ke_options *o, ke_error *err)
+{
+    long long v;
+
+    switch (which) {
+    case L_INFLIGHT:
+        if (parse_number("--max-inflight-bytes", arg, 0, (long long)1 << 40, &v, err) != KE_OK)
+            return KE_EINVAL;
+        o->max_inflight_bytes = (size_t)v;
+        break;
+    case L_CALLS:
+        if (parse_number("--max-calls", arg, 0, 1000000, &v, err) != KE_OK)
+            return KE_EINVAL;
+        o->max_calls = (int)v;
+        break;
+    case L_HANDSHAKE:
+        if (parse_number("--handshake-timeout", arg, 1, 3600, &v, err) != KE_OK)
+            return KE_EINVAL;
+        o->handshake_timeout = (int)v;
+        break;
+    case L_IDLE:
+        if (parse_number("--max-connection-idle", arg, 0, 30 * 24 * 3600, &v, err) != KE_OK)
+            return KE_EINVAL;
+        o->max_idle = (int)v;
+        break;
+    default:
+        if (parse_number("--max-store-bytes", arg, 0, LLONG_MAX / 2, &v, err) != KE_OK)
+            return KE_EINVAL;
+        if (v != 0 && v < KE_STORE_MIN_MAX_BYTES)
+            return ke_error_set(err, KE_EINVAL,
+                                "--max-store-bytes %lld: must be 0 (no cap) or at least %d", v,
+                                KE_STORE_MIN_MAX_BYTES);
+        o->max_store_bytes = v;
+        break;
+    }
+    return KE_OK;
 }
 
 int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
@@ -98,7 +223,13 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         O_MAXRUNS,
         O_TIMEOUT,
         O_REQUEUE,
-        O_HTTP_URL
+        O_HTTP_URL,
+        O_TLS_CERT,
+        O_TLS_KEY,
+        O_TLS_CLIENT_CA,
+        O_AUTH_TOKENS,
+        O_RUN_TOKEN_FILE,
+        O_LIMIT_FIRST /* the limits' flags: parse_limit() */
     };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
@@ -116,8 +247,18 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         {"run-timeout", required_argument, NULL, O_TIMEOUT},
         {"requeue-interrupted", no_argument, NULL, O_REQUEUE},
         {"http-url", required_argument, NULL, O_HTTP_URL},
+        {"max-inflight-bytes", required_argument, NULL, O_LIMIT_FIRST + L_INFLIGHT},
+        {"max-calls", required_argument, NULL, O_LIMIT_FIRST + L_CALLS},
+        {"handshake-timeout", required_argument, NULL, O_LIMIT_FIRST + L_HANDSHAKE},
+        {"max-connection-idle", required_argument, NULL, O_LIMIT_FIRST + L_IDLE},
+        {"max-store-bytes", required_argument, NULL, O_LIMIT_FIRST + L_STORE},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VER},
+        {"tls-cert", required_argument, NULL, O_TLS_CERT},
+        {"tls-key", required_argument, NULL, O_TLS_KEY},
+        {"tls-client-ca", required_argument, NULL, O_TLS_CLIENT_CA},
+        {"auth-tokens", required_argument, NULL, O_AUTH_TOKENS},
+        {"run-token-file", required_argument, NULL, O_RUN_TOKEN_FILE},
         {NULL, 0, NULL, 0},
     };
     long long v;
@@ -135,6 +276,11 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
     o->kedro_bin = "kedro";
     o->http_url = KE_DEFAULT_HTTP_URL;
     o->max_runs = default_threads();
+    o->max_inflight_bytes = KE_DEFAULT_MAX_INFLIGHT_BYTES;
+    o->max_calls = KE_DEFAULT_MAX_CALLS;
+    o->handshake_timeout = KE_DEFAULT_HANDSHAKE_SECONDS;
+    o->max_idle = KE_DEFAULT_IDLE_SECONDS;
+    o->max_store_bytes = KE_DEFAULT_MAX_STORE_BYTES;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -203,12 +349,28 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         case O_HTTP_URL:
             o->http_url = optarg;
             break;
+        case O_LIMIT_FIRST + L_INFLIGHT:
+        case O_LIMIT_FIRST + L_CALLS:
+        case O_LIMIT_FIRST + L_HANDSHAKE:
+        case O_LIMIT_FIRST + L_IDLE:
+        case O_LIMIT_FIRST + L_STORE:
+            if (parse_limit(c - O_LIMIT_FIRST, optarg, o, err) != KE_OK)
+                return KE_EINVAL;
+            break;
         case 'h':
         case O_HELP:
             o->help = 1;
             break;
         case O_VER:
             o->version = 1;
+            break;
+        case O_TLS_CERT:
+        case O_TLS_KEY:
+        case O_TLS_CLIENT_CA:
+        case O_AUTH_TOKENS:
+        case O_RUN_TOKEN_FILE:
+            if (security_flag(c - O_TLS_CERT, optarg, o, err) != KE_OK)
+                return KE_EINVAL;
             break;
         default:
             if (optopt != 0 && optopt < 256)
@@ -222,5 +384,10 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
     if (optind < argc)
         return ke_error_set(err, KE_EINVAL, "unexpected argument \"%s\" (see --help)",
                             argv[optind]);
-    return KE_OK;
+    if (o->max_inflight_bytes != 0 && o->max_inflight_bytes < o->max_message_bytes)
+        return ke_error_set(err, KE_EINVAL,
+                            "--max-inflight-bytes %zu: must be 0 or at least --max-message-bytes "
+                            "(%zu), or a request of the largest size could never be served",
+                            o->max_inflight_bytes, o->max_message_bytes);
+    return check_security(o, err);
 }

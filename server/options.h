@@ -13,26 +13,42 @@
 #define KE_DEFAULT_GRACE_SECONDS 10
 #define KE_DEFAULT_HTTP_URL "http://127.0.0.1:5000" /* kedro-event-shim's default address */
 #define KE_MAX_THREADS 256
+/* Limits on what callers can make the server hold (--help says why each default). */
+#define KE_DEFAULT_MAX_INFLIGHT_BYTES (16u << 20) /* 4 requests of the default maximum size */
+#define KE_DEFAULT_MAX_CALLS 1024                 /* calls being handled at once */
+#define KE_DEFAULT_HANDSHAKE_SECONDS 10           /* a new connection's handshake deadline */
+#define KE_DEFAULT_IDLE_SECONDS 300               /* a connection without calls is closed */
+#define KE_DEFAULT_MAX_STORE_BYTES 0              /* the database's size cap; 0 = none */
 
 /* Settings from the command line, with defaults filled in. */
 typedef struct ke_options {
-    const char *listen;        /* --listen ADDR */
-    const char *events_config; /* --events-config JSON|@FILE, or NULL */
-    const char *data_dir;      /* --data-dir DIR */
-    const char *dotenv;        /* --dotenv FILE (default ".env") */
-    size_t max_message_bytes;  /* --max-message-bytes N */
-    int threads;               /* --threads N */
-    int grace_seconds;         /* --shutdown-grace SECONDS */
-    int run_local;             /* --runner local (1) or none (0) */
-    const char *kedro_project; /* --kedro-project DIR */
-    const char *kedro_bin;     /* --kedro-bin PATH */
-    const char *kedro_env;     /* --env ENV, or NULL */
-    int max_runs;              /* --max-runs N */
-    int run_timeout;           /* --run-timeout SECONDS, 0 = none */
-    int requeue_interrupted;   /* --requeue-interrupted */
-    const char *http_url;      /* --http-url URL, exported to runs; "" = none */
-    int help;                  /* --help was given */
-    int version;               /* --version was given */
+    const char *listen;         /* --listen ADDR */
+    const char *events_config;  /* --events-config JSON|@FILE, or NULL */
+    const char *data_dir;       /* --data-dir DIR */
+    const char *dotenv;         /* --dotenv FILE (default ".env") */
+    size_t max_message_bytes;   /* --max-message-bytes N */
+    int threads;                /* --threads N */
+    int grace_seconds;          /* --shutdown-grace SECONDS */
+    int run_local;              /* --runner local (1) or none (0) */
+    const char *kedro_project;  /* --kedro-project DIR */
+    const char *kedro_bin;      /* --kedro-bin PATH */
+    const char *kedro_env;      /* --env ENV, or NULL */
+    int max_runs;               /* --max-runs N */
+    int run_timeout;            /* --run-timeout SECONDS, 0 = none */
+    int requeue_interrupted;    /* --requeue-interrupted */
+    const char *http_url;       /* --http-url URL, exported to runs; "" = none */
+    size_t max_inflight_bytes;  /* --max-inflight-bytes N, 0 = no limit */
+    int max_calls;              /* --max-calls N, 0 = no limit */
+    int handshake_timeout;      /* --handshake-timeout SECONDS */
+    int max_idle;               /* --max-connection-idle SECONDS, 0 = never */
+    long long max_store_bytes;  /* --max-store-bytes N, 0 = no limit */
+    int help;                   /* --help was given */
+    int version;                /* --version was given */
+    const char *tls_cert;       /* --tls-cert FILE (PEM), or NULL: plaintext */
+    const char *tls_key;        /* --tls-key FILE (PEM), given with --tls-cert */
+    const char *tls_client_ca;  /* --tls-client-ca FILE (PEM): mutual TLS, or NULL */
+    const char *auth_tokens;    /* --auth-tokens FILE: tokens calls need, or NULL */
+    const char *run_token_file; /* --run-token-file FILE: KEDRO_EVENTS_TOKEN of runs, or NULL */
 } ke_options;
 
 /* Parses argv into opts. Returns KE_OK, or KE_EINVAL with err naming the

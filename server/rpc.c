@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rpc_security.h"
+
 /* Calls requested in advance per method and queue: how many calls of one
  * method a queue can start without waiting for a re-request. */
 #define DEPTH_UNARY 32
@@ -49,6 +51,8 @@ struct ke_rpc_call {
     int has_details;                /* status_details must be unreffed */
     int sent_initial_md;            /* initial metadata went out */
     int cancelled;                  /* filled by RECV_CLOSE_ON_SERVER */
+    size_t charged;                 /* request bytes counted in rpc->inflight_bytes */
+    int counted;                    /* counted in rpc->inflight_calls */
     call_state state;               /* where the call is */
     atomic_int refs;                /* outstanding batches + the handler's turn */
     call_tag tag;                   /* main batch slot */
@@ -61,6 +65,7 @@ struct ke_rpc_call {
 typedef struct method_entry {
     ke_rpc_method m; /* path, kind, handler, ctx */
     void *handle;    /* grpc_server_register_method's handle */
+    int budgeted;    /* counts against the in-flight budget (every method but health's) */
 } method_entry;
 
 typedef struct worker {
@@ -83,14 +88,32 @@ struct ke_rpc {
     ke_rpc_call *streams;         /* open server streams, ended at shutdown */
     int started;                  /* ke_rpc_start succeeded */
     int shut_down;                /* ke_rpc_shutdown ran */
+    size_t max_inflight_bytes;    /* budget of request bytes held by calls; 0 = none */
+    int max_calls;                /* budget of calls being handled; 0 = none */
+    atomic_size_t inflight_bytes; /* request bytes of the calls admitted and not yet ended */
+    atomic_int inflight_calls;    /* calls admitted and not yet ended */
+    grpc_resource_quota *quota;   /* grpc core's memory quota, or NULL */
+    struct kec_auth *auth;        /* tokens calls need (borrowed), or NULL */
 };
 
 static void request_call(ke_rpc *rpc, int cq, int method);
+
+/* Gives back what admit() counted for the call. */
+static void release_budget(ke_rpc_call *c)
+{
+    if (c->charged > 0)
+        atomic_fetch_sub(&c->rpc->inflight_bytes, c->charged);
+    if (c->counted)
+        atomic_fetch_sub(&c->rpc->inflight_calls, 1);
+    c->charged = 0;
+    c->counted = 0;
+}
 
 static void call_unref(ke_rpc_call *c)
 {
     if (atomic_fetch_sub(&c->refs, 1) != 1)
         return;
+    release_budget(c);
     if (c->call != NULL)
         grpc_call_unref(c->call);
     grpc_metadata_array_destroy(&c->request_md);
@@ -273,6 +296,67 @@ static void end_streams(ke_rpc *rpc)
     pthread_mutex_unlock(&rpc->streams_lock);
 }
 
+/* Counts a new call (and its request's bytes) against the server's budget. Returns 1 when
+ * admitted; 0 past a limit, with msg saying which. What was counted is given back when the
+ * call ends (call_unref), admitted or not. */
+static int admit(ke_rpc_call *c, char *msg, size_t cap)
+{
+    ke_rpc *rpc = c->rpc;
+    size_t len = c->payload != NULL ? grpc_byte_buffer_length(c->payload) : 0, held;
+    int calls;
+
+    if (!rpc->methods[c->method].budgeted)
+        return 1;
+    calls = atomic_fetch_add(&rpc->inflight_calls, 1) + 1;
+    c->counted = 1;
+    if (rpc->max_calls > 0 && calls > rpc->max_calls) {
+        snprintf(msg, cap,
+                 KE_RPC_OVERLOADED "%d calls in flight, the most --max-calls allows; retry later",
+                 rpc->max_calls);
+        return 0;
+    }
+    held = atomic_fetch_add(&rpc->inflight_bytes, len) + len;
+    c->charged = len;
+    if (rpc->max_inflight_bytes > 0 && held > rpc->max_inflight_bytes) {
+        snprintf(msg, cap,
+                 KE_RPC_OVERLOADED "%zu bytes of requests in flight and %zu more would pass "
+                                   "--max-inflight-bytes %zu; retry later",
+                 held - len, len, rpc->max_inflight_bytes);
+        return 0;
+    }
+    return 1;
+}
+
+/* With tokens configured, ends a call (UNAUTHENTICATED) that is not exempt and carries no
+ * accepted token, before any handler or message of it, and returns 1; else 0. */
+static int refused_unauthenticated(ke_rpc_call *c)
+{
+    const char *path, *refusal;
+    size_t n;
+
+    if (c->rpc->auth == NULL)
+        return 0;
+    if (c->method >= 0) {
+        path = c->rpc->methods[c->method].m.path;
+        n = strlen(path);
+    } else {
+        path = (const char *)GRPC_SLICE_START_PTR(c->details.method);
+        n = GRPC_SLICE_LENGTH(c->details.method);
+    }
+    if (ke_rpc_auth_exempt(path, n))
+        return 0;
+    refusal = ke_rpc_auth_refusal(c->rpc->auth, &c->request_md);
+    if (refusal == NULL)
+        return 0;
+    if (c->payload != NULL) { /* an unauthenticated request's memory goes back at once */
+        grpc_byte_buffer_destroy(c->payload);
+        c->payload = NULL;
+    }
+    finish(c, KE_GRPC_UNAUTHENTICATED, refusal);
+    call_unref(c); /* the request's reference */
+    return 1;
+}
+
 /* A requested call arrived (ok) or the server is shutting down (!ok). */
 static void on_new_call(ke_rpc_call *c, int ok)
 {
@@ -288,11 +372,23 @@ static void on_new_call(ke_rpc_call *c, int ok)
     }
     if (!atomic_load(&rpc->stopping))
         request_call(rpc, c->cq, c->method);
+    if (refused_unauthenticated(c))
+        return;
     if (c->method < 0) {
         path = grpc_slice_to_c_string(c->details.method);
         snprintf(msg, sizeof msg, "unknown method %.256s", path);
         gpr_free(path);
         finish(c, KE_GRPC_UNIMPLEMENTED, msg);
+        call_unref(c);
+        return;
+    }
+    if (!admit(c, msg, sizeof msg)) {
+        if (c->payload != NULL) { /* its memory goes back now, not when the client reads */
+            grpc_byte_buffer_destroy(c->payload);
+            c->payload = NULL;
+        }
+        release_budget(c);
+        finish(c, KE_GRPC_RESOURCE_EXHAUSTED, msg);
         call_unref(c);
         return;
     }
@@ -407,11 +503,49 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Appends the arguments that bound what clients can make the server hold (chargs->args has
+ * room for 4 more) and sets the server's own budget. */
+static void limit_args(ke_rpc *rpc, const ke_rpc_options *opts, grpc_channel_args *chargs)
+{
+    grpc_arg *a = chargs->args + chargs->num_args;
+
+    rpc->max_inflight_bytes = opts->max_inflight_bytes;
+    rpc->max_calls = opts->max_calls;
+    atomic_init(&rpc->inflight_bytes, 0);
+    atomic_init(&rpc->inflight_calls, 0);
+    a->type = GRPC_ARG_INTEGER;
+    a->key = (char *)GRPC_ARG_MAX_CONCURRENT_STREAMS;
+    a->value.integer = KE_RPC_MAX_STREAMS;
+    a++;
+    if (opts->handshake_timeout_ms > 0) {
+        a->type = GRPC_ARG_INTEGER;
+        a->key = (char *)GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS;
+        a->value.integer = opts->handshake_timeout_ms;
+        a++;
+    }
+    if (opts->max_idle_ms > 0) {
+        a->type = GRPC_ARG_INTEGER;
+        a->key = (char *)GRPC_ARG_MAX_CONNECTION_IDLE_MS;
+        a->value.integer = opts->max_idle_ms;
+        a++;
+    }
+    if (opts->memory_quota_bytes > 0) {
+        rpc->quota = grpc_resource_quota_create("kedro-eventd");
+        grpc_resource_quota_resize(rpc->quota, opts->memory_quota_bytes);
+        a->type = GRPC_ARG_POINTER;
+        a->key = (char *)GRPC_ARG_RESOURCE_QUOTA;
+        a->value.pointer.p = rpc->quota;
+        a->value.pointer.vtable = grpc_resource_quota_arg_vtable();
+        a++;
+    }
+    chargs->num_args = (size_t)(a - chargs->args);
+}
+
 int ke_rpc_new(const ke_rpc_options *opts, const ke_rpc_method *methods, size_t n_methods,
                ke_rpc **out, ke_error *err)
 {
     grpc_server_credentials *creds = NULL;
-    grpc_arg args[3];
+    grpc_arg args[7];
     grpc_channel_args chargs;
     ke_rpc *rpc;
     size_t i;
@@ -444,6 +578,7 @@ int ke_rpc_new(const ke_rpc_options *opts, const ke_rpc_method *methods, size_t 
     args[2].value.integer = 0;
     chargs.num_args = 3;
     chargs.args = args;
+    limit_args(rpc, opts, &chargs);
     rpc->server = grpc_server_create(&chargs, NULL);
 
     for (i = 0; i < n_methods; i++) {
@@ -457,22 +592,27 @@ int ke_rpc_new(const ke_rpc_options *opts, const ke_rpc_method *methods, size_t 
             ke_error_set(err, KE_EINVAL, "method %s registered twice", methods[i].path);
             goto fail;
         }
+        /* health checks are never refused for load: probes must see the server while it sheds */
+        rpc->methods[i].budgeted = !ke_rpc_auth_exempt(methods[i].path, strlen(methods[i].path));
     }
     rpc->n_methods = n_methods;
+    rpc->auth = opts->auth;
     for (w = 0; w < rpc->n_workers; w++) {
         rpc->workers[w].rpc = rpc;
         rpc->workers[w].index = w;
         rpc->workers[w].cq = grpc_completion_queue_create_for_next(NULL);
         grpc_server_register_completion_queue(rpc->server, rpc->workers[w].cq, NULL);
     }
-    creds = grpc_insecure_server_credentials_create();
+    if (ke_rpc_credentials(opts, &creds, err) != KE_OK)
+        goto fail;
     rpc->port = grpc_server_add_http2_port(rpc->server, opts->listen, creds);
     grpc_server_credentials_release(creds);
     if (rpc->port == 0) {
         ke_error_set(err, KE_EIO,
-                     "cannot listen on \"%s\": the address is invalid or in use (see grpc's "
+                     "cannot listen on \"%s\": the address is invalid or in use%s (see grpc's "
                      "log above)",
-                     opts->listen);
+                     opts->listen,
+                     opts->tls_cert != NULL ? ", or --tls-key does not match --tls-cert" : "");
         goto fail;
     }
     *out = rpc;
@@ -579,6 +719,8 @@ void ke_rpc_free(ke_rpc *rpc)
             grpc_completion_queue_destroy(rpc->workers[w].cq);
     free(rpc->workers);
     free(rpc->methods);
+    if (rpc->quota != NULL)
+        grpc_resource_quota_unref(rpc->quota);
     pthread_mutex_destroy(&rpc->streams_lock);
     free(rpc);
     grpc_shutdown();

@@ -23,7 +23,10 @@ enum {
     KE_GRPC_UNIMPLEMENTED = 12,
     KE_GRPC_INTERNAL = 13,
     KE_GRPC_UNAVAILABLE = 14,
+    KE_GRPC_UNAUTHENTICATED = 16,
 };
+
+struct kec_auth; /* kec_tokens.h */
 
 typedef struct ke_rpc ke_rpc;           /* the server */
 typedef struct ke_rpc_call ke_rpc_call; /* one incoming call */
@@ -56,16 +59,49 @@ typedef struct ke_rpc_method {
 void ke_rpc_reply(ke_rpc_call *call, int status, const char *message, const uint8_t *data,
                   size_t len);
 
+/* The most bytes one PEM file (--tls-cert, --tls-key, --tls-client-ca) may hold. */
+#define KE_TLS_PEM_MAX (1u << 20)
+
 /* Server settings. */
 typedef struct ke_rpc_options {
-    const char *listen;       /* "host:port" */
-    int threads;              /* completion-queue threads (>= 1) */
-    size_t max_message_bytes; /* largest request accepted; larger → RESOURCE_EXHAUSTED */
+    const char *listen;        /* "host:port" */
+    int threads;               /* completion-queue threads (>= 1) */
+    size_t max_message_bytes;  /* largest request accepted; larger → RESOURCE_EXHAUSTED */
+    size_t max_inflight_bytes; /* request bytes held by calls at once; 0 = no limit */
+    int max_calls;             /* calls handled at once; 0 = no limit */
+    size_t memory_quota_bytes; /* grpc core's resource quota (its own buffers); 0 = none */
+    int handshake_timeout_ms;  /* a new connection's handshake deadline; 0 = grpc's (120 s) */
+    int max_idle_ms;           /* a connection without calls is closed after it; 0 = never */
+    const char *tls_cert;      /* PEM certificate chain: serve TLS; NULL: plaintext */
+    const char *tls_key;       /* PEM private key of tls_cert (required with it) */
+    const char *tls_client_ca; /* PEM roots a client certificate must chain to (mutual TLS), or
+                                  NULL: no client certificate asked for */
+    struct kec_auth *auth;     /* bearer tokens every call but grpc.health.v1.Health needs
+                                  (kec_tokens.h; borrowed, outlives the server), or NULL */
 } ke_rpc_options;
 
+/* How a refusal for load begins (RESOURCE_EXHAUSTED): callers tell "overloaded, retry" from
+ * "too large" by it, and kedro-event-shim maps it to 429. */
+#define KE_RPC_OVERLOADED "overloaded: "
+
+/* Each connection carries at most this many calls at once (HTTP/2 SETTINGS_MAX_CONCURRENT_
+ * STREAMS): one client cannot open thousands of streams on one connection. */
+#define KE_RPC_MAX_STREAMS 100
+
+/* grpc core's resource quota is this many times --max-inflight-bytes (main.c): a last-resort
+ * bound on the buffers grpc fills before a call reaches us (requests still arriving). Past it
+ * grpc itself resets streams (RESOURCE_EXHAUSTED "Received RST_STREAM with error code 11") and
+ * sends connections away (UNAVAILABLE), health checks' included, so it sits far above what the
+ * server's own budget lets through. */
+#define KE_RPC_QUOTA_FACTOR 16
+
 /* Creates the server, registers the methods (copied; paths must stay valid)
- * and binds the address. Returns KE_OK, or KE_EIO with err naming the
- * address when it cannot be bound. */
+ * and binds the address, with TLS when opts->tls_cert is set. With opts->auth, a call
+ * without an accepted token ends UNAUTHENTICATED before its handler sees it (unknown methods
+ * included). Calls past max_calls or max_inflight_bytes are answered RESOURCE_EXHAUSTED with a
+ * message starting KE_RPC_OVERLOADED, except grpc.health.v1.Health's, which are never counted
+ * (nor need a token). Returns KE_OK, or KE_EIO with err naming the address when it cannot be
+ * bound, or the error of ke_rpc_credentials (rpc_security.h) naming a PEM file. */
 int ke_rpc_new(const ke_rpc_options *opts, const ke_rpc_method *methods, size_t n_methods,
                ke_rpc **out, ke_error *err);
 

@@ -328,7 +328,10 @@ static void on_batch_event(void *ctx, int rc, const ke_error *err, ke_dispatch_r
     size_t left;
 
     pthread_mutex_lock(&bc->lock);
-    if (rc != KE_OK)
+    if (rc == KE_EFULL) /* the message keeps its "store full: " prefix first */
+        ke_error_set(&bc->err, rc, "%s (at events[%zu]; the events before it were accepted)",
+                     err->msg, slot->i);
+    else if (rc != KE_OK)
         /* Events before it stay accepted; a retry is answered as duplicates. */
         ke_error_set(&bc->err, rc, "events[%zu]: %s", slot->i, err->msg);
     else

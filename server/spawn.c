@@ -19,6 +19,8 @@
 
 #define MAX_ENV_STRING 131072 /* Linux MAX_ARG_STRLEN: the longest string execve passes */
 #define ARGV_MAX 8            /* kedro_bin run --pipeline=P --config F [--env E] NULL */
+#define N_VARS 5              /* PIPELINE_ID, EVENT, SERVER, HTTP_URL, TOKEN */
+#define VAR_TOKEN 4           /* vars[VAR_TOKEN] holds the run token: wiped before free */
 
 extern char **environ;
 
@@ -26,7 +28,7 @@ extern char **environ;
 typedef struct spawn {
     char *argv[ARGV_MAX]; /* borrowed strings, NULL-terminated */
     char **envp;          /* NULL-terminated; entries borrowed from environ, plus vars */
-    char *vars[4];        /* the KEDRO_EVENTS_* entries we made (malloc'd), or NULL */
+    char *vars[N_VARS];   /* the KEDRO_EVENTS_* entries we made (malloc'd), or NULL */
     char **exe;           /* paths to try with execve, in PATH order, NULL-terminated; owned */
     int event_omitted;    /* KEDRO_EVENTS_EVENT was too long for execve and is left out */
     char *pipeline_arg;   /* "--pipeline=NAME"; malloc'd */
@@ -51,7 +53,9 @@ static void spawn_release(spawn *sp)
 {
     size_t i;
 
-    for (i = 0; i < 4; i++)
+    if (sp->vars[VAR_TOKEN] != NULL)
+        explicit_bzero(sp->vars[VAR_TOKEN], strlen(sp->vars[VAR_TOKEN]));
+    for (i = 0; i < N_VARS; i++)
         free(sp->vars[i]);
     for (i = 0; sp->exe != NULL && sp->exe[i] != NULL; i++)
         free(sp->exe[i]);
@@ -158,19 +162,25 @@ static int spawn_prepare(const ke_spawn_spec *f, const ke_pipeline *p, const cha
         sp->vars[3] = NULL;
         return KE_ENOMEM;
     }
+    if (f->run_token != NULL &&
+        asprintf(&sp->vars[VAR_TOKEN], "KEDRO_EVENTS_TOKEN=%s", f->run_token) < 0) {
+        sp->vars[VAR_TOKEN] = NULL;
+        return KE_ENOMEM;
+    }
 
     while (environ != NULL && environ[n] != NULL)
         n++;
-    sp->envp = calloc(n + 5, sizeof *sp->envp);
+    sp->envp = calloc(n + N_VARS + 1, sizeof *sp->envp);
     if (sp->envp == NULL)
         return KE_ENOMEM;
     for (i = 0; i < n; i++)
         if (!has_name(environ[i], "KEDRO_EVENTS_PIPELINE_ID") &&
             !has_name(environ[i], "KEDRO_EVENTS_EVENT") &&
             !has_name(environ[i], "KEDRO_EVENTS_SERVER") &&
-            !has_name(environ[i], "KEDRO_EVENTS_HTTP_URL"))
+            !has_name(environ[i], "KEDRO_EVENTS_HTTP_URL") &&
+            !has_name(environ[i], "KEDRO_EVENTS_TOKEN"))
             sp->envp[k++] = environ[i];
-    for (i = 0; i < 4; i++)
+    for (i = 0; i < N_VARS; i++)
         if (sp->vars[i] != NULL)
             sp->envp[k++] = sp->vars[i];
     sp->envp[k] = NULL;

@@ -23,6 +23,7 @@ typedef struct ke_spawn_spec {
     pid_t parent;            /* the server's pid: a child whose parent changed exits */
     int supervisor_fd;       /* O_PATH fd of kedro-eventd-supervisor, fd >= 3, run by execveat */
     const char *supervisor;  /* its path: the supervisor's argv[0] and error messages */
+    const char *run_token;   /* exported as KEDRO_EVENTS_TOKEN, or NULL (never inherited) */
 } ke_spawn_spec;
 
 /* How ke_spawn_run ended. */
@@ -43,7 +44,8 @@ typedef enum ke_spawn_result {
  * runs in a process group of its own, with default signal dispositions, an empty mask, and the
  * environment plus KEDRO_EVENTS_PIPELINE_ID, KEDRO_EVENTS_EVENT (left out,
  * with a note in the log, when longer than one environment string may be) and
- * KEDRO_EVENTS_SERVER and KEDRO_EVENTS_HTTP_URL (when set). Call it from a thread that outlives
+ * KEDRO_EVENTS_SERVER, KEDRO_EVENTS_HTTP_URL and KEDRO_EVENTS_TOKEN (when set; a KEDRO_EVENTS_TOKEN
+ * of the server's own environment is never passed on). Call it from a thread that outlives
  * the child (PDEATHSIG fires when the forking thread exits). It does not wait for kedro's exec, so
  * starting runs is never serialised on it. On KE_SPAWN_OK *pid is the supervisor (also its
  * process group id), which the caller must reap and signals as supervise.h says (it exits as

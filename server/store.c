@@ -330,13 +330,39 @@ int ke_store_exec(sqlite3 *db, const char *sql)
     return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? KE_OK : KE_ESTORE;
 }
 
+/* KE_EFULL (r->err says why) when the database, with what the transaction wrote so far, is
+ * past the cap; the caller's savepoint then takes back what the request wrote. */
+static int check_cap(ke_store *s, ke_req *r)
+{
+    long long cap = atomic_load(&s->max_bytes), size;
+    int step;
+
+    if (cap <= 0)
+        return KE_OK;
+    step = sqlite3_step(s->st_page_count);
+    size = step == SQLITE_ROW ? sqlite3_column_int64(s->st_page_count, 0) * s->page_size : 0;
+    sqlite3_reset(s->st_page_count);
+    if (step != SQLITE_ROW)
+        return KE_ESTORE;
+    if (size <= cap)
+        return KE_OK;
+    return ke_error_set(&r->err, KE_EFULL,
+                        "store full: %s would take %lld bytes, past --max-store-bytes %lld; "
+                        "nothing of this request was stored (retry later, or raise the cap)",
+                        s->path, size, cap);
+}
+
 int ke_store_exec_req(ke_store *s, ke_req *r)
 {
+    int rc;
+
     switch (r->kind) {
     case KE_REQ_ACCEPT:
-        return do_accept(s, r);
+        rc = do_accept(s, r);
+        return rc == KE_OK && !r->duplicate ? check_cap(s, r) : rc;
     case KE_REQ_INSERT:
-        return do_insert(s, r);
+        rc = do_insert(s, r);
+        return rc == KE_OK ? check_cap(s, r) : rc;
     case KE_REQ_CLAIM:
         return do_claim(s, r);
     case KE_REQ_FINISH:
@@ -418,6 +444,7 @@ static int prepare_all(ke_store *s, ke_error *err)
          "SELECT " PIPE_COLS " FROM pipelines WHERE seq >= ? AND seq < ? ORDER BY seq"},
         {offsetof(ke_store, st_by_seq), 0, "SELECT " PIPE_COLS " FROM pipelines WHERE seq = ?"},
         {offsetof(ke_store, st_history_w), 0, KE_STORE_HISTORY_SQL},
+        {offsetof(ke_store, st_page_count), 0, "PRAGMA page_count"},
         {offsetof(ke_store, st_get), 1, "SELECT " PIPE_COLS " FROM pipelines WHERE id = ?"},
         {offsetof(ke_store, st_history_r), 1, KE_STORE_HISTORY_SQL},
     };
@@ -462,6 +489,14 @@ static int open_db(ke_store *s, const ke_store_options *o, sqlite3 **db, ke_erro
                             s->path, mode);
     if (ke_store_exec(*db, "PRAGMA synchronous = FULL") != KE_OK)
         return ke_store_db_error(err, *db, s->path, "cannot set synchronous = FULL");
+    /* A large transaction grows the WAL; cut it back after the checkpoint, or the disk keeps
+     * the high-water mark next to the database (and its size cap) for good. */
+    snprintf(sql, sizeof sql, "PRAGMA journal_size_limit = %d", KE_STORE_WAL_LIMIT);
+    if (ke_store_exec(*db, sql) != KE_OK)
+        return ke_store_db_error(err, *db, s->path, "journal_size_limit");
+    if (pragma_text(*db, "PRAGMA page_size", mode, sizeof mode) != KE_OK)
+        return ke_store_db_error(err, *db, s->path, "page_size");
+    s->page_size = atoll(mode);
     if (o != NULL && o->wal_autocheckpoint > 0) {
         snprintf(sql, sizeof sql, "PRAGMA wal_autocheckpoint = %d", o->wal_autocheckpoint);
         if (ke_store_exec(*db, sql) != KE_OK)
@@ -473,6 +508,11 @@ static int open_db(ke_store *s, const ke_store_options *o, sqlite3 **db, ke_erro
             return ke_store_db_error(err, *db, s->path, "cache_size");
     }
     return KE_OK;
+}
+
+void ke_store_set_max_bytes(ke_store *s, long long max_bytes)
+{
+    atomic_store(&s->max_bytes, max_bytes > 0 ? max_bytes : 0);
 }
 
 int ke_store_open(const char *data_dir, ke_store **out, ke_error *err)
@@ -491,6 +531,7 @@ int ke_store_open_with(const char *data_dir, const ke_store_options *o, ke_store
     if (s == NULL)
         return ke_error_set(err, KE_ENOMEM, "store: out of memory");
     s->lock_fd = -1;
+    atomic_init(&s->max_bytes, 0);
     pthread_mutex_init(&s->rlock, NULL);
     pthread_mutex_init(&s->qlock, NULL);
     pthread_cond_init(&s->qcond, NULL);
@@ -566,6 +607,7 @@ void ke_store_close(ke_store *s)
     sqlite3_finalize(s->st_range);
     sqlite3_finalize(s->st_by_seq);
     sqlite3_finalize(s->st_history_w);
+    sqlite3_finalize(s->st_page_count);
     sqlite3_finalize(s->st_get);
     sqlite3_finalize(s->st_history_r);
     sqlite3_close(s->rdb);

@@ -8,8 +8,10 @@
 #include "errors.h"
 #include "pipeline.h"
 
-#define KE_LIST_DEFAULT_LIMIT 50 /* ListPipelines page size when none is asked for */
-#define KE_LIST_MAX_LIMIT 1000   /* largest page ListPipelines answers */
+#define KE_LIST_DEFAULT_LIMIT 50         /* ListPipelines page size when none is asked for */
+#define KE_LIST_MAX_LIMIT 1000           /* largest page ListPipelines answers */
+#define KE_STORE_MIN_MAX_BYTES (1 << 20) /* smallest size cap: the schema and some events */
+#define KE_STORE_WAL_LIMIT (4 << 20)     /* the WAL is truncated to this after a checkpoint */
 
 typedef struct ke_store ke_store;
 
@@ -34,6 +36,16 @@ typedef struct ke_list_query {
  * when another process holds the lock; KE_ESTORE or KE_EUNAVAIL (I/O) with
  * err naming the path and SQLite's message. */
 int ke_store_open(const char *data_dir, ke_store **out, ke_error *err);
+
+/* Caps the database at max_bytes (0: no cap, the default); callable at any time. An accept or
+ * insert that would take the database (its pages, with what the transaction wrote before it)
+ * past the cap stores nothing and fails with KE_EFULL, "store full: " naming the database, its
+ * size and the cap; a duplicate event, which stores nothing, is still answered. Statuses of
+ * runs already stored (claims, final statuses, recovery) are never refused for the cap: they
+ * may take the database past it by a few hundred bytes per run, plus each run's error text
+ * (at most the log tail). A real full disk stays KE_EUNAVAIL "disk full". The WAL is cut back
+ * to KE_STORE_WAL_LIMIT bytes after each checkpoint (PRAGMA journal_size_limit), cap or not. */
+void ke_store_set_max_bytes(ke_store *s, long long max_bytes);
 
 /* Called once per accept request from the writer thread, after the
  * transaction holding it committed (rc KE_OK) or failed (rc and err set).

@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "store.h"
@@ -63,24 +64,27 @@ typedef struct ke_req {
 } ke_req;
 
 struct ke_store {
-    sqlite3 *wdb;             /* the writer's connection */
-    sqlite3 *rdb;             /* readers' connection */
-    pthread_mutex_t rlock;    /* guards rdb */
-    pthread_mutex_t qlock;    /* guards the queue, the hold, stopping and done flags */
-    pthread_cond_t qcond;     /* the queue got work, the hold ended, or stopping */
-    pthread_cond_t donecond;  /* a sync request finished */
-    ke_req *head, *tail;      /* queued requests */
-    ke_req *retry;            /* final statuses that failed to commit (writer only) */
-    int held;                 /* tests: the writer takes no new work while set */
-    int stopping;             /* close() asked the writer to finish */
-    pthread_t writer;         /* the writer thread */
-    int writer_started;       /* writer is running */
-    void (*on_ready)(void *); /* commit added READY pipelines */
-    void *on_ready_ctx;       /* for on_ready */
-    char *path;               /* database path, for messages */
-    char *tmpdir;             /* data_dir NULL: a temporary directory removed at close */
-    char *vfs;                /* tests: the SQLite VFS to open the database with, or NULL */
-    int lock_fd;              /* the data dir's lock file (flock held), or -1 */
+    sqlite3 *wdb;                /* the writer's connection */
+    sqlite3 *rdb;                /* readers' connection */
+    pthread_mutex_t rlock;       /* guards rdb */
+    pthread_mutex_t qlock;       /* guards the queue, the hold, stopping and done flags */
+    pthread_cond_t qcond;        /* the queue got work, the hold ended, or stopping */
+    pthread_cond_t donecond;     /* a sync request finished */
+    ke_req *head, *tail;         /* queued requests */
+    ke_req *retry;               /* final statuses that failed to commit (writer only) */
+    int held;                    /* tests: the writer takes no new work while set */
+    int stopping;                /* close() asked the writer to finish */
+    pthread_t writer;            /* the writer thread */
+    int writer_started;          /* writer is running */
+    void (*on_ready)(void *);    /* commit added READY pipelines */
+    void *on_ready_ctx;          /* for on_ready */
+    char *path;                  /* database path, for messages */
+    char *tmpdir;                /* data_dir NULL: a temporary directory removed at close */
+    char *vfs;                   /* tests: the SQLite VFS to open the database with, or NULL */
+    int lock_fd;                 /* the data dir's lock file (flock held), or -1 */
+    atomic_llong max_bytes;      /* accepts and inserts stop past it; 0 = no cap */
+    long long page_size;         /* the database's page size, for the cap */
+    sqlite3_stmt *st_page_count; /* PRAGMA page_count (writer) */
     sqlite3_stmt *st_find_event, *st_ins_pipe, *st_ins_status, *st_ins_event, *st_next_ready,
         *st_set_state, *st_seq_of, *st_status_count, *st_range, *st_by_seq,
         *st_history_w;                   /* the writer's prepared statements */

@@ -32,6 +32,8 @@ ke_unit_test(store ke_server)
 # The store under a failing disk (a fault-injecting SQLite VFS at every write it makes).
 ke_unit_test(store_faults ke_server)
 set_tests_properties(unit_store_faults PROPERTIES TIMEOUT 600)
+# The store's size cap (--max-store-bytes).
+ke_unit_test(store_cap ke_server)
 ke_unit_test(dispatch ke_server)
 ke_unit_test(forward ke_server)
 ke_unit_test(runfile ke_server)
@@ -51,6 +53,9 @@ target_include_directories(test_client_json PRIVATE ${CMAKE_SOURCE_DIR}/client)
 ke_unit_test(shim_binding kedroevents_static)
 target_include_directories(test_shim_binding PRIVATE ${CMAKE_SOURCE_DIR}/client/shim
                            ${CMAKE_SOURCE_DIR}/client)
+# kedro-event-shim's strict framing and slow-client deadlines (the test includes both files).
+ke_unit_test(shim_framing Threads::Threads)
+target_include_directories(test_shim_framing PRIVATE ${CMAKE_SOURCE_DIR}/client/shim)
 
 add_test(NAME gen_is_fresh COMMAND ${CMAKE_SOURCE_DIR}/tests/gen_fresh.sh)
 

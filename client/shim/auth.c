@@ -51,8 +51,7 @@ int kes_access_check(kec_auth *auth, int client_ca, int exempt, const kes_creden
                           "a client certificate issued by the shim's --tls-client-ca is "
                           "required: %s",
                           why);
-        kes_answer_header(a, "Connection", "close");
-        return 0;
+        return -1;
     }
     if (auth == NULL || exempt)
         return 1;

@@ -17,8 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "edge.h"
+#include "framing.h"
 #include "internal.h" /* kec_hex_value */
 #include "shim.h"
+#include "slow.h"
 
 #define DISCARD_MAX (64u << 20) /* bytes of a too large chunked body read before closing */
 /* HTTPS: TLS 1.2 and 1.3 only, GnuTLS's NORMAL ciphers otherwise */
@@ -44,6 +47,7 @@ struct kes_http {
     atomic_int upstream_down; /* the last Dispatch could not reach kedro-eventd (logged) */
     unsigned port;            /* the port bound */
     pthread_attr_t detached;  /* for job threads */
+    kes_slow *slow;           /* read and idle deadlines of the connections */
     kec_auth *auth;           /* borrowed: the bearer tokens accepted; NULL: none needed */
     int client_ca;            /* HTTPS clients must present a certificate --tls-client-ca signed */
     struct MHD_OptionItem tls[5]; /* the daemon's TLS options (the PEM texts are borrowed) */
@@ -58,10 +62,11 @@ typedef struct request {
     size_t len;                  /* bytes in body */
     size_t cap;                  /* bytes allocated */
     int too_large;               /* the body passed the limit: discarded, answer 413 */
-    size_t discarded;            /* bytes of such a body (or of an early answer's) dropped */
+    size_t discarded;            /* bytes of such a body dropped */
     int waiting;                 /* suspended on a call or a job */
     int answered;                /* an answer is queued: the rest is ignored */
-    int early;                   /* r->answer (404, 405) was decided from the headers */
+    int close;                   /* the connection is closed after the answer */
+    int early;                   /* r->answer (404, 405) is sent on the next call (no body) */
     kes_list_args args;          /* R_LIST: the query (borrowed from MHD) */
     int batch;                   /* R_EVENT: a DispatchBatch */
     int rc;                      /* R_EVENT: how the call ended (KEC_OK or an error) */
@@ -98,7 +103,7 @@ static enum MHD_Result send_answer(request *r)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     for (i = 0; i < a->n_headers; i++)
         MHD_add_response_header(resp, a->headers[i].name, a->headers[i].value);
-    if (atomic_load(&r->h->closing))
+    if (r->close || atomic_load(&r->h->closing))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     ret = MHD_queue_response(r->conn, (unsigned)a->status, resp);
     MHD_destroy_response(resp);
@@ -368,6 +373,7 @@ static int access_allowed(request *r)
     kes_http *h = r->h;
     const union MHD_ConnectionInfo *ci;
     kes_credentials c;
+    int rc;
 
     if (!h->client_ca && h->auth == NULL)
         return 1;
@@ -382,7 +388,10 @@ static int access_allowed(request *r)
                                       &c.authorization_len) != MHD_YES)
         c.authorization = NULL;
     /* a refusal replaces a 404 or 405 the routing may have decided */
-    return kes_access_check(h->auth, h->client_ca, r->route == R_HEALTH, &c, &r->answer);
+    rc = kes_access_check(h->auth, h->client_ca, r->route == R_HEALTH, &c, &r->answer);
+    if (rc < 0)
+        r->close = 1;
+    return rc > 0;
 }
 
 /* ---- routing and the body ---- */
@@ -491,15 +500,44 @@ static int append_body(request *r, const char *data, size_t size)
     return 1;
 }
 
+/* On the first call: the request's framing (edge.c). 1 when it may be read (*f says how its
+ * body is framed); 0 with a 400 or 501 in r->answer, sent with Connection: close (its body's
+ * length is unknown); -1 when out of memory. */
+static int framing_ok(request *r, const char *version, kes_frame *f)
+{
+    int rc = kes_edge_framing(r->conn, version, f);
+
+    if (rc == 0) {
+        kes_answer_detail(&r->answer, f->status, "%s", f->msg);
+        r->close = 1;
+    }
+    return rc;
+}
+
+/* An answer decided from the headers (404, 405). With a body announced it is sent at once,
+ * the body unread, and the connection closed after it. Without one it is sent on the next
+ * call, which comes at once: libmicrohttpd 0.9.75 closes the connection of an answer queued
+ * on the first call, and a kept-alive connection should stay open. */
+static enum MHD_Result answer_early(request *r, const kes_frame *f)
+{
+    if (!f->chunked && (!f->has_length || f->length == 0)) {
+        r->early = 1;
+        return MHD_YES;
+    }
+    r->close = 1;
+    kes_slow_busy(kes_edge_slow(r->conn));
+    return send_answer(r);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
     kes_http *h = cls;
     request *r = *con_cls;
+    kes_frame frame;
     int routed;
 
-    (void)version;
     if (r == NULL) {
         if ((r = calloc(1, sizeof *r)) == NULL)
             return MHD_NO;
@@ -507,12 +545,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->conn = conn;
         atomic_fetch_add(&h->open, 1);
         *con_cls = r;
-        routed = route_request(r, url, method);
+        routed = framing_ok(r, version, &frame);
+        if (routed == 0)
+            return send_answer(r); /* and close: the body's length is unknown */
+        if (routed == 1)
+            routed = route_request(r, url, method);
         if (routed < 0)
             return MHD_NO;
         if (!access_allowed(r))
-            return send_answer(r);
-        r->early = routed == 0; /* answered once the body (if any) has been read past */
+            return answer_early(r, &frame); /* a refusal, before any of the body is read */
+        if (routed == 0)
+            return answer_early(r, &frame);
         if ((r->route == R_EVENT || r->route == R_CREATE) && !check_length(r))
             return too_large(r);
         return MHD_YES;
@@ -522,15 +565,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
-        if (r->early)
-            r->discarded += *upload_data_size;
-        else if (!append_body(r, upload_data, *upload_data_size))
+        if (!append_body(r, upload_data, *upload_data_size))
             return MHD_NO;
         *upload_data_size = 0;
         /* MHD cannot answer in the middle of a body: what passes the limit is read and
          * dropped, up to DISCARD_MAX, then 413; past that the connection is closed */
         return r->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
     }
+    kes_slow_busy(kes_edge_slow(conn)); /* the request has arrived whole */
     if (r->early)
         return send_answer(r);
     if (r->waiting)
@@ -548,8 +590,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     kes_http *h = cls;
     request *r = *con_cls;
 
-    (void)conn;
     (void)toe;
+    kes_slow_idle(kes_edge_slow(conn)); /* answered: the next request must begin in time */
     if (r == NULL)
         return;
     free(r->id);
@@ -641,6 +683,11 @@ int kes_http_start(const kes_http_options *o, kec_client *c, kes_http **out, cha
     flags |= (unsigned)tls;
     h->auth = o->auth;
     h->client = c;
+    if (kes_slow_new(o->read_timeout_ms, o->idle_timeout_s * 1000u, &h->slow) != 0) {
+        snprintf(msg, cap, "cannot start the thread that watches slow clients");
+        free(h);
+        return -1;
+    }
     h->max_body = o->max_body;
     h->max_inflight = o->max_inflight;
     pthread_attr_init(&h->detached);
@@ -648,11 +695,27 @@ int kes_http_start(const kes_http_options *o, kec_client *c, kes_http **out, cha
     pthread_attr_setstacksize(&h->detached, 256 * 1024);
     if (o->addr->sa_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    h->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, o->addr,
-        MHD_OPTION_THREAD_POOL_SIZE, o->threads > 1 ? o->threads : 0, MHD_OPTION_CONNECTION_TIMEOUT,
-        o->idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_ARRAY, h->tls, MHD_OPTION_END);
+    /* One option a line, so that options are added without touching the others. The logger
+     * comes first, so that MHD logs nothing through its default logger. Strict level 0: in
+     * 0.9.75 level 1 answers a missing Host with its header block sent twice, and level -1
+     * (documented as lenient) is the one that refuses whitespace in header names; framing.c
+     * checks both, and answers in JSON like every other error. */
+    /* clang-format off */
+    h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+                            MHD_OPTION_EXTERNAL_LOGGER, kes_edge_log, NULL,
+                            MHD_OPTION_SOCK_ADDR, o->addr,
+                            MHD_OPTION_THREAD_POOL_SIZE, o->threads > 1 ? o->threads : 0,
+                            MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+                            MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+                            MHD_OPTION_STRICT_FOR_CLIENT, 0,
+                            MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_per_client,
+                            MHD_OPTION_NOTIFY_CONNECTION, kes_edge_on_connection, h->slow,
+                            MHD_OPTION_URI_LOG_CALLBACK, kes_edge_on_request_line, NULL,
+                            MHD_OPTION_ARRAY, h->tls,
+                            MHD_OPTION_END);
+    /* clang-format on */
     if (h->d == NULL) {
         if (tls)
             snprintf(msg, cap,
@@ -660,6 +723,7 @@ int kes_http_start(const kes_http_options *o, kec_client *c, kes_http **out, cha
                      "certificate, key or CA that GnuTLS refuses)");
         else
             snprintf(msg, cap, "cannot listen (address in use, or not an address of this host)");
+        kes_slow_free(h->slow);
         pthread_attr_destroy(&h->detached);
         free(h);
         return -1;
@@ -701,6 +765,8 @@ void kes_http_stop(kes_http *h, int wait_ms)
         waited += 5;
     }
     MHD_stop_daemon(h->d);
+    kes_slow_free(h->slow);
+    kes_log_flush();
     pthread_attr_destroy(&h->detached);
     free(h);
 }

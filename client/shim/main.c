@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "framing.h"
 #include "internal.h" /* kec_client_set_token */
 #include "shim.h"
 
@@ -29,6 +31,9 @@ enum {
     OPT_CHANNELS,
     OPT_HELP,
     OPT_VERSION,
+    OPT_READ_TIMEOUT,
+    OPT_MAX_CONNECTIONS,
+    OPT_MAX_PER_CLIENT,
     OPT_TLS_CERT,
     OPT_TLS_KEY,
     OPT_TLS_CLIENT_CA,
@@ -52,6 +57,9 @@ static const struct option long_options[] = {
     {"channels", required_argument, NULL, OPT_CHANNELS},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"read-timeout", required_argument, NULL, OPT_READ_TIMEOUT},
+    {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+    {"max-connections-per-client", required_argument, NULL, OPT_MAX_PER_CLIENT},
     {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
     {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {"tls-client-ca", required_argument, NULL, OPT_TLS_CLIENT_CA},
@@ -87,6 +95,18 @@ static void usage(FILE *f)
         "  --max-inflight N          requests waiting on kedro-eventd at once; more are\n"
         "                            answered 429 with Retry-After (default %d)\n"
         "  --channels N              HTTP/2 connections to kedro-eventd (default 1)\n"
+        "  --read-timeout SECONDS    a request's headers and body must arrive within this\n"
+        "                            time from its first line (a new connection's first\n"
+        "                            request: from the connection); else the connection is\n"
+        "                            closed (default %d)\n"
+        "  --max-connections N       connections open at once; more wait in the listen\n"
+        "                            backlog. At most the open-files limit (raised to its\n"
+        "                            hard limit at start) less %d (default %d, lowered to\n"
+        "                            fit that limit with a warning)\n"
+        "  --max-connections-per-client N\n"
+        "                            connections open at once from one client address; more\n"
+        "                            are closed unanswered (default 0: no cap, as clients\n"
+        "                            behind one proxy or NAT share an address)\n"
         "  --help                    show this text\n"
         "  --version                 show the version\n\n"
         "Security (see also SIGHUP below):\n"
@@ -115,11 +135,17 @@ static void usage(FILE *f)
         "the shim's own token: 502; kedro-eventd overloaded: 429, its store full: 503.\n\n"
         "SIGHUP re-reads --auth-tokens and --target-token-file; a file that is refused\n"
         "leaves the tokens in use unchanged.\n\n"
+        "Strict HTTP: ambiguous framing (Content-Length with Transfer-Encoding, a repeated or\n"
+        "malformed Content-Length, whitespace before a colon, a folded header line) and an\n"
+        "HTTP/1.1 request without Host are answered 400, a transfer coding other than chunked\n"
+        "501, and the connection is closed; 404 and 405 come before any body is read. Lines\n"
+        "logged for malformed requests: at most %d a second, the rest counted.\n\n"
         "Exit status: 0 after SIGINT or SIGTERM (requests in flight are answered first);\n"
         "1 when it cannot start; 2 for invalid flags.\n",
         KES_DEFAULT_MAX_BODY, KES_DEFAULT_TIMEOUT_MS / 1000, KES_DEFAULT_IDLE_S,
-        KES_DEFAULT_THREADS, KES_DEFAULT_MAX_INFLIGHT, KES_PEM_MAX_BYTES, KEC_TOKEN_MIN_BYTES,
-        KEC_TOKEN_MAX_BYTES, KEC_TOKENS_MAX_COUNT);
+        KES_DEFAULT_THREADS, KES_DEFAULT_MAX_INFLIGHT, KES_DEFAULT_READ_S, KES_FD_RESERVE,
+        KES_DEFAULT_MAX_CONNECTIONS, KES_PEM_MAX_BYTES, KEC_TOKEN_MIN_BYTES, KEC_TOKEN_MAX_BYTES,
+        KEC_TOKENS_MAX_COUNT, KES_LOG_PER_S);
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -190,6 +216,38 @@ static int resolve_listen(const char *listen, struct addrinfo **res)
         fprintf(stderr, PROG ": --listen '%s': %s\n", listen, gai_strerror(rc));
         return -1;
     }
+    return 0;
+}
+
+/* Raises the open-files limit to its hard limit and fits o->max_connections in it (with
+ * KES_FD_RESERVE descriptors to spare): a number given as a flag (explicit) that does not
+ * fit is an error (-1, printed); the default is lowered to fit, with a warning. */
+static int fit_connections(kes_http_options *o, int explicit)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)o->max_connections + KES_FD_RESERVE;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 0;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+        return 0;
+    if (explicit || rl.rlim_cur <= KES_FD_RESERVE) {
+        fprintf(stderr,
+                PROG ": --max-connections %u needs %llu open files, but the limit (RLIMIT_NOFILE, "
+                     "ulimit -n) is %llu: raise it or lower --max-connections\n",
+                o->max_connections, (unsigned long long)need, (unsigned long long)rl.rlim_cur);
+        return -1;
+    }
+    o->max_connections = (unsigned)(rl.rlim_cur - KES_FD_RESERVE);
+    fprintf(stderr,
+            PROG ": warning: the open-files limit (RLIMIT_NOFILE) is %llu: serving at most %u "
+                 "connections at once\n",
+            (unsigned long long)rl.rlim_cur, o->max_connections);
     return 0;
 }
 
@@ -375,7 +433,7 @@ int main(int argc, char **argv)
     char msg[256];
     long long v;
     double s;
-    int opt, sig, status = 1;
+    int opt, sig, status = 1, explicit_connections = 0;
 
     memset(&ho, 0, sizeof ho);
     memset(&sf, 0, sizeof sf);
@@ -384,6 +442,8 @@ int main(int argc, char **argv)
     ho.idle_timeout_s = KES_DEFAULT_IDLE_S;
     ho.threads = KES_DEFAULT_THREADS;
     ho.max_inflight = KES_DEFAULT_MAX_INFLIGHT;
+    ho.read_timeout_ms = KES_DEFAULT_READ_S * 1000;
+    ho.max_connections = KES_DEFAULT_MAX_CONNECTIONS;
     kec_client_options_init(&co);
     co.timeout_ms = KES_DEFAULT_TIMEOUT_MS;
     while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
@@ -429,6 +489,25 @@ int main(int argc, char **argv)
                 return usage_error("--channels '%s' is not a number in [1, 64]", optarg);
             co.channels = (int)v;
             break;
+        case OPT_READ_TIMEOUT:
+            if ((s = seconds_arg(optarg)) < 0)
+                return usage_error("--read-timeout '%s' is not a number of seconds in (0, 86400]",
+                                   optarg);
+            ho.read_timeout_ms = s * 1000 < 1 ? 1 : (unsigned)(s * 1000);
+            break;
+        case OPT_MAX_CONNECTIONS:
+            if ((v = int_arg(optarg, 1, 1000000)) < 0)
+                return usage_error("--max-connections '%s' is not a number in [1, 1000000]",
+                                   optarg);
+            ho.max_connections = (unsigned)v;
+            explicit_connections = 1;
+            break;
+        case OPT_MAX_PER_CLIENT:
+            if ((v = int_arg(optarg, 0, 1000000)) < 0)
+                return usage_error(
+                    "--max-connections-per-client '%s' is not a number in [0, 1000000]", optarg);
+            ho.max_per_client = (unsigned)v;
+            break;
         case OPT_HELP:
             usage(stdout);
             return 0;
@@ -447,6 +526,8 @@ int main(int argc, char **argv)
     if ((status = sec_check(&sf, &co)) != 0)
         return status;
     status = 1;
+    if (fit_connections(&ho, explicit_connections) != 0)
+        return 1;
     if (resolve_listen(listen, &addr) != 0)
         return EXIT_USAGE;
 

@@ -11,12 +11,15 @@
 #include "kedroevents.h"
 
 #define KES_DEFAULT_LISTEN "127.0.0.1:5000"
-#define KES_DEFAULT_MAX_BODY (4u << 20) /* kedro-eventd's default message limit */
-#define KES_DEFAULT_TIMEOUT_MS 10000    /* gRPC deadline */
-#define KES_DEFAULT_IDLE_S 60           /* idle keep-alive connections are closed after */
-#define KES_DEFAULT_THREADS 2           /* libmicrohttpd's thread pool */
-#define KES_DEFAULT_MAX_INFLIGHT 1024   /* requests waiting on gRPC */
-#define KES_RETRY_AFTER_S "1"           /* Retry-After of 429 and 503 answers */
+#define KES_DEFAULT_MAX_BODY (4u << 20)   /* kedro-eventd's default message limit */
+#define KES_DEFAULT_TIMEOUT_MS 10000      /* gRPC deadline */
+#define KES_DEFAULT_IDLE_S 60             /* idle keep-alive connections are closed after */
+#define KES_DEFAULT_THREADS 2             /* libmicrohttpd's thread pool */
+#define KES_DEFAULT_MAX_INFLIGHT 1024     /* requests waiting on gRPC */
+#define KES_RETRY_AFTER_S "1"             /* Retry-After of 429 and 503 answers */
+#define KES_DEFAULT_READ_S 30             /* a request's headers and body arrive within */
+#define KES_DEFAULT_MAX_CONNECTIONS 10000 /* connections open at once */
+#define KES_FD_RESERVE 256                /* descriptors kept for all but client connections */
 
 /* ---- errors of the shim's own reading (binding.c) -------------------------------------- */
 
@@ -197,11 +200,12 @@ typedef struct kes_credentials {
 } kes_credentials;
 
 /* Whether a request with credentials c may be served: with client_ca, its connection must
- * have presented a certificate kes_tls_client_verified accepts (else 403, and the connection
- * closes: every request on it would fail alike); with auth, unless exempt (/healthz), it must
- * carry one "Authorization: Bearer <token>" header with a token of auth (else 401 with RFC
- * 6750's WWW-Authenticate challenge, or 400 for two such headers). Returns 1, or 0 with the
- * refusal replacing *a. No answer quotes what was sent. */
+ * have presented a certificate kes_tls_client_verified accepts (else 403); with auth, unless
+ * exempt (/healthz), it must carry one "Authorization: Bearer <token>" header with a token of
+ * auth (else 401 with RFC 6750's WWW-Authenticate challenge, or 400 for two such headers).
+ * Returns 1; 0 with the refusal replacing *a; -1 likewise when the connection must be closed
+ * after it (the 403: every request on that connection would fail alike). No answer quotes
+ * what was sent. */
 int kes_access_check(kec_auth *auth, int client_ca, int exempt, const kes_credentials *c,
                      kes_answer *a);
 
@@ -215,6 +219,9 @@ typedef struct kes_http_options {
     unsigned idle_timeout_s;     /* idle keep-alive connections closed after */
     unsigned threads;            /* thread pool size */
     unsigned max_inflight;       /* requests waiting on gRPC at once */
+    unsigned read_timeout_ms;    /* a request's headers and body must arrive within */
+    unsigned max_connections;    /* connections open at once */
+    unsigned max_per_client;     /* connections open at once from one address; 0: no cap */
     const char *tls_cert;        /* PEM text of the HTTPS certificate (chain); NULL: HTTP */
     const char *tls_key;         /* PEM text of its key (with tls_cert) */
     const char *tls_client_ca;   /* PEM text of the CA client certificates must chain to;

@@ -11,17 +11,24 @@ log = logging.getLogger(__name__)
 
 # Where kedro-event-shim listens: kedro-eventd gives each run its --http-url.
 HTTP_URL_ENV = "KEDRO_EVENTS_HTTP_URL"
+# The bearer token for the shim, when kedro-eventd runs with --run-token-file.
+TOKEN_ENV = "KEDRO_EVENTS_TOKEN"
 
 
 def start_child(parent_id: str, name: str, parameters: dict, tags: dict) -> str:
     """Creates pipeline `name` with `parent` = parent_id through the shim's
-    POST /pipelines/ and returns the new pipeline's id. Raises RuntimeError
-    naming the shim's answer when it refuses."""
+    POST /pipelines/ and returns the new pipeline's id, sending
+    `Authorization: Bearer $KEDRO_EVENTS_TOKEN` when that variable is set (a shim
+    with --auth-tokens needs it). Raises RuntimeError naming the shim's answer
+    when it refuses."""
     url = os.environ[HTTP_URL_ENV].rstrip("/") + "/pipelines/"
     body = json.dumps({"name": name, "parent": parent_id, "parameters": parameters,
                        "tags": tags}).encode()
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:
             return json.load(answer)["id"]

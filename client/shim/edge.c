@@ -1,0 +1,110 @@
+/* edge.c -- where a connection meets libmicrohttpd before the shim reads a request: the
+ * headers as parsed handed to the framing check (framing.c), each connection's phases
+ * reported to the slow-client deadlines (slow.c), and libmicrohttpd's error log sent through
+ * the rate-limited logger (ratelog.c). */
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include "edge.h"
+
+typedef struct frame_list {
+    kes_frame_header *items; /* filled */
+    size_t n;                /* used */
+    size_t cap;              /* allocated */
+} frame_list;
+
+/* Collects a header as libmicrohttpd parsed it. MHD 0.9.75 keeps a header's name in its read
+ * buffer just before the value, except when a folded line (obs-fold) was appended to the name:
+ * that name is rebuilt elsewhere in the connection's memory, after the value. */
+static enum MHD_Result add_frame_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                        size_t key_size, const char *value, size_t value_size)
+{
+    frame_list *l = cls;
+    kes_frame_header *f;
+
+    (void)kind;
+    if (l->n < l->cap) {
+        f = &l->items[l->n++];
+        f->name = key;
+        f->name_len = key_size;
+        f->value = value != NULL ? value : "";
+        f->value_len = value != NULL ? value_size : 0;
+        f->folded = value != NULL && (uintptr_t)value <= (uintptr_t)(key + key_size);
+    }
+    return MHD_YES;
+}
+
+/* The numeric address of conn's client into buf (cap bytes), "?" when unknown. */
+static void client_address(struct MHD_Connection *conn, char *buf, size_t cap)
+{
+    const union MHD_ConnectionInfo *i =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = i != NULL ? i->client_addr : NULL;
+    socklen_t len = sa != NULL && sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                            : sizeof(struct sockaddr_in);
+
+    if (sa == NULL || getnameinfo(sa, len, buf, (socklen_t)cap, NULL, 0, NI_NUMERICHOST) != 0)
+        snprintf(buf, cap, "?");
+}
+
+int kes_edge_framing(struct MHD_Connection *conn, const char *version, kes_frame *f)
+{
+    char addr[NI_MAXHOST];
+    frame_list l;
+    int n;
+
+    n = MHD_get_connection_values_n(conn, MHD_HEADER_KIND, NULL, NULL);
+    l.cap = n > 0 ? (size_t)n : 0;
+    l.n = 0;
+    if ((l.items = calloc(l.cap + 1, sizeof *l.items)) == NULL)
+        return -1;
+    MHD_get_connection_values_n(conn, MHD_HEADER_KIND, add_frame_header, &l);
+    kes_framing_check(version, l.items, l.n, f);
+    free(l.items);
+    if (f->status == 0)
+        return 1;
+    client_address(conn, addr, sizeof addr);
+    kes_log("refused a request from %s (%d): %s", addr, f->status, f->msg);
+    return 0;
+}
+
+kes_slow_conn *kes_edge_slow(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *i =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return i != NULL ? i->socket_context : NULL;
+}
+
+void kes_edge_on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                            enum MHD_ConnectionNotificationCode code)
+{
+    kes_slow *slow = cls;
+    const union MHD_ConnectionInfo *i;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        i = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = i != NULL ? kes_slow_open(slow, i->connect_fd) : NULL;
+    } else {
+        kes_slow_close(*socket_context);
+        *socket_context = NULL;
+    }
+}
+
+void *kes_edge_on_request_line(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)uri;
+    kes_slow_reading(kes_edge_slow(conn));
+    return NULL;
+}
+
+void kes_edge_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    kes_vlog("libmicrohttpd: ", fmt, ap);
+}

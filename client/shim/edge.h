@@ -1,0 +1,36 @@
+/* edge.h -- the shim's checks at libmicrohttpd's edge (edge.c), for http.c: strict framing
+ * on a request's first call, slow-client deadlines by connection, the rate-limited MHD log.
+ * With http.c, the only file that sees libmicrohttpd. */
+#ifndef KES_EDGE_H
+#define KES_EDGE_H
+
+#include <microhttpd.h>
+#include <stdarg.h>
+
+#include "framing.h"
+#include "slow.h"
+
+/* Checks the framing of conn's request (HTTP version `version`) once its headers are in:
+ * 1 when it may be read (*f says how its body is framed); 0 when it must be refused with
+ * f->status and f->msg (logged, rate-limited, with the client's address); -1 when out of
+ * memory. */
+int kes_edge_framing(struct MHD_Connection *conn, const char *version, kes_frame *f);
+
+/* The deadlines of conn's connection (NULL when it is not watched). */
+kes_slow_conn *kes_edge_slow(struct MHD_Connection *conn);
+
+/* MHD_OPTION_NOTIFY_CONNECTION, cls the kes_slow: a connection opens (watched from now: its
+ * first request must arrive within the read timeout) or closes (forgotten, before
+ * libmicrohttpd closes its socket). */
+void kes_edge_on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                            enum MHD_ConnectionNotificationCode code);
+
+/* MHD_OPTION_URI_LOG_CALLBACK: a request line has arrived, before its headers; the read
+ * deadline runs. Returns the request's initial state: none (NULL). */
+void *kes_edge_on_request_line(void *cls, const char *uri, struct MHD_Connection *conn);
+
+/* MHD_OPTION_EXTERNAL_LOGGER: libmicrohttpd's error log, rate-limited (a flood of malformed
+ * requests must not flood it). */
+void kes_edge_log(void *cls, const char *fmt, va_list ap);
+
+#endif

@@ -1,0 +1,101 @@
+/* secrets.c -- kedro-eventd's token files: loading them at start and re-reading them on
+ * SIGHUP, keeping what was read before when a new file is refused. */
+#include "secrets.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Warns when runs would present a token this server does not accept: their child pipelines
+ * would be refused. */
+static void warn_unaccepted_run_token(const ke_secrets *s)
+{
+    char value[KEC_TOKEN_MAX_BYTES + sizeof "Bearer "];
+
+    if (s->tokens == NULL || s->run_token == NULL)
+        return;
+    snprintf(value, sizeof value, "Bearer %s", s->run_token);
+    if (!kec_auth_check(s->tokens, value, strlen(value)))
+        fprintf(stderr,
+                "kedro-eventd: warning: the token of --run-token-file %s is not in "
+                "--auth-tokens %s: child pipelines the runs create here will be refused\n",
+                s->run_token_path, s->tokens_path);
+    explicit_bzero(value, sizeof value);
+}
+
+static void free_token(char *t)
+{
+    if (t != NULL)
+        explicit_bzero(t, strlen(t));
+    free(t);
+}
+
+int ke_secrets_load(ke_secrets *s, const char *tokens_path, const char *run_token_path,
+                    ke_error *err)
+{
+    kec_error kerr;
+
+    memset(s, 0, sizeof *s);
+    kec_error_clear(&kerr);
+    s->tokens_path = tokens_path;
+    s->run_token_path = run_token_path;
+    if (tokens_path != NULL && kec_auth_new(tokens_path, &s->tokens, &kerr) != KEC_OK)
+        return ke_error_set(err, kerr.code == KEC_EIO ? KE_EIO : KE_EINVAL, "--auth-tokens: %s",
+                            kerr.msg);
+    if (tokens_path != NULL)
+        fprintf(stderr,
+                "kedro-eventd: %zu bearer token(s) from %s: every call but "
+                "grpc.health.v1.Health needs one\n",
+                kec_auth_count(s->tokens), tokens_path);
+    if (run_token_path != NULL &&
+        kec_token_file_read(run_token_path, &s->run_token, &kerr) != KEC_OK)
+        return ke_error_set(err, kerr.code == KEC_EIO ? KE_EIO : KE_EINVAL, "--run-token-file: %s",
+                            kerr.msg);
+    warn_unaccepted_run_token(s);
+    return KE_OK;
+}
+
+void ke_secrets_reload(ke_secrets *s, ke_forwarder *forwarder)
+{
+    kec_error kerr;
+    size_t n = 0;
+    char *token = NULL;
+
+    if (s->tokens == NULL && s->run_token_path == NULL) {
+        fprintf(stderr, "kedro-eventd: SIGHUP: nothing to reload (no --auth-tokens, no "
+                        "--run-token-file)\n");
+        return;
+    }
+    kec_error_clear(&kerr);
+    if (s->tokens != NULL && kec_auth_reload(s->tokens, &n, &kerr) == KEC_OK)
+        fprintf(stderr, "kedro-eventd: SIGHUP: %zu token(s) from %s\n", n, s->tokens_path);
+    else if (s->tokens != NULL)
+        fprintf(stderr, "kedro-eventd: SIGHUP: %s; the %zu token(s) read before stay\n", kerr.msg,
+                kec_auth_count(s->tokens));
+    kec_error_clear(&kerr);
+    if (s->run_token_path != NULL &&
+        kec_token_file_read(s->run_token_path, &token, &kerr) != KEC_OK) {
+        fprintf(stderr,
+                "kedro-eventd: SIGHUP: --run-token-file: %s; runs keep the token read "
+                "before\n",
+                kerr.msg);
+    } else if (s->run_token_path != NULL) {
+        if (forwarder != NULL && ke_forwarder_set_run_token(forwarder, token) != KE_OK) {
+            fprintf(stderr, "kedro-eventd: SIGHUP: out of memory: runs keep the token read "
+                            "before\n");
+            free_token(token);
+        } else {
+            free_token(s->run_token);
+            s->run_token = token;
+            fprintf(stderr, "kedro-eventd: SIGHUP: the run token from %s\n", s->run_token_path);
+        }
+    }
+    warn_unaccepted_run_token(s);
+}
+
+void ke_secrets_release(ke_secrets *s)
+{
+    kec_auth_free(s->tokens);
+    free_token(s->run_token);
+    memset(s, 0, sizeof *s);
+}
