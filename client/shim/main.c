@@ -18,7 +18,8 @@
 
 #define PROG "kedro-event-shim"
 #define EXIT_USAGE 2
-#define DRAIN_MS 5000 /* how long answers being sent get at shutdown */
+#define EXIT_OK_NOW 256 /* parse_flags: exit 0 at once (--help, --version) */
+#define DRAIN_MS 5000   /* how long answers being sent get at shutdown */
 
 enum {
     OPT_LISTEN = 256,
@@ -418,104 +419,103 @@ static void sec_reload(const sec_flags *f, sec_state *s, kec_client *client)
     }
 }
 
-int main(int argc, char **argv)
+/* The command line, parsed. */
+typedef struct flags {
+    const char *listen;       /* --listen */
+    kes_http_options ho;      /* the HTTP side (addr is set later) */
+    kec_client_options co;    /* toward kedro-eventd */
+    sec_flags sec;            /* TLS and tokens */
+    int explicit_connections; /* --max-connections was given */
+} flags;
+
+/* Parses argv into f; -1 to go on, else the exit status to end with at once (0 after --help
+ * or --version, EXIT_USAGE after a message for an invalid flag). */
+static int parse_flags(int argc, char **argv, flags *f)
 {
-    const char *listen = KES_DEFAULT_LISTEN;
-    kes_http_options ho;
-    kec_client_options co;
-    kec_client *client = NULL;
-    kes_http *http = NULL;
-    struct addrinfo *addr = NULL;
-    sec_flags sf;
-    sec_state ss;
-    kec_error err;
-    sigset_t stop;
-    char msg[256];
     long long v;
     double s;
-    int opt, sig, status = 1, explicit_connections = 0;
+    int opt;
 
-    memset(&ho, 0, sizeof ho);
-    memset(&sf, 0, sizeof sf);
-    memset(&ss, 0, sizeof ss);
-    ho.max_body = KES_DEFAULT_MAX_BODY;
-    ho.idle_timeout_s = KES_DEFAULT_IDLE_S;
-    ho.threads = KES_DEFAULT_THREADS;
-    ho.max_inflight = KES_DEFAULT_MAX_INFLIGHT;
-    ho.read_timeout_ms = KES_DEFAULT_READ_S * 1000;
-    ho.max_connections = KES_DEFAULT_MAX_CONNECTIONS;
-    kec_client_options_init(&co);
-    co.timeout_ms = KES_DEFAULT_TIMEOUT_MS;
+    memset(f, 0, sizeof *f);
+    f->listen = KES_DEFAULT_LISTEN;
+    f->ho.max_body = KES_DEFAULT_MAX_BODY;
+    f->ho.idle_timeout_s = KES_DEFAULT_IDLE_S;
+    f->ho.threads = KES_DEFAULT_THREADS;
+    f->ho.max_inflight = KES_DEFAULT_MAX_INFLIGHT;
+    f->ho.read_timeout_ms = KES_DEFAULT_READ_S * 1000;
+    f->ho.max_connections = KES_DEFAULT_MAX_CONNECTIONS;
+    kec_client_options_init(&f->co);
+    f->co.timeout_ms = KES_DEFAULT_TIMEOUT_MS;
     while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
         switch (opt) {
         case OPT_LISTEN:
-            listen = optarg;
+            f->listen = optarg;
             break;
         case OPT_TARGET:
             if (optarg[0] == '\0')
                 return usage_error("--target needs HOST:PORT%s", "");
-            co.target = optarg;
+            f->co.target = optarg;
             break;
         case OPT_MAX_BODY:
             if ((v = int_arg(optarg, 1, (long long)1 << 30)) < 0)
                 return usage_error("--max-body-bytes '%s' is not a number of bytes in [1, 2^30]",
                                    optarg);
-            ho.max_body = (size_t)v;
+            f->ho.max_body = (size_t)v;
             break;
         case OPT_TIMEOUT:
             if ((s = seconds_arg(optarg)) < 0)
                 return usage_error("--timeout '%s' is not a number of seconds in (0, 86400]",
                                    optarg);
-            co.timeout_ms = s * 1000 < 1 ? 1 : (int)(s * 1000);
+            f->co.timeout_ms = s * 1000 < 1 ? 1 : (int)(s * 1000);
             break;
         case OPT_CONN_TIMEOUT:
             if ((s = seconds_arg(optarg)) < 0)
                 return usage_error(
                     "--connection-timeout '%s' is not a number of seconds in (0, 86400]", optarg);
-            ho.idle_timeout_s = s < 1 ? 1 : (unsigned)ceil(s);
+            f->ho.idle_timeout_s = s < 1 ? 1 : (unsigned)ceil(s);
             break;
         case OPT_THREADS:
             if ((v = int_arg(optarg, 1, 256)) < 0)
                 return usage_error("--threads '%s' is not a number in [1, 256]", optarg);
-            ho.threads = (unsigned)v;
+            f->ho.threads = (unsigned)v;
             break;
         case OPT_MAX_INFLIGHT:
             if ((v = int_arg(optarg, 1, 1000000)) < 0)
                 return usage_error("--max-inflight '%s' is not a number in [1, 1000000]", optarg);
-            ho.max_inflight = (unsigned)v;
+            f->ho.max_inflight = (unsigned)v;
             break;
         case OPT_CHANNELS:
             if ((v = int_arg(optarg, 1, 64)) < 0)
                 return usage_error("--channels '%s' is not a number in [1, 64]", optarg);
-            co.channels = (int)v;
+            f->co.channels = (int)v;
             break;
         case OPT_READ_TIMEOUT:
             if ((s = seconds_arg(optarg)) < 0)
                 return usage_error("--read-timeout '%s' is not a number of seconds in (0, 86400]",
                                    optarg);
-            ho.read_timeout_ms = s * 1000 < 1 ? 1 : (unsigned)(s * 1000);
+            f->ho.read_timeout_ms = s * 1000 < 1 ? 1 : (unsigned)(s * 1000);
             break;
         case OPT_MAX_CONNECTIONS:
             if ((v = int_arg(optarg, 1, 1000000)) < 0)
                 return usage_error("--max-connections '%s' is not a number in [1, 1000000]",
                                    optarg);
-            ho.max_connections = (unsigned)v;
-            explicit_connections = 1;
+            f->ho.max_connections = (unsigned)v;
+            f->explicit_connections = 1;
             break;
         case OPT_MAX_PER_CLIENT:
             if ((v = int_arg(optarg, 0, 1000000)) < 0)
                 return usage_error(
                     "--max-connections-per-client '%s' is not a number in [0, 1000000]", optarg);
-            ho.max_per_client = (unsigned)v;
+            f->ho.max_per_client = (unsigned)v;
             break;
         case OPT_HELP:
             usage(stdout);
-            return 0;
+            return EXIT_OK_NOW;
         case OPT_VERSION:
             printf(PROG " %s\n", KEC_VERSION);
-            return 0;
+            return EXIT_OK_NOW;
         default:
-            if (sec_flag(opt, optarg, &sf, &co) == 0)
+            if (sec_flag(opt, optarg, &f->sec, &f->co) == 0)
                 break;
             fprintf(stderr, "Try '" PROG " --help'.\n");
             return EXIT_USAGE;
@@ -523,12 +523,28 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
-    if ((status = sec_check(&sf, &co)) != 0)
-        return status;
+    return sec_check(&f->sec, &f->co) != 0 ? EXIT_USAGE : -1;
+}
+
+int main(int argc, char **argv)
+{
+    flags fl;
+    kec_client *client = NULL;
+    kes_http *http = NULL;
+    struct addrinfo *addr = NULL;
+    sec_state ss;
+    kec_error err;
+    sigset_t stop;
+    char msg[256];
+    int sig, status;
+
+    memset(&ss, 0, sizeof ss);
+    if ((status = parse_flags(argc, argv, &fl)) >= 0)
+        return status == EXIT_OK_NOW ? 0 : status;
     status = 1;
-    if (fit_connections(&ho, explicit_connections) != 0)
+    if (fit_connections(&fl.ho, fl.explicit_connections) != 0)
         return 1;
-    if (resolve_listen(listen, &addr) != 0)
+    if (resolve_listen(fl.listen, &addr) != 0)
         return EXIT_USAGE;
 
     /* Every thread started from here on inherits the blocked signals; main waits for them. */
@@ -539,23 +555,23 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (sec_load(&sf, &ss, &ho, &co) != 0)
+    if (sec_load(&fl.sec, &ss, &fl.ho, &fl.co) != 0)
         goto out;
 
     kec_error_clear(&err);
-    if (kec_client_new(&co, &client, &err) != KEC_OK) {
+    if (kec_client_new(&fl.co, &client, &err) != KEC_OK) {
         fprintf(stderr, PROG ": %s\n", err.msg);
         goto out;
     }
-    ho.addr = addr->ai_addr;
-    ho.addr_len = addr->ai_addrlen;
-    if (kes_http_start(&ho, client, &http, msg, sizeof msg) != 0) {
-        fprintf(stderr, PROG ": --listen %s: %s\n", listen, msg);
+    fl.ho.addr = addr->ai_addr;
+    fl.ho.addr_len = addr->ai_addrlen;
+    if (kes_http_start(&fl.ho, client, &http, msg, sizeof msg) != 0) {
+        fprintf(stderr, PROG ": --listen %s: %s\n", fl.listen, msg);
         goto out;
     }
     /* connect now, so the first event does not wait for the handshake */
     kec_client_connected(client, 1);
-    printf(PROG ": listening on %s port %u\n", listen, kes_http_port(http));
+    printf(PROG ": listening on %s port %u\n", fl.listen, kes_http_port(http));
     fflush(stdout);
     fprintf(stderr, PROG ": forwarding to kedro-eventd at %s\n", kec_client_target(client));
 
@@ -564,7 +580,7 @@ int main(int argc, char **argv)
             continue;
         if (sig != SIGHUP)
             break;
-        sec_reload(&sf, &ss, client);
+        sec_reload(&fl.sec, &ss, client);
     }
     fprintf(stderr, PROG ": %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     kes_http_stop(http, DRAIN_MS);
