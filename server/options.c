@@ -19,8 +19,8 @@ static void usage_limits(FILE *f)
     fprintf(
         f,
         "\n"
-        "Limits (past one, the answer is retryable: RESOURCE_EXHAUSTED \"overloaded: ...\" or\n"
-        "\"store full: ...\", or UNAVAILABLE; grpc.health.v1.Health is never refused):\n"
+        "Limits (past one, the answer is retryable: UNAVAILABLE \"overloaded: ...\" or\n"
+        "RESOURCE_EXHAUSTED \"store full: ...\"; grpc.health.v1.Health is never refused):\n"
         "  --max-inflight-bytes N    request bytes held by calls at once (default %u, 4 requests\n"
         "                            of the default size; at least --max-message-bytes;\n"
         "                            0: no limit); grpc core's own buffers get %d times it\n"

@@ -388,7 +388,7 @@ static void on_new_call(ke_rpc_call *c, int ok)
             c->payload = NULL;
         }
         release_budget(c);
-        finish(c, KE_GRPC_RESOURCE_EXHAUSTED, msg);
+        finish(c, KE_GRPC_UNAVAILABLE, msg);
         call_unref(c);
         return;
     }

@@ -80,8 +80,8 @@ typedef struct ke_rpc_options {
                                   (kec_tokens.h; borrowed, outlives the server), or NULL */
 } ke_rpc_options;
 
-/* How a refusal for load begins (RESOURCE_EXHAUSTED): callers tell "overloaded, retry" from
- * "too large" by it, and kedro-event-shim maps it to 429. */
+/* How a refusal for load begins (UNAVAILABLE, as DESIGN 3.2 maps "overloaded"): callers tell
+ * "overloaded, retry later" from "unreachable" or "shutting down" by it. */
 #define KE_RPC_OVERLOADED "overloaded: "
 
 /* Each connection carries at most this many calls at once (HTTP/2 SETTINGS_MAX_CONCURRENT_
@@ -98,7 +98,7 @@ typedef struct ke_rpc_options {
 /* Creates the server, registers the methods (copied; paths must stay valid)
  * and binds the address, with TLS when opts->tls_cert is set. With opts->auth, a call
  * without an accepted token ends UNAUTHENTICATED before its handler sees it (unknown methods
- * included). Calls past max_calls or max_inflight_bytes are answered RESOURCE_EXHAUSTED with a
+ * included). Calls past max_calls or max_inflight_bytes are answered UNAVAILABLE with a
  * message starting KE_RPC_OVERLOADED, except grpc.health.v1.Health's, which are never counted
  * (nor need a token). Returns KE_OK, or KE_EIO with err naming the address when it cannot be
  * bound, or the error of ke_rpc_credentials (rpc_security.h) naming a PEM file. */

@@ -115,7 +115,10 @@ int cli_report(const char *cmd, const kec_client *c, const kec_error *err)
         fprintf(stderr, "%s %s: %s\n", cli_program, cmd, err->msg);
         return err->code == KEC_EFORMAT || err->code == KEC_EIO ? CLI_EXIT_INPUT : CLI_EXIT_FAILED;
     }
-    if (err->status == KEC_STATUS_UNAVAILABLE || err->status == KEC_STATUS_DEADLINE_EXCEEDED) {
+    /* an overloaded server answered: not "unreachable" */
+    if ((err->status == KEC_STATUS_UNAVAILABLE &&
+         strncmp(err->msg, KEC_OVERLOADED_PREFIX, strlen(KEC_OVERLOADED_PREFIX)) != 0) ||
+        err->status == KEC_STATUS_DEADLINE_EXCEEDED) {
         fprintf(stderr, "%s %s: cannot reach kedro-eventd at %s: %s: %s\n", cli_program, cmd,
                 c != NULL ? kec_client_target(c) : "?", kec_status_name(err->status), err->msg);
         return CLI_EXIT_UNREACHABLE;

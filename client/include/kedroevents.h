@@ -395,11 +395,13 @@ typedef struct kec_client_options {
                                     b64token (letters, digits, "-._~+/", trailing '=') */
 } kec_client_options;
 
-/* kedro-eventd's RESOURCE_EXHAUSTED answers that are worth retrying later start their
- * message with one of these; any other RESOURCE_EXHAUSTED (a request or answer too large)
- * will fail again as it is. */
-#define KEC_OVERLOADED_PREFIX "overloaded: " /* requests in flight past the server's budget */
-#define KEC_STORE_FULL_PREFIX "store full: " /* the store reached --max-store-bytes */
+/* How kedro-eventd's refusals that are worth retrying later begin their message: UNAVAILABLE
+ * "overloaded: ..." (calls or request bytes in flight past its budget; other UNAVAILABLE
+ * answers mean unreachable or shutting down), and RESOURCE_EXHAUSTED "store full: ..." (its
+ * store reached --max-store-bytes; any other RESOURCE_EXHAUSTED, a request or answer too
+ * large, will fail again as it is). */
+#define KEC_OVERLOADED_PREFIX "overloaded: "
+#define KEC_STORE_FULL_PREFIX "store full: "
 
 /* Fills o with the defaults above. */
 KEC_API void kec_client_options_init(kec_client_options *o);

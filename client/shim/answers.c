@@ -107,6 +107,10 @@ void kes_answer_kes_error(kes_answer *a, const kes_error *err)
     detail(a, kes_err_http(err->code), err->msg);
 }
 
+/* How grpc core words a stream its server reset under memory pressure (HTTP/2
+ * ENHANCE_YOUR_CALM): retryable, not "too large". */
+#define GRPC_CALM "Received RST_STREAM with error code 11"
+
 /* Whether msg starts with prefix. */
 static int starts_with(const char *msg, const char *prefix)
 {
@@ -129,10 +133,8 @@ int kes_http_status_of(int rc, const kec_error *err, int connected)
     case KEC_STATUS_FAILED_PRECONDITION: /* dispatch disabled: no event configuration */
     case KEC_STATUS_NOT_FOUND:
         return 404;
-    case KEC_STATUS_RESOURCE_EXHAUSTED: /* retryable when the server says so, else too large */
-        if (starts_with(err->msg, KEC_OVERLOADED_PREFIX))
-            return 429;
-        if (starts_with(err->msg, KEC_STORE_FULL_PREFIX))
+    case KEC_STATUS_RESOURCE_EXHAUSTED: /* retryable when the store is full, else too large */
+        if (starts_with(err->msg, KEC_STORE_FULL_PREFIX) || strcmp(err->msg, GRPC_CALM) == 0)
             return 503;
         return 413;
     case KEC_STATUS_UNAVAILABLE:
@@ -162,12 +164,15 @@ void kes_answer_call_error(kes_answer *a, int rc, const kec_error *err, int conn
             kes_answer_detail(a, status, "kedro-eventd at %s cannot be reached: %s", target,
                               err->msg);
         break;
-    case 429:
-        kes_answer_detail(a, status, "kedro-eventd is overloaded, try again later: %s", err->msg);
-        break;
     case 503:
-        if (err->status == KEC_STATUS_RESOURCE_EXHAUSTED)
+        if (err->status == KEC_STATUS_RESOURCE_EXHAUSTED && starts_with(err->msg, GRPC_CALM))
+            kes_answer_detail(a, status, "kedro-eventd is overloaded, try again later: %s",
+                              err->msg);
+        else if (err->status == KEC_STATUS_RESOURCE_EXHAUSTED)
             kes_answer_detail(a, status, "kedro-eventd's store is full: %s", err->msg);
+        else if (starts_with(err->msg, KEC_OVERLOADED_PREFIX))
+            kes_answer_detail(a, status, "kedro-eventd is overloaded, try again later: %s",
+                              err->msg);
         else
             kes_answer_detail(a, status, "kedro-eventd is overloaded or shutting down: %s",
                               err->msg);

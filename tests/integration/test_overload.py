@@ -2,7 +2,7 @@
 DispatchBatch requests (4 events of ~1 MiB binary data, just under the default 4 MiB
 --max-message-bytes) at once, at kedro-eventd's default budget. Asserts that the server's peak
 RSS (VmHWM from /proc) stays under 256 MiB, that every answer is OK or a documented retryable
-refusal (RESOURCE_EXHAUSTED "overloaded: ...", or where grpc core itself refuses UNAVAILABLE or
+refusal (UNAVAILABLE "overloaded: ...", or where grpc core itself refuses UNAVAILABLE or
 RESOURCE_EXHAUSTED "Received RST_STREAM with error code 11"),
 that every acknowledged event is stored (GetPipeline), and that grpc.health.v1.Health answers
 SERVING throughout. Prints the figures.
@@ -115,7 +115,7 @@ class Flood:
 
     def record_error(self, code, details):
         with self.lock:
-            if code == grpc.StatusCode.RESOURCE_EXHAUSTED and details.startswith(OVERLOADED):
+            if code == grpc.StatusCode.UNAVAILABLE and details.startswith(OVERLOADED):
                 key = (code.name, OVERLOADED)
             elif code == grpc.StatusCode.UNAVAILABLE or (
                     code == grpc.StatusCode.RESOURCE_EXHAUSTED and details == GRPC_CORE_CALM):

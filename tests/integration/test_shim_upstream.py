@@ -1,6 +1,6 @@
 """kedro-event-shim toward kedro-eventd on a network: TLS (--target-tls, --target-ca,
 --target-cert/--target-key), its own bearer token (--target-token-file, re-read on SIGHUP),
-and how it answers what an overloaded or refusing server says (429, 503, 413, 502). The peer
+and how it answers what an overloaded or refusing server says (503, 413, 502). The peer
 is a small gRPC server written with Python's grpcio (not ours) that checks the metadata and
 the TLS client; where kedro-eventd itself has --auth-tokens / --tls-cert, the same is run
 against it, and skipped otherwise."""
@@ -100,15 +100,20 @@ class OverloadAnswers(unittest.TestCase):
 
     def test_resource_exhausted_and_unavailable_map_to_their_http_statuses(self):
         cases = [
-            (grpc.StatusCode.RESOURCE_EXHAUSTED, "overloaded: 512 MiB of requests in flight",
-             429, True),
+            (grpc.StatusCode.UNAVAILABLE, "overloaded: 512 MiB of requests in flight",
+             503, True),
             (grpc.StatusCode.RESOURCE_EXHAUSTED, "store full: the store holds 1048576 bytes",
              503, True),
             (grpc.StatusCode.RESOURCE_EXHAUSTED, "the request is larger than 4194304 bytes",
              413, False),
             (grpc.StatusCode.UNAVAILABLE, "shutting down", 503, True),
+            # grpc core's own reset under memory pressure
+            (grpc.StatusCode.RESOURCE_EXHAUSTED, "Received RST_STREAM with error code 11", 503,
+             True),
             # only a prefix counts
-            (grpc.StatusCode.RESOURCE_EXHAUSTED, "batch: overloaded: no", 413, False),
+            (grpc.StatusCode.RESOURCE_EXHAUSTED, "batch: store full: no", 413, False),
+            (grpc.StatusCode.RESOURCE_EXHAUSTED, "overloaded: not a prefix it uses", 413,
+             False),
         ]
         for code, message, status, retry in cases:
             with self.subTest(message=message):
