@@ -73,7 +73,12 @@ void ke_options_usage(FILE *f)
         "  --requeue-interrupted     at start-up, run again what a crash interrupted\n"
         "                            (default: record it as FAILURE \"interrupted\")\n"
         "  --http-url URL            kedro-event-shim's address, given to runs as\n"
-        "                            KEDRO_EVENTS_HTTP_URL (default %s; \"\" for none)\n"
+        "                            KEDRO_EVENTS_HTTP_URL (default %s; \"\" for none)\n",
+        KE_DEFAULT_LISTEN, KE_DEFAULT_DATA_DIR, KE_DEFAULT_MAX_MESSAGE_BYTES,
+        KE_DEFAULT_GRACE_SECONDS, KE_DEFAULT_HTTP_URL);
+    usage_limits(f);
+    fprintf(
+        f,
         "\n"
         "Security (both off by default: plaintext, no tokens):\n"
         "  --tls-cert FILE           serve TLS with this PEM certificate chain (at most %u\n"
@@ -105,10 +110,8 @@ void ke_options_usage(FILE *f)
         "Exit status: 0 after a clean shutdown (SIGINT, SIGTERM); 1 when the server cannot\n"
         "start (invalid configuration, address in use, a TLS or token file refused); 2 for\n"
         "invalid flags.\n",
-        KE_DEFAULT_LISTEN, KE_DEFAULT_DATA_DIR, KE_DEFAULT_MAX_MESSAGE_BYTES,
-        KE_DEFAULT_GRACE_SECONDS, KE_DEFAULT_HTTP_URL, KE_TLS_PEM_MAX, KEC_TOKEN_MIN_BYTES,
-        KEC_TOKEN_MAX_BYTES, KEC_TOKENS_MAX_COUNT, KE_CONFIG_ENV);
-    usage_limits(f);
+        KE_TLS_PEM_MAX, KEC_TOKEN_MIN_BYTES, KEC_TOKEN_MAX_BYTES, KEC_TOKENS_MAX_COUNT,
+        KE_CONFIG_ENV);
 }
 
 /* Parses a whole decimal number in [min, max]. */
