@@ -79,7 +79,7 @@ static int json_fault(const char *text, int rc, const kec_json_fault *fault, kec
                          fault->reason, fault->offset, line, col);
 }
 
-/* Checks the whole text strictly (kec_json_check_depth: the data's nesting limit plus the
+/* Reads the whole text strictly (kec_json_parse: the data's nesting limit plus the
  * envelope), bounded by KEC_JSON_MAX_BYTES, and parses it into *out (cJSON_Delete it) for its
  * structure; refuses NUL bytes. KEC_EFORMAT says where. "\u0000" escapes are the caller's to
  * refuse outside data taken as its original text. */
@@ -101,12 +101,11 @@ static int parse_text(const char *text, size_t len, cJSON **out, kec_error *err)
     if (nul != NULL)
         return kec_error_set(err, KEC_EFORMAT, "JSON text holds a NUL byte at offset %zu",
                              (size_t)(nul - text));
-    rc = kec_json_check_depth(text, len, KEC_JSON_MAX_DEPTH + KEC_JSON_ENVELOPE_DEPTH, &fault);
+    rc = kec_json_parse(text, len, KEC_JSON_MAX_DEPTH + KEC_JSON_ENVELOPE_DEPTH, 0, out, &fault);
+    if (rc == KEC_JSON_ENOMEM)
+        return kec_error_set(err, KEC_ENOMEM, "%s", fault.reason);
     if (rc != KEC_JSON_OK)
         return json_fault(text, rc, &fault, err);
-    *out = cJSON_ParseWithLength(text, len);
-    if (*out == NULL) /* strict JSON within our limit is JSON to cJSON too (fuzzed) */
-        return kec_error_set(err, KEC_EFORMAT, "the JSON text could not be read (out of memory?)");
     return KEC_OK;
 }
 

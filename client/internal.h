@@ -73,6 +73,7 @@ const char *kec_json_scalar(const cJSON *v, char buf[KEC_NUMBER_TEXT_MAX], const
 #define KEC_JSON_OK 0      /* one valid JSON text */
 #define KEC_JSON_EDEPTH 1  /* JSON, but nested deeper than KEC_JSON_MAX_DEPTH */
 #define KEC_JSON_ESYNTAX 2 /* not JSON */
+#define KEC_JSON_ENOMEM 3  /* out of memory (kec_json_parse only) */
 
 /* The first fault kec_json_check found. */
 typedef struct kec_json_fault {
@@ -100,6 +101,27 @@ int kec_json_check(const char *text, size_t len, kec_json_fault *fault);
 /* kec_json_check with another nesting limit, at most KEC_JSON_MAX_DEPTH +
  * KEC_JSON_ENVELOPE_DEPTH (a larger one is taken as that). */
 int kec_json_check_depth(const char *text, size_t len, int max_depth, kec_json_fault *fault);
+
+/* A flag of kec_json_check_flags and kec_json_parse: control characters other than NUL
+ * (U+0001 to U+001F) may stand raw in strings, as cJSON takes them (the server's event
+ * configuration, which accepted them before it was read strictly). */
+#define KEC_JSON_RAW_CONTROLS 1u
+
+/* kec_json_check_depth with flags (KEC_JSON_RAW_CONTROLS or 0). */
+int kec_json_check_flags(const char *text, size_t len, int max_depth, unsigned flags,
+                         kec_json_fault *fault);
+
+/* The one way to read JSON text into cJSON (client/json_parse.c; never call cJSON_Parse*):
+ * checks text[0..len) as kec_json_check_flags(max_depth, flags) does and builds the JSON into a new
+ * tree *out (cJSON_Delete it). cJSON's own parser writes a process-wide error position
+ * (cJSON_GetErrorPtr) on every call, success or failure, a data race between threads parsing at
+ * once; this touches no shared state. The tree is the one cJSON_Parse builds: members in order,
+ * duplicates kept; strings as UTF-8 ("\u0000" ends the C string, as in cJSON: callers that care
+ * refuse it with kec_json_nul_escape); numbers as strtod reads them in the C locale, of any
+ * length. Returns KEC_JSON_OK; KEC_JSON_ESYNTAX or KEC_JSON_EDEPTH as the checker does, with
+ * *fault (which may be NULL); KEC_JSON_ENOMEM, *fault saying so. *out is NULL on failure. */
+int kec_json_parse(const char *text, size_t len, int max_depth, unsigned flags, cJSON **out,
+                   kec_json_fault *fault);
 
 /* For the object or array at span of text (valid per kec_json_check), the spans of its members'
  * values or its elements, in order, without surrounding whitespace (cJSON walks the same members

@@ -16,6 +16,7 @@ typedef struct scan {
     size_t i;               /* the next byte to read */
     size_t depth;           /* containers open */
     size_t max_depth;       /* how many may be open */
+    unsigned flags;         /* KEC_JSON_RAW_CONTROLS or 0 */
     unsigned char is_obj[(KEC_JSON_MAX_DEPTH + KEC_JSON_ENVELOPE_DEPTH) / 8 +
                          1]; /* bit d: container d is an object */
     unsigned char *deep;     /* the same bits past the limit (heap), to finish the scan */
@@ -133,7 +134,7 @@ static int scan_string(scan *sc)
                 return rc;
             continue;
         }
-        if (c < 0x20)
+        if (c < 0x20 && (c == 0 || !(sc->flags & KEC_JSON_RAW_CONTROLS)))
             return fail(sc, KEC_JSON_ESYNTAX, sc->i,
                         "control character 0x%02x in a string (it must be escaped)", c);
         len = kec_utf8_seq(sc->s, sc->i, sc->n);
@@ -374,12 +375,19 @@ static int scan_text(scan *sc)
 
 int kec_json_check_depth(const char *text, size_t len, int max_depth, kec_json_fault *fault)
 {
+    return kec_json_check_flags(text, len, max_depth, 0, fault);
+}
+
+int kec_json_check_flags(const char *text, size_t len, int max_depth, unsigned flags,
+                         kec_json_fault *fault)
+{
     kec_json_fault ignored;
     scan sc;
     int rc;
 
     memset(&sc, 0, sizeof sc);
     sc.max_depth = max_depth < 0 ? 0 : (size_t)max_depth;
+    sc.flags = flags;
     if (sc.max_depth > KEC_JSON_MAX_DEPTH + KEC_JSON_ENVELOPE_DEPTH)
         sc.max_depth = KEC_JSON_MAX_DEPTH + KEC_JSON_ENVELOPE_DEPTH;
     sc.s = (const unsigned char *)text;

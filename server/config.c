@@ -303,10 +303,10 @@ int ke_config_parse(const char *json, size_t len, const char *origin, ke_config 
     parser p = {0};
     ke_config *cfg = NULL;
     cJSON *root = NULL;
-    const char *end = NULL;
+    kec_json_fault fault;
     unsigned line, col;
-    size_t off;
-    int rc = KE_OK;
+    size_t off, bom;
+    int rc = KE_OK, jrc;
 
     *out = NULL;
     if (origin == NULL)
@@ -337,23 +337,17 @@ int ke_config_parse(const char *json, size_t len, const char *origin, ke_config 
                           json[off] == '\0' ? "NUL byte" : "not valid UTF-8", line, col);
         goto out;
     }
-    root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
-    off = end == NULL ? 0 : (size_t)(end - json);
-    if (off > len)
-        off = len;
-    if (root == NULL) {
-        position(json, off, &line, &col);
-        rc = ke_error_set(err, KE_ECONFIG, "%s: not valid JSON at line %u, column %u", origin, line,
-                          col);
+    bom = len >= 3 && memcmp(json, "\xef\xbb\xbf", 3) == 0 ? 3 : 0; /* allowed, as ever */
+    jrc = kec_json_parse(json + bom, len - bom, KEC_JSON_MAX_DEPTH, KEC_JSON_RAW_CONTROLS, &root,
+                         &fault);
+    if (jrc == KEC_JSON_ENOMEM) {
+        rc = ke_error_set(err, KE_ENOMEM, "%s: %s", origin, fault.reason);
         goto out;
     }
-    while (off < len && is_json_space(json[off]))
-        off++;
-    if (off < len) {
-        position(json, off, &line, &col);
-        rc = ke_error_set(err, KE_ECONFIG,
-                          "%s: not valid JSON at line %u, column %u: text after the value", origin,
-                          line, col);
+    if (jrc != KEC_JSON_OK) {
+        position(json, bom + fault.offset, &line, &col);
+        rc = ke_error_set(err, KE_ECONFIG, "%s: not valid JSON at line %u, column %u: %s", origin,
+                          line, col, fault.reason);
         goto out;
     }
     if (ke_json_has_nul_escape(json, len)) {

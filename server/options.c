@@ -114,13 +114,14 @@ void ke_options_usage(FILE *f)
         KE_CONFIG_ENV);
 }
 
-/* Parses a whole decimal number in [min, max]. */
+/* Parses a whole decimal number in [min, max] into *out (0 on failure). */
 static int parse_number(const char *flag, const char *s, long long min, long long max,
                         long long *out, ke_error *err)
 {
     char *end;
     long long v;
 
+    *out = 0;
     errno = 0;
     v = strtoll(s, &end, 10);
     if (errno != 0 || end == s || *end != '\0' || v < min || v > max)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h" /* kec_json_parse */
 #include "store_internal.h"
 
 /* ---- errors */
@@ -104,9 +105,14 @@ static const char *row_str(const cJSON *row, int i)
 /* Fills p's parameters and tags from their JSON columns. */
 static int decode_lists(ke_pipeline *p, const char *params, const char *tags)
 {
-    cJSON *a = cJSON_Parse(params), *b = cJSON_Parse(tags);
+    cJSON *a = NULL, *b = NULL;
     const cJSON *row;
-    int rc = a != NULL && b != NULL ? KE_OK : KE_ESTORE;
+    int rc = KE_ESTORE;
+
+    if (params != NULL && tags != NULL &&
+        kec_json_parse(params, strlen(params), KEC_JSON_MAX_DEPTH, 0, &a, NULL) == KEC_JSON_OK &&
+        kec_json_parse(tags, strlen(tags), KEC_JSON_MAX_DEPTH, 0, &b, NULL) == KEC_JSON_OK)
+        rc = KE_OK;
 
     for (row = a ? a->child : NULL; rc == KE_OK && row != NULL; row = row->next)
         rc = ke_pipeline_add_param(p, row_str(row, 0), row_str(row, 1), row_str(row, 2));

@@ -15,7 +15,7 @@ if [ "${1:-}" = "--sanitize" ]; then
 fi
 
 tests/deps.sh
-cmake -S . -B "$build" -DKE_SANITIZE="$sanitize" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake -S . -B "$build" -DKE_SANITIZE="$sanitize" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKE_WERROR=ON
 cmake --build "$build" -j"$(nproc)"
 cd "$build"
 # LeakSanitizer needs ptrace-like access that some sandboxes lack; ASan's

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "internal.h" /* kec_json_parse */
 
 #define LIST_DEFAULT_LIMIT 50
 #define LIST_MAX_LIMIT 100000
@@ -397,7 +398,8 @@ static int print_status_json(const char *cmd, const kec_pipeline *p, size_t i)
     int rc = CLI_EXIT_FAILED;
 
     if (text != NULL)
-        root = cJSON_Parse(text);
+        kec_json_parse(text, strlen(text), KEC_JSON_MAX_DEPTH + KEC_JSON_ENVELOPE_DEPTH, 0, &root,
+                       NULL);
     if (root != NULL)
         entry = cJSON_PrintUnformatted(
             cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "status"), (int)i));

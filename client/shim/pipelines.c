@@ -202,16 +202,22 @@ static int read_tags(const cJSON *v, kec_tag *tags, kes_answer *a)
     return 1;
 }
 
-/* Checks the body of POST /pipelines/ before cJSON reads it: strict JSON (RFC 8259), and no
- * "\u0000" escape (cJSON would end the C string there: "event00\u0000--evil" would read as
- * "event00"). 0 with a 400 in a. */
-static int body_ok(const char *body, size_t len, kes_answer *a)
+/* Reads the body of POST /pipelines/ into *doc (cJSON_Delete it, even on failure): strict JSON
+ * (RFC 8259), and no "\u0000" escape (a C string would end there: "event00\u0000--evil" would
+ * read as "event00"). 0 with a 400 in a (500 when out of memory). */
+static int body_ok(const char *body, size_t len, cJSON **doc, kes_answer *a)
 {
     kec_json_span span, none = {0, 0};
     kec_json_fault fault;
     size_t at;
+    int rc;
 
-    if (kec_json_check(body, len, &fault) != KEC_JSON_OK) {
+    rc = kec_json_parse(body, len, KEC_JSON_MAX_DEPTH, 0, doc, &fault);
+    if (rc == KEC_JSON_ENOMEM) {
+        kes_answer_detail(a, 500, "%s", fault.reason);
+        return 0;
+    }
+    if (rc != KEC_JSON_OK) {
         kes_answer_detail(a, 400, "the body is not valid JSON (RFC 8259) at offset %zu: %s",
                           fault.offset, fault.reason);
         return 0;
@@ -242,9 +248,8 @@ void kes_pipelines_create(kec_client *c, const char *body, size_t len, kes_answe
     int rc;
 
     memset(&spec, 0, sizeof spec);
-    if (!body_ok(body != NULL ? body : "", body != NULL ? len : 0, a))
+    if (!body_ok(body != NULL ? body : "", body != NULL ? len : 0, &doc, a))
         goto out;
-    doc = cJSON_ParseWithLength(body != NULL ? body : "", body != NULL ? len : 0);
     if (!cJSON_IsObject(doc)) {
         kes_answer_detail(a, 400,
                           "the body must be a JSON object {name, parameters, tags, "

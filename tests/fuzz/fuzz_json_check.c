@@ -1,7 +1,10 @@
-/* fuzz_json_check.c -- libFuzzer target: the strict JSON checker (client/json_check.c) against
- * cJSON. What the checker accepts, cJSON must read as the same single value (cJSON is lenient,
- * never stricter); the spans it gives for a container's children must each read, alone, as the
- * child cJSON found at that place; and cJSON's parse of what the checker refuses is not judged. */
+/* fuzz_json_check.c -- libFuzzer target: the strict JSON checker (client/json_check.c) and the
+ * reader built on it (kec_json_parse, client/json_parse.c) against cJSON. What the checker
+ * accepts, cJSON must read as the same single value (cJSON is lenient, never stricter) and
+ * kec_json_parse as the same tree cJSON builds; what it refuses, kec_json_parse refuses with the
+ * same fault; with KEC_JSON_RAW_CONTROLS, what kec_json_parse reads cJSON reads as the same tree;
+ * the spans the checker gives for a container's children must each read, alone, as the child
+ * cJSON found at that place; and cJSON's parse of what the checker refuses is not judged. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +24,19 @@ static int same_printed(const cJSON *a, const cJSON *b)
     cJSON_free(pa);
     cJSON_free(pb);
     return same;
+}
+
+/* 1 when a and b (and their children, and the items after them) agree in type, name and
+ * valueint: what printing does not show. */
+static int same_types(const cJSON *a, const cJSON *b)
+{
+    for (; a != NULL && b != NULL; a = a->next, b = b->next)
+        if (a->type != b->type || a->valueint != b->valueint ||
+            (a->string == NULL) != (b->string == NULL) ||
+            (a->string != NULL && strcmp(a->string, b->string) != 0) ||
+            !same_types(a->child, b->child))
+            return 0;
+    return a == NULL && b == NULL;
 }
 
 /* Checks each child span of the container v (whose text is span of text) against cJSON. */
@@ -49,20 +65,35 @@ static void check_children(const char *text, kec_json_span span, const cJSON *v)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *text = (const char *)data;
-    kec_json_fault fault;
+    kec_json_fault fault, ours_fault;
     kec_json_span sp;
-    cJSON *v;
+    cJSON *v, *ours = NULL;
     int rc;
 
+    /* with raw control characters allowed, as the server's configuration reads */
+    if (kec_json_parse(text, size, KEC_JSON_MAX_DEPTH, KEC_JSON_RAW_CONTROLS, &ours, NULL) ==
+        KEC_JSON_OK) {
+        v = cJSON_ParseWithLength(text, size);
+        if (v == NULL || !same_printed(ours, v) || !same_types(ours, v))
+            abort();
+        cJSON_Delete(v);
+        cJSON_Delete(ours);
+    }
     rc = kec_json_check(text, size, &fault);
+    if (kec_json_parse(text, size, KEC_JSON_MAX_DEPTH, 0, &ours, &ours_fault) != rc)
+        abort();
     if (rc != KEC_JSON_OK) {
-        if (fault.offset > size || fault.reason[0] == '\0')
+        if (fault.offset > size || fault.reason[0] == '\0' || ours != NULL ||
+            ours_fault.offset != fault.offset || strcmp(ours_fault.reason, fault.reason) != 0)
             abort();
         return 0;
     }
     v = cJSON_ParseWithLength(text, size);
     if (v == NULL) /* valid JSON within the limit is JSON to cJSON */
         abort();
+    if (ours == NULL || !same_printed(ours, v) || !same_types(ours, v))
+        abort();
+    cJSON_Delete(ours);
     sp = kec_json_trim(text, size);
     if (sp.start >= sp.end)
         abort();

@@ -6,14 +6,16 @@ given, as kedro-graphql's event00 does."""
 import importlib.util
 import json
 import os
+import shutil
+import tempfile
 import unittest
 import urllib.request
 
 import harness
 import shim_harness
 
-NODES = os.path.join(harness.SOURCE_DIR, "examples", "kedro-events-demo", "src",
-                     "kedro_events_demo", "pipelines", "event00", "nodes.py")
+PROJECT = os.path.join(harness.SOURCE_DIR, "examples", "kedro-events-demo")
+NODES = os.path.join(PROJECT, "src", "kedro_events_demo", "pipelines", "event00", "nodes.py")
 
 
 def load_nodes():
@@ -62,6 +64,30 @@ class ExampleChildTest(unittest.TestCase):
             self.assertEqual(json.loads(cparams["data"]), {"key": "value"})
             children = get("%s/pipelines?parent=%s" % (shim.url, parent["id"]))
             self.assertEqual([c["id"] for c in children], [summary["child_id"]])
+
+    def test_the_server_runs_event00_in_the_example_project(self):
+        # kedro-eventd runs `kedro run` in the project; the Kedro stand-in checks the project as
+        # Kedro 1.x does (its kedro_init_version against the running release) before it runs.
+        record = tempfile.mkdtemp(prefix="ke-record-")
+        self.addCleanup(shutil.rmtree, record)
+        with harness.Server(runner="local", env={"KEDRO_STANDIN_RECORD_DIR": record}, args=[
+                "--kedro-bin", harness.KEDRO_STANDIN, "--kedro-project", PROJECT]) as server, \
+                shim_harness.Shim(server.target) as shim:
+            event = shim_harness.structured(id="run-1", data={"key": "value"})
+            req = urllib.request.Request(
+                shim.url + "/event/", data=json.dumps(event).encode(), method="POST",
+                headers={"Content-Type": "application/cloudevents+json"})
+            with urllib.request.urlopen(req, timeout=30) as answer:
+                run = json.load(answer)[0]
+            url = "%s/pipelines/%s" % (shim.url, run["id"])
+            self.assertTrue(harness.wait_until(
+                lambda: get(url)["status"][-1]["state"] in ("SUCCESS", "FAILURE"), timeout=60))
+            final = get(url)
+            self.assertEqual(final["status"][-1]["state"], "SUCCESS", final)
+            with open(os.path.join(record, run["id"] + ".json"), encoding="utf-8") as f:
+                rec = json.load(f)
+            self.assertEqual(os.path.realpath(rec["cwd"]), os.path.realpath(PROJECT))
+            self.assertEqual(rec["pipeline"], "event00")
 
     def test_a_refused_child_raises_with_the_shims_answer(self):
         with harness.Server() as server, shim_harness.Shim(server.target) as shim:

@@ -9,7 +9,11 @@ import ast  # noqa: E402
 import importlib.util  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import unittest  # noqa: E402
 
 # The node starts a child only where kedro-eventd says where the shim is.
@@ -135,7 +139,11 @@ class ProjectFilesTest(unittest.TestCase):
         kedro = meta["tool"]["kedro"]
         self.assertEqual(kedro["package_name"], "kedro_events_demo")
         self.assertEqual(kedro["project_name"], "kedro-events-demo")
-        self.assertEqual(kedro["kedro_init_version"], "0.19.14")
+        # Kedro 1.x, what `pip install kedro` installs today, runs a project of its major version
+        self.assertEqual(kedro["kedro_init_version"].split(".")[0], "1")
+        self.assertEqual(meta["project"]["dependencies"], ["kedro>=1.0,<2"])
+        with open(os.path.join(PROJECT, "requirements.txt"), encoding="utf-8") as f:
+            self.assertIn("kedro>=1.0,<2", [line.strip() for line in f])
         self.assertTrue(os.path.isfile(os.path.join(PACKAGE, "settings.py")))
         self.assertTrue(os.path.isdir(os.path.join(PROJECT, "conf", "local")))
 
@@ -154,6 +162,53 @@ class ProjectFilesTest(unittest.TestCase):
                      os.path.join(PACKAGE, "pipeline_registry.py")):
             self.assertLessEqual(imported_modules(path) - {"."},
                                  {"kedro", "kedro_events_demo"}, path)
+
+
+class ProjectCheckTest(unittest.TestCase):
+    """`kedro run` in the project, with the Kedro stand-in checking it as Kedro does (its
+    kedro_init_version against the running release: tests/stubs/kedro)."""
+
+    def kedro_run(self, project, version=None):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KEDRO_STANDIN_")}
+        if version:
+            env["KEDRO_STANDIN_VERSION"] = version
+        return subprocess.run([harness.KEDRO_STANDIN, "run", "--pipeline", "event00"], cwd=project,
+                              env=env, capture_output=True, timeout=60)
+
+    def copy_with_init_version(self, version):
+        """A copy of the project whose kedro_init_version is version, as the README's section
+        "On Kedro 0.19" says to change it."""
+        copy = os.path.join(tempfile.mkdtemp(prefix="ke-example-"), "kedro-events-demo")
+        self.addCleanup(shutil.rmtree, os.path.dirname(copy))
+        shutil.copytree(PROJECT, copy)
+        path = os.path.join(copy, "pyproject.toml")
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        text, n = re.subn(r'(?m)^kedro_init_version = ".*"$',
+                          'kedro_init_version = "%s"' % version, text)
+        self.assertEqual(n, 1)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return copy
+
+    def test_kedro_1_runs_the_project(self):
+        r = self.kedro_run(PROJECT)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertIn(b"Pipeline execution completed successfully.", r.stdout)
+
+    def test_kedro_0_19_runs_it_once_the_readme_change_is_made(self):
+        with open(os.path.join(PROJECT, "README.md"), encoding="utf-8") as f:
+            self.assertIn('set `kedro_init_version = "0.19.14"`', f.read())
+        r = self.kedro_run(PROJECT, version="0.19.14")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"does not match Kedro package version 0.19.14", r.stderr)
+        copy = self.copy_with_init_version("0.19.14")
+        r = self.kedro_run(copy, version="0.19.14")
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        r = self.kedro_run(copy)  # and Kedro 1.x refuses that copy, as it refused the old example
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"Your Kedro project version 0.19.14 does not match Kedro package version "
+                      b"1.5.0", r.stderr)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,9 @@ TRICKY = ('{"specversion": "1.0", "data": {"text": "commas, \\"quotes\\", back\\
           'caf\u00e9 \u4e2d \U0001F600 # : - [ { &a *a !t % @ `')
 
 
-class StandinTest(unittest.TestCase):
+class StandinCase(unittest.TestCase):
+    """A scratch directory, run files and the stand-in's command line, for the tests below."""
+
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="ke-standin-")
         self.record_dir = os.path.join(self.dir, "record")
@@ -60,6 +62,8 @@ class StandinTest(unittest.TestCase):
         with open(os.path.join(self.record_dir, name + ".json"), encoding="utf-8") as f:
             return json.load(f)
 
+
+class StandinTest(StandinCase):
     def test_tricky_str_written_by_pyyaml_is_recorded_exactly_as_str(self):
         for style in (None, '"', "'", "|"):
             with self.subTest(style=style):
@@ -265,6 +269,78 @@ class StandinTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0)
         (name,) = os.listdir(self.record_dir)
         self.assertRegex(name, r"^\d+\.json$")
+
+
+class ProjectCheckTest(StandinCase):
+    """In a Kedro project (a pyproject.toml with [tool.kedro] here or in a parent directory)
+    the stand-in refuses what Kedro's bootstrap_project refuses."""
+
+    def project(self, init_version="1.0.0", drop=(), files=("settings", "pipeline_registry")):
+        """Writes a project under self.dir/project and returns its path."""
+        root = os.path.join(self.dir, "project")
+        package = os.path.join(root, "src", "demo_pkg")
+        os.makedirs(package)
+        keys = {"package_name": "demo_pkg", "project_name": "demo",
+                "kedro_init_version": init_version}
+        with open(os.path.join(root, "pyproject.toml"), "w", encoding="utf-8") as f:
+            f.write("[project]\nname = \"demo\"\n\n[tool.kedro]\n")
+            for key, value in keys.items():
+                if key not in drop:
+                    f.write('%s = "%s"\n' % (key, value))
+        for name in files:
+            open(os.path.join(package, name + ".py"), "w").close()
+        return root
+
+    def run_in(self, cwd, version=None):
+        env = {"KEDRO_STANDIN_VERSION": version} if version else {}
+        return self.kedro("run", "--pipeline", "event00", "--config",
+                          self.run_file({"id": "p-1"}), cwd=cwd, env=env)
+
+    def test_a_project_of_the_running_release_line_runs(self):
+        for init, running in (("1.0.0", None), ("1.5.0", None), ("1.0.0", "1.2.3"),
+                              ("0.19.14", "0.19.3")):
+            with self.subTest(init=init, running=running):
+                shutil.rmtree(os.path.join(self.dir, "project"), ignore_errors=True)
+                r = self.run_in(self.project(init), running)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn(b"kedro_init_version %s" % init.encode(), r.stdout)
+
+    def test_a_project_of_another_release_line_is_refused_as_kedro_does(self):
+        for init, running, shown in (("0.19.14", None, "1.5.0"), ("2.0.0", None, "1.5.0"),
+                                     ("1.0.0", "0.19.14", "0.19.14"),
+                                     ("0.18.14", "0.19.14", "0.19.14")):
+            with self.subTest(init=init, running=running):
+                shutil.rmtree(os.path.join(self.dir, "project"), ignore_errors=True)
+                r = self.run_in(self.project(init), running)
+                self.assertEqual(r.returncode, 1)
+                self.assertIn(b"ValueError: Your Kedro project version %s does not match Kedro "
+                              b"package version %s you are running."
+                              % (init.encode(), shown.encode()), r.stderr)
+                self.assertNotIn(b"completed successfully", r.stdout)
+                self.assertEqual(os.listdir(self.record_dir), [])
+
+    def test_the_project_is_found_from_a_subdirectory(self):
+        sub = os.path.join(self.project("0.19.14"), "conf", "local")
+        os.makedirs(sub)
+        r = self.run_in(sub)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"does not match Kedro package version", r.stderr)
+
+    def test_missing_keys_and_modules_are_refused(self):
+        r = self.run_in(self.project(drop=("kedro_init_version",)))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"Missing required keys ['kedro_init_version']", r.stderr)
+        shutil.rmtree(os.path.join(self.dir, "project"))
+        r = self.run_in(self.project(files=("settings",)))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"No module named 'demo_pkg.pipeline_registry'", r.stderr)
+
+    def test_a_pyproject_without_tool_kedro_is_no_project(self):
+        root = os.path.join(self.dir, "plain")
+        os.mkdir(root)
+        with open(os.path.join(root, "pyproject.toml"), "w") as f:
+            f.write('[project]\nname = "plain"\n')
+        self.assertEqual(self.run_in(root).returncode, 0)
 
 
 if __name__ == "__main__":

@@ -123,7 +123,8 @@ static inline int64_t conf_days_from_civil(int64_t y, unsigned m, unsigned d)
 }
 
 /* Parses an RFC 3339 date-time ("2018-04-05T17:31:00.5+01:00") into seconds
- * since the epoch and nanoseconds. Returns 0, or -1 when s is not one. */
+ * since the epoch and nanoseconds. Returns 0, or -1 when s is not one (*sec and
+ * *nanos are 0 then). */
 static inline int conf_rfc3339(const char *s, int64_t *sec, int32_t *nanos)
 {
     unsigned y, mo, d, h, mi, se;
@@ -133,7 +134,10 @@ static inline int conf_rfc3339(const char *s, int64_t *sec, int32_t *nanos)
     const char *p;
     int digits = 0;
 
-    if (sscanf(s, "%4u-%2u-%2u%*1[Tt]%2u:%2u:%2u%n", &y, &mo, &d, &h, &mi, &se, &used) != 6 ||
+    *sec = 0;
+    *nanos = 0;
+    if (strlen(s) < 19 || /* the date and time, before the fraction and offset */
+        sscanf(s, "%4u-%2u-%2u%*1[Tt]%2u:%2u:%2u%n", &y, &mo, &d, &h, &mi, &se, &used) != 6 ||
         used != 19 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
         return -1;
     p = s + used;

@@ -1261,8 +1261,8 @@ static const char *const canonical[] = {
     HEAD ",\"datacontenttype\":\"text/plain\",\"data\":\"\"}",
     HEAD ",\"datacontenttype\":\"application/octet-stream\",\"data_base64\":\"AAEC/w==\"}",
     HEAD ",\"data_base64\":\"\"}",
-    "{\"specversion\":\"0.3\",\"id\":\"\\u0001\",\"source\":\"#fragment\",\"type\":\"t\","
-    "\"MyExtension\":\"bad\"}",
+    ("{\"specversion\":\"0.3\",\"id\":\"\\u0001\",\"source\":\"#fragment\",\"type\":\"t\","
+     "\"MyExtension\":\"bad\"}"), /* one text on two lines */
 };
 
 static void json_event_json_round_trips_byte_for_byte(void **state)

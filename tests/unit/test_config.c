@@ -281,7 +281,7 @@ static void parse_reports_json_syntax_error_line_and_column(void **state)
 static void parse_rejects_text_after_the_value(void **state)
 {
     (void)state;
-    parse_fails("{} {}", "not valid JSON at line 1, column 4", "text after the value", NULL);
+    parse_fails("{} {}", "not valid JSON at line 1, column 4", "text after the JSON value", NULL);
 }
 
 static void parse_rejects_oversized_text(void **state)

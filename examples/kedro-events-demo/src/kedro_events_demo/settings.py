@@ -1,2 +1,2 @@
-"""Project settings. Kedro 0.19's defaults are enough for this example
+"""Project settings. Kedro 1.x's defaults are enough for this example
 (OmegaConfigLoader reading conf/base and conf/local, the default DataCatalog)."""
