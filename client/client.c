@@ -18,6 +18,7 @@
 
 #include "call.h"
 #include "internal.h"
+#include "kec_files.h"
 #include "kec_tokens.h"
 
 static const char *const method_paths[KEC_M_COUNT] = {
@@ -30,8 +31,9 @@ static const char *const method_paths[KEC_M_COUNT] = {
 };
 
 #define MAX_CHANNELS 64
-#define RECONNECT_MIN_MS 100  /* first retry after a failed connection */
-#define RECONNECT_MAX_MS 2000 /* so a restarted server is found again within 2 s */
+#define KEC_TLS_FILE_MAX (1u << 20) /* the largest TLS file read */
+#define RECONNECT_MIN_MS 100        /* first retry after a failed connection */
+#define RECONNECT_MAX_MS 2000       /* so a restarted server is found again within 2 s */
 
 /* How grpc core words a message past GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, "(size vs. limit)"
  * following: on our side for an answer, and on the server's for a request. */
@@ -277,25 +279,9 @@ const char *kec_client_target(const kec_client *c)
 /* The whole file path as a new NUL-terminated string in *out. */
 static int read_file(const char *path, const char *what, char **out, kec_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
+    size_t len;
 
-    *out = NULL;
-    if (f == NULL)
-        return kec_error_set(err, KEC_EIO, "cannot open %s \"%s\": %s", what, path,
-                             strerror(errno));
-    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
-        n > (1 << 20) || (buf = malloc((size_t)n + 1)) == NULL ||
-        fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        fclose(f);
-        return kec_error_set(err, KEC_EIO, "cannot read %s \"%s\" (at most 1 MiB)", what, path);
-    }
-    buf[n] = '\0';
-    fclose(f);
-    *out = buf;
-    return KEC_OK;
+    return kec_file_read(path, KEC_TLS_FILE_MAX, 0, what, out, &len, err);
 }
 
 /* The channel credentials o asks for: insecure, or TLS with the files it names. */

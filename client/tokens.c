@@ -2,17 +2,14 @@
  * against the accepted set in constant time (kec_tokens.h). */
 #include "kec_tokens.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "internal.h"
+#include "kec_files.h"
 
 /* The accepted tokens, each in a zero-padded slot of KEC_TOKEN_MAX_BYTES, so every check
  * compares the same number of bytes whatever the tokens are. Immutable once built. */
@@ -74,75 +71,6 @@ int kec_token_check_syntax(const char *token, const char *what, kec_error *err)
     return check_syntax(token, strlen(token), what, err);
 }
 
-/* Reads the whole file at path into *out (NUL-terminated, *len bytes). With private set,
- * refuses a file others may read or write, or the group may write. */
-static int read_token_file(const char *path, int private, char **out, size_t *len, kec_error *err)
-{
-    struct stat st;
-    char *buf = NULL;
-    size_t n = 0;
-    ssize_t r;
-    int fd, rc = KEC_OK;
-
-    *out = NULL;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return kec_error_set(err, KEC_EIO, "cannot open token file %s: %s", path, strerror(errno));
-    if (fstat(fd, &st) != 0) {
-        rc = kec_error_set(err, KEC_EIO, "cannot stat token file %s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = kec_error_set(err, KEC_EINVAL, "token file %s is not a regular file", path);
-        goto out;
-    }
-    if (private && (st.st_mode & (S_IRWXO | S_IWGRP)) != 0) {
-        rc = kec_error_set(err, KEC_EINVAL,
-                           "token file %s is %s (mode %04o): run chmod 600 %s (or 640 for a "
-                           "group that only reads it)",
-                           path,
-                           (st.st_mode & S_IRWXO) != 0 ? "readable or writable by others"
-                                                       : "writable by its group",
-                           (unsigned)(st.st_mode & 07777), path);
-        goto out;
-    }
-    if (st.st_size > (off_t)KEC_TOKENS_FILE_MAX) {
-        rc = kec_error_set(err, KEC_EINVAL, "token file %s is larger than %u bytes", path,
-                           KEC_TOKENS_FILE_MAX);
-        goto out;
-    }
-    if ((buf = malloc(KEC_TOKENS_FILE_MAX + 1)) == NULL) {
-        rc = kec_error_set(err, KEC_ENOMEM, "out of memory reading token file %s", path);
-        goto out;
-    }
-    while (n <= KEC_TOKENS_FILE_MAX && (r = read(fd, buf + n, KEC_TOKENS_FILE_MAX + 1 - n)) != 0) {
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            rc =
-                kec_error_set(err, KEC_EIO, "cannot read token file %s: %s", path, strerror(errno));
-            goto out;
-        }
-        n += (size_t)r;
-    }
-    if (n > KEC_TOKENS_FILE_MAX) {
-        rc = kec_error_set(err, KEC_EINVAL, "token file %s is larger than %u bytes", path,
-                           KEC_TOKENS_FILE_MAX);
-        goto out;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    buf = NULL;
-out:
-    if (buf != NULL) {
-        explicit_bzero(buf, n);
-        free(buf);
-    }
-    close(fd);
-    return rc;
-}
-
 /* The next line of text[*pos, len) that is not blank or a comment, trimmed of spaces, tabs
  * and a CR; *line_no counts lines. 0 at the end. */
 static int next_token_line(const char *text, size_t len, size_t *pos, size_t *line_no,
@@ -178,7 +106,7 @@ static int set_load(const char *path, token_set **out, kec_error *err)
     int rc;
 
     *out = NULL;
-    rc = read_token_file(path, 1, &text, &len, err);
+    rc = kec_file_read(path, KEC_TOKENS_FILE_MAX, KEC_FILE_PRIVATE, "token file", &text, &len, err);
     if (rc != KEC_OK)
         return rc;
     if ((s = calloc(1, sizeof *s)) == NULL) {
@@ -186,11 +114,11 @@ static int set_load(const char *path, token_set **out, kec_error *err)
         goto out;
     }
     while (next_token_line(text, len, &pos, &line, &t, &n)) {
-        snprintf(what, sizeof what, "token file %s: the token on line %zu", path, line);
+        snprintf(what, sizeof what, "token file \"%s\": the token on line %zu", path, line);
         if ((rc = check_syntax(t, n, what, err)) != KEC_OK)
             goto out;
         if (s->n == KEC_TOKENS_MAX_COUNT) {
-            rc = kec_error_set(err, KEC_EINVAL, "token file %s holds more than %d tokens", path,
+            rc = kec_error_set(err, KEC_EINVAL, "token file \"%s\" holds more than %d tokens", path,
                                KEC_TOKENS_MAX_COUNT);
             goto out;
         }
@@ -215,7 +143,7 @@ static int set_load(const char *path, token_set **out, kec_error *err)
     }
     if (s->n == 0) {
         rc = kec_error_set(err, KEC_EINVAL,
-                           "token file %s holds no token (one per line; blank lines and '#' "
+                           "token file \"%s\" holds no token (one per line; blank lines and '#' "
                            "comments are ignored): every call would be refused",
                            path);
         goto out;
@@ -346,11 +274,12 @@ int kec_token_file_read(const char *path, char **out, kec_error *err)
     int rc;
 
     *out = NULL;
-    if ((rc = read_token_file(path, 0, &text, &len, err)) != KEC_OK)
+    if ((rc = kec_file_read(path, KEC_TOKENS_FILE_MAX, 0, "token file", &text, &len, err)) !=
+        KEC_OK)
         return rc;
-    snprintf(what, sizeof what, "the token in %s", path);
+    snprintf(what, sizeof what, "the token in \"%s\"", path);
     if (!next_token_line(text, len, &pos, &line, &t, &n)) {
-        rc = kec_error_set(err, KEC_EINVAL, "token file %s holds no token", path);
+        rc = kec_error_set(err, KEC_EINVAL, "token file \"%s\" holds no token", path);
     } else if ((rc = check_syntax(t, n, what, err)) != KEC_OK) {
         /* err says which rule the token breaks */
     } else if ((*out = strndup(t, n)) == NULL) {

@@ -2,16 +2,13 @@
  * files, and the bearer-token check every call but the exempt ones passes before its handler. */
 #include "rpc_security.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <grpc/slice.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "kec_files.h"
 #include "kec_tokens.h"
 
 /* What a PEM file must hold. */
@@ -24,46 +21,18 @@ typedef enum pem_kind {
  * *len bytes; flag names it in errors. */
 static int read_file(const char *flag, const char *path, char **out, size_t *len, ke_error *err)
 {
-    char *buf = NULL;
-    size_t n = 0;
-    ssize_t r;
-    int fd, rc = KE_OK;
+    kec_error e;
+    int rc;
 
-    *out = NULL;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ke_error_set(err, KE_EIO, "%s \"%s\": cannot open: %s", flag, path, strerror(errno));
-    buf = malloc(KE_TLS_PEM_MAX + 1);
-    if (buf == NULL) {
-        rc = ke_error_set(err, KE_ENOMEM, "%s \"%s\": out of memory", flag, path);
-        goto out;
-    }
-    while (n <= KE_TLS_PEM_MAX && (r = read(fd, buf + n, KE_TLS_PEM_MAX + 1 - n)) != 0) {
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            rc = ke_error_set(err, KE_EIO, "%s \"%s\": cannot read: %s", flag, path,
-                              strerror(errno));
-            goto out;
-        }
-        n += (size_t)r;
-    }
-    if (n > KE_TLS_PEM_MAX) {
-        rc = ke_error_set(err, KE_EINVAL, "%s \"%s\": larger than %u bytes", flag, path,
-                          KE_TLS_PEM_MAX);
-        goto out;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    buf = NULL;
-out:
-    if (buf != NULL) {
-        explicit_bzero(buf, n);
-        free(buf);
-    }
-    close(fd);
-    return rc;
+    kec_error_clear(&e);
+    rc = kec_file_read(path, KE_TLS_PEM_MAX, 0, flag, out, len, &e);
+    if (rc == KEC_OK)
+        return KE_OK;
+    return ke_error_set(err,
+                        rc == KEC_EIO      ? KE_EIO
+                        : rc == KEC_ENOMEM ? KE_ENOMEM
+                                           : KE_EINVAL,
+                        "%s", e.msg);
 }
 
 /* KE_OK when the NUL-terminated text holds a PEM block of the kind wanted (the first

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kec_files.h"
 #include "shim.h"
 
 /* Frees p after zeroing its len bytes (a private key must not linger in freed memory). */
@@ -21,39 +22,20 @@ static void free_wiped(char *p, size_t len)
 
 int kes_pem_read(const char *path, const char *flag, char **out, char *msg, size_t cap)
 {
-    FILE *f;
-    char *buf = NULL;
-    size_t n = 0;
-    int rc = -1;
+    kec_error e;
+    size_t n;
 
-    *out = NULL;
-    if ((f = fopen(path, "rb")) == NULL) {
-        snprintf(msg, cap, "%s %s: %s", flag, path, strerror(errno));
+    kec_error_clear(&e);
+    if (kec_file_read(path, KES_PEM_MAX_BYTES, 0, flag, out, &n, &e) != KEC_OK) {
+        snprintf(msg, cap, "%s", e.msg);
         return -1;
     }
-    if ((buf = malloc(KES_PEM_MAX_BYTES + 2)) == NULL) {
-        snprintf(msg, cap, "%s %s: out of memory", flag, path);
-        goto out;
-    }
-    n = fread(buf, 1, KES_PEM_MAX_BYTES + 1, f);
-    if (ferror(f)) {
-        snprintf(msg, cap, "%s %s: cannot read it", flag, path);
-        goto out;
-    }
-    buf[n] = '\0';
-    if (n > KES_PEM_MAX_BYTES)
-        snprintf(msg, cap, "%s %s: larger than %u bytes", flag, path, KES_PEM_MAX_BYTES);
-    else if (memchr(buf, '\0', n) != NULL || strstr(buf, "-----BEGIN ") == NULL)
-        snprintf(msg, cap, "%s %s: not a PEM file (no -----BEGIN line)", flag, path);
-    else
-        rc = 0;
-out:
-    fclose(f);
-    if (rc != 0) {
-        free_wiped(buf, n);
+    if (memchr(*out, '\0', n) != NULL || strstr(*out, "-----BEGIN ") == NULL) {
+        snprintf(msg, cap, "%s \"%s\": not a PEM file (no -----BEGIN line)", flag, path);
+        free_wiped(*out, n);
+        *out = NULL;
         return -1;
     }
-    *out = buf;
     return 0;
 }
 

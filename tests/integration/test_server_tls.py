@@ -205,7 +205,7 @@ class StartupRefusalTest(unittest.TestCase):
         path = self.write("open-tokens", token + "\n", 0o644)
         r = start("--auth-tokens", path)
         self.assertEqual(r.returncode, 1, r.stderr)
-        self.assertIn("--auth-tokens: token file %s is readable or writable by others" % path,
+        self.assertIn('--auth-tokens: token file "%s" is readable or writable by others' % path,
                       r.stderr)
         self.assertIn("chmod 600", r.stderr)
         self.assertNotIn(token, r.stderr + r.stdout)
@@ -215,7 +215,7 @@ class StartupRefusalTest(unittest.TestCase):
         path = self.write("bad-tokens", "# tokens\nright-token-0123456789\n" + bad + "\n")
         r = start("--auth-tokens", path)
         self.assertEqual(r.returncode, 1, r.stderr)
-        self.assertIn("token file %s: the token on line 3 is 5 characters" % path, r.stderr)
+        self.assertIn('token file "%s": the token on line 3 is 5 characters' % path, r.stderr)
         self.assertNotIn("right-token", r.stderr)
 
     def test_a_missing_token_file_stops_the_server(self):
@@ -223,7 +223,7 @@ class StartupRefusalTest(unittest.TestCase):
         for flag in ("--auth-tokens", "--run-token-file"):
             r = start(flag, missing)
             self.assertEqual(r.returncode, 1, r.stderr)
-            self.assertIn("%s: cannot open token file %s" % (flag, missing), r.stderr)
+            self.assertIn('%s: token file "%s": cannot open' % (flag, missing), r.stderr)
 
     def test_help_documents_the_flags_and_limits(self):
         r = subprocess.run([harness.EVENTD, "--help"], capture_output=True, text=True,

@@ -181,13 +181,13 @@ class SighupTest(unittest.TestCase):
 
     def test_a_refused_file_on_sighup_keeps_the_old_tokens(self):
         write_tokens(self.tokens, TOKEN_B, mode=0o644)
-        sighup(self.server, "SIGHUP: token file %s is readable or writable by others" %
+        sighup(self.server, 'SIGHUP: token file "%s" is readable or writable by others' %
                self.tokens)
         self.assertIn("the 1 token(s) read before stay", self.server.stderr())
         write_tokens(self.tokens, TOKEN_B, "not a token")
-        sighup(self.server, "SIGHUP: token file %s: the token on line 4" % self.tokens)
+        sighup(self.server, 'SIGHUP: token file "%s": the token on line 4' % self.tokens)
         os.remove(self.tokens)
-        sighup(self.server, "SIGHUP: cannot open token file " + self.tokens)
+        sighup(self.server, 'SIGHUP: token file "%s": cannot open' % self.tokens)
         self.assertTrue(self.server.alive())
         self.assertEqual((self.code(TOKEN_A), self.code(TOKEN_B)), (Code.OK,
                                                                     Code.UNAUTHENTICATED))
