@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "runfile.h"
+#include "secret_box.h"
 #include "spawn.h"
 #include "supervise.h"
 #include "text.h"
@@ -73,34 +74,31 @@ typedef struct slot {
 } slot;
 
 struct ke_forwarder {
-    ke_store *store;            /* claims and records go here */
-    char *kedro_bin;            /* copies of the options ... */
-    char *project_dir;          /* the runs' working directory */
-    char *kedro_env;            /* --env, or NULL */
-    char *server_addr;          /* KEDRO_EVENTS_SERVER, or NULL */
-    char *http_url;             /* KEDRO_EVENTS_HTTP_URL, or NULL */
-    int max_runs;               /* slots */
-    int timeout_seconds;        /* per run; 0 = none */
-    char runs_dir[PATH_MAX];    /* absolute data_dir/runs */
-    char logs_dir[PATH_MAX];    /* absolute data_dir/logs */
-    char *supervisor;           /* path of kedro-eventd-supervisor */
-    slot *slots;                /* max_runs of them */
-    struct pollfd *pfds;        /* max_runs + 1: wake_fd and the running slots' pidfds */
-    int wake_fd;                /* eventfd: ke_forwarder_wake writes, the supervisor polls */
-    ke_spawn_spec spawn;        /* what each child is started with */
-    int claim_due;              /* there may be READY work (supervisor only) */
-    int64_t claim_retry_ms;     /* no claim before this monotonic ms (after a store error) */
-    int64_t next_look_ms;       /* monotonic ms of the next look for READY rows without a wake */
-    int shutdown_signalled;     /* the grace ended and running groups got SIGTERM */
-    pthread_t thread;           /* the supervisor */
-    int thread_started;         /* thread must be joined */
-    atomic_llong grace_end_ms;  /* monotonic ms the shutdown grace ends; set before stopping */
-    atomic_int stopping;        /* ke_forwarder_stop was called: claim nothing more */
-    int stopped;                /* the thread was joined */
-    pthread_mutex_t token_lock; /* guards next_token and token_changed */
-    char *next_token;           /* set by ke_forwarder_set_run_token, not yet taken */
-    int token_changed;          /* next_token replaces run_token at the next run */
-    char *run_token;            /* KEDRO_EVENTS_TOKEN of runs (supervisor thread only) */
+    ke_store *store;           /* claims and records go here */
+    char *kedro_bin;           /* copies of the options ... */
+    char *project_dir;         /* the runs' working directory */
+    char *kedro_env;           /* --env, or NULL */
+    char *server_addr;         /* KEDRO_EVENTS_SERVER, or NULL */
+    char *http_url;            /* KEDRO_EVENTS_HTTP_URL, or NULL */
+    int max_runs;              /* slots */
+    int timeout_seconds;       /* per run; 0 = none */
+    char runs_dir[PATH_MAX];   /* absolute data_dir/runs */
+    char logs_dir[PATH_MAX];   /* absolute data_dir/logs */
+    char *supervisor;          /* path of kedro-eventd-supervisor */
+    slot *slots;               /* max_runs of them */
+    struct pollfd *pfds;       /* max_runs + 1: wake_fd and the running slots' pidfds */
+    int wake_fd;               /* eventfd: ke_forwarder_wake writes, the supervisor polls */
+    ke_spawn_spec spawn;       /* what each child is started with */
+    int claim_due;             /* there may be READY work (supervisor only) */
+    int64_t claim_retry_ms;    /* no claim before this monotonic ms (after a store error) */
+    int64_t next_look_ms;      /* monotonic ms of the next look for READY rows without a wake */
+    int shutdown_signalled;    /* the grace ended and running groups got SIGTERM */
+    pthread_t thread;          /* the supervisor */
+    int thread_started;        /* thread must be joined */
+    atomic_llong grace_end_ms; /* monotonic ms the shutdown grace ends; set before stopping */
+    atomic_int stopping;       /* ke_forwarder_stop was called: claim nothing more */
+    int stopped;               /* the thread was joined */
+    ke_secret_box run_token;   /* KEDRO_EVENTS_TOKEN of runs; taken as each run starts */
 };
 
 static int64_t mono_ms(void)
@@ -340,44 +338,9 @@ static int spawn_failed(ke_forwarder *f, slot *s, ke_spawn_result rc, int e, con
     return 1;
 }
 
-/* Frees a token, wiping it first. */
-static void token_free(char *t)
-{
-    if (t != NULL)
-        explicit_bzero(t, strlen(t));
-    free(t);
-}
-
 int ke_forwarder_set_run_token(ke_forwarder *f, const char *token)
 {
-    char *copy = token != NULL ? strdup(token) : NULL, *old;
-
-    if (token != NULL && copy == NULL)
-        return KE_ENOMEM;
-    pthread_mutex_lock(&f->token_lock);
-    old = f->next_token;
-    f->next_token = copy;
-    f->token_changed = 1;
-    pthread_mutex_unlock(&f->token_lock);
-    token_free(old);
-    return KE_OK;
-}
-
-/* Takes a token ke_forwarder_set_run_token left for the runs (supervisor thread). */
-static void take_run_token(ke_forwarder *f)
-{
-    char *old = NULL;
-
-    pthread_mutex_lock(&f->token_lock);
-    if (f->token_changed) {
-        old = f->run_token;
-        f->run_token = f->next_token;
-        f->next_token = NULL;
-        f->token_changed = 0;
-    }
-    pthread_mutex_unlock(&f->token_lock);
-    token_free(old);
-    f->spawn.run_token = f->run_token;
+    return ke_secret_box_put(&f->run_token, token);
 }
 
 /* Starts the claimed pipeline p in slot s: run file, log, fork and exec. Whatever fails is
@@ -430,7 +393,7 @@ static void start_run(ke_forwarder *f, slot *s, const ke_pipeline *p, int64_t no
         s->outcome.log_path = NULL;
         goto out;
     }
-    take_run_token(f);
+    f->spawn.run_token = ke_secret_box_take(&f->run_token);
     if (spawn_failed(f, s,
                      ke_spawn_run(&f->spawn, p, run_path, log_fd, &pid, &report_fd, &e, &what), e,
                      what))
@@ -643,9 +606,7 @@ static void forwarder_destroy(ke_forwarder *f)
     free(f->server_addr);
     free(f->http_url);
     free(f->supervisor);
-    token_free(f->run_token);
-    token_free(f->next_token);
-    pthread_mutex_destroy(&f->token_lock);
+    ke_secret_box_release(&f->run_token);
     if (f->spawn.supervisor_fd >= 0)
         close(f->spawn.supervisor_fd);
     free(f);
@@ -717,7 +678,6 @@ int ke_forwarder_start(ke_store *s, const ke_forward_options *o, ke_forwarder **
         rc = ke_error_set(err, KE_ENOMEM, "forwarder: out of memory");
         goto out;
     }
-    pthread_mutex_init(&f->token_lock, NULL);
     f->wake_fd = -1;
     f->spawn.null_fd = -1;
     f->spawn.supervisor_fd = -1;
@@ -729,7 +689,7 @@ int ke_forwarder_start(ke_store *s, const ke_forward_options *o, ke_forwarder **
     f->kedro_env = dup_opt(o->kedro_env, &ok);
     f->server_addr = dup_opt(o->server_addr, &ok);
     f->http_url = dup_opt(o->http_url, &ok);
-    f->run_token = dup_opt(o->run_token, &ok);
+    ok = ke_secret_box_init(&f->run_token, o->run_token) == KE_OK && ok;
     f->spawn.kedro_bin = f->kedro_bin;
     f->spawn.kedro_env = f->kedro_env;
     f->spawn.server_addr = f->server_addr;
