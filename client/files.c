@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "kec_text.h"
 
 /* KEC_OK when the file open at fd may be read: a regular file, and with KEC_FILE_PRIVATE one
  * that neither others nor its group may change or others read. */

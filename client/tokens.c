@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "internal.h"
+#include "kec_text.h"
 #include "kec_files.h"
 
 /* The accepted tokens, each in a zero-padded slot of KEC_TOKEN_MAX_BYTES, so every check

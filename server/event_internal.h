@@ -19,7 +19,7 @@ typedef Io__Cloudevents__V1__CloudEvent__CloudEventAttributeValue pb_value;
 #define NAME_MAX_LEN 20                 /* CloudEvents: attribute names of at most 20 chars */
 #define TS_MIN_SECONDS (-62135596800LL) /* 0001-01-01T00:00:00Z */
 #define TS_MAX_SECONDS 253402300799LL   /* 9999-12-31T23:59:59Z */
-/* JSON data nests at most KEC_JSON_MAX_DEPTH deep (internal.h, the limit the
+/* JSON data nests at most KEC_JSON_MAX_DEPTH deep (kec_text.h, the limit the
  * client library's reader uses too); deeper data is refused, never a string. */
 
 struct ke_event {

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "event_internal.h"
-#include "internal.h" /* the client library's base64 and RFC 3339 writer */
+#include "kec_text.h" /* base64 and the RFC 3339 writer, shared with the client library */
 #include "text.h"
 
 /* ---- JSON rendering ---- */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h" /* kec_json_parse */
+#include "kec_text.h" /* kec_json_parse */
 #include "store_internal.h"
 
 /* ---- errors */

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "internal.h" /* kec_utf8_invalid_at: UTF-8 validity, shared with the client library */
+#include "kec_text.h" /* kec_utf8_invalid_at: UTF-8 validity, shared with the client library */
 
 #define KE_QUOTE_SHOWN 40 /* bytes of a quoted value shown before "..." */
 #define KE_QUOTE_CAP 200  /* room ke_quote needs: every shown byte as \xHH, quotes, "...", NUL */

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "internal.h" /* kec_json_parse */
+#include "kec_text.h" /* kec_json_parse */
 
 #define LIST_DEFAULT_LIMIT 50
 #define LIST_MAX_LIMIT 100000

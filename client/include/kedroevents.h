@@ -417,6 +417,12 @@ typedef struct kec_client kec_client;
 KEC_API int kec_client_new(const kec_client_options *o, kec_client **out, kec_error *err);
 KEC_API void kec_client_free(kec_client *c);
 
+/* Replaces the bearer token c sends with every call started from now on (token NULL or "":
+ * none), e.g. when a token file is re-read; calls in flight keep the one they started with.
+ * KEC_EINVAL, with the old token kept, when token breaks the token rules (the message never
+ * quotes it). Safe while other threads start calls. */
+KEC_API int kec_client_set_token(kec_client *c, const char *token, kec_error *err);
+
 /* The target c connects to. Borrowed from c. */
 KEC_API const char *kec_client_target(const kec_client *c);
 

@@ -19,7 +19,7 @@
 
 #include "edge.h"
 #include "framing.h"
-#include "internal.h" /* kec_hex_value */
+#include "kec_text.h" /* kec_hex_value */
 #include "shim.h"
 #include "slow.h"
 

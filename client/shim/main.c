@@ -13,7 +13,6 @@
 #include <sys/socket.h>
 
 #include "framing.h"
-#include "internal.h" /* kec_client_set_token */
 #include "shim.h"
 
 #define PROG "kedro-event-shim"

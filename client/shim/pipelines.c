@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "kec_text.h"
 #include "shim.h"
 
 #define NUM_MAX KEC_NUMBER_TEXT_MAX /* a number written back as text */
