@@ -8,8 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "kec_text.h"
 #include "kec_files.h"
+#include "kec_text.h"
 
 /* The accepted tokens, each in a zero-padded slot of KEC_TOKEN_MAX_BYTES, so every check
  * compares the same number of bytes whatever the tokens are. Immutable once built. */
