@@ -43,7 +43,8 @@ int kec_file_read(const char *path, size_t max, int flags, const char *what, cha
 
     *out = NULL;
     *len = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO (or a device) given by mistake is refused below, not waited on */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return kec_error_set(err, KEC_EIO, "%s \"%s\": cannot open: %s", what, path,
                              strerror(errno));

@@ -76,6 +76,7 @@ static void reads_tokens_skipping_blanks_comments_and_crlf(void **state)
 static void refuses_files_others_can_read_or_the_group_can_write(void **state)
 {
     kec_auth *a = NULL;
+    char fifo[300];
     kec_error err;
 
     (void)state;
@@ -94,6 +95,15 @@ static void refuses_files_others_can_read_or_the_group_can_write(void **state)
     kec_error_clear(&err);
     assert_int_equal(kec_auth_new("/nonexistent/tokens", &a, &err), KEC_EIO);
     assert_non_null(strstr(err.msg, "/nonexistent/tokens"));
+    /* a FIFO nobody writes to is refused at once, not waited on */
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    kec_error_clear(&err);
+    assert_int_equal(kec_auth_new(fifo, &a, &err), KEC_EINVAL);
+    assert_non_null(strstr(err.msg, "not a regular file"));
+    kec_error_clear(&err);
+    assert_int_equal(kec_auth_new(dir, &a, &err), KEC_EINVAL);
+    unlink(fifo);
 }
 
 static void refuses_bad_lines_naming_the_line_never_the_token(void **state)
