@@ -2,12 +2,13 @@
 localhost, kedro-events.test and 127.0.0.1), a client certificate it signs (for mutual TLS),
 and a second CA nobody trusts with a client certificate of its own.
 
-    c = certs.make()        # once per test class; files under a fresh temporary directory
+    c = certs.shared()      # one set per test process, removed at exit (or certs.make())
     c.ca, c.server_cert, c.server_key, c.client_cert, c.client_key, c.rogue_cert, c.rogue_key
     c.read(c.ca)            # bytes, for grpcio's credentials
     c.cleanup()
 """
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -72,3 +73,23 @@ def make():
         if name.endswith(".key"):
             os.chmod(os.path.join(d, name), 0o600)
     return Certs(d)
+
+
+_shared = None
+
+
+def shared():
+    """One set for the whole test process, made on first use and removed at exit. Tests only
+    read it (files of their own go elsewhere, or under its dir with names of their own)."""
+    global _shared
+    if _shared is None:
+        _shared = make()
+        atexit.register(_shared.cleanup)
+    return _shared
+
+
+def server_args(c, client_ca=False):
+    """The flags that make kedro-eventd (or kedro-event-shim) serve TLS with c's server
+    certificate; with client_ca, also requiring client certificates from c's CA."""
+    return ["--tls-cert", c.server_cert, "--tls-key", c.server_key] + (
+        ["--tls-client-ca", c.ca] if client_ca else [])

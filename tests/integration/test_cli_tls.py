@@ -4,6 +4,7 @@ bearer tokens (--auth-tokens); and against a second kedro-eventd that requires c
 certificates (--tls-client-ca)."""
 
 import os
+import shutil
 import re
 import subprocess
 import tempfile
@@ -35,18 +36,16 @@ def cli_env(extra=None):
 class CliTlsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.certs = certs.make()
+        cls.certs = certs.shared()
         cls.dir = tempfile.mkdtemp(prefix="ke-cli-tls-")
         tokens = write_private(os.path.join(cls.dir, "tokens"), TOKEN + "\n")
         cls.token_file = write_private(os.path.join(cls.dir, "token"), "# mine\n" + TOKEN + "\n")
-        cls.server = harness.Server(args=["--tls-cert", cls.certs.server_cert,
-                                          "--tls-key", cls.certs.server_key,
-                                          "--auth-tokens", tokens])
+        cls.server = harness.Server(args=certs.server_args(cls.certs) + ["--auth-tokens", tokens])
 
     @classmethod
     def tearDownClass(cls):
         status = cls.server.stop()
-        cls.certs.cleanup()
+        shutil.rmtree(cls.dir, ignore_errors=True)
         assert status == 0, cls.server.stderr()
         assert TOKEN not in cls.server.stderr()
 
@@ -126,15 +125,12 @@ class CliTlsTest(unittest.TestCase):
 class CliMutualTlsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.certs = certs.make()
-        cls.server = harness.Server(args=["--tls-cert", cls.certs.server_cert,
-                                          "--tls-key", cls.certs.server_key,
-                                          "--tls-client-ca", cls.certs.ca])
+        cls.certs = certs.shared()
+        cls.server = harness.Server(args=certs.server_args(cls.certs, client_ca=True))
 
     @classmethod
     def tearDownClass(cls):
         status = cls.server.stop()
-        cls.certs.cleanup()
         assert status == 0, cls.server.stderr()
 
     def send(self, *flags):

@@ -4,6 +4,7 @@ refusals of the TLS and token flags (exit 2 for flags that do not go together, e
 file that cannot be used, naming it)."""
 
 import os
+import shutil
 import subprocess
 import tempfile
 import unittest
@@ -51,14 +52,12 @@ def start(*args, env=None):
 class TlsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.certs = certs.make()
-        cls.server = harness.Server(args=["--tls-cert", cls.certs.server_cert,
-                                          "--tls-key", cls.certs.server_key])
+        cls.certs = certs.shared()
+        cls.server = harness.Server(args=certs.server_args(cls.certs))
 
     @classmethod
     def tearDownClass(cls):
         status = cls.server.stop()
-        cls.certs.cleanup()
         assert status == 0, cls.server.stderr()
 
     def test_grpcio_dispatches_over_tls_trusting_the_test_ca(self):
@@ -90,15 +89,12 @@ class TlsTest(unittest.TestCase):
 class MutualTlsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.certs = certs.make()
-        cls.server = harness.Server(args=["--tls-cert", cls.certs.server_cert,
-                                          "--tls-key", cls.certs.server_key,
-                                          "--tls-client-ca", cls.certs.ca])
+        cls.certs = certs.shared()
+        cls.server = harness.Server(args=certs.server_args(cls.certs, client_ca=True))
 
     @classmethod
     def tearDownClass(cls):
         status = cls.server.stop()
-        cls.certs.cleanup()
         assert status == 0, cls.server.stderr()
 
     def test_the_right_client_certificate_is_accepted(self):
@@ -137,12 +133,12 @@ class MutualTlsTest(unittest.TestCase):
 class StartupRefusalTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.certs = certs.make()
+        cls.certs = certs.shared()
         cls.dir = tempfile.mkdtemp(prefix="ke-secfiles-")
 
     @classmethod
     def tearDownClass(cls):
-        cls.certs.cleanup()
+        shutil.rmtree(cls.dir, ignore_errors=True)
 
     def write(self, name, text, mode=0o600):
         path = os.path.join(self.dir, name)

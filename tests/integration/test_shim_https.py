@@ -23,20 +23,6 @@ OTHER = "other-token-ABCDEFGHIJKLMNOP"
 NEW = "new-token-zyxwvutsrqponmlkji"
 
 
-_certs = None
-
-
-def the_certs():
-    """One set of certificates for the whole module (making them takes seconds)."""
-    global _certs
-    if _certs is None:
-        _certs = certs.make()
-    return _certs
-
-
-def tearDownModule():
-    if _certs is not None:
-        _certs.cleanup()
 
 
 def token_file(d, *tokens, mode=0o600, name="tokens"):
@@ -51,8 +37,7 @@ class HttpsShim(sh.Shim):
     """A shim serving HTTPS: its url says https (the certificate holds IP:127.0.0.1)."""
 
     def __init__(self, target, c, args=(), env=None):
-        super().__init__(target, args=["--tls-cert", c.server_cert, "--tls-key", c.server_key,
-                                       *args], env=env)
+        super().__init__(target, args=certs.server_args(c) + list(args), env=env)
         self.url = "https://127.0.0.1:%d" % self.port
 
 
@@ -70,7 +55,7 @@ class HttpsWithTokens(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.c = the_certs()
+        cls.c = certs.shared()
         cls.server = harness.Server()
         cls.addClassCleanup(cls.server.__exit__, None, None, None)  # also when the shim fails
         cls.tokens = token_file(cls.c.dir, TOKEN, OTHER)
@@ -176,7 +161,7 @@ class MutualTls(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.c = the_certs()
+        cls.c = certs.shared()
         cls.fake = sh.FakeEventd(grpc.StatusCode.OK)
         cls.addClassCleanup(cls.fake.__exit__, None, None, None)
         cls.shim = HttpsShim(cls.fake.target, cls.c, args=["--tls-client-ca", cls.c.ca])
@@ -214,7 +199,7 @@ class MutualTls(unittest.TestCase):
 
 class StartUp(unittest.TestCase):
     def setUp(self):
-        self.c = the_certs()
+        self.c = certs.shared()
 
     def run_shim(self, *args):
         return subprocess.run([sh.SHIM, "--listen", "127.0.0.1:0", "--target", "127.0.0.1:1",
@@ -257,7 +242,7 @@ class StartUp(unittest.TestCase):
 
 class TokensReloadOnSighup(unittest.TestCase):
     def test_sighup_replaces_the_tokens_and_a_refused_file_keeps_them(self):
-        c = the_certs()
+        c = certs.shared()
         path = token_file(c.dir, TOKEN, name="reloaded")
         with sh.FakeEventd(grpc.StatusCode.OK) as fake, \
                 HttpsShim(fake.target, c, args=["--auth-tokens", path]) as shim:

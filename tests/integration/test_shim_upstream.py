@@ -21,20 +21,6 @@ from shim_harness import curl, binary_args
 TOKEN = "upstream-token-0123456789abcd"
 NEW = "upstream-token-new-9876543210"
 
-_certs = None
-
-
-def the_certs():
-    """One set of certificates for the whole module (making them takes seconds)."""
-    global _certs
-    if _certs is None:
-        _certs = certs.make()
-    return _certs
-
-
-def tearDownModule():
-    if _certs is not None:
-        _certs.cleanup()
 
 
 def write_token(path, token, mode=0o600):
@@ -128,7 +114,7 @@ class OverloadAnswers(unittest.TestCase):
 
 class TargetToken(unittest.TestCase):
     def setUp(self):
-        self.path = os.path.join(the_certs().dir, "target-token-%s" % self._testMethodName)
+        self.path = os.path.join(certs.shared().dir, "target-token-%s" % self._testMethodName)
 
     def test_the_token_of_the_file_is_sent_with_every_call(self):
         with Peer(token=TOKEN) as peer, \
@@ -183,7 +169,7 @@ class TargetToken(unittest.TestCase):
 class TargetTls(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.c = the_certs()
+        cls.c = certs.shared()
         cls.key = certs.Certs.read(cls.c.server_key)
         cls.cert = certs.Certs.read(cls.c.server_cert)
 
@@ -224,10 +210,9 @@ class AgainstKedroEventd(unittest.TestCase):
     """The shim with TLS and a token toward the real kedro-eventd."""
 
     def test_tls_and_token_toward_kedro_eventd(self):
-        c = the_certs()
+        c = certs.shared()
         tokens = write_token(os.path.join(c.dir, "eventd-tokens"), TOKEN)
-        args = ["--tls-cert", c.server_cert, "--tls-key", c.server_key,
-                "--auth-tokens", tokens]
+        args = certs.server_args(c) + ["--auth-tokens", tokens]
         with harness.Server(args=args) as server:
             with sh.Shim(server.target, args=["--target-ca", c.ca,
                                               "--target-token-file", tokens]) as shim:
