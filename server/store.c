@@ -340,10 +340,14 @@ static int check_cap(ke_store *s, ke_req *r)
     if (cap <= 0)
         return KE_OK;
     step = sqlite3_step(s->st_page_count);
-    size = step == SQLITE_ROW ? sqlite3_column_int64(s->st_page_count, 0) * s->page_size : 0;
+    if (step != SQLITE_ROW) {
+        int rc = ke_store_db_error(&r->err, s->wdb, s->path, "reading the database's size");
+
+        sqlite3_reset(s->st_page_count);
+        return rc;
+    }
+    size = sqlite3_column_int64(s->st_page_count, 0) * s->page_size;
     sqlite3_reset(s->st_page_count);
-    if (step != SQLITE_ROW)
-        return KE_ESTORE;
     if (size <= cap)
         return KE_OK;
     return ke_error_set(&r->err, KE_EFULL,
