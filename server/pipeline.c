@@ -93,6 +93,7 @@ static int copy_status(ke_status *dst, const ke_status *src)
     dst->runner = dup_checked(src->runner, &ok);
     dst->error = dup_checked(src->error, &ok);
     dst->log_path = dup_checked(src->log_path, &ok);
+    dst->remote_json = dup_checked(src->remote_json, &ok);
     return ok ? KE_OK : KE_ENOMEM;
 }
 
@@ -106,6 +107,8 @@ int ke_pipeline_copy(ke_pipeline *dst, const ke_pipeline *src)
     dst->created_at = src->created_at;
     dst->name = dup_checked(src->name, &ok);
     dst->parent = dup_checked(src->parent, &ok);
+    dst->remote_id = dup_checked(src->remote_id, &ok);
+    dst->remote_json = dup_checked(src->remote_json, &ok);
     for (i = 0; ok && i < src->n_params; i++)
         ok = ke_pipeline_add_param(dst, src->params[i].name, src->params[i].value,
                                    src->params[i].type) == KE_OK;
@@ -145,12 +148,15 @@ void ke_pipeline_release(ke_pipeline *p)
         free(p->status[i].runner);
         free(p->status[i].error);
         free(p->status[i].log_path);
+        free(p->status[i].remote_json);
     }
     free(p->params);
     free(p->tags);
     free(p->status);
     free(p->name);
     free(p->parent);
+    free(p->remote_id);
+    free(p->remote_json);
     memset(p, 0, sizeof *p);
 }
 

@@ -45,6 +45,8 @@ typedef struct ke_status {
     int signal;          /* the signal that ended the run, or 0 */
     char *error;         /* why it failed; may be NULL */
     char *log_path;      /* where its output is kept; may be NULL */
+    char *remote_json;   /* forwarded runs: kedro-graphql's status entry as a JSON object
+                          * (snake_case keys, e.g. task_id, session); NULL otherwise */
 } ke_status;
 
 /* A pipeline run record. */
@@ -59,6 +61,10 @@ typedef struct ke_pipeline {
     ke_status *status;      /* history, oldest first */
     size_t n_status;        /* number of status entries (>= 1 once stored) */
     int64_t created_at;     /* microseconds since the epoch */
+    char *remote_id;        /* kedro-graphql's id once forwarded there, else NULL */
+    char *remote_json;      /* forwarded runs: kedro-graphql's own pipeline keys (data_catalog,
+                             * describe, nodes, project_version, pipeline_version,
+                             * kedro_graphql_version) as a JSON object; NULL otherwise */
 } ke_pipeline;
 
 /* The current time in microseconds since the epoch. */

@@ -131,6 +131,64 @@ int ke_store_count(ke_store *s, ke_state st, size_t *n, ke_error *err);
  * the previous fn is no longer running or going to run. */
 void ke_store_on_ready(ke_store *s, void (*fn)(void *ctx), void *ctx);
 
+/* ---- the kedro-graphql forwarder's side (docs/kedro-graphql.md) */
+
+/* A READY pipeline taken to be forwarded. */
+typedef struct ke_forward_item {
+    ke_pipeline p;          /* the record (a copy) */
+    long long seq;          /* its position; the next take goes on after the largest taken */
+    int attempted;          /* a create may have reached kedro-graphql before (an earlier
+                             * attempt, or a crash mid-forward): look it up by tag first */
+    char *parent_remote_id; /* the parent's kedro-graphql id when it has a forwarded parent,
+                             * else NULL */
+} ke_forward_item;
+
+/* Takes up to max READY pipelines not yet forwarded (forward < 2) with seq > after_seq,
+ * oldest first, marks those not yet attempted as attempted (forward = 1) and commits before
+ * returning them, so that a crash after this makes the next take look them up instead of
+ * creating them again. *out receives an array of *n (0 when none; free with
+ * ke_forward_items_free). Returns KE_OK, KE_ENOMEM, KE_EUNAVAIL or KE_ESTORE (nothing taken). */
+int ke_store_take_forward(ke_store *s, long long after_seq, size_t max, ke_forward_item **out,
+                          size_t *n, ke_error *err);
+
+void ke_forward_items_free(ke_forward_item *items, size_t n);
+
+/* One change learned from kedro-graphql. */
+typedef struct ke_remote_update {
+    const char *id;          /* our pipeline id */
+    const char *remote_id;   /* non-NULL: the pipeline was forwarded under this kedro-graphql id:
+                              * stored with forward = 2 and a tag kedro_graphql_id (a pipeline
+                              * that already has a remote id keeps its first one) */
+    const char *remote_json; /* non-NULL: replaces the pipeline's remote_json */
+    ke_status st;            /* the status to append (state UNSPECIFIED: none) */
+} ke_remote_update;
+
+/* Applies n updates in one transaction and commits. For each: records remote_id and
+ * remote_json as above, then appends st (changed_at now when 0) unless the pipeline has ended
+ * (SUCCESS, FAILURE, ABORTED) or st.state is its current state -- except that a READY status
+ * is appended when this update is the one that recorded remote_id (the hand-over). So applying
+ * the same update twice changes nothing. Unknown ids are skipped (*applied counts the rest;
+ * may be NULL). Returns KE_OK, or KE_ENOMEM / KE_EUNAVAIL / KE_ESTORE with nothing applied
+ * (the caller tries again later). */
+int ke_store_apply_remote(ke_store *s, const ke_remote_update *u, size_t n, size_t *applied,
+                          ke_error *err);
+
+/* A forwarded pipeline that has not ended, as the mirror polls it. */
+typedef struct ke_remote_ref {
+    long long seq;          /* its position (page cursor) */
+    char id[KE_ID_LEN + 1]; /* our id */
+    char *remote_id;        /* kedro-graphql's id */
+    ke_state state;         /* our current state: READY or STARTED */
+} ke_remote_ref;
+
+/* Lists up to max forwarded pipelines that have not ended (forward = 2, state READY or
+ * STARTED) with seq > after_seq, oldest first, into a new array *out of *n (free with
+ * ke_remote_refs_free). Returns KE_OK, KE_ENOMEM or KE_ESTORE. */
+int ke_store_list_remote(ke_store *s, long long after_seq, size_t max, ke_remote_ref **out,
+                         size_t *n, ke_error *err);
+
+void ke_remote_refs_free(ke_remote_ref *refs, size_t n);
+
 /* Stops the writer once the requests already queued are done (their
  * callbacks run) and closes the database; NULL is fine. */
 void ke_store_close(ke_store *s);
