@@ -51,6 +51,12 @@ typedef struct _kedro_events_v1_PipelineStatus {
     } outcome;
     char *error; /* why it failed, with the tail of its output */
     char *log_path; /* where its output is kept */
+    /* A run forwarded to kedro-graphql: this status entry's keys as kedro-graphql
+ reported them, as the text of one JSON object with snake_case keys
+ (session, filtered_nodes, task_id, task_name, task_args, task_kwargs,
+ task_request, task_exception, task_traceback, task_einfo, task_result);
+ "" otherwise. */
+    char *kedro_graphql_json;
 } kedro_events_v1_PipelineStatus;
 
 /* A Kedro pipeline run. */
@@ -65,6 +71,12 @@ typedef struct _kedro_events_v1_Pipeline {
     pb_size_t status_count;
     struct _kedro_events_v1_PipelineStatus *status; /* status history, oldest first; the last is current */
     struct _google_protobuf_Timestamp *created_at; /* when the record was created */
+    char *kedro_graphql_id; /* kedro-graphql's id once forwarded there, else "" */
+    /* A run forwarded to kedro-graphql: kedro-graphql's own keys of the pipeline
+ as the text of one JSON object with snake_case keys (data_catalog,
+ describe, nodes, project_version, pipeline_version,
+ kedro_graphql_version); "" otherwise. */
+    char *kedro_graphql_json;
 } kedro_events_v1_Pipeline;
 
 /* The answer to Dispatch. */
@@ -139,8 +151,8 @@ extern "C" {
 /* Initializer values for message structs */
 #define kedro_events_v1_Parameter_init_default   {NULL, NULL, NULL}
 #define kedro_events_v1_Tag_init_default         {NULL, NULL}
-#define kedro_events_v1_PipelineStatus_init_default {NULL, NULL, NULL, NULL, NULL, 0, {NULL}, NULL, NULL}
-#define kedro_events_v1_Pipeline_init_default    {NULL, NULL, NULL, 0, NULL, 0, NULL, 0, NULL, NULL}
+#define kedro_events_v1_PipelineStatus_init_default {NULL, NULL, NULL, NULL, NULL, 0, {NULL}, NULL, NULL, NULL}
+#define kedro_events_v1_Pipeline_init_default    {NULL, NULL, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL}
 #define kedro_events_v1_DispatchResponse_init_default {0, NULL, NULL}
 #define kedro_events_v1_DispatchBatchResponse_init_default {0, NULL}
 #define kedro_events_v1_CreatePipelineRequest_init_default {NULL, 0, NULL, 0, NULL, NULL}
@@ -149,8 +161,8 @@ extern "C" {
 #define kedro_events_v1_ListPipelinesResponse_init_default {0, NULL, NULL}
 #define kedro_events_v1_Parameter_init_zero      {NULL, NULL, NULL}
 #define kedro_events_v1_Tag_init_zero            {NULL, NULL}
-#define kedro_events_v1_PipelineStatus_init_zero {NULL, NULL, NULL, NULL, NULL, 0, {NULL}, NULL, NULL}
-#define kedro_events_v1_Pipeline_init_zero       {NULL, NULL, NULL, 0, NULL, 0, NULL, 0, NULL, NULL}
+#define kedro_events_v1_PipelineStatus_init_zero {NULL, NULL, NULL, NULL, NULL, 0, {NULL}, NULL, NULL, NULL}
+#define kedro_events_v1_Pipeline_init_zero       {NULL, NULL, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL}
 #define kedro_events_v1_DispatchResponse_init_zero {0, NULL, NULL}
 #define kedro_events_v1_DispatchBatchResponse_init_zero {0, NULL}
 #define kedro_events_v1_CreatePipelineRequest_init_zero {NULL, 0, NULL, 0, NULL, NULL}
@@ -173,6 +185,7 @@ extern "C" {
 #define kedro_events_v1_PipelineStatus_signal_tag 7
 #define kedro_events_v1_PipelineStatus_error_tag 8
 #define kedro_events_v1_PipelineStatus_log_path_tag 9
+#define kedro_events_v1_PipelineStatus_kedro_graphql_json_tag 10
 #define kedro_events_v1_Pipeline_id_tag          1
 #define kedro_events_v1_Pipeline_name_tag        2
 #define kedro_events_v1_Pipeline_parent_tag      3
@@ -180,6 +193,8 @@ extern "C" {
 #define kedro_events_v1_Pipeline_tags_tag        5
 #define kedro_events_v1_Pipeline_status_tag      6
 #define kedro_events_v1_Pipeline_created_at_tag  7
+#define kedro_events_v1_Pipeline_kedro_graphql_id_tag 8
+#define kedro_events_v1_Pipeline_kedro_graphql_json_tag 9
 #define kedro_events_v1_DispatchResponse_pipelines_tag 1
 #define kedro_events_v1_DispatchResponse_duplicate_tag 2
 #define kedro_events_v1_DispatchBatchResponse_results_tag 1
@@ -219,7 +234,8 @@ X(a, POINTER,  SINGULAR, STRING,   runner,            5) \
 X(a, POINTER,  ONEOF,    INT32,    (outcome,exit_code,outcome.exit_code),   6) \
 X(a, POINTER,  ONEOF,    INT32,    (outcome,signal,outcome.signal),   7) \
 X(a, POINTER,  SINGULAR, STRING,   error,             8) \
-X(a, POINTER,  SINGULAR, STRING,   log_path,          9)
+X(a, POINTER,  SINGULAR, STRING,   log_path,          9) \
+X(a, POINTER,  SINGULAR, STRING,   kedro_graphql_json,  10)
 #define kedro_events_v1_PipelineStatus_CALLBACK NULL
 #define kedro_events_v1_PipelineStatus_DEFAULT NULL
 #define kedro_events_v1_PipelineStatus_changed_at_MSGTYPE google_protobuf_Timestamp
@@ -233,7 +249,9 @@ X(a, POINTER,  SINGULAR, STRING,   parent,            3) \
 X(a, POINTER,  REPEATED, MESSAGE,  parameters,        4) \
 X(a, POINTER,  REPEATED, MESSAGE,  tags,              5) \
 X(a, POINTER,  REPEATED, MESSAGE,  status,            6) \
-X(a, POINTER,  OPTIONAL, MESSAGE,  created_at,        7)
+X(a, POINTER,  OPTIONAL, MESSAGE,  created_at,        7) \
+X(a, POINTER,  SINGULAR, STRING,   kedro_graphql_id,   8) \
+X(a, POINTER,  SINGULAR, STRING,   kedro_graphql_json,   9)
 #define kedro_events_v1_Pipeline_CALLBACK NULL
 #define kedro_events_v1_Pipeline_DEFAULT NULL
 #define kedro_events_v1_Pipeline_parameters_MSGTYPE kedro_events_v1_Parameter

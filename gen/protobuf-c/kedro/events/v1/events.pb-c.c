@@ -610,7 +610,7 @@ const ProtobufCEnumDescriptor kedro__events__v1__pipeline_status__state__descrip
   kedro__events__v1__pipeline_status__state__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCFieldDescriptor kedro__events__v1__pipeline_status__field_descriptors[9] =
+static const ProtobufCFieldDescriptor kedro__events__v1__pipeline_status__field_descriptors[10] =
 {
   {
     "state",
@@ -720,12 +720,25 @@ static const ProtobufCFieldDescriptor kedro__events__v1__pipeline_status__field_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "kedro_graphql_json",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__PipelineStatus, kedro_graphql_json),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned kedro__events__v1__pipeline_status__field_indices_by_name[] = {
   1,   /* field[1] = changed_at */
   7,   /* field[7] = error */
   5,   /* field[5] = exit_code */
   3,   /* field[3] = finished_at */
+  9,   /* field[9] = kedro_graphql_json */
   8,   /* field[8] = log_path */
   4,   /* field[4] = runner */
   6,   /* field[6] = signal */
@@ -735,7 +748,7 @@ static const unsigned kedro__events__v1__pipeline_status__field_indices_by_name[
 static const ProtobufCIntRange kedro__events__v1__pipeline_status__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor kedro__events__v1__pipeline_status__descriptor =
 {
@@ -745,14 +758,14 @@ const ProtobufCMessageDescriptor kedro__events__v1__pipeline_status__descriptor 
   "Kedro__Events__V1__PipelineStatus",
   "kedro.events.v1",
   sizeof(Kedro__Events__V1__PipelineStatus),
-  9,
+  10,
   kedro__events__v1__pipeline_status__field_descriptors,
   kedro__events__v1__pipeline_status__field_indices_by_name,
   1,  kedro__events__v1__pipeline_status__number_ranges,
   (ProtobufCMessageInit) kedro__events__v1__pipeline_status__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor kedro__events__v1__pipeline__field_descriptors[7] =
+static const ProtobufCFieldDescriptor kedro__events__v1__pipeline__field_descriptors[9] =
 {
   {
     "id",
@@ -838,10 +851,36 @@ static const ProtobufCFieldDescriptor kedro__events__v1__pipeline__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "kedro_graphql_id",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__Pipeline, kedro_graphql_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kedro_graphql_json",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__Pipeline, kedro_graphql_json),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned kedro__events__v1__pipeline__field_indices_by_name[] = {
   6,   /* field[6] = created_at */
   0,   /* field[0] = id */
+  7,   /* field[7] = kedro_graphql_id */
+  8,   /* field[8] = kedro_graphql_json */
   1,   /* field[1] = name */
   3,   /* field[3] = parameters */
   2,   /* field[2] = parent */
@@ -851,7 +890,7 @@ static const unsigned kedro__events__v1__pipeline__field_indices_by_name[] = {
 static const ProtobufCIntRange kedro__events__v1__pipeline__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor kedro__events__v1__pipeline__descriptor =
 {
@@ -861,7 +900,7 @@ const ProtobufCMessageDescriptor kedro__events__v1__pipeline__descriptor =
   "Kedro__Events__V1__Pipeline",
   "kedro.events.v1",
   sizeof(Kedro__Events__V1__Pipeline),
-  7,
+  9,
   kedro__events__v1__pipeline__field_descriptors,
   kedro__events__v1__pipeline__field_indices_by_name,
   1,  kedro__events__v1__pipeline__number_ranges,

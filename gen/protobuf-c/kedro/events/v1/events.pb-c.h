@@ -153,6 +153,14 @@ struct  Kedro__Events__V1__PipelineStatus
    * where its output is kept
    */
   char *log_path;
+  /*
+   * A run forwarded to kedro-graphql: this status entry's keys as kedro-graphql
+   * reported them, as the text of one JSON object with snake_case keys
+   * (session, filtered_nodes, task_id, task_name, task_args, task_kwargs,
+   * task_request, task_exception, task_traceback, task_einfo, task_result);
+   * "" otherwise.
+   */
+  char *kedro_graphql_json;
   Kedro__Events__V1__PipelineStatus__OutcomeCase outcome_case;
   union {
     /*
@@ -167,7 +175,7 @@ struct  Kedro__Events__V1__PipelineStatus
 };
 #define KEDRO__EVENTS__V1__PIPELINE_STATUS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&kedro__events__v1__pipeline_status__descriptor) \
-    , KEDRO__EVENTS__V1__PIPELINE_STATUS__STATE__STATE_UNSPECIFIED, NULL, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, KEDRO__EVENTS__V1__PIPELINE_STATUS__OUTCOME__NOT_SET, {0} }
+    , KEDRO__EVENTS__V1__PIPELINE_STATUS__STATE__STATE_UNSPECIFIED, NULL, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, KEDRO__EVENTS__V1__PIPELINE_STATUS__OUTCOME__NOT_SET, {0} }
 
 
 /*
@@ -207,10 +215,21 @@ struct  Kedro__Events__V1__Pipeline
    * when the record was created
    */
   Google__Protobuf__Timestamp *created_at;
+  /*
+   * kedro-graphql's id once forwarded there, else ""
+   */
+  char *kedro_graphql_id;
+  /*
+   * A run forwarded to kedro-graphql: kedro-graphql's own keys of the pipeline
+   * as the text of one JSON object with snake_case keys (data_catalog,
+   * describe, nodes, project_version, pipeline_version,
+   * kedro_graphql_version); "" otherwise.
+   */
+  char *kedro_graphql_json;
 };
 #define KEDRO__EVENTS__V1__PIPELINE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&kedro__events__v1__pipeline__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /*
