@@ -95,6 +95,7 @@ static PbStatus *pb_status(pool *pl, const ke_status *s)
     m->runner = str_or_empty(s->runner);
     m->error = str_or_empty(s->error);
     m->log_path = str_or_empty(s->log_path);
+    m->kedro_graphql_json = str_or_empty(s->remote_json);
     if (s->has_exit_code) {
         m->outcome_case = KEDRO__EVENTS__V1__PIPELINE_STATUS__OUTCOME_EXIT_CODE;
         m->exit_code = s->exit_code;
@@ -118,6 +119,8 @@ static PbPipeline *pb_pipeline(pool *pl, const ke_pipeline *p)
     m->name = str_or_empty(p->name);
     m->parent = str_or_empty(p->parent);
     m->created_at = pb_time(pl, p->created_at);
+    m->kedro_graphql_id = str_or_empty(p->remote_id);
+    m->kedro_graphql_json = str_or_empty(p->remote_json);
     m->parameters = pool_alloc(pl, p->n_params * sizeof *m->parameters);
     m->tags = pool_alloc(pl, p->n_tags * sizeof *m->tags);
     m->status = pool_alloc(pl, p->n_status * sizeof *m->status);

@@ -35,6 +35,8 @@ set_tests_properties(unit_store_faults PROPERTIES TIMEOUT 600)
 # The store's size cap (--max-store-bytes).
 ke_unit_test(store_cap ke_server)
 ke_unit_test(dispatch ke_server)
+# The mapping of pipeline records to kedro.events.v1 messages (the test includes service.c).
+ke_unit_test(service ke_server)
 ke_unit_test(forward ke_server)
 ke_unit_test(runfile ke_server)
 # The client library's codec against the server's protobuf-c code and validation.
