@@ -134,6 +134,7 @@ static void take_status(pb_status *s, kec_status *out, int *failed)
     }
     out->error = take_str(&s->error, failed);
     out->log_path = take_str(&s->log_path, failed);
+    out->kedro_graphql_json = take_str(&s->kedro_graphql_json, failed);
 }
 
 /* Moves a decoded pipeline into *out (its strings change owner: see take_str); on failure
@@ -148,6 +149,8 @@ static int take_pipeline(pb_pipeline *p, kec_pipeline *out, kec_error *err)
     out->name = take_str(&p->name, &failed);
     out->parent = take_str(&p->parent, &failed);
     out->created_at = take_time(p->created_at);
+    out->kedro_graphql_id = take_str(&p->kedro_graphql_id, &failed);
+    out->kedro_graphql_json = take_str(&p->kedro_graphql_json, &failed);
     out->params = calloc(p->parameters_count + 1, sizeof *out->params);
     out->tags = calloc(p->tags_count + 1, sizeof *out->tags);
     out->status = calloc(p->status_count + 1, sizeof *out->status);

@@ -46,6 +46,8 @@ void kec_pipeline_release(kec_pipeline *p)
     free(p->id);
     free(p->name);
     free(p->parent);
+    free(p->kedro_graphql_id);
+    free(p->kedro_graphql_json);
     for (i = 0; i < p->n_params; i++) {
         free(p->params[i].name);
         free(p->params[i].value);
@@ -61,6 +63,7 @@ void kec_pipeline_release(kec_pipeline *p)
         free(p->status[i].runner);
         free(p->status[i].error);
         free(p->status[i].log_path);
+        free(p->status[i].kedro_graphql_json);
     }
     free(p->status);
     memset(p, 0, sizeof *p);

@@ -320,31 +320,39 @@ typedef struct kec_tag {
 
 /* One entry of a pipeline's status history. Strings never NULL ("" when absent). */
 typedef struct kec_status {
-    kec_state state;      /* the state entered */
-    kec_time changed_at;  /* when it was entered */
-    kec_time started_at;  /* when the run started, once it has */
-    kec_time finished_at; /* when the run finished, once it has */
-    char *runner;         /* e.g. "local" */
-    int has_exit_code;    /* 1 when exit_code holds how the process exited */
-    int exit_code;        /* its exit code */
-    int has_signal;       /* 1 when signal holds the signal that ended it */
-    int signal;           /* that signal */
-    char *error;          /* why it failed, with the tail of its output */
-    char *log_path;       /* where its output is kept */
+    kec_state state;          /* the state entered */
+    kec_time changed_at;      /* when it was entered */
+    kec_time started_at;      /* when the run started, once it has */
+    kec_time finished_at;     /* when the run finished, once it has */
+    char *runner;             /* e.g. "local" */
+    int has_exit_code;        /* 1 when exit_code holds how the process exited */
+    int exit_code;            /* its exit code */
+    int has_signal;           /* 1 when signal holds the signal that ended it */
+    int signal;               /* that signal */
+    char *error;              /* why it failed, with the tail of its output */
+    char *log_path;           /* where its output is kept */
+    char *kedro_graphql_json; /* a run forwarded to kedro-graphql: this entry's keys as it
+                               * reported them (session, task_id, task_exception, ...), the
+                               * text of one JSON object; "" otherwise */
 } kec_status;
 
 /* A Kedro pipeline run. Strings never NULL. */
 typedef struct kec_pipeline {
-    char *id;            /* a UUID */
-    char *name;          /* the Kedro pipeline name */
-    char *parent;        /* the creating pipeline's id, or "" */
-    kec_param *params;   /* n_params parameters */
-    size_t n_params;     /* count of params */
-    kec_tag *tags;       /* n_tags labels */
-    size_t n_tags;       /* count of tags */
-    kec_status *status;  /* n_status entries, oldest first; the last is current */
-    size_t n_status;     /* count of status */
-    kec_time created_at; /* when it was recorded */
+    char *id;                 /* a UUID */
+    char *name;               /* the Kedro pipeline name */
+    char *parent;             /* the creating pipeline's id, or "" */
+    kec_param *params;        /* n_params parameters */
+    size_t n_params;          /* count of params */
+    kec_tag *tags;            /* n_tags labels */
+    size_t n_tags;            /* count of tags */
+    kec_status *status;       /* n_status entries, oldest first; the last is current */
+    size_t n_status;          /* count of status */
+    kec_time created_at;      /* when it was recorded */
+    char *kedro_graphql_id;   /* kedro-graphql's id once forwarded there, else "" */
+    char *kedro_graphql_json; /* forwarded there: kedro-graphql's own keys of the pipeline
+                               * (data_catalog, describe, nodes, project_version,
+                               * pipeline_version, kedro_graphql_version), the text of one JSON
+                               * object; "" otherwise */
 } kec_pipeline;
 
 /* The current state (the last status entry's), or KEC_STATE_UNSPECIFIED with no status. */
@@ -366,10 +374,17 @@ KEC_API void kec_dispatch_result_release(kec_dispatch_result *r);
 /* Frees count results and the array holding them (NULL is fine). */
 KEC_API void kec_dispatch_results_free(kec_dispatch_result *results, size_t count);
 
-/* One pipeline as a JSON object shaped like kedro-graphql's pipeline dict: id, name, parent,
- * parameters [{name, value, type}], tags [{key, value}], status [{state, changed_at,
- * started_at, finished_at, runner, exit_code, signal, error, log_path}], created_at; times as
- * RFC 3339, absent values null. A new string (free() it), or NULL when out of memory. */
+/* One pipeline as a JSON object with every key of kedro-graphql's pipeline dict, in its order,
+ * then ours: id, name, data_catalog, describe, nodes, parameters [{name, value, type}], status
+ * [{state, session, runner, filtered_nodes, started_at, finished_at, task_id, task_name,
+ * task_args, task_kwargs, task_request, task_exception, task_traceback, task_einfo,
+ * task_result, then changed_at, exit_code, signal, error, log_path}], tags [{key, value}],
+ * created_at, parent, project_version, pipeline_version, kedro_graphql_version, then
+ * kedro_graphql_id. Times as RFC 3339; absent values null (data_catalog []). For a forwarded
+ * run, kedro-graphql's values from kedro_graphql_json (the pipeline's and each entry's) take
+ * the place of the nulls of its own keys (those listed in the fields' comments); JSON that does
+ * not parse, or is not an object, is ignored. A new string (free() it), or NULL when out of
+ * memory. */
 KEC_API char *kec_pipeline_to_json(const kec_pipeline *p);
 
 /* {"pipelines": [...], "duplicate": false} for one result. A new string (free() it). */

@@ -508,6 +508,7 @@ static uint8_t *pack_pipeline(size_t *len, int exit_code_not_signal)
     s2.exit_code = exit_code_not_signal ? 0 : 9; /* exit code 0 must still be told apart */
     s2.error = "boom";
     s2.log_path = "/tmp/x.log";
+    s2.kedro_graphql_json = "{\"task_id\":\"t-2\",\"session\":null}";
     ps[0] = &p1;
     gs[0] = &g1;
     ss[0] = &s1;
@@ -521,6 +522,8 @@ static uint8_t *pack_pipeline(size_t *len, int exit_code_not_signal)
     p.n_status = 2;
     p.status = ss;
     p.created_at = &t1;
+    p.kedro_graphql_id = "65a1b2c3d4e5f60718293a4b";
+    p.kedro_graphql_json = "{\"kedro_graphql_version\":\"1.5.1\",\"nodes\":[]}";
     *len = kedro__events__v1__pipeline__get_packed_size(&p);
     buf = malloc(*len);
     kedro__events__v1__pipeline__pack(&p, buf);
@@ -553,7 +556,11 @@ static void pipeline_answer_decodes_every_field(void **state)
     assert_int_equal(p.status[1].signal, 9);
     assert_string_equal(p.status[1].error, "boom");
     assert_string_equal(p.status[1].log_path, "/tmp/x.log");
+    assert_string_equal(p.status[1].kedro_graphql_json, "{\"task_id\":\"t-2\",\"session\":null}");
+    assert_string_equal(p.status[0].kedro_graphql_json, ""); /* absent: "", never NULL */
     assert_int_equal(p.created_at.seconds, 1700000000);
+    assert_string_equal(p.kedro_graphql_id, "65a1b2c3d4e5f60718293a4b");
+    assert_string_equal(p.kedro_graphql_json, "{\"kedro_graphql_version\":\"1.5.1\",\"nodes\":[]}");
     kec_pipeline_release(&p);
     free(buf);
 
