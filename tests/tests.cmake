@@ -51,6 +51,9 @@ ke_unit_test(client_calls kedroevents_static)
 set_tests_properties(unit_client_calls PROPERTIES TIMEOUT 120)
 ke_unit_test(client_json kedroevents_static ke_event)
 target_include_directories(test_client_json PRIVATE ${CMAKE_SOURCE_DIR}/client)
+# The pipeline dicts (client/pipeline_json.c): kedro-graphql's keys, a forwarded run's values.
+ke_unit_test(client_pipeline_json kedroevents_static)
+target_include_directories(test_client_pipeline_json PRIVATE ${CMAKE_SOURCE_DIR}/client)
 # The one JSON reader (client/json_parse.c) against cJSON_Parse, alone and under threads.
 ke_unit_test(json_parse kedroevents_static)
 target_include_directories(test_json_parse PRIVATE ${CMAKE_SOURCE_DIR}/client)

@@ -1,7 +1,7 @@
 /* test_client_json.c -- unit tests of the client library's CloudEvents JSON format reader and
- * writer (client/event_json.c), its base64 (client/text.c) and pipeline JSON
- * (client/pipeline_json.c); the JSON conformance vectors against the protobuf ones and, for
- * invalid events the reader lets through, the server's own validation (server/event.c). */
+ * writer (client/event_json.c) and its base64 (client/text.c); the JSON conformance vectors
+ * against the protobuf ones and, for invalid events the reader lets through, the server's own
+ * validation (server/event.c). Pipeline JSON: test_client_pipeline_json.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1405,89 +1405,6 @@ static void media_type_is_json_ignores_case_blanks_and_parameters(void **state)
             fail_msg("\"%s\" is not JSON", other[i]);
 }
 
-/* ---- pipelines ---- */
-
-static void pipeline_json_has_kedro_graphql_shape_with_nulls_for_absent_values(void **state)
-{
-    kec_param params[] = {{"event", "{\"a\":1}", "string"}, {"empty", "", "string"}};
-    kec_tag tags[] = {{"event_source", "example.com"}};
-    kec_status status[] = {
-        {.state = KEC_STATE_READY,
-         .changed_at = {.seconds = 1522949460, .set = 1},
-         .runner = "",
-         .error = "",
-         .log_path = ""},
-        {.state = KEC_STATE_FAILURE,
-         .changed_at = {.seconds = 1522949462, .nanos = 5000000, .set = 1},
-         .started_at = {.seconds = 1522949461, .set = 1},
-         .finished_at = {.seconds = 1522949462, .set = 1},
-         .runner = "local",
-         .has_exit_code = 1,
-         .exit_code = 2,
-         .has_signal = 1,
-         .signal = 9,
-         .error = "boom",
-         .log_path = "/tmp/run.log"},
-    };
-    kec_pipeline p = {.id = "p-1",
-                      .name = "example00",
-                      .parent = "",
-                      .params = params,
-                      .n_params = 2,
-                      .tags = tags,
-                      .n_tags = 1,
-                      .status = status,
-                      .n_status = 2,
-                      .created_at = {.seconds = 1522949460, .set = 1}};
-    static const char want[] =
-        "{\"id\":\"p-1\",\"name\":\"example00\",\"parent\":null,\"parameters\":[{\"name\":"
-        "\"event\",\"value\":\"{\\\"a\\\":1}\",\"type\":\"string\"},{\"name\":\"empty\","
-        "\"value\":\"\",\"type\":\"string\"}],\"tags\":[{\"key\":\"event_source\",\"value\":"
-        "\"example.com\"}],\"status\":[{\"state\":\"READY\",\"changed_at\":"
-        "\"2018-04-05T17:31:00Z\",\"started_at\":null,\"finished_at\":null,\"runner\":null,"
-        "\"exit_code\":null,\"signal\":null,\"error\":null,\"log_path\":null},{\"state\":"
-        "\"FAILURE\",\"changed_at\":\"2018-04-05T17:31:02.005Z\",\"started_at\":"
-        "\"2018-04-05T17:31:01Z\",\"finished_at\":\"2018-04-05T17:31:02Z\",\"runner\":"
-        "\"local\",\"exit_code\":2,\"signal\":9,\"error\":\"boom\",\"log_path\":"
-        "\"/tmp/run.log\"}],\"created_at\":\"2018-04-05T17:31:00Z\"}";
-    kec_dispatch_result r = {.pipelines = &p, .count = 1, .duplicate = 1};
-    char *s, want_result[sizeof want + 64];
-    cJSON *o;
-
-    (void)state;
-    s = kec_pipeline_to_json(&p);
-    assert_non_null(s);
-    assert_string_equal(s, want);
-    free(s);
-    o = kec_pipeline_json(&p);
-    assert_true(cJSON_IsObject(o));
-    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "parent")));
-    cJSON_Delete(o);
-
-    snprintf(want_result, sizeof want_result, "{\"pipelines\":[%s],\"duplicate\":true}", want);
-    s = kec_dispatch_result_to_json(&r);
-    assert_string_equal(s, want_result);
-    free(s);
-    p.parent = "p-0";
-    p.created_at.set = 0;
-    p.n_params = p.n_tags = p.n_status = 0;
-    s = kec_pipeline_to_json(&p);
-    assert_string_equal(s, "{\"id\":\"p-1\",\"name\":\"example00\",\"parent\":\"p-0\","
-                           "\"parameters\":[],\"tags\":[],\"status\":[],\"created_at\":null}");
-    free(s);
-}
-
-static void dispatch_result_json_without_pipelines(void **state)
-{
-    kec_dispatch_result r = {0};
-    char *s;
-
-    (void)state;
-    s = kec_dispatch_result_to_json(&r);
-    assert_string_equal(s, "{\"pipelines\":[],\"duplicate\":false}");
-    free(s);
-}
-
 /* ---- conformance vectors ---- */
 
 /* The test whose sampleId is sample in the protobuf vector file doc, or NULL. */
@@ -1814,8 +1731,6 @@ int main(void)
         cmocka_unit_test(base64_matches_rfc4648_vectors_and_round_trips_every_byte),
         cmocka_unit_test(base64_decode_is_strict_and_says_where),
         cmocka_unit_test(media_type_is_json_ignores_case_blanks_and_parameters),
-        cmocka_unit_test(pipeline_json_has_kedro_graphql_shape_with_nulls_for_absent_values),
-        cmocka_unit_test(dispatch_result_json_without_pipelines),
         cmocka_unit_test(conformance_json_vectors_read_as_their_protobuf_samples),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
