@@ -87,6 +87,8 @@ static void print_pipeline(const kec_pipeline *p)
     print_field(w, "id:", p->id);
     print_field(w, "name:", p->name);
     print_field(w, "parent:", p->parent[0] != '\0' ? p->parent : "-");
+    if (p->kedro_graphql_id[0] != '\0')
+        print_field(w, "graphql id:", p->kedro_graphql_id);
     print_time_field(w, "created:", p->created_at);
     print_field(w, "state:", kec_state_name(kec_pipeline_state(p)));
     printf("parameters:%s\n", p->n_params == 0 ? " -" : "");
@@ -166,8 +168,8 @@ static const struct option watch_options[] = {{"json-out", no_argument, NULL, OP
 
 static const char *const GET_HELP =
     "Usage: %s get ID [OPTIONS]\n\n"
-    "Shows one pipeline: its name, parent, parameters, tags, status history, and how its run\n"
-    "ended (exit code or signal, error, log file).\n\n"
+    "Shows one pipeline: its name, parent, kedro-graphql's id once forwarded there, parameters,\n"
+    "tags, status history, and how its run ended (exit code or signal, error, log file).\n\n"
     "  --json-out             the pipeline as one JSON object instead\n\n";
 
 static const char *const LIST_HELP =
