@@ -196,3 +196,30 @@ class FakeEventd:
         self.server.stop(0)
 
 
+
+# The keys of kedro-graphql's /event/ answer (release 1.5.1) in its order, then ours.
+KG_PIPELINE_KEYS = ["id", "name", "data_catalog", "describe", "nodes", "parameters", "status",
+                    "tags", "created_at", "parent", "project_version", "pipeline_version",
+                    "kedro_graphql_version"]
+OUR_PIPELINE_KEYS = ["kedro_graphql_id"]
+KG_STATUS_KEYS = ["state", "session", "runner", "filtered_nodes", "started_at", "finished_at",
+                  "task_id", "task_name", "task_args", "task_kwargs", "task_request",
+                  "task_exception", "task_traceback", "task_einfo", "task_result"]
+OUR_STATUS_KEYS = ["changed_at", "exit_code", "signal", "error", "log_path"]
+# Those only kedro-graphql has values for: null for a run it never saw (data_catalog: []).
+KG_ONLY_PIPELINE_KEYS = ["describe", "nodes", "project_version", "pipeline_version",
+                         "kedro_graphql_version"]
+KG_ONLY_STATUS_KEYS = ["session", "filtered_nodes"] + KG_STATUS_KEYS[6:]
+
+
+def assert_local_pipeline_dict(test, p):
+    """Asserts p (a pipeline dict the shim answered) has every key of kedro-graphql's in its
+    order, then ours, with nulls where only kedro-graphql would have a value."""
+    test.assertEqual(list(p), KG_PIPELINE_KEYS + OUR_PIPELINE_KEYS, p)
+    test.assertEqual(p["data_catalog"], [], p)
+    for k in KG_ONLY_PIPELINE_KEYS + OUR_PIPELINE_KEYS:
+        test.assertIsNone(p[k], (k, p))
+    for s in p["status"]:
+        test.assertEqual(list(s), KG_STATUS_KEYS + OUR_STATUS_KEYS, s)
+        for k in KG_ONLY_STATUS_KEYS:
+            test.assertIsNone(s[k], (k, s))

@@ -72,6 +72,42 @@ class RequestsAgainstEventd(unittest.TestCase):
             recorded = json.load(f)
         self.assertEqual(json.loads(recorded["params"]["event"])["data"], data)
 
+    def test_answers_carry_every_key_of_kedro_graphqls_event_answer(self):
+        r = self.http.post(self.url("/event/"), headers={"content-type":
+                                                         "application/cloudevents+json"},
+                           data=json.dumps(sh.structured(id="keys-1")))
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(len(r.json()), 1)
+        sh.assert_local_pipeline_dict(self, r.json()[0])
+        pid = r.json()[0]["id"]
+
+        def ended():
+            return self.http.get(self.url("/pipelines/" + pid)).json()["status"][-1]["state"] \
+                == "SUCCESS"
+        self.assertTrue(harness.wait_until(ended, timeout=30, step=0.1), self.server.stderr())
+        g = self.http.get(self.url("/pipelines/" + pid)).json()
+        sh.assert_local_pipeline_dict(self, g)
+        self.assertEqual([s["state"] for s in g["status"]], ["READY", "STARTED", "SUCCESS"])
+        self.assertEqual(g["status"][-1]["runner"], "local")
+        self.assertEqual(g["status"][-1]["exit_code"], 0)
+        listed = self.http.get(self.url("/pipelines"), params={"name": "event00"})
+        self.assertEqual(listed.status_code, 200, listed.text)
+        self.assertIn(pid, [p["id"] for p in listed.json()])
+        for p in listed.json():
+            sh.assert_local_pipeline_dict(self, p)
+        c = self.http.post(self.url("/pipelines/"), json={"name": "example00", "parent": pid})
+        self.assertEqual(c.status_code, 201, c.text)
+        sh.assert_local_pipeline_dict(self, c.json())
+        self.assertEqual(c.json()["parent"], pid)
+        b = self.http.post(self.url("/event/"), headers={"content-type":
+                                                         "application/cloudevents-batch+json"},
+                           data=json.dumps([sh.structured(id="keys-2"),
+                                            sh.structured(id="keys-3")]))
+        self.assertEqual(b.status_code, 200, b.text)
+        self.assertEqual([len(x) for x in b.json()], [1, 1])
+        for x in b.json():
+            sh.assert_local_pipeline_dict(self, x[0])
+
     def test_get_pipeline_by_id(self):
         r = self.http.post(self.url("/event/"), headers=dict(sh.BINARY_HEADERS, **{
             "ce-id": "get-1", "content-type": "text/plain"}), data=b"hello")
