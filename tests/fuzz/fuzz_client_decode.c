@@ -1,6 +1,7 @@
 /* fuzz_client_decode.c -- libFuzzer target: arbitrary bytes through the client library's
  * decoders (a CloudEvent and a batch, re-encoded when they decode; every answer the server
- * sends), as if a peer sent them. */
+ * sends, a pipeline rendered as the shim's dict with its kedro-graphql JSON merged), as if a
+ * peer sent them. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -29,8 +30,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         kec_dispatch_result_release(&one);
     if (kec_codec_batch_response(data, size, &many, &n, NULL) == KEC_OK)
         kec_dispatch_results_free(many, n);
-    if (kec_codec_pipeline(data, size, &p, NULL) == KEC_OK)
+    if (kec_codec_pipeline(data, size, &p, NULL) == KEC_OK) {
+        free(kec_pipeline_to_json(&p));
         kec_pipeline_release(&p);
+    }
     if (kec_codec_page(data, size, &page, NULL) == KEC_OK)
         kec_pipeline_page_release(&page);
     kec_codec_health_response(data, size, &serving, NULL);
