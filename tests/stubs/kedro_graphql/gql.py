@@ -315,7 +315,8 @@ class Schema:
     Object fields read the snake_case key of the stored dict (createdAt -> created_at)."""
 
     def __init__(self, roots, objects, inputs, enums, scalars):
-        self.roots = {r: {f: (parse_type(t), {a: (parse_type(at), d) for a, (at, d) in args.items()})
+        self.roots = {r: {f: (parse_type(t), {a: (parse_type(at), d)
+                                              for a, (at, d) in args.items()})
                           for f, (t, args) in fields.items()} for r, fields in roots.items()}
         self.objects = {o: {f: (parse_type(t), _snake(f)) for f, t in fields.items()}
                         for o, fields in objects.items()}

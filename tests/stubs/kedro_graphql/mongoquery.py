@@ -98,6 +98,39 @@ def match(doc, query):
     return True
 
 
+OPERATORS = ("$eq", "$ne", "$in", "$nin", "$elemMatch", "$exists", "$gt", "$gte", "$lt", "$lte")
+
+
+def check(query):
+    """Raises QueryError for what MongoDB refuses in a query, whatever the data (match()
+    alone would only notice it on a document that reaches the bad part)."""
+    for key, cond in query.items():
+        if key in ("$and", "$or", "$nor"):
+            if type(cond) is not list or not cond:
+                raise QueryError("%s must be a nonempty array" % key)
+            for q in cond:
+                check(q) if type(q) is dict else _bad_clause(key)
+        elif key.startswith("$"):
+            raise QueryError("unknown top level operator: %s" % key)
+        elif _is_operator_doc(cond):
+            _check_operators(cond)
+
+
+def _check_operators(cond):
+    for op, arg in cond.items():
+        if op not in OPERATORS:
+            raise QueryError("unknown operator: %s" % op)
+        if op in ("$in", "$nin") and type(arg) is not list:
+            raise QueryError("%s needs an array" % op)
+        if op == "$elemMatch":
+            if type(arg) is not dict:
+                raise QueryError("$elemMatch needs an Object")
+            if _is_operator_doc(arg) and not any(k in ("$and", "$or", "$nor") for k in arg):
+                _check_operators(arg)
+            else:
+                check(arg)
+
+
 def _bad_clause(key):
     raise QueryError("%s argument's entries must be objects" % key)
 

@@ -61,7 +61,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gql  # noqa: E402  (the GraphQL subset, beside this file)
 from gql import MISSING, GraphQLError  # noqa: E402
-from mongoquery import QueryError, match, sort_key, tag_candidates  # noqa: E402
+from mongoquery import QueryError, check, match, sort_key, tag_candidates  # noqa: E402
 
 MAX_BODY = 16 * 1024 * 1024     # bytes of one request body; more is refused with HTTP 413
 MAX_CACHED_QUERIES = 512        # parsed (query text, operation name) pairs kept
@@ -189,7 +189,8 @@ class Store:
         self.rand = random.getrandbits(40)  # ObjectId's per-process random part
         self.reset()
         if state_file and os.path.exists(state_file):
-            self.load()
+            with self.lock:
+                self.load()
 
     def reset(self):
         self.pipelines = {}                # id -> stored pipeline
@@ -357,6 +358,7 @@ class Store:
                     raise QueryError("filter must be an instance of dict, bson.son.SON, or any "
                                      "other type that inherits from collections.Mapping")
                 query.update(extra)
+            check(query)
             keys = self._sort_keys(sort)
             ids = tag_candidates(query, self.tag_index)
             recs = (self.pipelines.values() if ids is None else
@@ -532,8 +534,15 @@ class Service:
         return hit
 
 
+def _quiet_handle_error(server, request, client_address):
+    """A client that went away (or a dropped connection in mode "down") is no news."""
+    if not isinstance(sys.exc_info()[1], OSError):
+        ThreadingHTTPServer.handle_error(server, request, client_address)
+
+
 class GraphQLServer(ThreadingHTTPServer):
     daemon_threads = True
+    handle_error = _quiet_handle_error
     allow_reuse_address = True
     request_queue_size = 128
 
@@ -708,6 +717,7 @@ class ControlHandler(_Handler):
 
 class ControlServer(ThreadingHTTPServer):
     daemon_threads = True
+    handle_error = _quiet_handle_error
     allow_reuse_address = True
 
     def __init__(self, addr, service):
