@@ -78,7 +78,13 @@ def tokenize(text):
         m = match(text, pos)
         if m is None:
             ch = text[pos]
-            what = "Unterminated string." if ch == '"' else "Unexpected character: %r." % ch
+            if ch == '"':
+                what = "Unterminated string or invalid escape sequence."
+            elif ch.isdigit() or ch == "-":
+                bad = re.match(r"-?[0-9.eE+-]*[^\s,)}\]]*", text[pos:]).group()
+                what = "Invalid number: %r." % bad
+            else:
+                what = "Unexpected character: %r." % ch
             raise GraphQLError("Syntax Error: " + what, [_location(text, pos)])
         kind = m.lastgroup
         if kind == "punct":
