@@ -637,9 +637,9 @@ def literal_value(schema, v, t, variables):
 class _Invalid(Exception):
     """A variable value that does not fit; path grows (front first) while it unwinds."""
 
-    def __init__(self, value, message):
+    def __init__(self, value, message, path=None):
         super().__init__(message)
-        self.path, self.value, self.message = [], value, message
+        self.path, self.value, self.message = path or [], value, message
 
 
 def _scalar_coercer(name):
@@ -706,9 +706,12 @@ def _input_coercer(schema, name, memo):
         if type(v) is not dict:
             raise _Invalid(v, "Expected type '%s' to be a mapping." % name)
         out = {}
-        for fname, conv, default, required in fields:
+        for fname, conv, default, required, text in fields:
             x = v.get(fname, MISSING)
             if x is not MISSING:
+                if text and type(x) is str:  # the common case without a call
+                    out[fname] = x
+                    continue
                 try:
                     out[fname] = conv(x)
                 except _Invalid as e:
@@ -729,8 +732,20 @@ def _input_coercer(schema, name, memo):
         if ftype[0] == "!" and fdefault is MISSING:
             required = "Field '%s' of required type '%s' was not provided." % (fname,
                                                                               type_str(ftype))
-        fields.append((fname, coercer(schema, ftype, memo), fdefault, required))
+        named = ftype[1] if ftype[0] == "!" else ftype
+        text = named[0] == "N" and named[1] in ("String", "ID", "DateTime")
+        fields.append((fname, coercer(schema, ftype, memo), fdefault, required, text))
     return coerce
+
+
+def _non_null(inner, t):
+    message = "Expected non-nullable type '%s' not to be null." % type_str(t)
+
+    def non_null(v):
+        if v is None:
+            raise _Invalid(v, message)
+        return inner(v)
+    return non_null
 
 
 def coercer(schema, t, memo=None):
@@ -738,22 +753,21 @@ def coercer(schema, t, memo=None):
     object defaults filled in); raises _Invalid."""
     memo = {} if memo is None else memo
     if t[0] == "!":
-        inner = coercer(schema, t[1], memo)
-        message = "Expected non-nullable type '%s' not to be null." % type_str(t)
-
-        def non_null(v):
-            if v is None:
-                raise _Invalid(v, message)
-            return inner(v)
-        return non_null
+        return _non_null(coercer(schema, t[1], memo), t)
     if t[0] == "L":
-        inner = coercer(schema, t[1], memo)
+        item_type = t[1]
+        inner = coercer(schema, item_type[1] if item_type[0] == "!" else item_type, memo)
+        null_item = None
+        if item_type[0] == "!":
+            null_item = "Expected non-nullable type '%s' not to be null." % type_str(item_type)
 
         def as_list(v):
             if type(v) is not list:
                 return None if v is None else [inner(v)]
             out = []
             for i, x in enumerate(v):
+                if x is None and null_item:
+                    raise _Invalid(x, null_item, [i])
                 try:
                     out.append(inner(x))
                 except _Invalid as e:
