@@ -46,6 +46,7 @@ import argparse
 import ast
 import base64
 import datetime
+import gc
 import heapq
 import json
 import os
@@ -765,6 +766,9 @@ def main(argv=None):
                     help="names whose runs end FAILURE with ValueError('boom')")
     ap.add_argument("--state-file", help="keep pipelines in this JSON file across restarts")
     opts = ap.parse_args(argv)
+    # the store holds many small dicts; collect cycles (rare here) seldom, not every 700
+    # allocations, which would rescan the whole store ever more often as it grows
+    gc.set_threshold(50000, 20, 100)
     store = Store(opts.pipelines, opts.start_after, opts.run_seconds, opts.fail_pipelines,
                   opts.state_file)
 
