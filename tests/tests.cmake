@@ -36,6 +36,8 @@ set_tests_properties(unit_store_faults PROPERTIES TIMEOUT 600)
 ke_unit_test(store_cap ke_server)
 ke_unit_test(dispatch ke_server)
 ke_unit_test(forward ke_server)
+# The kedro-graphql forwarder's GraphQL requests and its reading of canned answers.
+ke_unit_test(graphql ke_graphql)
 ke_unit_test(runfile ke_server)
 # The client library's codec against the server's protobuf-c code and validation.
 ke_unit_test(client_codec kedroevents_static ke_event)
