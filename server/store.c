@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 /* The schema, version by version: migrate() runs the steps above user_version. */
 static const char *const migrations[SCHEMA_VERSION] = {
@@ -42,6 +42,16 @@ static const char *const migrations[SCHEMA_VERSION] = {
     " source TEXT NOT NULL, id TEXT NOT NULL,"
     " first_seq INTEGER," /* the pipelines it started are first_seq .. first_seq+count-1 */
     " count INTEGER NOT NULL, PRIMARY KEY (source, id)) WITHOUT ROWID;",
+    /* 2: forwarding to kedro-graphql (docs/kedro-graphql.md). The partial indexes keep the
+     * forwarder's scans index seeks; a query uses one only when its WHERE repeats the index's
+     * terms as written ("state = 2 AND forward < 2", "forward = 2 AND state IN (2, 3)"). */
+    /* forward: 0 not tried, 1 a create may have been sent, 2 forwarded */
+    "ALTER TABLE pipelines ADD COLUMN forward INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE pipelines ADD COLUMN remote_id TEXT;"   /* kedro-graphql's id */
+    "ALTER TABLE pipelines ADD COLUMN remote_json TEXT;" /* its pipeline keys, a JSON object */
+    "ALTER TABLE status ADD COLUMN remote_json TEXT;"    /* its status entry's keys */
+    "CREATE INDEX pipelines_to_forward ON pipelines(seq) WHERE state = 2 AND forward < 2;"
+    "CREATE INDEX pipelines_forwarded ON pipelines(seq) WHERE forward = 2 AND state IN (2, 3);",
 };
 
 /* ---- the writer's steps (inside its transaction) */
@@ -90,10 +100,12 @@ static int put_status(ke_store *s, sqlite3_int64 seq, int n, const ke_status *st
     bad += sqlite3_bind_int(q, 9, st->signal) != SQLITE_OK;
     bad += ke_store_bind_text(q, 10, st->error) != SQLITE_OK;
     bad += ke_store_bind_text(q, 11, st->log_path) != SQLITE_OK;
+    bad += ke_store_bind_text(q, 12, st->remote_json) != SQLITE_OK;
     return step_bound(q, bad);
 }
 
-/* Inserts p and its history; *seq receives its row. */
+/* Inserts p and its history; *seq receives its row. A new record has not been forwarded: p's
+ * remote_id and remote_json are not stored (ke_store_apply_remote records them). */
 static int put_pipeline(ke_store *s, const ke_pipeline *p, sqlite3_int64 *seq)
 {
     sqlite3_stmt *q = s->st_ins_pipe;
@@ -223,8 +235,7 @@ static int do_insert(ke_store *s, ke_req *r)
     return put_pipeline(s, r->ps, &seq);
 }
 
-/* Appends st to the pipeline at seq (as its newest status) and sets its state. */
-static int append_status(ke_store *s, sqlite3_int64 seq, const ke_status *st)
+int ke_store_append_status(ke_store *s, sqlite3_int64 seq, const ke_status *st)
 {
     sqlite3_stmt *q = s->st_status_count;
     int n, rc;
@@ -260,7 +271,7 @@ static int do_claim(ke_store *s, ke_req *r)
     st.state = KE_STATE_STARTED;
     st.changed_at = st.started_at = ke_now_us();
     st.runner = (char *)r->runner;
-    rc = append_status(s, seq, &st);
+    rc = ke_store_append_status(s, seq, &st);
     if (rc == KE_OK) {
         sqlite3_bind_int64(row, 1, seq);
         rc = ke_store_load_rows(s->st_history_w, row, 1, &r->ps, &n, NULL);
@@ -280,9 +291,11 @@ static int do_finish(ke_store *s, ke_req *r)
     if (seq == 0)
         return ke_error_set(&r->err, KE_ENOTFOUND, "pipeline \"%.64s\" not found", r->id);
     st.changed_at = ke_now_us();
-    return append_status(s, seq, &st);
+    return ke_store_append_status(s, seq, &st);
 }
 
+/* Forwarded rows (forward = 2) are left alone: their run is kedro-graphql's, and the mirror
+ * goes on polling it after the restart. */
 static int do_recover(ke_store *s, ke_req *r)
 {
     sqlite3_stmt *q = NULL;
@@ -291,8 +304,9 @@ static int do_recover(ke_store *s, ke_req *r)
     size_t n = 0, i;
     int rc = KE_OK, step;
 
-    if (sqlite3_prepare_v2(s->wdb, "SELECT seq FROM pipelines WHERE state = 3 ORDER BY seq", -1, &q,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->wdb,
+                           "SELECT seq FROM pipelines WHERE state = 3 AND forward < 2 ORDER BY seq",
+                           -1, &q, NULL) != SQLITE_OK)
         return KE_ESTORE;
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
         grown = realloc(seqs, (n + 1) * sizeof *seqs);
@@ -317,7 +331,7 @@ static int do_recover(ke_store *s, ke_req *r)
         st.error = "interrupted: the server stopped while it ran";
     }
     for (i = 0; rc == KE_OK && i < n; i++)
-        rc = append_status(s, seqs[i], &st);
+        rc = ke_store_append_status(s, seqs[i], &st);
     r->count = rc == KE_OK ? n : 0;
     free(seqs);
     return rc;
@@ -371,6 +385,10 @@ int ke_store_exec_req(ke_store *s, ke_req *r)
         return do_claim(s, r);
     case KE_REQ_FINISH:
         return do_finish(s, r);
+    case KE_REQ_TAKE:
+        return ke_store_do_take(s, r);
+    case KE_REQ_APPLY:
+        return ke_store_do_apply(s, r); /* statuses of stored runs: never refused for the cap */
     default:
         return do_recover(s, r);
     }
@@ -436,11 +454,11 @@ static int prepare_all(ke_store *s, ke_error *err)
          " VALUES (?, ?, ?, ?, ?, ?, ?)"},
         {offsetof(ke_store, st_ins_status), 0,
          "INSERT INTO status (pipeline, n, state, changed_at, started_at, finished_at,"
-         " runner, exit_code, signal, error, log_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+         " runner, exit_code, signal, error, log_path, remote_json)"
+         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
         {offsetof(ke_store, st_ins_event), 0,
          "INSERT INTO events (source, id, first_seq, count) VALUES (?, ?, ?, ?)"},
-        {offsetof(ke_store, st_next_ready), 0,
-         "SELECT seq FROM pipelines WHERE state = 2 ORDER BY seq LIMIT 1"},
+        {offsetof(ke_store, st_next_ready), 0, KE_STORE_CLAIM_SQL},
         {offsetof(ke_store, st_set_state), 0, "UPDATE pipelines SET state = ? WHERE seq = ?"},
         {offsetof(ke_store, st_seq_of), 0, "SELECT seq FROM pipelines WHERE id = ?"},
         {offsetof(ke_store, st_status_count), 0, "SELECT count(*) FROM status WHERE pipeline = ?"},

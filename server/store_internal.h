@@ -11,7 +11,7 @@
 #include "store.h"
 
 /* The columns every pipeline query selects, in this order. */
-#define PIPE_COLS "seq, id, name, parent, params, tags, created_at"
+#define PIPE_COLS "seq, id, name, parent, params, tags, created_at, remote_id, remote_json"
 
 #define KE_STORE_DB_FILE "kedro-events.db"     /* the database, in the data dir */
 #define KE_STORE_LOCK_FILE "kedro-events.lock" /* held (flock) by the server using the dir */
@@ -25,7 +25,9 @@ typedef enum ke_req_kind {
     KE_REQ_INSERT,
     KE_REQ_CLAIM,
     KE_REQ_FINISH,
-    KE_REQ_RECOVER
+    KE_REQ_RECOVER,
+    KE_REQ_TAKE, /* the forwarder's take (store_remote.c) */
+    KE_REQ_APPLY /* changes learned from kedro-graphql (store_remote.c) */
 } ke_req_kind;
 
 /* What a ke_store_finish caller waits on (its stack): the first attempt's outcome. */
@@ -39,28 +41,32 @@ typedef struct ke_req_waiter {
 /* One queued write. Sync requests (no callback) are waited for by their caller; a FINISH is
  * the writer's own (heap, owned copies) and reports to its waiter. */
 typedef struct ke_req {
-    ke_req_kind kind;       /* what to do */
-    char *source;           /* ACCEPT: event source */
-    char *event_id;         /* ACCEPT: event id */
-    ke_pipeline *ps;        /* ACCEPT: pipelines (owned); INSERT: one; CLAIM: result */
-    size_t n;               /* ACCEPT: number of ps */
-    char *id;               /* FINISH: pipeline id (owned) */
-    ke_status st;           /* FINISH: status to append (owned strings) */
-    const char *runner;     /* CLAIM: runner name (caller's) */
-    int requeue;            /* RECOVER: back to READY instead of FAILURE */
-    size_t count;           /* RECOVER: rows changed; CLAIM: 1 when found */
-    int duplicate;          /* ACCEPT: the key was seen before */
-    int added_ready;        /* the request stored READY pipelines */
-    ke_store_accept_cb acb; /* ACCEPT: completion, or NULL when sync */
-    ke_store_insert_cb icb; /* INSERT: completion, or NULL when sync */
-    void *ctx;              /* for the callback */
-    ke_req_waiter *waiter;  /* FINISH: the caller waiting on the first attempt, or NULL */
-    int64_t retry_at_ms;    /* FINISH kept after a failure: monotonic ms of the next try */
-    int64_t backoff_ms;     /* FINISH kept: the pause after the next failure */
-    int done;               /* sync: the writer finished it */
-    int rc;                 /* result */
-    ke_error err;           /* first error */
-    struct ke_req *next;    /* queue link */
+    ke_req_kind kind;            /* what to do */
+    char *source;                /* ACCEPT: event source */
+    char *event_id;              /* ACCEPT: event id */
+    ke_pipeline *ps;             /* ACCEPT: pipelines (owned); INSERT: one; CLAIM: result */
+    size_t n;                    /* ACCEPT: number of ps */
+    char *id;                    /* FINISH: pipeline id (owned) */
+    ke_status st;                /* FINISH: status to append (owned strings) */
+    const char *runner;          /* CLAIM: runner name (caller's) */
+    int requeue;                 /* RECOVER: back to READY instead of FAILURE */
+    size_t count;                /* RECOVER: rows changed; CLAIM: 1 when found */
+    int duplicate;               /* ACCEPT: the key was seen before */
+    int added_ready;             /* the request stored READY pipelines */
+    ke_store_accept_cb acb;      /* ACCEPT: completion, or NULL when sync */
+    ke_store_insert_cb icb;      /* INSERT: completion, or NULL when sync */
+    void *ctx;                   /* for the callback */
+    ke_req_waiter *waiter;       /* FINISH: the caller waiting on the first attempt, or NULL */
+    long long after_seq;         /* TAKE: rows past this seq */
+    size_t max;                  /* TAKE: rows at most */
+    ke_forward_item *items;      /* TAKE: the rows taken (count of them) */
+    const ke_remote_update *upd; /* APPLY: the caller's updates (n of them); count: applied */
+    int64_t retry_at_ms;         /* FINISH kept after a failure: monotonic ms of the next try */
+    int64_t backoff_ms;          /* FINISH kept: the pause after the next failure */
+    int done;                    /* sync: the writer finished it */
+    int rc;                      /* result */
+    ke_error err;                /* first error */
+    struct ke_req *next;         /* queue link */
 } ke_req;
 
 struct ke_store {
@@ -134,6 +140,22 @@ void ke_store_hold(ke_store *s, int hold);
  * code; r->err may name a request-level error (KE_ENOTFOUND). */
 int ke_store_exec_req(ke_store *s, ke_req *r);
 
+/* Queues r (sync: no callback) and waits until the writer finished it. Returns r->rc, with err
+ * set from r->err when it is not KE_OK. */
+int ke_store_run_sync(ke_store *s, ke_req *r, ke_error *err);
+
+/* Appends st to the pipeline at seq as its newest status and sets its state (store.c). Returns
+ * KE_OK or KE_ESTORE. */
+int ke_store_append_status(ke_store *s, sqlite3_int64 seq, const ke_status *st);
+
+/* ---- the forwarder's requests (store_remote.c), inside the writer's transaction */
+
+/* TAKE: loads the rows to forward into r->items / r->count and marks the new ones attempted. */
+int ke_store_do_take(ke_store *s, ke_req *r);
+
+/* APPLY: applies r->upd[0 .. r->n) ; r->count receives how many named a stored pipeline. */
+int ke_store_do_apply(ke_store *s, ke_req *r);
+
 /* Runs sql (statements without result rows) on db. Returns KE_OK or KE_ESTORE; the
  * connection's error (ke_store_db_error) says what failed. */
 int ke_store_exec(sqlite3 *db, const char *sql);
@@ -157,7 +179,7 @@ char *ke_store_lists_json(const ke_pipeline *p, int tags);
  * pipeline's seq), prepared once per connection. */
 #define KE_STORE_HISTORY_SQL                                                                       \
     "SELECT state, changed_at, started_at, finished_at, runner, exit_code, signal, error,"         \
-    " log_path FROM status WHERE pipeline = ? ORDER BY n"
+    " log_path, remote_json FROM status WHERE pipeline = ? ORDER BY n"
 
 /* Steps a prepared PIPE_COLS query, loading up to max rows (with their status history, read
  * with history, a KE_STORE_HISTORY_SQL statement of the same connection) into a new array *out
@@ -165,6 +187,26 @@ char *ke_store_lists_json(const ke_pipeline *p, int tags);
  * Returns KE_OK, KE_ENOMEM or KE_ESTORE. */
 int ke_store_load_rows(sqlite3_stmt *history, sqlite3_stmt *st, size_t max, ke_pipeline **out,
                        size_t *n, sqlite3_int64 *last_seq);
+
+/* The local runner's claim: the oldest READY row not forwarded, from pipelines_to_forward. */
+#define KE_STORE_CLAIM_SQL                                                                         \
+    "SELECT seq FROM pipelines INDEXED BY pipelines_to_forward"                                    \
+    " WHERE state = 2 AND forward < 2 ORDER BY seq LIMIT 1"
+
+/* The rows to forward, oldest first, from the partial index pipelines_to_forward: INDEXED BY,
+ * because the planner otherwise picks pipelines_state (state, seq) and steps over every READY
+ * row already forwarded (a backlog queued in kedro-graphql). The WHERE repeats the index's terms
+ * as written, or SQLite could not use it. ?1 after this seq, ?2 rows at most. */
+#define KE_STORE_TAKE_SQL                                                                          \
+    "SELECT seq, forward, (SELECT pp.remote_id FROM pipelines AS pp"                               \
+    " WHERE pp.id = pipelines.parent) FROM pipelines INDEXED BY pipelines_to_forward"              \
+    " WHERE state = 2 AND forward < 2 AND seq > ?1 ORDER BY seq LIMIT ?2"
+
+/* The forwarded rows to mirror, oldest first, from the partial index pipelines_forwarded (else
+ * the planner may take pipelines_state and sort). */
+#define KE_STORE_LIST_REMOTE_SQL                                                                   \
+    "SELECT seq, id, remote_id, state FROM pipelines INDEXED BY pipelines_forwarded"               \
+    " WHERE forward = 2 AND state IN (2, 3) AND seq > ?1 ORDER BY seq LIMIT ?2"
 
 /* Binds s, or NULL when s is NULL, as parameter i (not copied). Returns SQLite's result. */
 int ke_store_bind_text(sqlite3_stmt *st, int i, const char *s);

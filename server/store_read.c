@@ -65,12 +65,17 @@ bad:
     " FROM pipelines WHERE seq < ?1 AND (?2 IS NULL OR name = ?2)"                                 \
     " AND (?3 IS NULL OR parent = ?3) AND (?4 = 0 OR state = ?4)"
 
-/* What a row weighs in an answer, from the stored bytes (without loading them). */
+/* What a row weighs in an answer, from the stored bytes (without loading them): kedro-graphql's
+ * keys of a forwarded run (remote_id, remote_json, each status's remote_json) included. */
 #define ROW_BYTES_SQL                                                                              \
     "length(CAST(params AS BLOB)) + length(CAST(tags AS BLOB)) + length(CAST(name AS BLOB))"       \
-    " + coalesce(length(CAST(parent AS BLOB)), 0) + 64 + (SELECT coalesce(sum(64"                  \
+    " + coalesce(length(CAST(parent AS BLOB)), 0)"                                                 \
+    " + coalesce(length(CAST(pipelines.remote_id AS BLOB)), 0)"                                    \
+    " + coalesce(length(CAST(pipelines.remote_json AS BLOB)), 0) + 64 + (SELECT coalesce(sum(64"   \
     " + coalesce(length(CAST(runner AS BLOB)), 0) + coalesce(length(CAST(error AS BLOB)), 0)"      \
-    " + coalesce(length(CAST(log_path AS BLOB)), 0)), 0) FROM status WHERE pipeline = seq)"
+    " + coalesce(length(CAST(log_path AS BLOB)), 0)"                                               \
+    " + coalesce(length(CAST(status.remote_json AS BLOB)), 0)), 0)"                                \
+    " FROM status WHERE pipeline = seq)"
 
 /* Binds the filters of q (and below) to ?1..?4 of st. */
 static void bind_filters(sqlite3_stmt *st, const ke_list_query *q, sqlite3_int64 below)

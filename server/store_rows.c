@@ -142,8 +142,12 @@ static int load_row(sqlite3_stmt *hs, sqlite3_stmt *st, ke_pipeline *p)
     p->name = col_dup(st, 2);
     p->parent = col_dup(st, 3);
     p->created_at = sqlite3_column_int64(st, 6);
-    if (p->name == NULL || decode_lists(p, (const char *)sqlite3_column_text(st, 4),
-                                        (const char *)sqlite3_column_text(st, 5)) != KE_OK)
+    p->remote_id = col_dup(st, 7);
+    p->remote_json = col_dup(st, 8);
+    if (p->name == NULL || (p->remote_id == NULL && sqlite3_column_type(st, 7) != SQLITE_NULL) ||
+        (p->remote_json == NULL && sqlite3_column_type(st, 8) != SQLITE_NULL) ||
+        decode_lists(p, (const char *)sqlite3_column_text(st, 4),
+                     (const char *)sqlite3_column_text(st, 5)) != KE_OK)
         rc = KE_ENOMEM;
     if (rc == KE_OK)
         sqlite3_bind_int64(hs, 1, seq);
@@ -168,6 +172,7 @@ static int load_row(sqlite3_stmt *hs, sqlite3_stmt *st, ke_pipeline *p)
         s->signal = sqlite3_column_int(hs, 6);
         s->error = col_dup(hs, 7);
         s->log_path = col_dup(hs, 8);
+        s->remote_json = col_dup(hs, 9);
     }
     if (rc == KE_OK && step != SQLITE_DONE)
         rc = KE_ESTORE;

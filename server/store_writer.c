@@ -116,6 +116,7 @@ static void finish_free(ke_req *r)
     free(r->st.runner);
     free(r->st.error);
     free(r->st.log_path);
+    free(r->st.remote_json);
     free(r);
 }
 
@@ -355,8 +356,7 @@ static void enqueue(ke_store *s, ke_req *r)
     pthread_mutex_unlock(&s->qlock);
 }
 
-/* Queues a sync request and waits for the writer to finish it. */
-static int run_sync(ke_store *s, ke_req *r, ke_error *err)
+int ke_store_run_sync(ke_store *s, ke_req *r, ke_error *err)
 {
     enqueue(s, r);
     pthread_mutex_lock(&s->qlock);
@@ -448,7 +448,7 @@ int ke_store_accept(ke_store *s, const char *source, const char *event_id, const
         }
     }
     r.n = n;
-    rc = run_sync(s, &r, err);
+    rc = ke_store_run_sync(s, &r, err);
     if (rc != KE_OK) {
         ke_pipelines_free(r.ps, r.n);
         return rc;
@@ -470,7 +470,7 @@ int ke_store_insert(ke_store *s, const ke_pipeline *p, ke_error *err)
     memset(&r, 0, sizeof r);
     r.kind = KE_REQ_INSERT;
     r.ps = &copy;
-    rc = run_sync(s, &r, err);
+    rc = ke_store_run_sync(s, &r, err);
     ke_pipeline_release(&copy);
     return rc;
 }
@@ -484,7 +484,7 @@ int ke_store_claim(ke_store *s, const char *runner, ke_pipeline *out, int *found
     memset(&r, 0, sizeof r);
     r.kind = KE_REQ_CLAIM;
     r.runner = runner;
-    rc = run_sync(s, &r, err);
+    rc = ke_store_run_sync(s, &r, err);
     if (rc == KE_OK && r.count == 1) {
         *out = r.ps[0];
         *found = 1;
@@ -517,6 +517,7 @@ int ke_store_finish(ke_store *s, const char *id, const ke_status *st, ke_error *
         r->st.runner = dup_or_null(st->runner, &ok);
         r->st.error = dup_or_null(st->error, &ok);
         r->st.log_path = dup_or_null(st->log_path, &ok);
+        r->st.remote_json = dup_or_null(st->remote_json, &ok);
     }
     if (!ok) {
         if (r != NULL)
@@ -543,7 +544,7 @@ int ke_store_recover(ke_store *s, int requeue, size_t *n, ke_error *err)
     memset(&r, 0, sizeof r);
     r.kind = KE_REQ_RECOVER;
     r.requeue = requeue;
-    rc = run_sync(s, &r, err);
+    rc = ke_store_run_sync(s, &r, err);
     *n = rc == KE_OK ? r.count : 0;
     return rc;
 }

@@ -34,6 +34,8 @@ ke_unit_test(store_faults ke_server)
 set_tests_properties(unit_store_faults PROPERTIES TIMEOUT 600)
 # The store's size cap (--max-store-bytes).
 ke_unit_test(store_cap ke_server)
+# The store's side of forwarding to kedro-graphql (take, apply, list of forwarded runs).
+ke_unit_test(store_remote ke_server)
 ke_unit_test(dispatch ke_server)
 ke_unit_test(forward ke_server)
 # The kedro-graphql forwarder's GraphQL requests and its reading of canned answers.
