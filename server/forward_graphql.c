@@ -102,7 +102,31 @@ static const char *parent_remote(ke_graphql_forwarder *f, const item *t, int *wa
             return u->remote_id;
         }
     }
+    /* Handed over lately, perhaps not committed when t was taken. */
+    for (i = 0; (size_t)i < f->n_recent; i++)
+        if (strcmp(f->recent[i].id, t->it.p.parent) == 0)
+            return f->recent[i].remote_id;
     return NULL;
+}
+
+/* Remembers t's kedro-graphql id for children taken before its hand-over commits. */
+static void remember(ke_graphql_forwarder *f, const item *t)
+{
+    ke_gf_recent *r;
+    char *d;
+
+    if (t->remote_id == NULL)
+        return;
+    d = strdup(t->remote_id);
+    if (d == NULL)
+        return;
+    r = &f->recent[f->recent_pos];
+    free(r->remote_id);
+    memcpy(r->id, t->it.p.id, sizeof r->id);
+    r->remote_id = d;
+    f->recent_pos = (f->recent_pos + 1) % ((size_t)f->max_forwards * KE_GF_RECENT_FACTOR);
+    if (f->n_recent < (size_t)f->max_forwards * KE_GF_RECENT_FACTOR)
+        f->n_recent++;
 }
 
 static req *free_req(ke_graphql_forwarder *f)
@@ -313,6 +337,7 @@ static void hand_outcomes(ke_graphql_forwarder *f)
         if (!t->used || t->busy || t->ph != PH_APPLY)
             continue;
         pass_parent_id(f, t);
+        remember(f, t);
         f->rq[f->n_rq++] = *t; /* upd.id is pointed at its new place by the recorder */
         memset(t, 0, sizeof *t);
         f->in_hand--;
@@ -411,7 +436,7 @@ static void on_done(ke_graphql_forwarder *f, CURLMsg *m, int64_t now)
                                     : curl_easy_strerror(m->data.result));
     ke_gql_answer_read(&a, status, why, r->resp, r->resp_len);
     if (r->kind == RK_MIRROR) {
-        if (a.cls != KE_GQL_OK)
+        if (a.cls != KE_GQL_OK && !f->failing) /* a failing kedro-graphql is logged once */
             ke_gf_log("polling states: %s%s", a.msg, "");
         ke_gf_mirror_done(f, r, &a, now);
     } else {
@@ -512,6 +537,9 @@ static void forwarder_destroy(ke_graphql_forwarder *f)
         ke_gf_item_release(&f->rq[i]);
     free(f->items);
     free(f->rq);
+    for (i = 0; f->recent != NULL && (size_t)i < f->n_recent; i++)
+        free(f->recent[i].remote_id);
+    free(f->recent);
     for (; f->taken != NULL && f->taken_pos < f->n_taken; f->taken_pos++) {
         ke_pipeline_release(&f->taken[f->taken_pos].p);
         free(f->taken[f->taken_pos].parent_remote_id);
@@ -556,11 +584,12 @@ int ke_graphql_forwarder_start(ke_store *s, const ke_graphql_options *o, ke_grap
     f->n_headers = o->n_headers;
     f->items = calloc((size_t)o->max_forwards, sizeof *f->items);
     f->rq = calloc((size_t)o->max_forwards, sizeof *f->rq);
+    f->recent = calloc((size_t)o->max_forwards * KE_GF_RECENT_FACTOR, sizeof *f->recent);
     f->multi = curl_multi_init();
     for (i = 0; i <= KE_GQL_MAX_REQUESTS && f->multi != NULL; i++)
         f->reqs[i].easy = curl_easy_init();
     if (f->url == NULL || (o->ca_file != NULL && f->ca_file == NULL) || f->headers == NULL ||
-        f->items == NULL || f->rq == NULL || f->multi == NULL ||
+        f->items == NULL || f->rq == NULL || f->recent == NULL || f->multi == NULL ||
         f->reqs[KE_GQL_MAX_REQUESTS].easy == NULL) {
         forwarder_destroy(f);
         return ke_error_set(err, KE_ENOMEM, "kedro-graphql forwarder: out of memory");

@@ -12,6 +12,13 @@
 #include "graphql.h"
 
 #define KE_GF_STORE_RETRY_MS 1000 /* pause after a store error before trying again */
+#define KE_GF_RECENT_FACTOR 4     /* hand-overs remembered: this many times --max-forwards */
+
+/* A pipeline handed over lately: its children may have been taken before that committed. */
+typedef struct ke_gf_recent {
+    char id[KE_ID_LEN + 1]; /* our id */
+    char *remote_id;        /* kedro-graphql's */
+} ke_gf_recent;
 
 typedef enum phase {
     PH_LOOKUP, /* find it in kedro-graphql by our id's tag first */
@@ -63,6 +70,9 @@ struct ke_graphql_forwarder {
     int max_forwards;                  /* items */
     int poll_ms;                       /* the mirror's interval */
     item *items;                       /* max_forwards of them */
+    ke_gf_recent *recent;              /* ring of the last hand-overs */
+    size_t n_recent;                   /* entries used */
+    size_t recent_pos;                 /* the next to replace */
     size_t in_hand;                    /* used items */
     req reqs[KE_GQL_MAX_REQUESTS + 1]; /* the last is the mirror's */
     CURLM *multi;                      /* the connection pool */

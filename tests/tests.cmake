@@ -109,6 +109,8 @@ if(KE_FUZZ)
   ke_fuzz_target(client_decode kedroevents_static)
   target_include_directories(fuzz_client_decode PRIVATE ${CMAKE_SOURCE_DIR}/client)
   ke_fuzz_target(shim_binding kes_binding kedroevents_static)
+  # The kedro-graphql forwarder's reading of kedro-graphql's answers (server/graphql.c).
+  ke_fuzz_target(graphql_answer ke_graphql)
 endif()
 
 # Benchmarks (built, never run as tests): tests/bench/durable.sh drives them.
