@@ -2,9 +2,11 @@
  * re-reads the kedro-graphql headers file on SIGHUP, and stops whichever runs. */
 #include "runner.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kec_files.h"
 
@@ -40,6 +42,9 @@ static int start_graphql(ke_runner *r, const ke_options *o, ke_store *store, ke_
     size_t n = 0;
     int rc;
 
+    /* libcurl reads it at each connection: a missing file would fail every request. */
+    if (o->graphql_ca != NULL && access(o->graphql_ca, R_OK) != 0)
+        return ke_error_set(err, KE_EIO, "--graphql-ca \"%s\": %s", o->graphql_ca, strerror(errno));
     if (o->graphql_headers_file != NULL) {
         rc = read_headers(o->graphql_headers_file, &h, &n, err);
         if (rc != KE_OK)

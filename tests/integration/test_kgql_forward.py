@@ -312,6 +312,11 @@ class KgqlForwardTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("--graphql-headers-file", r.stderr.decode())
         self.assertNotIn("s3cret", r.stderr.decode())
+        r = subprocess.run([harness.EVENTD, "--listen", "127.0.0.1:0", "--data-dir",
+                            self.data_dir, "--runner", "kedro-graphql", "--graphql-url", url,
+                            "--graphql-ca", path + ".missing"], capture_output=True, timeout=10)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("--graphql-ca", r.stderr.decode())
         help_text = subprocess.run([harness.EVENTD, "--help"], capture_output=True).stdout
         for flag in (b"--graphql-url", b"--graphql-header ", b"--graphql-headers-file",
                      b"--graphql-timeout", b"--max-forwards", b"--graphql-ca",
