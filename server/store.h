@@ -73,7 +73,9 @@ typedef void (*ke_store_insert_cb)(void *ctx, int rc, const ke_error *err);
 
 /* Queues one pipeline (CreatePipeline); a non-empty parent must name a
  * stored pipeline (else KE_ENOTFOUND). Takes over what *p owns (*p is
- * zeroed). cb is called exactly once, from the writer thread. */
+ * zeroed). cb is called exactly once, from the writer thread. A new record
+ * is not forwarded yet: its remote_id and remote_json are not stored (nor
+ * by accept); ke_store_apply_remote records them. */
 void ke_store_insert_async(ke_store *s, ke_pipeline *p, ke_store_insert_cb cb, void *ctx);
 
 /* Synchronous forms of the two above, for callers that may block until the
@@ -98,8 +100,9 @@ int ke_store_list(ke_store *s, const ke_list_query *q, ke_pipeline **out, size_t
 
 /* ---- the runner's side */
 
-/* Claims the oldest READY pipeline: appends a STARTED status (runner,
- * started_at now) and commits, then copies it into *out. Sets *found to 0
+/* Claims the oldest READY pipeline not forwarded to kedro-graphql
+ * (forward < 2): appends a STARTED status (runner, started_at now) and
+ * commits, then copies it into *out. Sets *found to 0
  * (out untouched) when nothing is READY. A claim that fails to commit
  * (KE_EUNAVAIL, KE_ESTORE) leaves the pipeline READY, to be claimed again. */
 int ke_store_claim(ke_store *s, const char *runner, ke_pipeline *out, int *found, ke_error *err);
@@ -118,8 +121,9 @@ int ke_store_claim(ke_store *s, const char *runner, ke_pipeline *out, int *found
 int ke_store_finish(ke_store *s, const char *id, const ke_status *st, ke_error *err);
 
 /* At start-up: every STARTED pipeline (a previous server died while it ran)
- * becomes FAILURE "interrupted", or READY again when requeue is set.
- * *n receives how many were changed. */
+ * becomes FAILURE "interrupted", or READY again when requeue is set --
+ * except forwarded ones (forward = 2), whose run is kedro-graphql's: the
+ * mirror goes on polling them. *n receives how many were changed. */
 int ke_store_recover(ke_store *s, int requeue, size_t *n, ke_error *err);
 
 /* How many pipelines are currently in state st. */
@@ -146,11 +150,18 @@ typedef struct ke_forward_item {
 /* Takes up to max READY pipelines not yet forwarded (forward < 2) with seq > after_seq,
  * oldest first, marks those not yet attempted as attempted (forward = 1) and commits before
  * returning them, so that a crash after this makes the next take look them up instead of
- * creating them again. *out receives an array of *n (0 when none; free with
- * ke_forward_items_free). Returns KE_OK, KE_ENOMEM, KE_EUNAVAIL or KE_ESTORE (nothing taken). */
+ * creating them again. A taken row stays READY and forward < 2 until ke_store_apply_remote
+ * records its remote id (or a final status ends it): a take from an earlier cursor returns it
+ * again, with attempted = 1. A child's parent_remote_id is NULL while its parent is not
+ * forwarded yet (the parent may be in the same take). A group-committed writer request, like
+ * an accept; an index seek (partial index pipelines_to_forward) whatever the number of rows
+ * forwarded before. *out receives an array of *n (NULL and 0 when none, or max is 0; free
+ * with ke_forward_items_free). Returns KE_OK, KE_ENOMEM, KE_EUNAVAIL or KE_ESTORE (nothing
+ * taken, nothing marked). */
 int ke_store_take_forward(ke_store *s, long long after_seq, size_t max, ke_forward_item **out,
                           size_t *n, ke_error *err);
 
+/* Releases n items (their records and parent ids) and the array; NULL is fine. */
 void ke_forward_items_free(ke_forward_item *items, size_t n);
 
 /* One change learned from kedro-graphql. */
@@ -163,13 +174,16 @@ typedef struct ke_remote_update {
     ke_status st;            /* the status to append (state UNSPECIFIED: none) */
 } ke_remote_update;
 
-/* Applies n updates in one transaction and commits. For each: records remote_id and
- * remote_json as above, then appends st (changed_at now when 0) unless the pipeline has ended
- * (SUCCESS, FAILURE, ABORTED) or st.state is its current state -- except that a READY status
- * is appended when this update is the one that recorded remote_id (the hand-over). So applying
- * the same update twice changes nothing. Unknown ids are skipped (*applied counts the rest;
- * may be NULL). Returns KE_OK, or KE_ENOMEM / KE_EUNAVAIL / KE_ESTORE with nothing applied
- * (the caller tries again later). */
+/* Applies n updates in one transaction and commits (a writer request, group-committed with
+ * others; never refused by the size cap, like final statuses). For each: records remote_id
+ * and remote_json as above, then appends st (changed_at now when 0; the store copies it)
+ * unless the pipeline has ended (SUCCESS, FAILURE, ABORTED), or st.state is before its
+ * current state (a stale READY after STARTED), or st.state is its current state -- except
+ * that the status is appended when this update is the one that recorded remote_id (the
+ * hand-over: READY after the READY it was stored with). So applying the same update twice
+ * changes nothing. Adds no READY work (on_ready is not called). Unknown ids (and NULL ones)
+ * are skipped (*applied counts the rest; may be NULL). Returns KE_OK (n = 0: at once), or
+ * KE_ENOMEM / KE_EUNAVAIL / KE_ESTORE with nothing applied (the caller tries again later). */
 int ke_store_apply_remote(ke_store *s, const ke_remote_update *u, size_t n, size_t *applied,
                           ke_error *err);
 
@@ -182,11 +196,14 @@ typedef struct ke_remote_ref {
 } ke_remote_ref;
 
 /* Lists up to max forwarded pipelines that have not ended (forward = 2, state READY or
- * STARTED) with seq > after_seq, oldest first, into a new array *out of *n (free with
- * ke_remote_refs_free). Returns KE_OK, KE_ENOMEM or KE_ESTORE. */
+ * STARTED) with seq > after_seq, oldest first, into a new array *out of *n (NULL and 0 when
+ * none; free with ke_remote_refs_free). Reads on the readers' connection (beside the writer);
+ * an index seek (partial index pipelines_forwarded) whatever the number of ended runs.
+ * Returns KE_OK, KE_ENOMEM or KE_ESTORE. */
 int ke_store_list_remote(ke_store *s, long long after_seq, size_t max, ke_remote_ref **out,
                          size_t *n, ke_error *err);
 
+/* Releases n refs and the array; NULL is fine. */
 void ke_remote_refs_free(ke_remote_ref *refs, size_t n);
 
 /* Stops the writer once the requests already queued are done (their

@@ -3,6 +3,10 @@
  *
  *   bench_store accept DATA_DIR N CONCURRENCY   N events, CONCURRENCY in flight
  *   bench_store fill DATA_DIR N                 N READY pipelines as fast as they go
+ *   bench_store forward DATA_DIR BATCH          the store's side of forwarding every READY
+ *                                               pipeline: takes of BATCH, each followed by the
+ *                                               hand-over apply (kedro-graphql answering at
+ *                                               once), then one pass of the mirror's list
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -82,6 +86,66 @@ static ke_pipeline *make_pipeline(size_t i)
     return p;
 }
 
+/* The store's side of forwarding, alone: how many forwards per second it leaves room for. */
+static int bench_forward(const char *dir, size_t batch)
+{
+    ke_forward_item *it = NULL;
+    ke_remote_update *u = calloc(batch, sizeof *u);
+    ke_remote_ref *refs = NULL;
+    char(*rid)[32] = calloc(batch, sizeof *rid);
+    size_t n = 0, i, total = 0, takes = 0, listed = 0;
+    long long after = 0;
+    ke_store *s = NULL;
+    int64_t t0, t1, t2;
+    ke_error err;
+    int rc = KE_OK;
+
+    ke_error_clear(&err);
+    if (u == NULL || rid == NULL || ke_store_open(dir, &s, &err) != KE_OK) {
+        fprintf(stderr, "bench_store: %s\n", err.msg);
+        return 1;
+    }
+    t0 = mono_us();
+    while (rc == KE_OK && (rc = ke_store_take_forward(s, after, batch, &it, &n, &err)) == KE_OK &&
+           n > 0) {
+        for (i = 0; i < n; i++) {
+            snprintf(rid[i], sizeof rid[i], "kg-%lld", it[i].seq);
+            u[i].id = it[i].p.id;
+            u[i].remote_id = rid[i];
+            u[i].remote_json = "{\"kedro_graphql_version\":\"1.5.1\"}";
+            u[i].st.state = KE_STATE_READY;
+            u[i].st.runner = "kedro-graphql";
+        }
+        rc = ke_store_apply_remote(s, u, n, NULL, &err);
+        after = it[n - 1].seq;
+        total += n;
+        takes++;
+        ke_forward_items_free(it, n);
+    }
+    t1 = mono_us();
+    after = 0;
+    while (rc == KE_OK && (rc = ke_store_list_remote(s, after, 1000, &refs, &n, &err)) == KE_OK &&
+           n > 0) {
+        after = refs[n - 1].seq;
+        listed += n;
+        ke_remote_refs_free(refs, n);
+    }
+    t2 = mono_us();
+    ke_store_close(s);
+    free(u);
+    free(rid);
+    if (rc != KE_OK) {
+        fprintf(stderr, "bench_store: %s\n", err.msg);
+        return 1;
+    }
+    printf("forward: %zu pipelines taken and handed over in %zu takes of <= %zu in %.2f s = "
+           "%.0f/s (two commits per take)\n",
+           total, takes, batch, (double)(t1 - t0) / 1e6,
+           (double)total * 1e6 / (double)(t1 - t0 + 1));
+    printf("mirror list: %zu forwarded pipelines in %.3f s\n", listed, (double)(t2 - t1) / 1e6);
+    return 0;
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -100,9 +164,12 @@ int main(int argc, char **argv)
     ke_error err;
     int fill;
 
+    if (argc == 4 && strcmp(argv[1], "forward") == 0 && strtoul(argv[3], NULL, 10) > 0)
+        return bench_forward(argv[2], strtoul(argv[3], NULL, 10));
     if (argc < 4 || (strcmp(argv[1], "accept") != 0 && strcmp(argv[1], "fill") != 0) ||
         (strcmp(argv[1], "accept") == 0 && argc < 5)) {
-        fprintf(stderr, "usage: bench_store accept DATA_DIR N CONCURRENCY | fill DATA_DIR N\n");
+        fprintf(stderr, "usage: bench_store accept DATA_DIR N CONCURRENCY | fill DATA_DIR N"
+                        " | forward DATA_DIR BATCH\n");
         return 2;
     }
     fill = strcmp(argv[1], "fill") == 0;

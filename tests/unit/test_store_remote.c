@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,9 @@
 #include "store_internal.h"
 
 #define KG "kedro-graphql" /* the runner name of forwarded statuses */
+#define MAX_POINTS 2000    /* injection points tried per mode at most (the loop ends well before) */
+
+#include "faulty_vfs.h"
 
 /* ---- helpers */
 
@@ -685,6 +689,94 @@ static void forwarding_queries_seek_their_partial_indexes(void **state)
     remove_dir(dir);
 }
 
+/* ---- a failing disk */
+
+/* What the apply of the fault test did to its two pipelines: 1 all, 0 nothing (else fails). */
+static int applied_all(ke_store *s, const char *a, const char *b)
+{
+    ke_pipeline p;
+    int all;
+
+    get(s, a, &p);
+    all = p.remote_id != NULL;
+    assert_int_equal(p.n_status, all ? 2 : 1);
+    assert_int_equal(tags_with(&p, "kedro_graphql_id", "kg-a"), all);
+    assert_true(all ? p.remote_json != NULL : p.remote_json == NULL);
+    ke_pipeline_release(&p);
+    assert_int_equal(state_of(s, b), all ? KE_STATE_STARTED : KE_STATE_READY);
+    return all;
+}
+
+/* One injection point: the nth write-like operation of an apply (a hand-over and a STARTED)
+ * fails; the answer is OK exactly when both updates are stored, live and after a restart, and
+ * a failed apply stores nothing and can be applied again. Returns 1 when the fault was hit. */
+static int apply_point(long nth, int persist, int os_errno)
+{
+    ke_store_options o = {"faulty", 4, 8};
+    char dir[64] = "/dev/shm/ke-test-remote-XXXXXX", a[KE_ID_LEN + 1], b[KE_ID_LEN + 1];
+    ke_remote_update u[2];
+    size_t applied = 99;
+    ke_store *s = NULL;
+    ke_error err;
+    int rc, hit;
+
+    assert_non_null(mkdtemp(dir));
+    ke_error_clear(&err);
+    assert_int_equal(ke_store_open_with(dir, &o, &s, &err), KE_OK);
+    insert(s, "a", NULL, KE_STATE_READY, a);
+    insert(s, "b", NULL, KE_STATE_READY, b);
+    hand_over(s, b, "kg-b");
+    memset(u, 0, sizeof u);
+    u[0].id = a;
+    u[0].remote_id = "kg-a";
+    u[0].remote_json = "{\"nodes\":[]}";
+    u[0].st.state = KE_STATE_READY;
+    u[0].st.runner = KG;
+    u[1].id = b;
+    u[1].st.state = KE_STATE_STARTED;
+    u[1].st.remote_json = "{\"task_id\":\"t\"}";
+    faults_arm(nth, persist, os_errno);
+    rc = ke_store_apply_remote(s, u, 2, &applied, &err);
+    hit = faults_hits() > 0;
+    faults_disarm();
+    if (rc == KE_OK) {
+        assert_int_equal(applied, 2);
+    } else {
+        assert_int_equal(rc, KE_EUNAVAIL); /* retryable */
+        assert_non_null(strstr(err.msg, dir));
+    }
+    assert_int_equal(applied_all(s, a, b), rc == KE_OK);
+    ke_store_close(s);
+    s = open_dir(dir);
+    assert_int_equal(applied_all(s, a, b), rc == KE_OK);
+    ke_error_clear(&err);
+    assert_int_equal(ke_store_apply_remote(s, u, 2, &applied, &err), KE_OK); /* the retry */
+    assert_int_equal(applied_all(s, a, b), 1);
+    ke_store_close(s);
+    remove_dir(dir);
+    return hit;
+}
+
+static void every_apply_point(int persist, int os_errno)
+{
+    long nth;
+
+    for (nth = 1; nth < MAX_POINTS; nth++)
+        if (!apply_point(nth, persist, os_errno))
+            break;
+    assert_true(nth > 1 && nth < MAX_POINTS);
+    print_message("%ld injection points\n", nth - 1);
+}
+
+static void apply_on_a_failing_disk_stores_all_or_nothing(void **state)
+{
+    (void)state;
+    every_apply_point(ONCE, ENOSPC);
+    every_apply_point(UNTIL_SPACE_RETURNS, ENOSPC);
+    every_apply_point(ONCE, EIO);
+    every_apply_point(UNTIL_SPACE_RETURNS, EIO);
+}
+
 #define STORE_TEST(f) cmocka_unit_test_setup_teardown(f, store_setup, store_teardown)
 
 int main(void)
@@ -702,7 +794,9 @@ int main(void)
         STORE_TEST(list_page_budget_counts_remote_json),
         cmocka_unit_test(open_migrates_a_v1_database_and_keeps_its_rows),
         cmocka_unit_test(forwarding_queries_seek_their_partial_indexes),
+        cmocka_unit_test(apply_on_a_failing_disk_stores_all_or_nothing),
     };
 
+    faulty_register();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
