@@ -1,6 +1,7 @@
-"""gql -- the subset of GraphQL the kedro-graphql stand-in understands: a lexer, a parser to
-tuples, validation against a small schema and variable coercion, with the messages graphql-core
-(the engine under Strawberry) gives for the same mistakes.
+"""gql -- the subset of GraphQL the kedro-graphql stand-in understands: validation of parsed
+documents (gql_parse.py) against a small schema, variable coercion and answers that hold only
+what was selected, with the messages graphql-core (the engine under Strawberry) gives for the
+same mistakes.
 
 Supported: one or more operations (`query`/`mutation`, named or not, or the `{...}` shorthand),
 variable definitions with defaults, aliases, arguments (variables and every literal kind),
@@ -10,302 +11,10 @@ fragments, directives, subscriptions, introspection beyond `__typename`.
 A parsed and validated operation is a Compiled object; compile_document() results are meant to
 be cached per query text, since clients send the same text again and again."""
 
-import json
 import re
 
-MISSING = object()  # an argument or input field that was not given and has no default
-
-
-class GraphQLError(Exception):
-    """One error of a GraphQL answer: message, optional locations and path."""
-
-    def __init__(self, message, locations=None, path=None):
-        super().__init__(message)
-        self.message = message
-        self.locations = locations
-        self.path = path
-
-    def to_dict(self):
-        d = {"message": self.message}
-        if self.locations:
-            d["locations"] = [{"line": ln, "column": col} for ln, col in self.locations]
-        if self.path is not None:
-            d["path"] = self.path
-        return d
-
-
-# ---------------------------------------------------------------------------------- lexer
-
-_TOKEN = re.compile(r'''
-  (?P<ws>(?:[\s,\ufeff]|\#[^\n\r]*)+)
-| (?P<spread>\.\.\.)
-| (?P<punct>[!$&()\:=@\[\]{|}])
-| (?P<name>[_A-Za-z][_0-9A-Za-z]*)
-| (?P<num>-?(?:0|[1-9][0-9]*)(?P<frac>\.[0-9]+)?(?P<exp>[eE][+-]?[0-9]+)?(?![_A-Za-z.0-9]))
-| (?P<block>"""(?:\\"""|(?!""")[\s\S])*""")
-| (?P<str>"(?:[^"\\\n\r]|\\(?:["\\/bfnrt]|u[0-9A-Fa-f]{4}))*")
-''', re.X)
-
-
-def _location(text, pos):
-    line = text.count("\n", 0, pos) + 1
-    return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
-
-
-def _block_string(raw):
-    """The value of a block string (the spec's BlockStringValue: common indent removed)."""
-    lines = raw[3:-3].replace('\\"""', '"""').replace("\r\n", "\n").split("\n")
-    indent = None
-    for ln in lines[1:]:
-        stripped = len(ln) - len(ln.lstrip(" \t"))
-        if stripped < len(ln) and (indent is None or stripped < indent):
-            indent = stripped
-    if indent:
-        lines = lines[:1] + [ln[indent:] for ln in lines[1:]]
-    while lines and not lines[0].strip(" \t"):
-        lines.pop(0)
-    while lines and not lines[-1].strip(" \t"):
-        lines.pop()
-    return "\n".join(lines)
-
-
-def tokenize(text):
-    """Returns [(kind, value, pos)], ending with ("eof", None, len); raises GraphQLError."""
-    toks = []
-    pos, end = 0, len(text)
-    match = _TOKEN.match
-    while pos < end:
-        m = match(text, pos)
-        if m is None:
-            ch = text[pos]
-            if ch == '"':
-                what = "Unterminated string or invalid escape sequence."
-            elif ch.isdigit() or ch == "-":
-                bad = re.match(r"-?[0-9.eE+-]*[^\s,)}\]]*", text[pos:]).group()
-                what = "Invalid number: %r." % bad
-            else:
-                what = "Unexpected character: %r." % ch
-            raise GraphQLError("Syntax Error: " + what, [_location(text, pos)])
-        kind = m.lastgroup
-        if kind == "punct":
-            toks.append((m.group(), None, pos))
-        elif kind == "name":
-            toks.append(("name", m.group(), pos))
-        elif kind == "num":
-            is_float = m.group("frac") is not None or m.group("exp") is not None
-            toks.append(("float" if is_float else "int", m.group(), pos))
-        elif kind == "str":
-            toks.append(("str", json.loads(m.group()), pos))
-        elif kind == "block":
-            toks.append(("str", _block_string(m.group()), pos))
-        elif kind == "spread":
-            toks.append(("...", None, pos))
-        pos = m.end()
-    toks.append(("eof", None, end))
-    return toks
-
-
-# --------------------------------------------------------------------------------- parser
-# Types: ("N", name) | ("L", inner) | ("!", inner).
-# Values: ("var", name) | ("str"|"int"|"float"|"bool"|"enum", v) | ("null", None)
-#         | ("list", [values]) | ("obj", [(name, value)]).
-# Field: (alias_or_name, name, [(arg, value, pos)], selections or None, pos).
-# Operation: (kind, name, [(var, type, default_value_or_None, pos)], selections, pos).
-
-
-def _describe(tok):
-    kind, value, _ = tok
-    if kind == "eof":
-        return "<EOF>"
-    if kind == "name":
-        return "Name '%s'" % value
-    if kind in ("int", "float"):
-        return "%s '%s'" % ("Int" if kind == "int" else "Float", value)
-    if kind == "str":
-        return "String %s" % json.dumps(value)
-    return "'%s'" % kind
-
-
-class _Parser:
-    def __init__(self, text):
-        self.text = text
-        self.toks = tokenize(text)
-        self.i = 0
-
-    def fail(self, message, pos=None):
-        if pos is None:
-            pos = self.toks[self.i][2]
-        raise GraphQLError("Syntax Error: " + message, [_location(self.text, pos)])
-
-    def peek(self, kind):
-        return self.toks[self.i][0] == kind
-
-    def expect(self, kind):
-        tok = self.toks[self.i]
-        if tok[0] != kind:
-            want = "Name" if kind == "name" else "'%s'" % kind
-            self.fail("Expected %s, found %s." % (want, _describe(tok)))
-        self.i += 1
-        return tok
-
-    def name(self):
-        return self.expect("name")[1]
-
-    def document(self):
-        ops = []
-        while not self.peek("eof"):
-            ops.append(self.definition())
-        if not ops:
-            self.fail("Unexpected <EOF>.")
-        return ops
-
-    def definition(self):
-        kind, value, pos = self.toks[self.i]
-        if kind == "{":
-            return ("query", None, [], self.selection_set(), pos)
-        if kind == "name" and value in ("query", "mutation", "subscription"):
-            self.i += 1
-            name = self.name() if self.peek("name") else None
-            vardefs = self.variable_definitions() if self.peek("(") else []
-            self.no_directives()
-            return (value, name, vardefs, self.selection_set(), pos)
-        if kind == "name" and value == "fragment":
-            raise GraphQLError("The kedro-graphql stand-in does not support fragments.",
-                               [_location(self.text, pos)])
-        self.fail("Unexpected %s." % _describe(self.toks[self.i]))
-
-    def no_directives(self):
-        if self.peek("@"):
-            raise GraphQLError("The kedro-graphql stand-in does not support directives.",
-                               [_location(self.text, self.toks[self.i][2])])
-
-    def variable_definitions(self):
-        self.expect("(")
-        defs = []
-        while not self.peek(")"):
-            pos = self.expect("$")[2]
-            name = self.name()
-            self.expect(":")
-            vtype = self.type_ref()
-            default = None
-            if self.peek("="):
-                self.i += 1
-                default = self.value(const=True)
-            self.no_directives()
-            defs.append((name, vtype, default, pos))
-        if not defs:
-            self.fail("Expected '$', found ')'.")
-        self.i += 1
-        return defs
-
-    def type_ref(self):
-        if self.peek("["):
-            self.i += 1
-            t = ("L", self.type_ref())
-            self.expect("]")
-        else:
-            t = ("N", self.name())
-        if self.peek("!"):
-            self.i += 1
-            t = ("!", t)
-        return t
-
-    def selection_set(self):
-        self.expect("{")
-        sels = []
-        while not self.peek("}"):
-            if self.peek("..."):
-                raise GraphQLError("The kedro-graphql stand-in does not support fragments.",
-                                   [_location(self.text, self.toks[self.i][2])])
-            sels.append(self.field())
-        if not sels:
-            self.fail("Expected Name, found '}'.")
-        self.i += 1
-        return sels
-
-    def field(self):
-        pos = self.toks[self.i][2]
-        alias = name = self.name()
-        if self.peek(":"):
-            self.i += 1
-            name = self.name()
-        args = []
-        if self.peek("("):
-            self.i += 1
-            while not self.peek(")"):
-                apos = self.toks[self.i][2]
-                aname = self.name()
-                self.expect(":")
-                args.append((aname, self.value(const=False), apos))
-            if not args:
-                self.fail("Expected Name, found ')'.")
-            self.i += 1
-        self.no_directives()
-        sels = self.selection_set() if self.peek("{") else None
-        return (alias, name, args, sels, pos)
-
-    def value(self, const):
-        kind, v, pos = self.toks[self.i]
-        self.i += 1
-        if kind == "$" and not const:
-            return ("var", self.name())
-        if kind in ("str", "int", "float"):
-            return (kind, v)
-        if kind == "name":
-            if v in ("true", "false"):
-                return ("bool", v == "true")
-            return ("null", None) if v == "null" else ("enum", v)
-        if kind == "[":
-            items = []
-            while not self.peek("]"):
-                items.append(self.value(const))
-            self.i += 1
-            return ("list", items)
-        if kind == "{":
-            fields = []
-            while not self.peek("}"):
-                fname = self.name()
-                self.expect(":")
-                fields.append((fname, self.value(const)))
-            self.i += 1
-            return ("obj", fields)
-        self.i -= 1
-        self.fail("Unexpected %s." % _describe(self.toks[self.i]))
-
-
-def type_str(t):
-    if t[0] == "!":
-        return type_str(t[1]) + "!"
-    if t[0] == "L":
-        return "[" + type_str(t[1]) + "]"
-    return t[1]
-
-
-def parse_type(text):
-    return _Parser(text).type_ref()
-
-
-def print_value(v):
-    kind, x = v
-    if kind == "var":
-        return "$" + x
-    if kind == "str":
-        return json.dumps(x, ensure_ascii=False)
-    if kind in ("int", "float", "enum"):
-        return x
-    if kind == "bool":
-        return "true" if x else "false"
-    if kind == "null":
-        return "null"
-    if kind == "list":
-        return "[" + ", ".join(print_value(i) for i in x) + "]"
-    return "{" + ", ".join("%s: %s" % (n, print_value(i)) for n, i in x) + "}"
-
-
-def inspect(v, limit=200):
-    """graphql-core's inspect(): Python's repr, shortened."""
-    text = repr(v)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+from gql_parse import MISSING, GraphQLError  # noqa: F401  (used by standin.py as gql.*)
+from gql_parse import _location, _Parser, inspect, parse_type, print_value, type_str
 
 
 # ------------------------------------------------------------------------ schema, compile
@@ -637,9 +346,9 @@ def literal_value(schema, v, t, variables):
 class _Invalid(Exception):
     """A variable value that does not fit; path grows (front first) while it unwinds."""
 
-    def __init__(self, value, message):
+    def __init__(self, value, message, path=None):
         super().__init__(message)
-        self.path, self.value, self.message = [], value, message
+        self.path, self.value, self.message = path or [], value, message
 
 
 def _scalar_coercer(name):
@@ -706,9 +415,12 @@ def _input_coercer(schema, name, memo):
         if type(v) is not dict:
             raise _Invalid(v, "Expected type '%s' to be a mapping." % name)
         out = {}
-        for fname, conv, default, required in fields:
+        for fname, conv, default, required, text in fields:
             x = v.get(fname, MISSING)
             if x is not MISSING:
+                if text and type(x) is str:  # the common case without a call
+                    out[fname] = x
+                    continue
                 try:
                     out[fname] = conv(x)
                 except _Invalid as e:
@@ -729,8 +441,20 @@ def _input_coercer(schema, name, memo):
         if ftype[0] == "!" and fdefault is MISSING:
             required = "Field '%s' of required type '%s' was not provided." % (fname,
                                                                               type_str(ftype))
-        fields.append((fname, coercer(schema, ftype, memo), fdefault, required))
+        named = ftype[1] if ftype[0] == "!" else ftype
+        text = named[0] == "N" and named[1] in ("String", "ID", "DateTime")
+        fields.append((fname, coercer(schema, ftype, memo), fdefault, required, text))
     return coerce
+
+
+def _non_null(inner, t):
+    message = "Expected non-nullable type '%s' not to be null." % type_str(t)
+
+    def non_null(v):
+        if v is None:
+            raise _Invalid(v, message)
+        return inner(v)
+    return non_null
 
 
 def coercer(schema, t, memo=None):
@@ -738,22 +462,21 @@ def coercer(schema, t, memo=None):
     object defaults filled in); raises _Invalid."""
     memo = {} if memo is None else memo
     if t[0] == "!":
-        inner = coercer(schema, t[1], memo)
-        message = "Expected non-nullable type '%s' not to be null." % type_str(t)
-
-        def non_null(v):
-            if v is None:
-                raise _Invalid(v, message)
-            return inner(v)
-        return non_null
+        return _non_null(coercer(schema, t[1], memo), t)
     if t[0] == "L":
-        inner = coercer(schema, t[1], memo)
+        item_type = t[1]
+        inner = coercer(schema, item_type[1] if item_type[0] == "!" else item_type, memo)
+        null_item = None
+        if item_type[0] == "!":
+            null_item = "Expected non-nullable type '%s' not to be null." % type_str(item_type)
 
         def as_list(v):
             if type(v) is not list:
                 return None if v is None else [inner(v)]
             out = []
             for i, x in enumerate(v):
+                if x is None and null_item:
+                    raise _Invalid(x, null_item, [i])
                 try:
                     out.append(inner(x))
                 except _Invalid as e:

@@ -47,6 +47,7 @@ import argparse
 import ast
 import base64
 import datetime
+import gc
 import heapq
 import json
 import os
@@ -177,6 +178,12 @@ class Store:
 
     def __init__(self, names, start_after, run_seconds, fail_names, state_file):
         self.names = set(names)            # pipeline names the "project" has
+        # made-up Kedro pipelines: Pipeline.describe() text and nodes per name (shared)
+        self.describe = {n: "#### Pipeline execution order ####\nInputs: params:event\n\n"
+                            "%s_node\n\nOutputs: %s_output\n##################################"
+                            % (n, n) for n in names}
+        self.nodes = {n: [{"name": n + "_node", "inputs": ["params:event"],
+                           "outputs": [n + "_output"], "tags": []}] for n in names}
         self.start_after = start_after     # seconds from launch to STARTED
         self.run_seconds = run_seconds     # seconds from STARTED to SUCCESS/FAILURE
         self.fail_names = set(fail_names)  # names whose runs end FAILURE
@@ -298,11 +305,7 @@ class Store:
         pid = self._new_id()
         rec = {"id": pid, "name": name, "parent": p.get("parent"), "created_at": now(),
                "parameters": params, "tags": tags, "data_catalog": catalog,
-               "describe": "#### Pipeline execution order ####\nInputs: params:event\n\n"
-                           "%s_node\n\nOutputs: %s_output\n##################################"
-                           % (name, name),
-               "nodes": [{"name": name + "_node", "inputs": ["params:event"],
-                          "outputs": [name + "_output"], "tags": []}],
+               "describe": self.describe[name], "nodes": self.nodes[name],
                "project_version": "0.1", "pipeline_version": None,
                "kedro_graphql_version": KGQL_VERSION,
                "status": [new_status("STAGED", p.get("runner") or DEFAULT_RUNNER)]}
@@ -486,6 +489,7 @@ class Service:
         self.generation = 0                 # bumped by every mode change; wakes hung requests
         self.cond = threading.Condition()   # guards mode, generation, conns, cache
         self.mode_lock = threading.Lock()   # one mode change at a time
+        self.work_lock = threading.Lock()   # one GraphQL request worked on at a time
         self.cache = {}                     # (query, operation name) -> Compiled | GraphQLError
         self.conns = set()                  # sockets of open GraphQL connections
         self.server = None
@@ -614,30 +618,45 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class GraphQLHandler(_Handler):
+    HANG = object()  # outcome: hold the request until the mode changes, then close
+    LOSE = object()  # outcome: done, but close the connection without an answer
+
     def do_GET(self):
         self.answer(405, {"detail": "Method Not Allowed"})
 
     def do_POST(self):
         service = self.server.service
-        store = service.store
         body = self.read_body()
         if body is None:
             return
         if self.path.split("?")[0] != "/graphql":
-            self.answer(404, {"detail": "Not Found"})
-            return
-        generation, mode = service.generation, service.mode
+            return self.answer(404, {"detail": "Not Found"})
+        generation = service.generation
+        # one request at a time: threads queue on this lock instead of fighting for the GIL
+        with service.work_lock:
+            outcome = self.serve(service, body)
+        if outcome is self.HANG:
+            service.wait_mode_change(generation)
+            self.close_connection = True
+        elif outcome is self.LOSE:
+            self.close_connection = True
+        else:
+            self.answer(*outcome)
+
+    def serve(self, service, body):
+        """What to do with one /graphql request: (HTTP code, answer), HANG or LOSE."""
+        store, mode = service.store, service.mode
         with store.lock:
             store.stats["requests"] += 1
             # For tests of the forwarder's configured headers (GET /headers on the control port).
             service.last_headers = {k.lower(): v for k, v in self.headers.items()}
         if mode == "hang":
-            return self.hang(generation)
+            return self.HANG
         if mode == "fail":
-            return self.answer(503, {"detail": "Service Unavailable"})
+            return 503, {"detail": "Service Unavailable"}
         if mode == "error":
-            return self.answer(200, {"data": None, "errors": [
-                {"message": "connection to the database timed out"}]})
+            return 200, {"data": None, "errors": [
+                {"message": "connection to the database timed out"}]}
         ctype = self.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype != "application/json":
             return self.reject(415, "Unsupported content type")
@@ -656,29 +675,23 @@ class GraphQLHandler(_Handler):
         if type(compiled) is GraphQLError:
             return self.reject(200, compiled)
         if mode == "hang-update" and "updatePipeline" in compiled.fields:
-            return self.hang(generation)
+            return self.HANG
         try:
             values = gql.coerce_variables(SCHEMA, compiled, variables)
         except GraphQLError as e:
             return self.reject(200, e)
         answer = store.execute(compiled, values)
         if mode == "lose-answers":
-            self.close_connection = True  # done in full, but nobody hears about it
-            return
-        self.answer(200, answer)
+            return self.LOSE
+        return 200, answer
 
     def reject(self, code, error):
-        with self.server.service.store.lock:
-            self.server.service.store.stats["rejected"] += 1
+        store = self.server.service.store
+        with store.lock:
+            store.stats["rejected"] += 1
         if isinstance(error, GraphQLError):
-            self.answer(code, {"data": None, "errors": [error.to_dict()]})
-        else:
-            self.answer(code, {"errors": [{"message": error}]})
-
-    def hang(self, generation):
-        """Holds the request until the mode changes, then closes without an answer."""
-        self.server.service.wait_mode_change(generation)
-        self.close_connection = True
+            return code, {"data": None, "errors": [error.to_dict()]}
+        return code, {"errors": [{"message": error}]}
 
 
 class ControlHandler(_Handler):
@@ -758,6 +771,9 @@ def main(argv=None):
                     help="names whose runs end FAILURE with ValueError('boom')")
     ap.add_argument("--state-file", help="keep pipelines in this JSON file across restarts")
     opts = ap.parse_args(argv)
+    # the store holds many small dicts; collect cycles (rare here) seldom, not every 700
+    # allocations, which would rescan the whole store ever more often as it grows
+    gc.set_threshold(50000, 20, 100)
     store = Store(opts.pipelines, opts.start_after, opts.run_seconds, opts.fail_pipelines,
                   opts.state_file)
 
