@@ -7,12 +7,12 @@
 #include <string.h>
 
 #include "config.h"
-#include "forward.h"
 #include "health.h"
 #include "options.h"
 #include "reflection.h"
 #include "router.h"
 #include "rpc.h"
+#include "runner.h"
 #include "secrets.h"
 #include "service.h"
 #include "store.h"
@@ -82,7 +82,7 @@ static void reset_inherited_signals(void)
 
 /* Blocks until SIGINT or SIGTERM arrives; returns the signal. SIGHUP, which must never end
  * the server, re-reads what can be reloaded in between. */
-static int wait_for_signal(const sigset_t *set, ke_secrets *secrets, ke_forwarder *forwarder)
+static int wait_for_signal(const sigset_t *set, ke_secrets *secrets, ke_runner *runner)
 {
     int sig = 0;
 
@@ -91,7 +91,8 @@ static int wait_for_signal(const sigset_t *set, ke_secrets *secrets, ke_forwarde
             ;
         if (sig != SIGHUP)
             return sig;
-        ke_secrets_reload(secrets, forwarder);
+        ke_secrets_reload(secrets, runner->local);
+        ke_runner_reload(runner);
     }
 }
 
@@ -99,7 +100,7 @@ int main(int argc, char **argv)
 {
     ke_rpc_method methods[MAX_METHODS];
     ke_reflection *reflection = NULL;
-    ke_forwarder *forwarder = NULL;
+    ke_runner runner = {0};
     char server_addr[300];
     size_t recovered = 0;
     ke_service service = {0};
@@ -177,28 +178,13 @@ int main(int argc, char **argv)
     if (recovered > 0)
         fprintf(stderr, "kedro-eventd: %zu run(s) left STARTED by a previous server %s\n",
                 recovered, o.requeue_interrupted ? "are READY again" : "marked FAILURE");
-    if (o.run_local) {
-        ke_forward_options fo = {0};
-
-        reachable_address(o.listen, ke_rpc_port(rpc), server_addr, sizeof server_addr);
-        fo.kedro_bin = o.kedro_bin;
-        fo.project_dir = o.kedro_project;
-        fo.kedro_env = o.kedro_env;
-        fo.data_dir = o.data_dir;
-        fo.server_addr = server_addr;
-        fo.http_url = o.http_url[0] != '\0' ? o.http_url : NULL;
-        fo.max_runs = o.max_runs;
-        fo.timeout_seconds = o.run_timeout;
-        fo.run_token = secrets.run_token;
-        if (ke_forwarder_start(store, &fo, &forwarder, &err) != KE_OK)
-            goto out;
-        ke_store_on_ready(store, ke_forwarder_wake, forwarder);
-        ke_forwarder_wake(forwarder); /* READY runs left from before */
-    }
+    reachable_address(o.listen, ke_rpc_port(rpc), server_addr, sizeof server_addr);
+    if (ke_runner_start(&runner, &o, store, server_addr, secrets.run_token, &err) != KE_OK)
+        goto out;
     if (ke_rpc_start(rpc, &err) != KE_OK)
         goto out;
     fprintf(stderr, "kedro-eventd: store %s/kedro-events.db; runner %s\n", o.data_dir,
-            o.run_local ? "local" : "none (runs are recorded, not executed)");
+            ke_runner_describe(&o));
     if (o.tls_cert != NULL)
         fprintf(stderr, "kedro-eventd: TLS with %s%s%s\n", o.tls_cert,
                 o.tls_client_ca != NULL ? "; client certificates required, verified against " : "",
@@ -207,7 +193,7 @@ int main(int argc, char **argv)
     printf("kedro-eventd: listening on %s port %d\n", o.listen, ke_rpc_port(rpc));
     fflush(stdout);
 
-    sig = wait_for_signal(&set, &secrets, forwarder);
+    sig = wait_for_signal(&set, &secrets, &runner);
     fprintf(stderr, "kedro-eventd: %s received, shutting down (grace %d s)\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM", o.grace_seconds);
     ke_health_set_serving(health, 0);
@@ -216,11 +202,7 @@ int main(int argc, char **argv)
 out:
     if (err.code != KE_OK)
         fprintf(stderr, "kedro-eventd: %s\n", err.msg);
-    if (forwarder != NULL) {
-        ke_store_on_ready(store, NULL, NULL);
-        ke_forwarder_stop(forwarder, status == 0 ? o.grace_seconds * 1000 : 0);
-        ke_forwarder_free(forwarder);
-    }
+    ke_runner_stop(&runner, status == 0 ? o.grace_seconds * 1000 : 0);
     ke_rpc_free(rpc);
     ke_reflection_free(reflection);
     ke_health_free(health);

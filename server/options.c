@@ -63,8 +63,10 @@ void ke_options_usage(FILE *f)
         "  --shutdown-grace SECONDS  how long SIGTERM waits for calls in flight (default %d)\n"
         "\n"
         "Runs:\n"
-        "  --runner local|none       local: run READY pipelines as `kedro run` (default);\n"
-        "                            none: only record them\n"
+        "  --runner local|none|kedro-graphql\n"
+        "                            local: run READY pipelines as `kedro run` (default);\n"
+        "                            none: only record them; kedro-graphql: hand them to a\n"
+        "                            kedro-graphql server (see below)\n"
         "  --kedro-project DIR       the Kedro project runs start in (default .)\n"
         "  --kedro-bin PATH          the kedro executable (default: kedro on PATH)\n"
         "  --env ENV                 passed to `kedro run --env`\n"
@@ -76,6 +78,7 @@ void ke_options_usage(FILE *f)
         "                            KEDRO_EVENTS_HTTP_URL (default %s; \"\" for none)\n",
         KE_DEFAULT_LISTEN, KE_DEFAULT_DATA_DIR, KE_DEFAULT_MAX_MESSAGE_BYTES,
         KE_DEFAULT_GRACE_SECONDS, KE_DEFAULT_HTTP_URL);
+    ke_options_graphql_usage(f);
     usage_limits(f);
     fprintf(
         f,
@@ -104,8 +107,8 @@ void ke_options_usage(FILE *f)
         "  %s   the event configuration (JSON), when --events-config is not given;\n"
         "  also read from the .env file. Unset: Dispatch answers FAILED_PRECONDITION.\n"
         "\n"
-        "Signals: SIGINT and SIGTERM shut down; SIGHUP re-reads --auth-tokens and\n"
-        "--run-token-file.\n"
+        "Signals: SIGINT and SIGTERM shut down; SIGHUP re-reads --auth-tokens,\n"
+        "--run-token-file and --graphql-headers-file.\n"
         "\n"
         "Exit status: 0 after a clean shutdown (SIGINT, SIGTERM); 1 when the server cannot\n"
         "start (invalid configuration, address in use, a TLS or token file refused); 2 for\n"
@@ -233,7 +236,8 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         O_TLS_CLIENT_CA,
         O_AUTH_TOKENS,
         O_RUN_TOKEN_FILE,
-        O_LIMIT_FIRST /* the limits' flags: parse_limit() */
+        O_GQL_FIRST, /* the kedro-graphql flags: ke_options_graphql_flag() */
+        O_LIMIT_FIRST = O_GQL_FIRST + KE_OPT_GQL_COUNT /* the limits' flags: parse_limit() */
     };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
@@ -263,6 +267,13 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         {"tls-client-ca", required_argument, NULL, O_TLS_CLIENT_CA},
         {"auth-tokens", required_argument, NULL, O_AUTH_TOKENS},
         {"run-token-file", required_argument, NULL, O_RUN_TOKEN_FILE},
+        {"graphql-url", required_argument, NULL, O_GQL_FIRST + KE_OPT_GQL_URL},
+        {"graphql-header", required_argument, NULL, O_GQL_FIRST + KE_OPT_GQL_HEADER},
+        {"graphql-headers-file", required_argument, NULL, O_GQL_FIRST + KE_OPT_GQL_HEADERS_FILE},
+        {"graphql-timeout", required_argument, NULL, O_GQL_FIRST + KE_OPT_GQL_TIMEOUT},
+        {"max-forwards", required_argument, NULL, O_GQL_FIRST + KE_OPT_GQL_MAX_FORWARDS},
+        {"graphql-ca", required_argument, NULL, O_GQL_FIRST + KE_OPT_GQL_CA},
+        {"graphql-poll-interval", required_argument, NULL, O_GQL_FIRST + KE_OPT_GQL_POLL},
         {NULL, 0, NULL, 0},
     };
     long long v;
@@ -285,6 +296,7 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
     o->handshake_timeout = KE_DEFAULT_HANDSHAKE_SECONDS;
     o->max_idle = KE_DEFAULT_IDLE_SECONDS;
     o->max_store_bytes = KE_DEFAULT_MAX_STORE_BYTES;
+    ke_options_graphql_defaults(o);
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -321,10 +333,13 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
             o->grace_seconds = (int)v;
             break;
         case O_RUNNER:
-            if (strcmp(optarg, "local") != 0 && strcmp(optarg, "none") != 0)
-                return ke_error_set(err, KE_EINVAL, "--runner \"%s\": must be local or none",
+            if (strcmp(optarg, "local") != 0 && strcmp(optarg, "none") != 0 &&
+                strcmp(optarg, "kedro-graphql") != 0)
+                return ke_error_set(err, KE_EINVAL,
+                                    "--runner \"%s\": must be local, none or kedro-graphql",
                                     optarg);
             o->run_local = strcmp(optarg, "local") == 0;
+            o->run_graphql = strcmp(optarg, "kedro-graphql") == 0;
             break;
         case O_PROJECT:
             o->kedro_project = optarg;
@@ -352,6 +367,16 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
             break;
         case O_HTTP_URL:
             o->http_url = optarg;
+            break;
+        case O_GQL_FIRST + KE_OPT_GQL_URL:
+        case O_GQL_FIRST + KE_OPT_GQL_HEADER:
+        case O_GQL_FIRST + KE_OPT_GQL_HEADERS_FILE:
+        case O_GQL_FIRST + KE_OPT_GQL_TIMEOUT:
+        case O_GQL_FIRST + KE_OPT_GQL_MAX_FORWARDS:
+        case O_GQL_FIRST + KE_OPT_GQL_CA:
+        case O_GQL_FIRST + KE_OPT_GQL_POLL:
+            if (ke_options_graphql_flag(c - O_GQL_FIRST, optarg, o, err) != KE_OK)
+                return KE_EINVAL;
             break;
         case O_LIMIT_FIRST + L_INFLIGHT:
         case O_LIMIT_FIRST + L_CALLS:
@@ -393,5 +418,7 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
                             "--max-inflight-bytes %zu: must be 0 or at least --max-message-bytes "
                             "(%zu), or a request of the largest size could never be served",
                             o->max_inflight_bytes, o->max_message_bytes);
+    if (ke_options_graphql_check(o, err) != KE_OK)
+        return KE_EINVAL;
     return check_security(o, err);
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "errors.h"
+#include "graphql.h"
 
 #define KE_DEFAULT_LISTEN "127.0.0.1:50051"
 #define KE_DEFAULT_MAX_MESSAGE_BYTES (4u << 20)
@@ -49,7 +50,42 @@ typedef struct ke_options {
     const char *tls_client_ca;  /* --tls-client-ca FILE (PEM): mutual TLS, or NULL */
     const char *auth_tokens;    /* --auth-tokens FILE: tokens calls need, or NULL */
     const char *run_token_file; /* --run-token-file FILE: KEDRO_EVENTS_TOKEN of runs, or NULL */
+    int run_graphql;            /* --runner kedro-graphql */
+    const char *graphql_url;    /* --graphql-url URL, or NULL */
+    const char *graphql_headers[KE_GQL_MAX_HEADERS]; /* --graphql-header 'Name: value' */
+    size_t n_graphql_headers;                        /* how many */
+    const char *graphql_headers_file;                /* --graphql-headers-file FILE, or NULL */
+    int graphql_timeout;                             /* --graphql-timeout SECONDS */
+    int max_forwards;                                /* --max-forwards N */
+    const char *graphql_ca;   /* --graphql-ca FILE, or NULL: the system's roots */
+    int graphql_poll_ms;      /* --graphql-poll-interval SECONDS, in ms */
+    const char *graphql_flag; /* the first kedro-graphql flag given, or NULL */
 } ke_options;
+
+/* The kedro-graphql runner's flags (options_graphql.c), in longopts order. */
+enum {
+    KE_OPT_GQL_URL,
+    KE_OPT_GQL_HEADER,
+    KE_OPT_GQL_HEADERS_FILE,
+    KE_OPT_GQL_TIMEOUT,
+    KE_OPT_GQL_MAX_FORWARDS,
+    KE_OPT_GQL_CA,
+    KE_OPT_GQL_POLL,
+    KE_OPT_GQL_COUNT
+};
+
+/* Sets the defaults of the kedro-graphql flags. */
+void ke_options_graphql_defaults(ke_options *o);
+
+/* Parses kedro-graphql flag `which` (KE_OPT_GQL_*). KE_OK or KE_EINVAL naming the flag. */
+int ke_options_graphql_flag(int which, const char *arg, ke_options *o, ke_error *err);
+
+/* After parsing: --graphql-url is required with --runner kedro-graphql, and its flags are
+ * refused with another runner. */
+int ke_options_graphql_check(const ke_options *o, ke_error *err);
+
+/* The kedro-graphql part of --help. */
+void ke_options_graphql_usage(FILE *f);
 
 /* Parses argv into opts. Returns KE_OK, or KE_EINVAL with err naming the
  * flag and what is wrong with its value. */

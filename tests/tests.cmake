@@ -40,6 +40,8 @@ ke_unit_test(dispatch ke_server)
 # The mapping of pipeline records to kedro.events.v1 messages (the test includes service.c).
 ke_unit_test(service ke_server)
 ke_unit_test(forward ke_server)
+# The kedro-graphql forwarder's GraphQL requests and its reading of canned answers.
+ke_unit_test(graphql ke_graphql)
 ke_unit_test(runfile ke_server)
 # The client library's codec against the server's protobuf-c code and validation.
 ke_unit_test(client_codec kedroevents_static ke_event)
@@ -112,6 +114,8 @@ if(KE_FUZZ)
   ke_fuzz_target(client_decode kedroevents_static)
   target_include_directories(fuzz_client_decode PRIVATE ${CMAKE_SOURCE_DIR}/client)
   ke_fuzz_target(shim_binding kes_binding kedroevents_static)
+  # The kedro-graphql forwarder's reading of kedro-graphql's answers (server/graphql.c).
+  ke_fuzz_target(graphql_answer ke_graphql)
 endif()
 
 # Benchmarks (built, never run as tests): tests/bench/durable.sh drives them.

@@ -64,6 +64,10 @@ class KgqlStandin:
     def stats(self):
         return self._control("GET", "stats")
 
+    def headers(self):
+        """The last /graphql request's headers, names in lower case."""
+        return self._control("GET", "headers")
+
     def wait_for(self, predicate, timeout=20.0):
         """Polls pipelines() until predicate(list) is true; returns the list, or raises
         AssertionError with the last list after timeout seconds."""

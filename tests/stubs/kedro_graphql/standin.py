@@ -38,7 +38,8 @@ Command line: standin.py --listen HOST:PORT --control HOST:PORT [--pipelines A,B
   [--start-after S] [--run-seconds S] [--fail-pipelines A,...] [--state-file PATH]
 Prints `graphql http://HOST:PORT/graphql` and `control http://HOST:PORT2/`, then serves.
 Control (always up, even when the GraphQL port is "down"): POST /mode {"mode": ok | fail |
-error | hang | down | hang-update | lose-answers}, GET /pipelines, GET /stats, POST /reset.
+error | hang | down | hang-update | lose-answers}, GET /pipelines, GET /stats, GET /headers (the last
+/graphql request's headers, names in lower case), POST /reset.
 SIGTERM exits 0. Limits: request bodies up to MAX_BODY bytes (else 413), MAX_CACHED_QUERIES
 parsed query texts kept."""
 
@@ -647,6 +648,8 @@ class GraphQLHandler(_Handler):
         store, mode = service.store, service.mode
         with store.lock:
             store.stats["requests"] += 1
+            # For tests of the forwarder's configured headers (GET /headers on the control port).
+            service.last_headers = {k.lower(): v for k, v in self.headers.items()}
         if mode == "hang":
             return self.HANG
         if mode == "fail":
@@ -699,6 +702,8 @@ class ControlHandler(_Handler):
                 obj = json.loads(json.dumps(list(store.pipelines.values())))
             elif self.path == "/stats":
                 obj = json.loads(json.dumps(store.stats))
+            elif self.path == "/headers":
+                obj = dict(getattr(self.server.service, "last_headers", {}))
             else:
                 obj = None
         if obj is None:
