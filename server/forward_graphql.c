@@ -344,7 +344,7 @@ static void hand_outcomes(ke_graphql_forwarder *f)
         moved = 1;
     }
     if (moved)
-        pthread_cond_signal(&f->rec_cond);
+        pthread_cond_broadcast(&f->rec_cond);
     pthread_mutex_unlock(&f->rec_lock);
 }
 
@@ -413,7 +413,7 @@ static void take(ke_graphql_forwarder *f, int64_t now)
     f->take_from = f->take_after;
     f->take_busy = 1;
     f->take_failed = 0;
-    pthread_cond_signal(&f->rec_cond);
+    pthread_cond_broadcast(&f->rec_cond);
     pthread_mutex_unlock(&f->rec_lock);
 }
 

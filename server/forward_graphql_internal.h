@@ -92,10 +92,10 @@ struct ke_graphql_forwarder {
     pthread_t thread;                  /* the forwarder */
     int thread_started;                /* thread must be joined */
     int stopped;                       /* it was joined */
-    /* The recorder thread: the store's commits (takes, hand-overs) happen there, so that
-     * kedro-graphql's answers are read on while a commit waits for the disk. */
+    /* The recorder threads: the store's commits (takes on one, hand-overs on the other) happen
+     * there, so that kedro-graphql's answers are read on while a commit waits for the disk. */
     pthread_mutex_t rec_lock; /* guards the members below */
-    pthread_cond_t rec_cond;  /* the recorder waits on it */
+    pthread_cond_t rec_cond;  /* both recorder threads wait on it (broadcast) */
     item *rq;                 /* outcomes handed to the recorder (max_forwards) */
     size_t n_rq;              /* how many */
     size_t n_recording;       /* outcomes the recorder holds, not yet committed */
@@ -107,8 +107,10 @@ struct ke_graphql_forwarder {
     size_t n_taken;           /* how many */
     size_t taken_pos;         /* the forwarder moved taken[0..taken_pos) into items */
     int rec_stop;             /* the recorder is to end */
-    pthread_t rec_thread;     /* the recorder */
+    pthread_t rec_thread;     /* the recorder of outcomes */
     int rec_started;          /* rec_thread must be joined */
+    pthread_t take_thread;    /* the taker */
+    int take_started;         /* take_thread must be joined */
 };
 
 /* Monotonic milliseconds. */

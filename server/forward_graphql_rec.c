@@ -1,6 +1,8 @@
-/* forward_graphql_rec.c -- the kedro-graphql forwarder's recorder thread: the store's commits
- * (takes of READY pipelines, hand-overs and permanent failures) wait for the disk here while
- * the forwarder thread goes on reading kedro-graphql's answers. */
+/* forward_graphql_rec.c -- the kedro-graphql forwarder's recorder threads: the store's commits
+ * (takes of READY pipelines; hand-overs and permanent failures) wait for the disk here while
+ * the forwarder thread goes on reading kedro-graphql's answers. One thread takes and one
+ * records, so a take and a record waiting at the same time share the writer's group commit
+ * (one fsync) instead of queuing behind each other. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,14 +72,16 @@ typedef struct rec_buf {
     int retry_wait;      /* the last commit failed: pause before the next */
 } rec_buf;
 
-/* One round with rec_lock held: a take, or a commit of the queued outcomes. 0 when there was
- * nothing to do. */
-static int rec_round(ke_graphql_forwarder *f, rec_buf *b)
+/* One round with rec_lock held: a take (the taker), or a commit of the queued outcomes (the
+ * recorder). 0 when there was nothing to do. */
+static int rec_round(ke_graphql_forwarder *f, rec_buf *b, int taker)
 {
     size_t cap = (size_t)f->max_forwards;
     int rc;
 
-    if (f->take_room > 0) {
+    if (taker) {
+        if (f->take_room == 0)
+            return 0;
         rec_take(f);
         return 1;
     }
@@ -97,9 +101,8 @@ static int rec_round(ke_graphql_forwarder *f, rec_buf *b)
     return 1;
 }
 
-static void *rec_main(void *arg)
+static void *rec_loop(ke_graphql_forwarder *f, int taker)
 {
-    ke_graphql_forwarder *f = arg;
     rec_buf b = {0};
     struct timespec ts;
 
@@ -118,7 +121,7 @@ static void *rec_main(void *arg)
             pthread_cond_timedwait(&f->rec_cond, &f->rec_lock, &ts);
             continue;
         }
-        if (rec_round(f, &b))
+        if (rec_round(f, &b, taker))
             continue;
         if (b.retry_wait) {
             deadline_after(&ts, KE_GF_STORE_RETRY_MS);
@@ -137,22 +140,41 @@ static void *rec_main(void *arg)
     return NULL;
 }
 
+static void *rec_main(void *arg)
+{
+    return rec_loop(arg, 0);
+}
+
+static void *take_main(void *arg)
+{
+    return rec_loop(arg, 1);
+}
+
 int ke_gf_recorder_start(ke_graphql_forwarder *f)
 {
     int e = pthread_create(&f->rec_thread, NULL, rec_main, f);
 
     f->rec_started = e == 0;
+    if (e != 0)
+        return e;
+    e = pthread_create(&f->take_thread, NULL, take_main, f);
+    f->take_started = e == 0;
+    if (e != 0)
+        ke_gf_recorder_stop(f);
     return e;
 }
 
 void ke_gf_recorder_stop(ke_graphql_forwarder *f)
 {
-    if (!f->rec_started)
+    if (!f->rec_started && !f->take_started)
         return;
     pthread_mutex_lock(&f->rec_lock);
     f->rec_stop = 1;
-    pthread_cond_signal(&f->rec_cond);
+    pthread_cond_broadcast(&f->rec_cond);
     pthread_mutex_unlock(&f->rec_lock);
-    pthread_join(f->rec_thread, NULL);
-    f->rec_started = 0;
+    if (f->rec_started)
+        pthread_join(f->rec_thread, NULL);
+    if (f->take_started)
+        pthread_join(f->take_thread, NULL);
+    f->rec_started = f->take_started = 0;
 }

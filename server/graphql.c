@@ -11,10 +11,11 @@
 
 /* What a lookup needs to know of a pipeline found by our id's tag. */
 #define SEL_LOOKUP "id tags { key value } status { state }"
-/* Everything the mirror records. */
+/* A status entry as the hand-over and the mirror record it. */
 #define SEL_STATUS                                                                                 \
     "status { state runner session startedAt finishedAt taskId taskName taskArgs taskKwargs "      \
     "taskRequest taskException taskTraceback taskEinfo taskResult filteredNodes }"
+/* Everything the mirror records. */
 #define SEL_FULL                                                                                   \
     "id tags { key value } dataCatalog { name config tags { key value } } describe "               \
     "nodes { name inputs outputs tags } projectVersion pipelineVersion "                           \
@@ -167,7 +168,11 @@ static char *mutation(const ke_gql_input *in, size_t n, int update)
                      i);
         else
             snprintf(tmp, sizeof tmp, " c%zu: createPipeline(pipeline: $p%zu) { ", i, i);
-        bad |= buf_add(&q, tmp) || buf_add(&q, update ? SEL_FULL : SEL_LOOKUP) || buf_add(&q, " }");
+        /* The update's answer is what the hand-over records: the launched status entry. The
+         * pipeline's own keys (describe, nodes, ...) come with the mirror's first change, which
+         * keeps the launch path's answers small. */
+        bad |= buf_add(&q, tmp) || buf_add(&q, update ? "id " SEL_STATUS : SEL_LOOKUP) ||
+               buf_add(&q, " }");
         pi = bad ? NULL : pipeline_input(&in[i]);
         snprintf(tmp, sizeof tmp, "p%zu", i);
         if (pi == NULL || !cJSON_AddItemToObject(vars, tmp, pi)) {
@@ -534,8 +539,13 @@ char *ke_gql_pipeline_json(const void *pipeline)
     static const char *const snake[] = {
         "data_catalog",    "describe",         "nodes",
         "project_version", "pipeline_version", "kedro_graphql_version"};
+    size_t i, n = sizeof camel / sizeof camel[0];
 
-    return snake_json(pipeline, camel, snake, sizeof camel / sizeof camel[0]);
+    /* An answer that selected none of them (the update's) leaves the recorded ones alone. */
+    for (i = 0; i < n; i++)
+        if (cJSON_GetObjectItemCaseSensitive(pipeline, camel[i]) != NULL)
+            return snake_json(pipeline, camel, snake, n);
+    return NULL;
 }
 
 char *ke_gql_status_json(const void *status)

@@ -9,7 +9,7 @@
 
 #include "pipeline.h"
 
-#define KE_GQL_MAX_BATCH 32             /* pipelines per createPipeline / updatePipeline request */
+#define KE_GQL_MAX_BATCH 16             /* pipelines per createPipeline / updatePipeline request */
 #define KE_GQL_MAX_READ 100             /* our ids per readPipelines request (lookup, mirror) */
 #define KE_GQL_ID_TAG "kedro_events_id" /* the kedro-graphql tag holding our pipeline id */
 #define KE_GQL_MAX_HEADERS 32  /* --graphql-header flags, and lines of --graphql-headers-file */
@@ -105,7 +105,9 @@ int ke_gql_parse_time(const char *s, int64_t *us);
 
 /* The snake_case JSON object of the pipeline's own keys (data_catalog, describe, nodes,
  * project_version, pipeline_version, kedro_graphql_version) / of a status entry's keys
- * (session, filtered_nodes, task_id, ...); malloc'd text, NULL when out of memory. */
+ * (session, filtered_nodes, task_id, ...), null where the answer lacks one; malloc'd text, NULL
+ * when out of memory -- and, for the pipeline, when the answer has none of its keys (the
+ * update's answer selects none: the recorded ones stay). */
 char *ke_gql_pipeline_json(const void *pipeline);
 char *ke_gql_status_json(const void *status);
 

@@ -160,6 +160,18 @@ class KgqlForwardTest(unittest.TestCase):
             self.assertEqual(ts_us(last.finished_at), iso_us(remote["finished_at"]))
             started = [s for s in p.status if s.state == State.STARTED][0]
             self.assertEqual(ts_us(started.started_at), iso_us(remote["started_at"]))
+            # kedro-graphql's own keys ride along for drop-in answers (the shim merges them).
+            self.assertEqual(p.kedro_graphql_id, tags(p)["kedro_graphql_id"])
+            mine = json.loads(p.kedro_graphql_json)
+            self.assertEqual(mine["kedro_graphql_version"], "1.5.1")
+            self.assertTrue(mine["describe"])
+            self.assertEqual([n["name"] for n in mine["nodes"]],
+                             [n["name"] for n in theirs[p.kedro_graphql_id]["nodes"]])
+            self.assertEqual(json.loads(last.kedro_graphql_json)["task_id"], remote["task_id"])
+            handover = [s for s in p.status if s.state == State.READY][-1]
+            self.assertEqual(handover.runner, "kedro-graphql")
+            self.assertEqual(json.loads(handover.kedro_graphql_json)["task_name"],
+                             theirs[p.kedro_graphql_id]["status"][0]["task_name"])
         listed = self.stub.ListPipelines(pb.ListPipelinesRequest(state=State.SUCCESS))
         self.assertEqual(sorted(p.id for p in listed.pipelines), sorted(ids))
         for p in listed.pipelines:

@@ -125,6 +125,9 @@ static void update_request_sends_ready_with_remote_id_first_in_our_order(void **
 
     (void)state;
     assert_non_null(strstr(str_at(j, "query"), "u0: updatePipeline(id: $i0, pipeline: $p0)"));
+    /* The launch answers with its status entry only (the mirror brings describe, nodes, ...). */
+    assert_non_null(strstr(str_at(j, "query"), "taskId"));
+    assert_null(strstr(str_at(j, "query"), "describe"));
     assert_non_null(strstr(str_at(j, "query"), "$i0: String!"));
     v = cJSON_GetObjectItemCaseSensitive(j, "variables");
     assert_string_equal(str_at(v, "i0"), "65f0a1b2c3d4e5f6a7b8c9d0");
@@ -338,6 +341,8 @@ static void read_answer_finds_pipelines_and_maps_states(void **state)
     assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "kedro_graphql_version")));
     assert_non_null(cJSON_GetObjectItemCaseSensitive(j, "data_catalog"));
     cJSON_Delete(j);
+    /* r2's answer selected none of the pipeline's own keys: nothing to record for them. */
+    assert_null(ke_gql_pipeline_json(ke_gql_find(ps, "b", NULL)));
     st = ke_gql_last_status(ke_gql_find(ps, "b", NULL), &sn);
     assert_string_equal(sn, "STAGED");
     ke_gql_answer_release(&a);
