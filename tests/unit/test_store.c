@@ -20,6 +20,7 @@
 
 #include "pipeline.h"
 #include "store.h"
+#include "store_dirs.h"
 #include "store_internal.h"
 
 #define N_THREADS 8           /* concurrent acceptors */
@@ -740,43 +741,6 @@ static void accept_from_eight_threads_stores_every_event_exactly_once(void **sta
 /* ---- helpers for the durable store ---- */
 
 #define WAIT_SECONDS 120 /* longest a test waits for the writer (valgrind is slow) */
-
-/* A fresh directory under /tmp, for stores that must outlive a close. */
-static void make_dir(char dir[64])
-{
-    strcpy(dir, "/tmp/ke-test-store-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-}
-
-/* Removes dir and the files directly in it. */
-static void remove_dir(const char *dir)
-{
-    char path[512];
-    struct dirent *e;
-    DIR *d = opendir(dir);
-
-    if (d == NULL)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-static ke_store *open_dir(const char *dir)
-{
-    ke_store *s = NULL;
-    ke_error err;
-
-    ke_error_clear(&err);
-    assert_int_equal(ke_store_open(dir, &s, &err), KE_OK);
-    assert_non_null(s);
-    return s;
-}
 
 static size_t count_in(ke_store *s, ke_state st)
 {

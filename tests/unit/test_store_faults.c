@@ -30,6 +30,7 @@
 #define MAX_POINTS 5000 /* injection points tried per mode at most (the loop ends well before) */
 
 #include "faulty_vfs.h"
+#include "store_dirs.h"
 
 /* ---- the workload's answers */
 
@@ -338,24 +339,6 @@ static size_t count_all(ke_store *s)
     assert_null(next);
     ke_pipelines_free(ps, n);
     return n;
-}
-
-static void remove_dir(const char *dir)
-{
-    char path[512];
-    struct dirent *e;
-    DIR *d = opendir(dir);
-
-    if (d == NULL)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
 }
 
 /* One injection point: open (faulty), run the workload, let space return (unless the fault

@@ -24,43 +24,9 @@
 #define MAX_POINTS 2000    /* injection points tried per mode at most (the loop ends well before) */
 
 #include "faulty_vfs.h"
+#include "store_dirs.h"
 
 /* ---- helpers */
-
-static void make_dir(char dir[64])
-{
-    strcpy(dir, "/tmp/ke-test-remote-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-}
-
-static void remove_dir(const char *dir)
-{
-    char path[512];
-    struct dirent *e;
-    DIR *d = opendir(dir);
-
-    if (d == NULL)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-static ke_store *open_dir(const char *dir)
-{
-    ke_store *s = NULL;
-    ke_error err;
-
-    ke_error_clear(&err);
-    assert_int_equal(ke_store_open(dir, &s, &err), KE_OK);
-    assert_non_null(s);
-    return s;
-}
 
 static int store_setup(void **state)
 {
