@@ -277,7 +277,7 @@ static void on_forward_done(ke_graphql_forwarder *f, req *r, const ke_gql_answer
 {
     const void *obj, *ps = NULL;
     const char *msg;
-    char alias[16];
+    char alias[24]; /* a letter and a size_t */
     int retry = a->cls == KE_GQL_RETRY, more = 0;
     ke_gql_class c;
     size_t i;
