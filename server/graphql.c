@@ -168,11 +168,11 @@ static char *mutation(const ke_gql_input *in, size_t n, int update)
                      i);
         else
             snprintf(tmp, sizeof tmp, " c%zu: createPipeline(pipeline: $p%zu) { ", i, i);
-        /* The update's answer is what the hand-over records: the launched status entry. The
-         * pipeline's own keys (describe, nodes, ...) come with the mirror's first change, which
-         * keeps the launch path's answers small. */
-        bad |= buf_add(&q, tmp) || buf_add(&q, update ? "id " SEL_STATUS : SEL_LOOKUP) ||
-               buf_add(&q, " }");
+        /* A create needs only the new id. The update's answer is what the hand-over records:
+         * the launched status entry. The pipeline's own keys (describe, nodes, ...) come with
+         * the mirror's first change, which keeps the launch path's answers small. */
+        bad |=
+            buf_add(&q, tmp) || buf_add(&q, update ? "id " SEL_STATUS : "id") || buf_add(&q, " }");
         pi = bad ? NULL : pipeline_input(&in[i]);
         snprintf(tmp, sizeof tmp, "p%zu", i);
         if (pi == NULL || !cJSON_AddItemToObject(vars, tmp, pi)) {
