@@ -419,21 +419,42 @@ static void take(ke_graphql_forwarder *f, int64_t now)
 
 /* ---- the thread */
 
+/* Why a request failed below HTTP, into why. A certificate that fails verification (unknown
+ * CA, another host name, expired) says so and which roots were trusted: it is retried like
+ * any outage, since the fix (a certificate, or --graphql-ca and a restart) is outside. */
+static void transport_why(const ke_graphql_forwarder *f, const req *r, CURLcode rc, char *why,
+                          size_t n)
+{
+    const char *detail = r->errbuf[0] != '\0' ? r->errbuf : curl_easy_strerror(rc);
+
+    if (r->too_big)
+        snprintf(why, n, "the answer is too large");
+    else if (rc == CURLE_PEER_FAILED_VERIFICATION && f->ca_file != NULL)
+        snprintf(why, n, "TLS certificate verification failed: %s (trusting --graphql-ca %s)",
+                 detail, f->ca_file);
+    else if (rc == CURLE_PEER_FAILED_VERIFICATION)
+        snprintf(why, n,
+                 "TLS certificate verification failed: %s (trusting the system's roots; "
+                 "--graphql-ca FILE trusts another CA)",
+                 detail);
+    else if (rc == CURLE_SSL_CONNECT_ERROR)
+        snprintf(why, n, "TLS handshake failed: %s", detail);
+    else
+        snprintf(why, n, "%s", detail);
+}
+
 static void on_done(ke_graphql_forwarder *f, CURLMsg *m, int64_t now)
 {
     req *r = NULL;
     long status = 0;
     ke_gql_answer a;
-    char why[CURL_ERROR_SIZE + 64];
+    char why[CURL_ERROR_SIZE + 512];
 
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
     curl_multi_remove_handle(f->multi, m->easy_handle);
     if (m->data.result == CURLE_OK)
         curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
-    snprintf(why, sizeof why, "%s",
-             r->too_big             ? "the answer is too large"
-             : r->errbuf[0] != '\0' ? r->errbuf
-                                    : curl_easy_strerror(m->data.result));
+    transport_why(f, r, m->data.result, why, sizeof why);
     ke_gql_answer_read(&a, status, why, r->resp, r->resp_len);
     if (r->kind == RK_MIRROR) {
         if (a.cls != KE_GQL_OK && !f->failing) /* a failing kedro-graphql is logged once */

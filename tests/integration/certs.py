@@ -5,6 +5,7 @@ and a second CA nobody trusts with a client certificate of its own.
     c = certs.shared()      # one set per test process, removed at exit (or certs.make())
     c.ca, c.server_cert, c.server_key, c.client_cert, c.client_key, c.rogue_cert, c.rogue_key
     c.read(c.ca)            # bytes, for grpcio's credentials
+    server_for(c, "other", "DNS:other.test")  # another server certificate c's CA signs
     c.cleanup()
 """
 
@@ -86,6 +87,17 @@ def shared():
         _shared = make()
         atexit.register(_shared.cleanup)
     return _shared
+
+
+def server_for(c, name, san):
+    """Makes (once) a server certificate that c's CA signs for san (e.g. "DNS:other.test"),
+    as files NAME.pem and NAME.key under c.dir; returns their paths."""
+    cert, key = os.path.join(c.dir, name + ".pem"), os.path.join(c.dir, name + ".key")
+    if not os.path.exists(cert):
+        _leaf(c.dir, name, "ca", "kedro-events test server " + name,
+              "subjectAltName=%s\nextendedKeyUsage=serverAuth\n" % san)
+        os.chmod(key, 0o600)
+    return cert, key
 
 
 def server_args(c, client_ca=False):

@@ -20,13 +20,17 @@ class KgqlStandin:
     """A running stand-in. url: its GraphQL endpoint; control_url: its control port."""
 
     def __init__(self, pipelines=("event00", "event01"), start_after=0.2, run_seconds=0.2,
-                 fail_pipelines=(), state_file=None):
+                 fail_pipelines=(), state_file=None, tls=None):
+        """tls: (certificate file, key file) to serve GraphQL over HTTPS (url then says
+        https://127.0.0.1:PORT/graphql; the control port stays HTTP)."""
         self.options = ["--pipelines", ",".join(pipelines), "--start-after", str(start_after),
                         "--run-seconds", str(run_seconds)]
         if fail_pipelines:
             self.options += ["--fail-pipelines", ",".join(fail_pipelines)]
         if state_file:
             self.options += ["--state-file", state_file]
+        if tls:
+            self.options += ["--tls-cert", tls[0], "--tls-key", tls[1]]
         self.proc = None
         self._start("127.0.0.1:0", "127.0.0.1:0")
 
@@ -51,7 +55,8 @@ class KgqlStandin:
             return json.loads(resp.read())
 
     def set_mode(self, mode):
-        """ok | fail | error | hang | down | hang-update | lose-answers (see standin.py)."""
+        """ok | fail | error | hang | down | hang-update | lose-answers | lose-update-answers
+        (see standin.py)."""
         return self._control("POST", "mode", {"mode": mode})
 
     def reset(self):

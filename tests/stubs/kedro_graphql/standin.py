@@ -36,10 +36,11 @@ fragments, directives and introspection beyond __typename, and speed (one Python
 
 Command line: standin.py --listen HOST:PORT --control HOST:PORT [--pipelines A,B,...]
   [--start-after S] [--run-seconds S] [--fail-pipelines A,...] [--state-file PATH]
-Prints `graphql http://HOST:PORT/graphql` and `control http://HOST:PORT2/`, then serves.
-Control (always up, even when the GraphQL port is "down"): POST /mode {"mode": ok | fail |
-error | hang | down | hang-update | lose-answers}, GET /pipelines, GET /stats, GET /headers (the last
-/graphql request's headers, names in lower case), POST /reset.
+  [--tls-cert FILE --tls-key FILE] (GraphQL over HTTPS: tls.py). Prints `graphql
+http[s]://HOST:PORT/graphql` and `control http://HOST:PORT2/`, then serves. Control (always
+up, even when the GraphQL port is "down"): POST /mode {"mode": ok | fail | error | hang | down
+| hang-update | lose-answers | lose-update-answers}, GET /pipelines, GET /stats, GET /headers
+(the last /graphql request's headers, names in lower case), POST /reset.
 SIGTERM exits 0. Limits: request bodies up to MAX_BODY bytes (else 413), MAX_CACHED_QUERIES
 parsed query texts kept."""
 
@@ -62,6 +63,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gql  # noqa: E402  (the GraphQL subset, beside this file)
+import tls  # noqa: E402  (HTTPS for the GraphQL port)
 from gql import MISSING, GraphQLError  # noqa: E402
 from mongoquery import QueryError, check, match, sort_key, tag_candidates  # noqa: E402
 
@@ -70,7 +72,8 @@ MAX_CACHED_QUERIES = 512        # parsed (query text, operation name) pairs kept
 KGQL_VERSION = "1.5.1"
 TASK_NAME = "<@task: kedro_graphql.tasks.run_pipeline of kedro_graphql>"
 DEFAULT_RUNNER = "kedro.runner.SequentialRunner"
-MODES = ("ok", "fail", "error", "hang", "down", "hang-update", "lose-answers")
+MODES = ("ok", "fail", "error", "hang", "down", "hang-update", "lose-answers",
+         "lose-update-answers")
 ENDED = ("SUCCESS", "FAILURE", "REVOKED")
 ZERO_ID = "000000000000000000000000"
 BOOM_TRACEBACK = (
@@ -475,7 +478,6 @@ class Store:
             st["task_result"] = "None"
 
 
-
 # ------------------------------------------------------------------------------------ HTTP
 
 class Service:
@@ -498,6 +500,7 @@ class Service:
     def listen(self):
         self.server = GraphQLServer((self.host, self.port), GraphQLHandler, self)
         self.port = self.server.server_address[1]
+        tls.wrap(self.server)
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def set_mode(self, mode):
@@ -539,15 +542,9 @@ class Service:
         return hit
 
 
-def _quiet_handle_error(server, request, client_address):
-    """A client that went away (or a dropped connection in mode "down") is no news."""
-    if not isinstance(sys.exc_info()[1], OSError):
-        ThreadingHTTPServer.handle_error(server, request, client_address)
-
-
 class GraphQLServer(ThreadingHTTPServer):
     daemon_threads = True
-    handle_error = _quiet_handle_error
+    handle_error = tls.quiet_handle_error
     allow_reuse_address = True
     request_queue_size = 128
 
@@ -574,6 +571,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        tls.handshake(self.connection)
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, *args):
@@ -681,7 +679,8 @@ class GraphQLHandler(_Handler):
         except GraphQLError as e:
             return self.reject(200, e)
         answer = store.execute(compiled, values)
-        if mode == "lose-answers":
+        if mode == "lose-answers" or (mode == "lose-update-answers" and
+                                      "updatePipeline" in compiled.fields):
             return self.LOSE
         return 200, answer
 
@@ -735,7 +734,7 @@ class ControlHandler(_Handler):
 
 class ControlServer(ThreadingHTTPServer):
     daemon_threads = True
-    handle_error = _quiet_handle_error
+    handle_error = tls.quiet_handle_error
     allow_reuse_address = True
 
     def __init__(self, addr, service):
@@ -770,7 +769,7 @@ def main(argv=None):
     ap.add_argument("--fail-pipelines", type=_names, default=[],
                     help="names whose runs end FAILURE with ValueError('boom')")
     ap.add_argument("--state-file", help="keep pipelines in this JSON file across restarts")
-    opts = ap.parse_args(argv)
+    opts = tls.parse_args(ap, argv)  # with --tls-cert/--tls-key
     # the store holds many small dicts; collect cycles (rare here) seldom, not every 700
     # allocations, which would rescan the whole store ever more often as it grows
     gc.set_threshold(50000, 20, 100)
@@ -788,8 +787,8 @@ def main(argv=None):
     threading.Thread(target=control.serve_forever, args=(0.05,), daemon=True).start()
     host = opts.listen[0] if ":" not in opts.listen[0] else "[%s]" % opts.listen[0]
     chost = opts.control[0] if ":" not in opts.control[0] else "[%s]" % opts.control[0]
-    sys.stdout.write("graphql http://%s:%d/graphql\ncontrol http://%s:%d/\n"
-                     % (host, service.port, chost, control.server_address[1]))
+    sys.stdout.write("graphql %s://%s:%d/graphql\ncontrol http://%s:%d/\n"
+                     % (tls.scheme(), host, service.port, chost, control.server_address[1]))
     sys.stdout.flush()
     while True:
         time.sleep(3600)
