@@ -263,6 +263,59 @@ class KgqlForwardTest(unittest.TestCase):
         # Every create was done there but no answer came back: the restart must find them.
         self.kill_mid_forward("lose-answers", lambda ps, n: len(ps) == n)
 
+    def crash_after_lost_update_answers(self, ids, round_no):
+        """One batch of 16 pipelines (one create, one update request) with the stand-in
+        losing every update's answer; kills kedro-eventd -9 as soon as all 16 are launched.
+        Returns whether it died before learning of the launches: no lookup was answered (a
+        lookup comes only after the lost answer's backoff, so this is the usual outcome)."""
+        self.start(timeout=5)
+        reads = self.standin.stats()["operations"]["readPipelines"]
+        r = self.stub.DispatchBatch(ce.CloudEventBatch(
+            events=[event("lua-%d-%d" % (round_no, j)) for j in range(8)]))
+        ids += [p.id for res in r.results for p in res.pipelines]
+        self.assertEqual(len(ids), 16 * (round_no + 1))
+        self.assertTrue(harness.wait_until(
+            lambda: self.standin.stats()["launches"] == len(ids), timeout=30, step=0.005),
+            self.server.stderr())
+        self.server.stop(sig=signal.SIGKILL)
+        return self.standin.stats()["operations"]["readPipelines"] == reads
+
+    def test_kill_9_after_launched_updates_lost_their_answers_records_each_launch_once(self):
+        # kedro-graphql ran the update (the run is launched) but its answer was lost, then
+        # kedro-eventd died: the restart must find the launched pipelines and update none again.
+        self.start_standin(start_after=0.3, run_seconds=0.3)
+        self.standin.set_mode("lose-update-answers")
+        ids = []
+        for round_no in range(3):
+            if round_no > 0:  # the crash came too late: wait until the mirror has no work
+                self.start(timeout=5)
+                self.wait_final(ids)
+            if self.crash_after_lost_update_answers(ids, round_no):
+                break
+        else:
+            self.fail("kedro-eventd always learnt of the launches before it was killed")
+        ops = self.standin.stats()["operations"]
+        self.standin.set_mode("ok")
+        self.start(timeout=5)
+        self.wait_forwarded(ids)
+        self.assert_exactly_once(ids)
+        final = self.wait_final(ids)
+        after = self.standin.stats()["operations"]
+        for op in ("createPipeline", "updatePipeline"):
+            self.assertEqual(after[op], ops[op], op)  # found by the tag, not sent again
+        theirs = {p["id"]: p for p in self.standin.pipelines()}
+        for p in final:
+            remote = theirs[p.kedro_graphql_id]
+            self.assertEqual(len(remote["status"]), 1, remote)  # one run
+            self.assertEqual([s.state for s in p.status][:2], [State.READY, State.READY])
+            handover, last = p.status[1], p.status[-1]
+            self.assertEqual((handover.runner, last.runner), ("kedro-graphql", "kedro-graphql"))
+            self.assertEqual(last.state, State.SUCCESS, self.server.stderr())
+            task_id = remote["status"][0]["task_id"]
+            self.assertEqual(json.loads(handover.kedro_graphql_json)["task_id"], task_id)
+            self.assertEqual(json.loads(last.kedro_graphql_json)["task_id"], task_id)
+            self.assertEqual(dict(params(remote))["id"], remote["id"])
+
     # ---- headers and flags
 
     def test_headers_from_flags_and_file_reach_kedro_graphql_and_sighup_rereads_the_file(self):
