@@ -429,6 +429,10 @@ static void transport_why(const ke_graphql_forwarder *f, const req *r, CURLcode 
 
     if (r->too_big)
         snprintf(why, n, "the answer is too large");
+    else if (r->resend_refused)
+        snprintf(why, n,
+                 "the connection closed before an answer came (what the request did is looked "
+                 "up; it is not sent again)");
     else if (rc == CURLE_PEER_FAILED_VERIFICATION && f->ca_file != NULL)
         snprintf(why, n, "TLS certificate verification failed: %s (trusting --graphql-ca %s)",
                  detail, f->ca_file);

@@ -52,6 +52,9 @@ typedef struct req {
     ke_remote_ref *refs;          /* RK_MIRROR: the forwarded rows it polls */
     size_t n_refs;                /* how many */
     char *body;                   /* the request body */
+    size_t body_len;              /* its bytes */
+    size_t body_pos;              /* how many libcurl has read */
+    int resend_refused;           /* libcurl wanted to send a mutation again: refused */
     char *resp;                   /* the answer so far */
     size_t resp_len;              /* its bytes */
     size_t resp_cap;              /* allocated */

@@ -34,6 +34,38 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+/* The body goes to libcurl through a read callback, not CURLOPT_POSTFIELDS, so that a second
+ * send can be refused: libcurl sends a request again on a new connection when a reused one
+ * closed before any byte of the answer, and rewinds the body through on_seek first. A create or
+ * update kedro-graphql may have carried out must not run twice (a second pipeline, or a second
+ * run): its rewind fails the request, which then counts as unanswered and is looked up by our
+ * id's tag. A read may be sent again. */
+static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
+{
+    req *r = ud;
+    size_t n = size * nitems;
+
+    if (n > r->body_len - r->body_pos)
+        n = r->body_len - r->body_pos;
+    memcpy(buf, r->body + r->body_pos, n);
+    r->body_pos += n;
+    return n;
+}
+
+static int on_seek(void *ud, curl_off_t offset, int origin)
+{
+    req *r = ud;
+
+    if (origin != SEEK_SET || offset < 0 || (size_t)offset > r->body_len)
+        return CURL_SEEKFUNC_FAIL;
+    if (r->body_pos > 0 && (r->kind == RK_CREATE || r->kind == RK_UPDATE)) {
+        r->resend_refused = 1;
+        return CURL_SEEKFUNC_FAIL;
+    }
+    r->body_pos = (size_t)offset;
+    return CURL_SEEKFUNC_OK;
+}
+
 /* The request's headers: ours, the flags', the file's. NULL when out of memory. */
 static struct curl_slist *build_headers(ke_graphql_forwarder *f)
 {
@@ -73,6 +105,8 @@ void ke_gf_req_reset(req *r)
 {
     free(r->body);
     r->body = NULL;
+    r->body_len = r->body_pos = 0;
+    r->resend_refused = 0;
     r->resp_len = 0;
     r->too_big = 0;
     r->n = 0;
@@ -95,12 +129,18 @@ int ke_gf_req_send(ke_graphql_forwarder *f, req *r)
         return -1;
     }
     r->errbuf[0] = '\0';
+    r->body_len = strlen(r->body);
+    r->body_pos = 0;
+    r->resend_refused = 0;
     curl_easy_setopt(e, CURLOPT_URL, f->url);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(r->body));
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(e, CURLOPT_READDATA, r);
+    curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
+    curl_easy_setopt(e, CURLOPT_SEEKDATA, r);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)f->timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)f->timeout_ms);

@@ -263,6 +263,23 @@ class KgqlForwardTest(unittest.TestCase):
         # Every create was done there but no answer came back: the restart must find them.
         self.kill_mid_forward("lose-answers", lambda ps, n: len(ps) == n)
 
+    def test_a_create_whose_answer_is_lost_on_a_kept_alive_connection_is_not_sent_again(self):
+        # libcurl sends a request again on a new connection when a reused one closes before
+        # any answer byte: for a createPipeline kedro-graphql ran, that is a second pipeline.
+        self.start_standin(start_after=0.1, run_seconds=0.1)
+        self.start(timeout=2)
+        first = self.stub.Dispatch(event("keep-1", type="com.example.single")).pipelines[0].id
+        self.wait_final([first])  # forwarded and ended: its connections stay open and idle
+        creates = self.standin.stats()["operations"]["createPipeline"]
+        self.standin.set_mode("lose-answers")
+        second = self.stub.Dispatch(event("keep-2", type="com.example.single")).pipelines[0].id
+        self.wait(lambda: "forwarding pauses" in self.server.stderr(), 30, "the lost answer")
+        self.standin.set_mode("ok")
+        self.wait_forwarded([second])
+        self.assertEqual(self.standin.stats()["operations"]["createPipeline"], creates + 1)
+        self.assert_exactly_once([first, second])
+        self.wait_final([second])
+
     def crash_after_lost_update_answers(self, ids, round_no):
         """One batch of 16 pipelines (one create, one update request) with the stand-in
         losing every update's answer; kills kedro-eventd -9 as soon as all 16 are launched.
