@@ -285,7 +285,6 @@ class KgqlForwardTest(unittest.TestCase):
         losing every update's answer; kills kedro-eventd -9 as soon as all 16 are launched.
         Returns whether it died before learning of the launches: no lookup was answered (a
         lookup comes only after the lost answer's backoff, so this is the usual outcome)."""
-        self.start(timeout=5)
         reads = self.standin.stats()["operations"]["readPipelines"]
         r = self.stub.DispatchBatch(ce.CloudEventBatch(
             events=[event("lua-%d-%d" % (round_no, j)) for j in range(8)]))
@@ -304,8 +303,8 @@ class KgqlForwardTest(unittest.TestCase):
         self.standin.set_mode("lose-update-answers")
         ids = []
         for round_no in range(3):
+            self.start(timeout=5)
             if round_no > 0:  # the crash came too late: wait until the mirror has no work
-                self.start(timeout=5)
                 self.wait_final(ids)
             if self.crash_after_lost_update_answers(ids, round_no):
                 break
