@@ -600,7 +600,7 @@ static int is_tchar(unsigned char c)
 
 int ke_gql_header_check(const char *line, size_t len, char *msg, size_t cap)
 {
-    size_t i = 0;
+    size_t i = 0, name_len, v;
 
     while (i < len && is_tchar((unsigned char)line[i]))
         i++;
@@ -613,12 +613,20 @@ int ke_gql_header_check(const char *line, size_t len, char *msg, size_t cap)
         snprintf(msg, cap, "header %.*s is longer than %d bytes", (int)i, line, KE_GQL_HEADER_MAX);
         return -1;
     }
+    name_len = i;
     for (; i < len; i++) {
         if (line[i] == '\r' || line[i] == '\n' || line[i] == '\0') {
-            snprintf(msg, cap, "the value of header %.*s holds a CR, LF or NUL",
-                     (int)(strchr(line, ':') - line), line);
+            snprintf(msg, cap, "the value of header %.*s holds a CR, LF or NUL", (int)name_len,
+                     line);
             return -1;
         }
+    }
+    /* libcurl would not send "Name:" at all: say so instead of dropping it quietly. */
+    for (v = name_len + 1; v < len && (line[v] == ' ' || line[v] == '\t'); v++)
+        ;
+    if (v == len) {
+        snprintf(msg, cap, "header %.*s has an empty value", (int)name_len, line);
+        return -1;
     }
     return 0;
 }

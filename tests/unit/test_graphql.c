@@ -385,6 +385,9 @@ static void headers_are_checked_and_files_parsed(void **state)
     assert_int_equal(ke_gql_header_check("X: a\rb", 6, msg, sizeof msg), -1);
     assert_null(strstr(msg, "a\rb"));
     assert_non_null(strstr(msg, "CR, LF or NUL"));
+    assert_int_equal(ke_gql_header_check("X-Empty: \t ", 11, msg, sizeof msg), -1);
+    assert_string_equal(msg, "header X-Empty has an empty value");
+    assert_int_equal(ke_gql_header_check("X:v", 3, msg, sizeof msg), 0);
     memset(big, 'a', sizeof big);
     memcpy(big, "X: ", 3);
     assert_int_equal(ke_gql_header_check(big, sizeof big, msg, sizeof msg), -1);
