@@ -4,10 +4,13 @@ kills and restarts it on the same ports."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+import unittest
 import urllib.request
 
 SOURCE_DIR = os.environ.get("KE_SOURCE_DIR") or os.path.abspath(
@@ -117,3 +120,26 @@ class KgqlStandin:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class ForwardingTestCase(unittest.TestCase):
+    """A test of kedro-eventd forwarding to the stand-in: the members a test sets (standin,
+    server, channel) are stopped after it in reverse order, and its data dir is removed."""
+
+    data_dir_prefix = "ke-kgql-data-"
+
+    def setUp(self):
+        self.standin = None
+        self.server = None
+        self.channel = None
+        self.data_dir = tempfile.mkdtemp(prefix=self.data_dir_prefix)
+
+    def tearDown(self):
+        if self.channel is not None:
+            self.channel.close()
+        if self.server is not None:
+            self.server.__exit__(None, None, None)
+        if self.standin is not None:
+            self.standin.stop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+

@@ -11,7 +11,7 @@ import time
 import unittest
 
 import harness
-from kgql_harness import KgqlStandin
+from kgql_harness import ForwardingTestCase, KgqlStandin
 
 harness.load_stubs()
 
@@ -59,21 +59,7 @@ def ts_us(ts):
     return ts.seconds * 1000000 + ts.nanos // 1000
 
 
-class KgqlForwardTest(unittest.TestCase):
-    def setUp(self):
-        self.standin = None
-        self.server = None
-        self.channel = None
-        self.data_dir = tempfile.mkdtemp(prefix="ke-kgql-data-")
-
-    def tearDown(self):
-        if self.channel is not None:
-            self.channel.close()
-        if self.server is not None:
-            self.server.__exit__(None, None, None)
-        if self.standin is not None:
-            self.standin.stop()
-
+class KgqlForwardTest(ForwardingTestCase):
     def start_standin(self, **kw):
         kw.setdefault("pipelines", PIPELINES)
         self.standin = KgqlStandin(**kw)

@@ -5,12 +5,11 @@ system's roots do not hold the test CA) or against a certificate for another nam
 nothing, keeps the pipeline READY, says why on stderr once, and forwards it once a restart
 gives it the right CA."""
 
-import tempfile
 import unittest
 
 import certs
 import harness
-from kgql_harness import KgqlStandin
+from kgql_harness import ForwardingTestCase, KgqlStandin
 
 harness.load_stubs()
 
@@ -34,21 +33,12 @@ def tags(p):
     return {t.key: t.value for t in p.tags}
 
 
-class KgqlTlsTest(unittest.TestCase):
-    def setUp(self):
-        self.certs = certs.shared()
-        self.standin = None
-        self.server = None
-        self.channel = None
-        self.data_dir = tempfile.mkdtemp(prefix="ke-kgql-tls-")
+class KgqlTlsTest(ForwardingTestCase):
+    data_dir_prefix = "ke-kgql-tls-"
 
-    def tearDown(self):
-        if self.channel is not None:
-            self.channel.close()
-        if self.server is not None:
-            self.server.__exit__(None, None, None)
-        if self.standin is not None:
-            self.standin.stop()
+    def setUp(self):
+        super().setUp()
+        self.certs = certs.shared()
 
     def start_standin(self, cert_key):
         self.standin = KgqlStandin(pipelines=("event00",), start_after=0.1, run_seconds=0.1,
