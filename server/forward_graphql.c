@@ -153,7 +153,7 @@ static int start_batch(ke_graphql_forwarder *f, phase ph, req *r)
     for (i = 0; i < f->max_forwards && r->n < max; i++) {
         item *t = &f->items[i];
 
-        if (!t->used || t->busy || t->ph != ph)
+        if (!t->used || t->busy || t->ph != ph || (t->solo && r->n > 0))
             continue;
         if (ph == PH_LOOKUP) {
             ids[r->n] = t->it.p.id;
@@ -165,6 +165,8 @@ static int start_batch(ke_graphql_forwarder *f, phase ph, req *r)
                 continue;
         }
         r->idx[r->n++] = i;
+        if (t->solo)
+            break;
     }
     if (r->n == 0)
         return 0;
@@ -272,15 +274,41 @@ static void on_lookup_item(item *t, const void *ps, int more)
         item_outcome(t, KE_STATE_READY, NULL, p, st); /* launched before: never twice */
 }
 
+/* A create or update refused unread for its size (HTTP 413): its pipelines go again one to a
+ * request, and one that was alone ends FAILURE -- it would be refused forever and, retried,
+ * would hold up every other pipeline. Nothing was executed, so nothing is looked up. */
+static void on_too_large(ke_graphql_forwarder *f, req *r, const ke_gql_answer *a)
+{
+    char msg[sizeof a->msg + 96];
+    size_t i;
+
+    for (i = 0; i < r->n; i++) {
+        item *t = &f->items[r->idx[i]];
+
+        t->busy = 0;
+        t->solo = 1;
+        if (r->n > 1)
+            continue;
+        snprintf(msg, sizeof msg, "%s; this pipeline's %s alone was %zu bytes", a->msg,
+                 r->kind == RK_CREATE ? "createPipeline" : "updatePipeline", r->body_len);
+        item_outcome(t, KE_STATE_FAILURE, msg, NULL, NULL);
+    }
+}
+
 /* A forwarding request ended: moves each of its items on. */
 static void on_forward_done(ke_graphql_forwarder *f, req *r, const ke_gql_answer *a)
 {
     const void *obj, *ps = NULL;
     const char *msg;
     char alias[24]; /* a letter and a size_t */
-    int retry = a->cls == KE_GQL_RETRY, more = 0;
+    int retry = a->cls == KE_GQL_RETRY || a->cls == KE_GQL_TOO_LARGE, more = 0;
     ke_gql_class c;
     size_t i;
+
+    if (a->cls == KE_GQL_TOO_LARGE && r->kind != RK_LOOKUP) {
+        on_too_large(f, r, a);
+        return;
+    }
 
     if (r->kind == RK_LOOKUP && a->cls == KE_GQL_OK) {
         ps = ke_gql_read_pipelines(a, &more);

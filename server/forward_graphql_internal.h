@@ -34,6 +34,7 @@ typedef struct item {
     int used;             /* the slot holds a pipeline */
     int busy;             /* a request for it is in flight */
     phase ph;             /* what it needs next */
+    int solo;             /* a request carrying it was too large (HTTP 413): sent alone */
     ke_forward_item it;   /* the taken record */
     char *remote_id;      /* kedro-graphql's id once known */
     ke_remote_update upd; /* PH_APPLY: what to record (strings below owned) */

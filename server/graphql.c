@@ -286,6 +286,13 @@ void ke_gql_answer_read(ke_gql_answer *a, long http_status, const char *transpor
                  transport_error != NULL ? transport_error : "transport failure");
         return;
     }
+    if (http_status == 413) {
+        snprintf(a->msg, sizeof a->msg,
+                 "kedro-graphql (or a proxy before it) refused the request as too large "
+                 "(HTTP 413)");
+        a->cls = KE_GQL_TOO_LARGE;
+        return;
+    }
     if (body != NULL && len > 0)
         root = cJSON_ParseWithLength(body, len);
     data = cJSON_GetObjectItemCaseSensitive(root, "data");

@@ -26,6 +26,8 @@ typedef enum ke_gql_class {
     KE_GQL_PERMANENT, /* kedro-graphql refused it and will again: FAILURE with its message */
     KE_GQL_UNKNOWN,   /* no data and no error for this alias (another alias failed, so data is
                        * null): a create or update may or may not have happened: look it up */
+    KE_GQL_TOO_LARGE, /* HTTP 413: the request was refused unread for its size: send its
+                       * pipelines one to a request; one alone too large is a FAILURE */
 } ke_gql_class;
 
 /* A pipeline as a create or an update sends it. */

@@ -23,7 +23,7 @@ class KgqlStandin:
     """A running stand-in. url: its GraphQL endpoint; control_url: its control port."""
 
     def __init__(self, pipelines=("event00", "event01"), start_after=0.2, run_seconds=0.2,
-                 fail_pipelines=(), state_file=None, tls=None):
+                 fail_pipelines=(), state_file=None, tls=None, max_body=None):
         """tls: (certificate file, key file) to serve GraphQL over HTTPS (url then says
         https://127.0.0.1:PORT/graphql; the control port stays HTTP)."""
         self.options = ["--pipelines", ",".join(pipelines), "--start-after", str(start_after),
@@ -34,6 +34,8 @@ class KgqlStandin:
             self.options += ["--state-file", state_file]
         if tls:
             self.options += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+        if max_body:
+            self.options += ["--max-body", str(max_body)]
         self.proc = None
         self._start("127.0.0.1:0", "127.0.0.1:0")
 

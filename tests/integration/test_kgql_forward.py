@@ -191,6 +191,29 @@ class KgqlForwardTest(ForwardingTestCase):
                       [(q["name"], q["value"], q["type"].upper()) for q in theirs["parameters"]])
         self.assertEqual(tags(theirs)["k"], "v")
 
+    def test_a_request_too_large_is_split_and_a_pipeline_too_large_alone_fails(self):
+        # kedro-graphql behind a proxy with a body limit (nginx: client_max_body_size): three
+        # events of 90 kB fit one at a time, not together; one of 300 kB never fits and must
+        # not hold up the others by being retried forever.
+        self.start_standin(max_body=200000)
+        self.start()
+
+        def sized(i, size):
+            e = event(i, type="com.example.single")
+            e.text_data = json.dumps({"i": i, "pad": "x" * size})
+            return e
+
+        r = self.stub.DispatchBatch(ce.CloudEventBatch(
+            events=[sized("s%d" % k, 90000) for k in range(3)] + [sized("big", 300000)]))
+        ids = [res.pipelines[0].id for res in r.results]
+        final = self.wait_final(ids)
+        self.assertEqual([p.status[-1].state for p in final[:3]], [State.SUCCESS] * 3,
+                         self.server.stderr())
+        self.assertEqual(final[3].status[-1].state, State.FAILURE)
+        self.assertIn("too large (HTTP 413)", final[3].status[-1].error)
+        self.assertEqual(self.remote_of(ids[3]), None)
+        self.assert_exactly_once(ids[:3])
+
     def test_an_unknown_pipeline_name_is_recorded_as_failure_with_kedro_graphqls_message(self):
         self.start_standin()
         self.start()

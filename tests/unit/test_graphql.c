@@ -217,6 +217,13 @@ static void classification_retries_transport_http_and_timeouts(void **state)
     ke_gql_answer_release(&a);
     assert_int_equal(answer(401, "Unauthorized", &a), KE_GQL_RETRY);
     ke_gql_answer_release(&a);
+    /* A body limit (a proxy's HTML page, or JSON errors): the request was not read. */
+    assert_int_equal(answer(413, "<html>413 Request Entity Too Large</html>", &a),
+                     KE_GQL_TOO_LARGE);
+    assert_non_null(strstr(a.msg, "too large (HTTP 413)"));
+    ke_gql_answer_release(&a);
+    assert_int_equal(answer(413, "{\"errors\": [{\"message\": \"big\"}]}", &a), KE_GQL_TOO_LARGE);
+    ke_gql_answer_release(&a);
     assert_int_equal(answer(400, "{\"errors\": [{\"message\": \"Syntax Error: x\"}]}", &a),
                      KE_GQL_PERMANENT);
     assert_string_equal(a.msg, "Syntax Error: x");

@@ -597,6 +597,9 @@ class _Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("content-length") or 0)
         except ValueError:
             length = -1
+        left = length if length > MAX_BODY else 0  # read it all, so the client sees the 413
+        while left > 0 and self.rfile.read(min(left, 1 << 20)):
+            left -= 1 << 20
         if length < 0 or length > MAX_BODY:
             self.answer(413 if length > 0 else 400,
                         {"detail": "request body over %d bytes" % MAX_BODY if length > 0 else
@@ -754,10 +757,10 @@ def _names(text):
 
 
 def main(argv=None):
+    global MAX_BODY
     ap = argparse.ArgumentParser(
         prog="standin.py", description="A stand-in for kedro-graphql 1.5.1's GraphQL API, for "
-        "tests (see the top of this file for what it imitates and what not). Request bodies "
-        "up to %d bytes." % MAX_BODY)
+        "tests (see the top of this file for what it imitates and what not).")
     ap.add_argument("--listen", type=_address, required=True, help="GraphQL HOST:PORT (0: any)")
     ap.add_argument("--control", type=_address, required=True, help="control HOST:PORT")
     ap.add_argument("--pipelines", type=_names, default=["event00", "event01"],
@@ -769,9 +772,11 @@ def main(argv=None):
     ap.add_argument("--fail-pipelines", type=_names, default=[],
                     help="names whose runs end FAILURE with ValueError('boom')")
     ap.add_argument("--state-file", help="keep pipelines in this JSON file across restarts")
+    ap.add_argument("--max-body", type=int, default=MAX_BODY,
+                    help="bytes a request body may have (default %d; more: 413)" % MAX_BODY)
     opts = tls.parse_args(ap, argv)  # with --tls-cert/--tls-key
-    # the store holds many small dicts; collect cycles (rare here) seldom, not every 700
-    # allocations, which would rescan the whole store ever more often as it grows
+    MAX_BODY = opts.max_body  # like a proxy's body limit (nginx: client_max_body_size)
+    # many small dicts: collect cycles seldom, not every 700 allocations (rescans the store)
     gc.set_threshold(50000, 20, 100)
     store = Store(opts.pipelines, opts.start_after, opts.run_seconds, opts.fail_pipelines,
                   opts.state_file)
