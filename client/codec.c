@@ -117,6 +117,11 @@ bool google_protobuf_Any_callback(pb_istream_t *is, pb_ostream_t *os, const pb_f
     return bytes_field(is, os, field);
 }
 
+bool kedro_events_v1_LogChunk_callback(pb_istream_t *is, pb_ostream_t *os, const pb_field_t *field)
+{
+    return bytes_field(is, os, field);
+}
+
 static void scratch_release(scratch *s)
 {
     free(s->entries);

@@ -126,6 +126,8 @@ static int put_pipeline(ke_store *s, const ke_pipeline *p, sqlite3_int64 *seq)
         rc = step_bound(q, bad);
         if (rc == KE_OK)
             *seq = sqlite3_last_insert_rowid(s->wdb);
+        if (rc == KE_OK)
+            rc = ke_store_note_new(s, *seq, p);
     }
     for (i = 0; rc == KE_OK && i < p->n_status; i++)
         rc = put_status(s, *seq, (int)i, &p->status[i]);
@@ -246,7 +248,9 @@ int ke_store_append_status(ke_store *s, sqlite3_int64 seq, const ke_status *st)
     sqlite3_clear_bindings(q);
     if (n < 0)
         return KE_ESTORE;
-    rc = put_status(s, seq, n, st);
+    rc = ke_store_note_state(s, seq, st->state);
+    if (rc == KE_OK)
+        rc = put_status(s, seq, n, st);
     if (rc != KE_OK)
         return rc;
     q = s->st_set_state;
@@ -467,6 +471,8 @@ static int prepare_all(ke_store *s, ke_error *err)
         {offsetof(ke_store, st_by_seq), 0, "SELECT " PIPE_COLS " FROM pipelines WHERE seq = ?"},
         {offsetof(ke_store, st_history_w), 0, KE_STORE_HISTORY_SQL},
         {offsetof(ke_store, st_page_count), 0, "PRAGMA page_count"},
+        {offsetof(ke_store, st_ident), 0,
+         "SELECT id, name, coalesce(parent, ''), state FROM pipelines WHERE seq = ?"},
         {offsetof(ke_store, st_get), 1, "SELECT " PIPE_COLS " FROM pipelines WHERE id = ?"},
         {offsetof(ke_store, st_history_r), 1, KE_STORE_HISTORY_SQL},
     };
@@ -630,6 +636,8 @@ void ke_store_close(ke_store *s)
     sqlite3_finalize(s->st_by_seq);
     sqlite3_finalize(s->st_history_w);
     sqlite3_finalize(s->st_page_count);
+    sqlite3_finalize(s->st_ident);
+    ke_store_changes_free(s);
     sqlite3_finalize(s->st_get);
     sqlite3_finalize(s->st_history_r);
     sqlite3_close(s->rdb);

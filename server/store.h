@@ -135,6 +135,35 @@ int ke_store_count(ke_store *s, ke_state st, size_t *n, ke_error *err);
  * the previous fn is no longer running or going to run. */
 void ke_store_on_ready(ke_store *s, void (*fn)(void *ctx), void *ctx);
 
+/* ---- the change feed (store_changes.c): who learns of every state change */
+
+#define KE_STORE_MAX_SUBSCRIBERS 8 /* change subscribers at once */
+
+/* One state change a commit made: a pipeline stored (prev UNSPECIFIED) or a status appended to
+ * one (prev its state before; equal to state when a status repeats it, e.g. kedro-graphql's
+ * hand-over READY after READY). Strings live only during the callback. */
+typedef struct ke_change {
+    long long seq;      /* the pipeline's position */
+    const char *id;     /* its id */
+    const char *name;   /* its Kedro pipeline name */
+    const char *parent; /* its parent's id, or "" */
+    ke_state prev;      /* the state before, or KE_STATE_UNSPECIFIED for a new pipeline */
+    ke_state state;     /* the state entered */
+} ke_change;
+
+/* A subscriber: called on the writer thread after each commit that changed states, with every
+ * change of that commit in the order made, before the commit's callers are answered (so a
+ * caller that subscribed before its call sees its own changes first). Must be quick (copy
+ * what it needs and hand it to its own thread) and must not call the store. */
+typedef void (*ke_store_change_fn)(void *ctx, const ke_change *changes, size_t n);
+
+/* Adds fn(ctx) to the subscribers. Returns KE_OK, or KE_EINVAL when KE_STORE_MAX_SUBSCRIBERS
+ * are subscribed already. */
+int ke_store_subscribe(ke_store *s, ke_store_change_fn fn, void *ctx, ke_error *err);
+
+/* Removes fn(ctx); once this returns, it is no longer running or going to run. */
+void ke_store_unsubscribe(ke_store *s, ke_store_change_fn fn, void *ctx);
+
 /* ---- the kedro-graphql forwarder's side (docs/kedro-graphql.md) */
 
 /* A READY pipeline taken to be forwarded. */

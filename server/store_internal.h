@@ -82,6 +82,10 @@ struct ke_store {
     int stopping;                /* close() asked the writer to finish */
     pthread_t writer;            /* the writer thread */
     int writer_started;          /* writer is running */
+    ke_store_change_fn subs[KE_STORE_MAX_SUBSCRIBERS]; /* change subscribers (under qlock) */
+    void *subs_ctx[KE_STORE_MAX_SUBSCRIBERS];          /* for subs */
+    atomic_int n_subs;                                 /* subscribed (written under qlock) */
+    struct ke_change_log *changes;                     /* this transaction's changes (writer) */
     void (*on_ready)(void *);    /* commit added READY pipelines */
     void *on_ready_ctx;          /* for on_ready */
     char *path;                  /* database path, for messages */
@@ -93,7 +97,7 @@ struct ke_store {
     sqlite3_stmt *st_page_count; /* PRAGMA page_count (writer) */
     sqlite3_stmt *st_find_event, *st_ins_pipe, *st_ins_status, *st_ins_event, *st_next_ready,
         *st_set_state, *st_seq_of, *st_status_count, *st_range, *st_by_seq,
-        *st_history_w;                   /* the writer's prepared statements */
+        *st_history_w, *st_ident;        /* the writer's prepared statements */
     sqlite3_stmt *st_get, *st_history_r; /* the readers' (under rlock) */
 };
 
@@ -147,6 +151,29 @@ int ke_store_run_sync(ke_store *s, ke_req *r, ke_error *err);
 /* Appends st to the pipeline at seq as its newest status and sets its state (store.c). Returns
  * KE_OK or KE_ESTORE. */
 int ke_store_append_status(ke_store *s, sqlite3_int64 seq, const ke_status *st);
+
+/* ---- the change feed (store_changes.c) */
+
+/* Notes that pipeline p (stored at seq) was created in the current transaction; a no-op
+ * without subscribers. Returns KE_OK or KE_ENOMEM. */
+int ke_store_note_new(ke_store *s, long long seq, const ke_pipeline *p);
+
+/* Notes that the pipeline at seq enters state; reads its id, name, parent and current state
+ * (st_ident) before the caller updates it. A no-op without subscribers. Returns KE_OK,
+ * KE_ENOMEM or KE_ESTORE. */
+int ke_store_note_state(ke_store *s, long long seq, ke_state state);
+
+/* How many changes the current transaction noted (a savepoint's mark). */
+size_t ke_store_changes_mark(const ke_store *s);
+
+/* Forgets the changes noted after mark (a savepoint rolled back; 0: the transaction). */
+void ke_store_changes_rewind(ke_store *s, size_t mark);
+
+/* After a commit: hands the noted changes to every subscriber, then forgets them. */
+void ke_store_changes_deliver(ke_store *s);
+
+/* Frees the change log (ke_store_close). */
+void ke_store_changes_free(ke_store *s);
 
 /* ---- the forwarder's requests (store_remote.c), inside the writer's transaction */
 

@@ -37,6 +37,7 @@ static void fail_req(ke_req *r, const ke_error *e)
  * fails. */
 static int run_req(ke_store *s, ke_req *r, ke_error *berr)
 {
+    size_t mark = ke_store_changes_mark(s);
     int rc;
 
     if (ke_store_exec(s->wdb, "SAVEPOINT r") != KE_OK) {
@@ -65,6 +66,8 @@ static int run_req(ke_store *s, ke_req *r, ke_error *berr)
         ke_store_db_error(berr, s->wdb, s->path, "rollback to savepoint");
         return 1;
     }
+    if (rc != KE_OK)
+        ke_store_changes_rewind(s, mark);
     if (ke_store_exec(s->wdb, "RELEASE r") != KE_OK) {
         ke_store_db_error(berr, s->wdb, s->path, "release savepoint");
         return 1;
@@ -95,6 +98,7 @@ static void run_batch(ke_store *s, ke_req *batch)
     }
     if (!broken)
         return;
+    ke_store_changes_rewind(s, 0);
     if (!sqlite3_get_autocommit(s->wdb))
         ke_store_exec(s->wdb, "ROLLBACK");
     if (berr.code == KE_OK) /* defensive: a failure always has a retryable answer */
@@ -300,6 +304,8 @@ static void *writer_main(void *arg)
         if (committed)
             for (r = s->retry; r != NULL; r = r->next)
                 r->retry_at_ms = 0;
+        /* Subscribers learn of the commit's changes before its callers are answered. */
+        ke_store_changes_deliver(s);
         /* Wake the runner before answering, and under the lock: once a
          * caller has its answer, the hook may be unset and its target freed. */
         if (ready) {

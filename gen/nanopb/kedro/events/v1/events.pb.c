@@ -36,5 +36,23 @@ PB_BIND(kedro_events_v1_ListPipelinesRequest, kedro_events_v1_ListPipelinesReque
 PB_BIND(kedro_events_v1_ListPipelinesResponse, kedro_events_v1_ListPipelinesResponse, AUTO)
 
 
+PB_BIND(kedro_events_v1_CancelPipelineRequest, kedro_events_v1_CancelPipelineRequest, AUTO)
+
+
+PB_BIND(kedro_events_v1_RetryPipelineRequest, kedro_events_v1_RetryPipelineRequest, AUTO)
+
+
+PB_BIND(kedro_events_v1_WatchPipelineRequest, kedro_events_v1_WatchPipelineRequest, AUTO)
+
+
+PB_BIND(kedro_events_v1_WatchPipelinesRequest, kedro_events_v1_WatchPipelinesRequest, AUTO)
+
+
+PB_BIND(kedro_events_v1_StreamLogsRequest, kedro_events_v1_StreamLogsRequest, AUTO)
+
+
+PB_BIND(kedro_events_v1_LogChunk, kedro_events_v1_LogChunk, AUTO)
+
+
 
 

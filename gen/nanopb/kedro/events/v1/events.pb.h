@@ -4,6 +4,7 @@
 #ifndef PB_KEDRO_EVENTS_V1_KEDRO_EVENTS_V1_EVENTS_PB_H_INCLUDED
 #define PB_KEDRO_EVENTS_V1_KEDRO_EVENTS_V1_EVENTS_PB_H_INCLUDED
 #include <pb.h>
+#include "nanopb_bytes.h"
 #include "cloudevents/v1/cloudevents.pb.h"
 #include "google/protobuf/timestamp.pb.h"
 
@@ -125,6 +126,40 @@ typedef struct _kedro_events_v1_ListPipelinesResponse {
     char *next_page_token; /* pass it to get the next page; "" on the last page */
 } kedro_events_v1_ListPipelinesResponse;
 
+/* A request to cancel one pipeline. */
+typedef struct _kedro_events_v1_CancelPipelineRequest {
+    char *id; /* required: the pipeline id */
+} kedro_events_v1_CancelPipelineRequest;
+
+/* A request to run an ended pipeline again. */
+typedef struct _kedro_events_v1_RetryPipelineRequest {
+    char *id; /* required: the id of the pipeline to retry */
+} kedro_events_v1_RetryPipelineRequest;
+
+/* A request to follow one pipeline. */
+typedef struct _kedro_events_v1_WatchPipelineRequest {
+    char *id; /* required: the pipeline id */
+} kedro_events_v1_WatchPipelineRequest;
+
+/* Which changes WatchPipelines streams. Empty filters match everything. */
+typedef struct _kedro_events_v1_WatchPipelinesRequest {
+    char *name; /* only pipelines with this name */
+    kedro_events_v1_PipelineStatus_State *state; /* only changes into this state */
+    char *parent; /* only children of this pipeline */
+} kedro_events_v1_WatchPipelinesRequest;
+
+/* A request for a run's output. */
+typedef struct _kedro_events_v1_StreamLogsRequest {
+    char *id; /* required: the pipeline id */
+    bool *follow; /* keep streaming what is written until the run ends */
+    int32_t *tail_lines; /* start at the last this many lines; 0: from the start */
+} kedro_events_v1_StreamLogsRequest;
+
+/* A piece of a run's output, in order; chunks need not end at a line. */
+typedef struct _kedro_events_v1_LogChunk {
+    kec_pb_bytes data; /* raw bytes as the run wrote them */
+} kedro_events_v1_LogChunk;
+
 
 #ifdef __cplusplus
 extern "C" {
@@ -148,6 +183,13 @@ extern "C" {
 
 
 
+
+
+#define kedro_events_v1_WatchPipelinesRequest_state_ENUMTYPE kedro_events_v1_PipelineStatus_State
+
+
+
+
 /* Initializer values for message structs */
 #define kedro_events_v1_Parameter_init_default   {NULL, NULL, NULL}
 #define kedro_events_v1_Tag_init_default         {NULL, NULL}
@@ -159,6 +201,12 @@ extern "C" {
 #define kedro_events_v1_GetPipelineRequest_init_default {NULL}
 #define kedro_events_v1_ListPipelinesRequest_init_default {NULL, NULL, NULL, NULL, NULL}
 #define kedro_events_v1_ListPipelinesResponse_init_default {0, NULL, NULL}
+#define kedro_events_v1_CancelPipelineRequest_init_default {NULL}
+#define kedro_events_v1_RetryPipelineRequest_init_default {NULL}
+#define kedro_events_v1_WatchPipelineRequest_init_default {NULL}
+#define kedro_events_v1_WatchPipelinesRequest_init_default {NULL, NULL, NULL}
+#define kedro_events_v1_StreamLogsRequest_init_default {NULL, NULL, NULL}
+#define kedro_events_v1_LogChunk_init_default    {{{NULL}, NULL}}
 #define kedro_events_v1_Parameter_init_zero      {NULL, NULL, NULL}
 #define kedro_events_v1_Tag_init_zero            {NULL, NULL}
 #define kedro_events_v1_PipelineStatus_init_zero {NULL, NULL, NULL, NULL, NULL, 0, {NULL}, NULL, NULL, NULL}
@@ -169,6 +217,12 @@ extern "C" {
 #define kedro_events_v1_GetPipelineRequest_init_zero {NULL}
 #define kedro_events_v1_ListPipelinesRequest_init_zero {NULL, NULL, NULL, NULL, NULL}
 #define kedro_events_v1_ListPipelinesResponse_init_zero {0, NULL, NULL}
+#define kedro_events_v1_CancelPipelineRequest_init_zero {NULL}
+#define kedro_events_v1_RetryPipelineRequest_init_zero {NULL}
+#define kedro_events_v1_WatchPipelineRequest_init_zero {NULL}
+#define kedro_events_v1_WatchPipelinesRequest_init_zero {NULL, NULL, NULL}
+#define kedro_events_v1_StreamLogsRequest_init_zero {NULL, NULL, NULL}
+#define kedro_events_v1_LogChunk_init_zero       {{{NULL}, NULL}}
 
 /* Field tags (for use in manual encoding/decoding) */
 #define kedro_events_v1_Parameter_name_tag       1
@@ -210,6 +264,16 @@ extern "C" {
 #define kedro_events_v1_ListPipelinesRequest_page_token_tag 5
 #define kedro_events_v1_ListPipelinesResponse_pipelines_tag 1
 #define kedro_events_v1_ListPipelinesResponse_next_page_token_tag 2
+#define kedro_events_v1_CancelPipelineRequest_id_tag 1
+#define kedro_events_v1_RetryPipelineRequest_id_tag 1
+#define kedro_events_v1_WatchPipelineRequest_id_tag 1
+#define kedro_events_v1_WatchPipelinesRequest_name_tag 1
+#define kedro_events_v1_WatchPipelinesRequest_state_tag 2
+#define kedro_events_v1_WatchPipelinesRequest_parent_tag 3
+#define kedro_events_v1_StreamLogsRequest_id_tag 1
+#define kedro_events_v1_StreamLogsRequest_follow_tag 2
+#define kedro_events_v1_StreamLogsRequest_tail_lines_tag 3
+#define kedro_events_v1_LogChunk_data_tag        1
 
 /* Struct field encoding specification for nanopb */
 #define kedro_events_v1_Parameter_FIELDLIST(X, a) \
@@ -303,6 +367,41 @@ X(a, POINTER,  SINGULAR, STRING,   next_page_token,   2)
 #define kedro_events_v1_ListPipelinesResponse_DEFAULT NULL
 #define kedro_events_v1_ListPipelinesResponse_pipelines_MSGTYPE kedro_events_v1_Pipeline
 
+#define kedro_events_v1_CancelPipelineRequest_FIELDLIST(X, a) \
+X(a, POINTER,  SINGULAR, STRING,   id,                1)
+#define kedro_events_v1_CancelPipelineRequest_CALLBACK NULL
+#define kedro_events_v1_CancelPipelineRequest_DEFAULT NULL
+
+#define kedro_events_v1_RetryPipelineRequest_FIELDLIST(X, a) \
+X(a, POINTER,  SINGULAR, STRING,   id,                1)
+#define kedro_events_v1_RetryPipelineRequest_CALLBACK NULL
+#define kedro_events_v1_RetryPipelineRequest_DEFAULT NULL
+
+#define kedro_events_v1_WatchPipelineRequest_FIELDLIST(X, a) \
+X(a, POINTER,  SINGULAR, STRING,   id,                1)
+#define kedro_events_v1_WatchPipelineRequest_CALLBACK NULL
+#define kedro_events_v1_WatchPipelineRequest_DEFAULT NULL
+
+#define kedro_events_v1_WatchPipelinesRequest_FIELDLIST(X, a) \
+X(a, POINTER,  SINGULAR, STRING,   name,              1) \
+X(a, POINTER,  SINGULAR, UENUM,    state,             2) \
+X(a, POINTER,  SINGULAR, STRING,   parent,            3)
+#define kedro_events_v1_WatchPipelinesRequest_CALLBACK NULL
+#define kedro_events_v1_WatchPipelinesRequest_DEFAULT NULL
+
+#define kedro_events_v1_StreamLogsRequest_FIELDLIST(X, a) \
+X(a, POINTER,  SINGULAR, STRING,   id,                1) \
+X(a, POINTER,  SINGULAR, BOOL,     follow,            2) \
+X(a, POINTER,  SINGULAR, INT32,    tail_lines,        3)
+#define kedro_events_v1_StreamLogsRequest_CALLBACK NULL
+#define kedro_events_v1_StreamLogsRequest_DEFAULT NULL
+
+#define kedro_events_v1_LogChunk_FIELDLIST(X, a) \
+X(a, CALLBACK, SINGULAR, BYTES,    data,              1)
+extern bool kedro_events_v1_LogChunk_callback(pb_istream_t *istream, pb_ostream_t *ostream, const pb_field_t *field);
+#define kedro_events_v1_LogChunk_CALLBACK kedro_events_v1_LogChunk_callback
+#define kedro_events_v1_LogChunk_DEFAULT NULL
+
 extern const pb_msgdesc_t kedro_events_v1_Parameter_msg;
 extern const pb_msgdesc_t kedro_events_v1_Tag_msg;
 extern const pb_msgdesc_t kedro_events_v1_PipelineStatus_msg;
@@ -313,6 +412,12 @@ extern const pb_msgdesc_t kedro_events_v1_CreatePipelineRequest_msg;
 extern const pb_msgdesc_t kedro_events_v1_GetPipelineRequest_msg;
 extern const pb_msgdesc_t kedro_events_v1_ListPipelinesRequest_msg;
 extern const pb_msgdesc_t kedro_events_v1_ListPipelinesResponse_msg;
+extern const pb_msgdesc_t kedro_events_v1_CancelPipelineRequest_msg;
+extern const pb_msgdesc_t kedro_events_v1_RetryPipelineRequest_msg;
+extern const pb_msgdesc_t kedro_events_v1_WatchPipelineRequest_msg;
+extern const pb_msgdesc_t kedro_events_v1_WatchPipelinesRequest_msg;
+extern const pb_msgdesc_t kedro_events_v1_StreamLogsRequest_msg;
+extern const pb_msgdesc_t kedro_events_v1_LogChunk_msg;
 
 /* Defines for backwards compatibility with code written before nanopb-0.4.0 */
 #define kedro_events_v1_Parameter_fields &kedro_events_v1_Parameter_msg
@@ -325,6 +430,12 @@ extern const pb_msgdesc_t kedro_events_v1_ListPipelinesResponse_msg;
 #define kedro_events_v1_GetPipelineRequest_fields &kedro_events_v1_GetPipelineRequest_msg
 #define kedro_events_v1_ListPipelinesRequest_fields &kedro_events_v1_ListPipelinesRequest_msg
 #define kedro_events_v1_ListPipelinesResponse_fields &kedro_events_v1_ListPipelinesResponse_msg
+#define kedro_events_v1_CancelPipelineRequest_fields &kedro_events_v1_CancelPipelineRequest_msg
+#define kedro_events_v1_RetryPipelineRequest_fields &kedro_events_v1_RetryPipelineRequest_msg
+#define kedro_events_v1_WatchPipelineRequest_fields &kedro_events_v1_WatchPipelineRequest_msg
+#define kedro_events_v1_WatchPipelinesRequest_fields &kedro_events_v1_WatchPipelinesRequest_msg
+#define kedro_events_v1_StreamLogsRequest_fields &kedro_events_v1_StreamLogsRequest_msg
+#define kedro_events_v1_LogChunk_fields &kedro_events_v1_LogChunk_msg
 
 /* Maximum encoded size of messages (where known) */
 /* kedro_events_v1_Parameter_size depends on runtime parameters */
@@ -337,6 +448,12 @@ extern const pb_msgdesc_t kedro_events_v1_ListPipelinesResponse_msg;
 /* kedro_events_v1_GetPipelineRequest_size depends on runtime parameters */
 /* kedro_events_v1_ListPipelinesRequest_size depends on runtime parameters */
 /* kedro_events_v1_ListPipelinesResponse_size depends on runtime parameters */
+/* kedro_events_v1_CancelPipelineRequest_size depends on runtime parameters */
+/* kedro_events_v1_RetryPipelineRequest_size depends on runtime parameters */
+/* kedro_events_v1_WatchPipelineRequest_size depends on runtime parameters */
+/* kedro_events_v1_WatchPipelinesRequest_size depends on runtime parameters */
+/* kedro_events_v1_StreamLogsRequest_size depends on runtime parameters */
+/* kedro_events_v1_LogChunk_size depends on runtime parameters */
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -457,6 +457,276 @@ void   kedro__events__v1__list_pipelines_response__free_unpacked
   assert(message->base.descriptor == &kedro__events__v1__list_pipelines_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   kedro__events__v1__cancel_pipeline_request__init
+                     (Kedro__Events__V1__CancelPipelineRequest         *message)
+{
+  static const Kedro__Events__V1__CancelPipelineRequest init_value = KEDRO__EVENTS__V1__CANCEL_PIPELINE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t kedro__events__v1__cancel_pipeline_request__get_packed_size
+                     (const Kedro__Events__V1__CancelPipelineRequest *message)
+{
+  assert(message->base.descriptor == &kedro__events__v1__cancel_pipeline_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t kedro__events__v1__cancel_pipeline_request__pack
+                     (const Kedro__Events__V1__CancelPipelineRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &kedro__events__v1__cancel_pipeline_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t kedro__events__v1__cancel_pipeline_request__pack_to_buffer
+                     (const Kedro__Events__V1__CancelPipelineRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &kedro__events__v1__cancel_pipeline_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Kedro__Events__V1__CancelPipelineRequest *
+       kedro__events__v1__cancel_pipeline_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Kedro__Events__V1__CancelPipelineRequest *)
+     protobuf_c_message_unpack (&kedro__events__v1__cancel_pipeline_request__descriptor,
+                                allocator, len, data);
+}
+void   kedro__events__v1__cancel_pipeline_request__free_unpacked
+                     (Kedro__Events__V1__CancelPipelineRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &kedro__events__v1__cancel_pipeline_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   kedro__events__v1__retry_pipeline_request__init
+                     (Kedro__Events__V1__RetryPipelineRequest         *message)
+{
+  static const Kedro__Events__V1__RetryPipelineRequest init_value = KEDRO__EVENTS__V1__RETRY_PIPELINE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t kedro__events__v1__retry_pipeline_request__get_packed_size
+                     (const Kedro__Events__V1__RetryPipelineRequest *message)
+{
+  assert(message->base.descriptor == &kedro__events__v1__retry_pipeline_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t kedro__events__v1__retry_pipeline_request__pack
+                     (const Kedro__Events__V1__RetryPipelineRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &kedro__events__v1__retry_pipeline_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t kedro__events__v1__retry_pipeline_request__pack_to_buffer
+                     (const Kedro__Events__V1__RetryPipelineRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &kedro__events__v1__retry_pipeline_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Kedro__Events__V1__RetryPipelineRequest *
+       kedro__events__v1__retry_pipeline_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Kedro__Events__V1__RetryPipelineRequest *)
+     protobuf_c_message_unpack (&kedro__events__v1__retry_pipeline_request__descriptor,
+                                allocator, len, data);
+}
+void   kedro__events__v1__retry_pipeline_request__free_unpacked
+                     (Kedro__Events__V1__RetryPipelineRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &kedro__events__v1__retry_pipeline_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   kedro__events__v1__watch_pipeline_request__init
+                     (Kedro__Events__V1__WatchPipelineRequest         *message)
+{
+  static const Kedro__Events__V1__WatchPipelineRequest init_value = KEDRO__EVENTS__V1__WATCH_PIPELINE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t kedro__events__v1__watch_pipeline_request__get_packed_size
+                     (const Kedro__Events__V1__WatchPipelineRequest *message)
+{
+  assert(message->base.descriptor == &kedro__events__v1__watch_pipeline_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t kedro__events__v1__watch_pipeline_request__pack
+                     (const Kedro__Events__V1__WatchPipelineRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &kedro__events__v1__watch_pipeline_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t kedro__events__v1__watch_pipeline_request__pack_to_buffer
+                     (const Kedro__Events__V1__WatchPipelineRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &kedro__events__v1__watch_pipeline_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Kedro__Events__V1__WatchPipelineRequest *
+       kedro__events__v1__watch_pipeline_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Kedro__Events__V1__WatchPipelineRequest *)
+     protobuf_c_message_unpack (&kedro__events__v1__watch_pipeline_request__descriptor,
+                                allocator, len, data);
+}
+void   kedro__events__v1__watch_pipeline_request__free_unpacked
+                     (Kedro__Events__V1__WatchPipelineRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &kedro__events__v1__watch_pipeline_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   kedro__events__v1__watch_pipelines_request__init
+                     (Kedro__Events__V1__WatchPipelinesRequest         *message)
+{
+  static const Kedro__Events__V1__WatchPipelinesRequest init_value = KEDRO__EVENTS__V1__WATCH_PIPELINES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t kedro__events__v1__watch_pipelines_request__get_packed_size
+                     (const Kedro__Events__V1__WatchPipelinesRequest *message)
+{
+  assert(message->base.descriptor == &kedro__events__v1__watch_pipelines_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t kedro__events__v1__watch_pipelines_request__pack
+                     (const Kedro__Events__V1__WatchPipelinesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &kedro__events__v1__watch_pipelines_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t kedro__events__v1__watch_pipelines_request__pack_to_buffer
+                     (const Kedro__Events__V1__WatchPipelinesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &kedro__events__v1__watch_pipelines_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Kedro__Events__V1__WatchPipelinesRequest *
+       kedro__events__v1__watch_pipelines_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Kedro__Events__V1__WatchPipelinesRequest *)
+     protobuf_c_message_unpack (&kedro__events__v1__watch_pipelines_request__descriptor,
+                                allocator, len, data);
+}
+void   kedro__events__v1__watch_pipelines_request__free_unpacked
+                     (Kedro__Events__V1__WatchPipelinesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &kedro__events__v1__watch_pipelines_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   kedro__events__v1__stream_logs_request__init
+                     (Kedro__Events__V1__StreamLogsRequest         *message)
+{
+  static const Kedro__Events__V1__StreamLogsRequest init_value = KEDRO__EVENTS__V1__STREAM_LOGS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t kedro__events__v1__stream_logs_request__get_packed_size
+                     (const Kedro__Events__V1__StreamLogsRequest *message)
+{
+  assert(message->base.descriptor == &kedro__events__v1__stream_logs_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t kedro__events__v1__stream_logs_request__pack
+                     (const Kedro__Events__V1__StreamLogsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &kedro__events__v1__stream_logs_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t kedro__events__v1__stream_logs_request__pack_to_buffer
+                     (const Kedro__Events__V1__StreamLogsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &kedro__events__v1__stream_logs_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Kedro__Events__V1__StreamLogsRequest *
+       kedro__events__v1__stream_logs_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Kedro__Events__V1__StreamLogsRequest *)
+     protobuf_c_message_unpack (&kedro__events__v1__stream_logs_request__descriptor,
+                                allocator, len, data);
+}
+void   kedro__events__v1__stream_logs_request__free_unpacked
+                     (Kedro__Events__V1__StreamLogsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &kedro__events__v1__stream_logs_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   kedro__events__v1__log_chunk__init
+                     (Kedro__Events__V1__LogChunk         *message)
+{
+  static const Kedro__Events__V1__LogChunk init_value = KEDRO__EVENTS__V1__LOG_CHUNK__INIT;
+  *message = init_value;
+}
+size_t kedro__events__v1__log_chunk__get_packed_size
+                     (const Kedro__Events__V1__LogChunk *message)
+{
+  assert(message->base.descriptor == &kedro__events__v1__log_chunk__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t kedro__events__v1__log_chunk__pack
+                     (const Kedro__Events__V1__LogChunk *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &kedro__events__v1__log_chunk__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t kedro__events__v1__log_chunk__pack_to_buffer
+                     (const Kedro__Events__V1__LogChunk *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &kedro__events__v1__log_chunk__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Kedro__Events__V1__LogChunk *
+       kedro__events__v1__log_chunk__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Kedro__Events__V1__LogChunk *)
+     protobuf_c_message_unpack (&kedro__events__v1__log_chunk__descriptor,
+                                allocator, len, data);
+}
+void   kedro__events__v1__log_chunk__free_unpacked
+                     (Kedro__Events__V1__LogChunk *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &kedro__events__v1__log_chunk__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor kedro__events__v1__parameter__field_descriptors[3] =
 {
   {
@@ -1252,20 +1522,310 @@ const ProtobufCMessageDescriptor kedro__events__v1__list_pipelines_response__des
   (ProtobufCMessageInit) kedro__events__v1__list_pipelines_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor kedro__events__v1__event_service__method_descriptors[5] =
+static const ProtobufCFieldDescriptor kedro__events__v1__cancel_pipeline_request__field_descriptors[1] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__CancelPipelineRequest, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned kedro__events__v1__cancel_pipeline_request__field_indices_by_name[] = {
+  0,   /* field[0] = id */
+};
+static const ProtobufCIntRange kedro__events__v1__cancel_pipeline_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor kedro__events__v1__cancel_pipeline_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "kedro.events.v1.CancelPipelineRequest",
+  "CancelPipelineRequest",
+  "Kedro__Events__V1__CancelPipelineRequest",
+  "kedro.events.v1",
+  sizeof(Kedro__Events__V1__CancelPipelineRequest),
+  1,
+  kedro__events__v1__cancel_pipeline_request__field_descriptors,
+  kedro__events__v1__cancel_pipeline_request__field_indices_by_name,
+  1,  kedro__events__v1__cancel_pipeline_request__number_ranges,
+  (ProtobufCMessageInit) kedro__events__v1__cancel_pipeline_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor kedro__events__v1__retry_pipeline_request__field_descriptors[1] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__RetryPipelineRequest, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned kedro__events__v1__retry_pipeline_request__field_indices_by_name[] = {
+  0,   /* field[0] = id */
+};
+static const ProtobufCIntRange kedro__events__v1__retry_pipeline_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor kedro__events__v1__retry_pipeline_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "kedro.events.v1.RetryPipelineRequest",
+  "RetryPipelineRequest",
+  "Kedro__Events__V1__RetryPipelineRequest",
+  "kedro.events.v1",
+  sizeof(Kedro__Events__V1__RetryPipelineRequest),
+  1,
+  kedro__events__v1__retry_pipeline_request__field_descriptors,
+  kedro__events__v1__retry_pipeline_request__field_indices_by_name,
+  1,  kedro__events__v1__retry_pipeline_request__number_ranges,
+  (ProtobufCMessageInit) kedro__events__v1__retry_pipeline_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor kedro__events__v1__watch_pipeline_request__field_descriptors[1] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__WatchPipelineRequest, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned kedro__events__v1__watch_pipeline_request__field_indices_by_name[] = {
+  0,   /* field[0] = id */
+};
+static const ProtobufCIntRange kedro__events__v1__watch_pipeline_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor kedro__events__v1__watch_pipeline_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "kedro.events.v1.WatchPipelineRequest",
+  "WatchPipelineRequest",
+  "Kedro__Events__V1__WatchPipelineRequest",
+  "kedro.events.v1",
+  sizeof(Kedro__Events__V1__WatchPipelineRequest),
+  1,
+  kedro__events__v1__watch_pipeline_request__field_descriptors,
+  kedro__events__v1__watch_pipeline_request__field_indices_by_name,
+  1,  kedro__events__v1__watch_pipeline_request__number_ranges,
+  (ProtobufCMessageInit) kedro__events__v1__watch_pipeline_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor kedro__events__v1__watch_pipelines_request__field_descriptors[3] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__WatchPipelinesRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__WatchPipelinesRequest, state),
+    &kedro__events__v1__pipeline_status__state__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "parent",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__WatchPipelinesRequest, parent),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned kedro__events__v1__watch_pipelines_request__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+  2,   /* field[2] = parent */
+  1,   /* field[1] = state */
+};
+static const ProtobufCIntRange kedro__events__v1__watch_pipelines_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor kedro__events__v1__watch_pipelines_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "kedro.events.v1.WatchPipelinesRequest",
+  "WatchPipelinesRequest",
+  "Kedro__Events__V1__WatchPipelinesRequest",
+  "kedro.events.v1",
+  sizeof(Kedro__Events__V1__WatchPipelinesRequest),
+  3,
+  kedro__events__v1__watch_pipelines_request__field_descriptors,
+  kedro__events__v1__watch_pipelines_request__field_indices_by_name,
+  1,  kedro__events__v1__watch_pipelines_request__number_ranges,
+  (ProtobufCMessageInit) kedro__events__v1__watch_pipelines_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor kedro__events__v1__stream_logs_request__field_descriptors[3] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__StreamLogsRequest, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "follow",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__StreamLogsRequest, follow),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tail_lines",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__StreamLogsRequest, tail_lines),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned kedro__events__v1__stream_logs_request__field_indices_by_name[] = {
+  1,   /* field[1] = follow */
+  0,   /* field[0] = id */
+  2,   /* field[2] = tail_lines */
+};
+static const ProtobufCIntRange kedro__events__v1__stream_logs_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor kedro__events__v1__stream_logs_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "kedro.events.v1.StreamLogsRequest",
+  "StreamLogsRequest",
+  "Kedro__Events__V1__StreamLogsRequest",
+  "kedro.events.v1",
+  sizeof(Kedro__Events__V1__StreamLogsRequest),
+  3,
+  kedro__events__v1__stream_logs_request__field_descriptors,
+  kedro__events__v1__stream_logs_request__field_indices_by_name,
+  1,  kedro__events__v1__stream_logs_request__number_ranges,
+  (ProtobufCMessageInit) kedro__events__v1__stream_logs_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor kedro__events__v1__log_chunk__field_descriptors[1] =
+{
+  {
+    "data",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__LogChunk, data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned kedro__events__v1__log_chunk__field_indices_by_name[] = {
+  0,   /* field[0] = data */
+};
+static const ProtobufCIntRange kedro__events__v1__log_chunk__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor kedro__events__v1__log_chunk__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "kedro.events.v1.LogChunk",
+  "LogChunk",
+  "Kedro__Events__V1__LogChunk",
+  "kedro.events.v1",
+  sizeof(Kedro__Events__V1__LogChunk),
+  1,
+  kedro__events__v1__log_chunk__field_descriptors,
+  kedro__events__v1__log_chunk__field_indices_by_name,
+  1,  kedro__events__v1__log_chunk__number_ranges,
+  (ProtobufCMessageInit) kedro__events__v1__log_chunk__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor kedro__events__v1__event_service__method_descriptors[10] =
 {
   { "Dispatch", &io__cloudevents__v1__cloud_event__descriptor, &kedro__events__v1__dispatch_response__descriptor },
   { "DispatchBatch", &io__cloudevents__v1__cloud_event_batch__descriptor, &kedro__events__v1__dispatch_batch_response__descriptor },
   { "CreatePipeline", &kedro__events__v1__create_pipeline_request__descriptor, &kedro__events__v1__pipeline__descriptor },
   { "GetPipeline", &kedro__events__v1__get_pipeline_request__descriptor, &kedro__events__v1__pipeline__descriptor },
   { "ListPipelines", &kedro__events__v1__list_pipelines_request__descriptor, &kedro__events__v1__list_pipelines_response__descriptor },
+  { "CancelPipeline", &kedro__events__v1__cancel_pipeline_request__descriptor, &kedro__events__v1__pipeline__descriptor },
+  { "RetryPipeline", &kedro__events__v1__retry_pipeline_request__descriptor, &kedro__events__v1__pipeline__descriptor },
+  { "WatchPipeline", &kedro__events__v1__watch_pipeline_request__descriptor, &kedro__events__v1__pipeline__descriptor },
+  { "WatchPipelines", &kedro__events__v1__watch_pipelines_request__descriptor, &kedro__events__v1__pipeline__descriptor },
+  { "StreamLogs", &kedro__events__v1__stream_logs_request__descriptor, &kedro__events__v1__log_chunk__descriptor },
 };
 const unsigned kedro__events__v1__event_service__method_indices_by_name[] = {
+  5,        /* CancelPipeline */
   2,        /* CreatePipeline */
   0,        /* Dispatch */
   1,        /* DispatchBatch */
   3,        /* GetPipeline */
-  4         /* ListPipelines */
+  4,        /* ListPipelines */
+  6,        /* RetryPipeline */
+  9,        /* StreamLogs */
+  7,        /* WatchPipeline */
+  8         /* WatchPipelines */
 };
 const ProtobufCServiceDescriptor kedro__events__v1__event_service__descriptor =
 {
@@ -1274,7 +1834,7 @@ const ProtobufCServiceDescriptor kedro__events__v1__event_service__descriptor =
   "EventService",
   "Kedro__Events__V1__EventService",
   "kedro.events.v1",
-  5,
+  10,
   kedro__events__v1__event_service__method_descriptors,
   kedro__events__v1__event_service__method_indices_by_name
 };
@@ -1317,6 +1877,46 @@ void kedro__events__v1__event_service__list_pipelines(ProtobufCService *service,
 {
   assert(service->descriptor == &kedro__events__v1__event_service__descriptor);
   service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void kedro__events__v1__event_service__cancel_pipeline(ProtobufCService *service,
+                                                       const Kedro__Events__V1__CancelPipelineRequest *input,
+                                                       Kedro__Events__V1__Pipeline_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &kedro__events__v1__event_service__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void kedro__events__v1__event_service__retry_pipeline(ProtobufCService *service,
+                                                      const Kedro__Events__V1__RetryPipelineRequest *input,
+                                                      Kedro__Events__V1__Pipeline_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &kedro__events__v1__event_service__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void kedro__events__v1__event_service__watch_pipeline(ProtobufCService *service,
+                                                      const Kedro__Events__V1__WatchPipelineRequest *input,
+                                                      Kedro__Events__V1__Pipeline_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &kedro__events__v1__event_service__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void kedro__events__v1__event_service__watch_pipelines(ProtobufCService *service,
+                                                       const Kedro__Events__V1__WatchPipelinesRequest *input,
+                                                       Kedro__Events__V1__Pipeline_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &kedro__events__v1__event_service__descriptor);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void kedro__events__v1__event_service__stream_logs(ProtobufCService *service,
+                                                   const Kedro__Events__V1__StreamLogsRequest *input,
+                                                   Kedro__Events__V1__LogChunk_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &kedro__events__v1__event_service__descriptor);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void kedro__events__v1__event_service__init (Kedro__Events__V1__EventService_Service *service,
                                              Kedro__Events__V1__EventService_ServiceDestroy destroy)

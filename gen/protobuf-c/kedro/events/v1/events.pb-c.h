@@ -27,6 +27,12 @@ typedef struct Kedro__Events__V1__CreatePipelineRequest Kedro__Events__V1__Creat
 typedef struct Kedro__Events__V1__GetPipelineRequest Kedro__Events__V1__GetPipelineRequest;
 typedef struct Kedro__Events__V1__ListPipelinesRequest Kedro__Events__V1__ListPipelinesRequest;
 typedef struct Kedro__Events__V1__ListPipelinesResponse Kedro__Events__V1__ListPipelinesResponse;
+typedef struct Kedro__Events__V1__CancelPipelineRequest Kedro__Events__V1__CancelPipelineRequest;
+typedef struct Kedro__Events__V1__RetryPipelineRequest Kedro__Events__V1__RetryPipelineRequest;
+typedef struct Kedro__Events__V1__WatchPipelineRequest Kedro__Events__V1__WatchPipelineRequest;
+typedef struct Kedro__Events__V1__WatchPipelinesRequest Kedro__Events__V1__WatchPipelinesRequest;
+typedef struct Kedro__Events__V1__StreamLogsRequest Kedro__Events__V1__StreamLogsRequest;
+typedef struct Kedro__Events__V1__LogChunk Kedro__Events__V1__LogChunk;
 
 
 /* --- enums --- */
@@ -367,6 +373,118 @@ struct  Kedro__Events__V1__ListPipelinesResponse
     , 0,NULL, (char *)protobuf_c_empty_string }
 
 
+/*
+ * A request to cancel one pipeline.
+ */
+struct  Kedro__Events__V1__CancelPipelineRequest
+{
+  ProtobufCMessage base;
+  /*
+   * required: the pipeline id
+   */
+  char *id;
+};
+#define KEDRO__EVENTS__V1__CANCEL_PIPELINE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&kedro__events__v1__cancel_pipeline_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+/*
+ * A request to run an ended pipeline again.
+ */
+struct  Kedro__Events__V1__RetryPipelineRequest
+{
+  ProtobufCMessage base;
+  /*
+   * required: the id of the pipeline to retry
+   */
+  char *id;
+};
+#define KEDRO__EVENTS__V1__RETRY_PIPELINE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&kedro__events__v1__retry_pipeline_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+/*
+ * A request to follow one pipeline.
+ */
+struct  Kedro__Events__V1__WatchPipelineRequest
+{
+  ProtobufCMessage base;
+  /*
+   * required: the pipeline id
+   */
+  char *id;
+};
+#define KEDRO__EVENTS__V1__WATCH_PIPELINE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&kedro__events__v1__watch_pipeline_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+/*
+ * Which changes WatchPipelines streams. Empty filters match everything.
+ */
+struct  Kedro__Events__V1__WatchPipelinesRequest
+{
+  ProtobufCMessage base;
+  /*
+   * only pipelines with this name
+   */
+  char *name;
+  /*
+   * only changes into this state
+   */
+  Kedro__Events__V1__PipelineStatus__State state;
+  /*
+   * only children of this pipeline
+   */
+  char *parent;
+};
+#define KEDRO__EVENTS__V1__WATCH_PIPELINES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&kedro__events__v1__watch_pipelines_request__descriptor) \
+    , (char *)protobuf_c_empty_string, KEDRO__EVENTS__V1__PIPELINE_STATUS__STATE__STATE_UNSPECIFIED, (char *)protobuf_c_empty_string }
+
+
+/*
+ * A request for a run's output.
+ */
+struct  Kedro__Events__V1__StreamLogsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * required: the pipeline id
+   */
+  char *id;
+  /*
+   * keep streaming what is written until the run ends
+   */
+  protobuf_c_boolean follow;
+  /*
+   * start at the last this many lines; 0: from the start
+   */
+  int32_t tail_lines;
+};
+#define KEDRO__EVENTS__V1__STREAM_LOGS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&kedro__events__v1__stream_logs_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0 }
+
+
+/*
+ * A piece of a run's output, in order; chunks need not end at a line.
+ */
+struct  Kedro__Events__V1__LogChunk
+{
+  ProtobufCMessage base;
+  /*
+   * raw bytes as the run wrote them
+   */
+  ProtobufCBinaryData data;
+};
+#define KEDRO__EVENTS__V1__LOG_CHUNK__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&kedro__events__v1__log_chunk__descriptor) \
+    , {0,NULL} }
+
+
 /* Kedro__Events__V1__Parameter methods */
 void   kedro__events__v1__parameter__init
                      (Kedro__Events__V1__Parameter         *message);
@@ -557,6 +675,120 @@ Kedro__Events__V1__ListPipelinesResponse *
 void   kedro__events__v1__list_pipelines_response__free_unpacked
                      (Kedro__Events__V1__ListPipelinesResponse *message,
                       ProtobufCAllocator *allocator);
+/* Kedro__Events__V1__CancelPipelineRequest methods */
+void   kedro__events__v1__cancel_pipeline_request__init
+                     (Kedro__Events__V1__CancelPipelineRequest         *message);
+size_t kedro__events__v1__cancel_pipeline_request__get_packed_size
+                     (const Kedro__Events__V1__CancelPipelineRequest   *message);
+size_t kedro__events__v1__cancel_pipeline_request__pack
+                     (const Kedro__Events__V1__CancelPipelineRequest   *message,
+                      uint8_t             *out);
+size_t kedro__events__v1__cancel_pipeline_request__pack_to_buffer
+                     (const Kedro__Events__V1__CancelPipelineRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Kedro__Events__V1__CancelPipelineRequest *
+       kedro__events__v1__cancel_pipeline_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   kedro__events__v1__cancel_pipeline_request__free_unpacked
+                     (Kedro__Events__V1__CancelPipelineRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Kedro__Events__V1__RetryPipelineRequest methods */
+void   kedro__events__v1__retry_pipeline_request__init
+                     (Kedro__Events__V1__RetryPipelineRequest         *message);
+size_t kedro__events__v1__retry_pipeline_request__get_packed_size
+                     (const Kedro__Events__V1__RetryPipelineRequest   *message);
+size_t kedro__events__v1__retry_pipeline_request__pack
+                     (const Kedro__Events__V1__RetryPipelineRequest   *message,
+                      uint8_t             *out);
+size_t kedro__events__v1__retry_pipeline_request__pack_to_buffer
+                     (const Kedro__Events__V1__RetryPipelineRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Kedro__Events__V1__RetryPipelineRequest *
+       kedro__events__v1__retry_pipeline_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   kedro__events__v1__retry_pipeline_request__free_unpacked
+                     (Kedro__Events__V1__RetryPipelineRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Kedro__Events__V1__WatchPipelineRequest methods */
+void   kedro__events__v1__watch_pipeline_request__init
+                     (Kedro__Events__V1__WatchPipelineRequest         *message);
+size_t kedro__events__v1__watch_pipeline_request__get_packed_size
+                     (const Kedro__Events__V1__WatchPipelineRequest   *message);
+size_t kedro__events__v1__watch_pipeline_request__pack
+                     (const Kedro__Events__V1__WatchPipelineRequest   *message,
+                      uint8_t             *out);
+size_t kedro__events__v1__watch_pipeline_request__pack_to_buffer
+                     (const Kedro__Events__V1__WatchPipelineRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Kedro__Events__V1__WatchPipelineRequest *
+       kedro__events__v1__watch_pipeline_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   kedro__events__v1__watch_pipeline_request__free_unpacked
+                     (Kedro__Events__V1__WatchPipelineRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Kedro__Events__V1__WatchPipelinesRequest methods */
+void   kedro__events__v1__watch_pipelines_request__init
+                     (Kedro__Events__V1__WatchPipelinesRequest         *message);
+size_t kedro__events__v1__watch_pipelines_request__get_packed_size
+                     (const Kedro__Events__V1__WatchPipelinesRequest   *message);
+size_t kedro__events__v1__watch_pipelines_request__pack
+                     (const Kedro__Events__V1__WatchPipelinesRequest   *message,
+                      uint8_t             *out);
+size_t kedro__events__v1__watch_pipelines_request__pack_to_buffer
+                     (const Kedro__Events__V1__WatchPipelinesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Kedro__Events__V1__WatchPipelinesRequest *
+       kedro__events__v1__watch_pipelines_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   kedro__events__v1__watch_pipelines_request__free_unpacked
+                     (Kedro__Events__V1__WatchPipelinesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Kedro__Events__V1__StreamLogsRequest methods */
+void   kedro__events__v1__stream_logs_request__init
+                     (Kedro__Events__V1__StreamLogsRequest         *message);
+size_t kedro__events__v1__stream_logs_request__get_packed_size
+                     (const Kedro__Events__V1__StreamLogsRequest   *message);
+size_t kedro__events__v1__stream_logs_request__pack
+                     (const Kedro__Events__V1__StreamLogsRequest   *message,
+                      uint8_t             *out);
+size_t kedro__events__v1__stream_logs_request__pack_to_buffer
+                     (const Kedro__Events__V1__StreamLogsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Kedro__Events__V1__StreamLogsRequest *
+       kedro__events__v1__stream_logs_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   kedro__events__v1__stream_logs_request__free_unpacked
+                     (Kedro__Events__V1__StreamLogsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Kedro__Events__V1__LogChunk methods */
+void   kedro__events__v1__log_chunk__init
+                     (Kedro__Events__V1__LogChunk         *message);
+size_t kedro__events__v1__log_chunk__get_packed_size
+                     (const Kedro__Events__V1__LogChunk   *message);
+size_t kedro__events__v1__log_chunk__pack
+                     (const Kedro__Events__V1__LogChunk   *message,
+                      uint8_t             *out);
+size_t kedro__events__v1__log_chunk__pack_to_buffer
+                     (const Kedro__Events__V1__LogChunk   *message,
+                      ProtobufCBuffer     *buffer);
+Kedro__Events__V1__LogChunk *
+       kedro__events__v1__log_chunk__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   kedro__events__v1__log_chunk__free_unpacked
+                     (Kedro__Events__V1__LogChunk *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Kedro__Events__V1__Parameter_Closure)
@@ -589,6 +821,24 @@ typedef void (*Kedro__Events__V1__ListPipelinesRequest_Closure)
 typedef void (*Kedro__Events__V1__ListPipelinesResponse_Closure)
                  (const Kedro__Events__V1__ListPipelinesResponse *message,
                   void *closure_data);
+typedef void (*Kedro__Events__V1__CancelPipelineRequest_Closure)
+                 (const Kedro__Events__V1__CancelPipelineRequest *message,
+                  void *closure_data);
+typedef void (*Kedro__Events__V1__RetryPipelineRequest_Closure)
+                 (const Kedro__Events__V1__RetryPipelineRequest *message,
+                  void *closure_data);
+typedef void (*Kedro__Events__V1__WatchPipelineRequest_Closure)
+                 (const Kedro__Events__V1__WatchPipelineRequest *message,
+                  void *closure_data);
+typedef void (*Kedro__Events__V1__WatchPipelinesRequest_Closure)
+                 (const Kedro__Events__V1__WatchPipelinesRequest *message,
+                  void *closure_data);
+typedef void (*Kedro__Events__V1__StreamLogsRequest_Closure)
+                 (const Kedro__Events__V1__StreamLogsRequest *message,
+                  void *closure_data);
+typedef void (*Kedro__Events__V1__LogChunk_Closure)
+                 (const Kedro__Events__V1__LogChunk *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -616,6 +866,26 @@ struct Kedro__Events__V1__EventService_Service
                          const Kedro__Events__V1__ListPipelinesRequest *input,
                          Kedro__Events__V1__ListPipelinesResponse_Closure closure,
                          void *closure_data);
+  void (*cancel_pipeline)(Kedro__Events__V1__EventService_Service *service,
+                          const Kedro__Events__V1__CancelPipelineRequest *input,
+                          Kedro__Events__V1__Pipeline_Closure closure,
+                          void *closure_data);
+  void (*retry_pipeline)(Kedro__Events__V1__EventService_Service *service,
+                         const Kedro__Events__V1__RetryPipelineRequest *input,
+                         Kedro__Events__V1__Pipeline_Closure closure,
+                         void *closure_data);
+  void (*watch_pipeline)(Kedro__Events__V1__EventService_Service *service,
+                         const Kedro__Events__V1__WatchPipelineRequest *input,
+                         Kedro__Events__V1__Pipeline_Closure closure,
+                         void *closure_data);
+  void (*watch_pipelines)(Kedro__Events__V1__EventService_Service *service,
+                          const Kedro__Events__V1__WatchPipelinesRequest *input,
+                          Kedro__Events__V1__Pipeline_Closure closure,
+                          void *closure_data);
+  void (*stream_logs)(Kedro__Events__V1__EventService_Service *service,
+                      const Kedro__Events__V1__StreamLogsRequest *input,
+                      Kedro__Events__V1__LogChunk_Closure closure,
+                      void *closure_data);
 };
 typedef void (*Kedro__Events__V1__EventService_ServiceDestroy)(Kedro__Events__V1__EventService_Service *);
 void kedro__events__v1__event_service__init (Kedro__Events__V1__EventService_Service *service,
@@ -628,7 +898,12 @@ void kedro__events__v1__event_service__init (Kedro__Events__V1__EventService_Ser
       function_prefix__ ## dispatch_batch,\
       function_prefix__ ## create_pipeline,\
       function_prefix__ ## get_pipeline,\
-      function_prefix__ ## list_pipelines  }
+      function_prefix__ ## list_pipelines,\
+      function_prefix__ ## cancel_pipeline,\
+      function_prefix__ ## retry_pipeline,\
+      function_prefix__ ## watch_pipeline,\
+      function_prefix__ ## watch_pipelines,\
+      function_prefix__ ## stream_logs  }
 void kedro__events__v1__event_service__dispatch(ProtobufCService *service,
                                                 const Io__Cloudevents__V1__CloudEvent *input,
                                                 Kedro__Events__V1__DispatchResponse_Closure closure,
@@ -649,6 +924,26 @@ void kedro__events__v1__event_service__list_pipelines(ProtobufCService *service,
                                                       const Kedro__Events__V1__ListPipelinesRequest *input,
                                                       Kedro__Events__V1__ListPipelinesResponse_Closure closure,
                                                       void *closure_data);
+void kedro__events__v1__event_service__cancel_pipeline(ProtobufCService *service,
+                                                       const Kedro__Events__V1__CancelPipelineRequest *input,
+                                                       Kedro__Events__V1__Pipeline_Closure closure,
+                                                       void *closure_data);
+void kedro__events__v1__event_service__retry_pipeline(ProtobufCService *service,
+                                                      const Kedro__Events__V1__RetryPipelineRequest *input,
+                                                      Kedro__Events__V1__Pipeline_Closure closure,
+                                                      void *closure_data);
+void kedro__events__v1__event_service__watch_pipeline(ProtobufCService *service,
+                                                      const Kedro__Events__V1__WatchPipelineRequest *input,
+                                                      Kedro__Events__V1__Pipeline_Closure closure,
+                                                      void *closure_data);
+void kedro__events__v1__event_service__watch_pipelines(ProtobufCService *service,
+                                                       const Kedro__Events__V1__WatchPipelinesRequest *input,
+                                                       Kedro__Events__V1__Pipeline_Closure closure,
+                                                       void *closure_data);
+void kedro__events__v1__event_service__stream_logs(ProtobufCService *service,
+                                                   const Kedro__Events__V1__StreamLogsRequest *input,
+                                                   Kedro__Events__V1__LogChunk_Closure closure,
+                                                   void *closure_data);
 
 /* --- descriptors --- */
 
@@ -663,6 +958,12 @@ extern const ProtobufCMessageDescriptor kedro__events__v1__create_pipeline_reque
 extern const ProtobufCMessageDescriptor kedro__events__v1__get_pipeline_request__descriptor;
 extern const ProtobufCMessageDescriptor kedro__events__v1__list_pipelines_request__descriptor;
 extern const ProtobufCMessageDescriptor kedro__events__v1__list_pipelines_response__descriptor;
+extern const ProtobufCMessageDescriptor kedro__events__v1__cancel_pipeline_request__descriptor;
+extern const ProtobufCMessageDescriptor kedro__events__v1__retry_pipeline_request__descriptor;
+extern const ProtobufCMessageDescriptor kedro__events__v1__watch_pipeline_request__descriptor;
+extern const ProtobufCMessageDescriptor kedro__events__v1__watch_pipelines_request__descriptor;
+extern const ProtobufCMessageDescriptor kedro__events__v1__stream_logs_request__descriptor;
+extern const ProtobufCMessageDescriptor kedro__events__v1__log_chunk__descriptor;
 extern const ProtobufCServiceDescriptor kedro__events__v1__event_service__descriptor;
 
 PROTOBUF_C__END_DECLS
