@@ -14,12 +14,12 @@ typedef struct noted {
 } noted;
 
 struct ke_change_log {
-    noted *v;           /* changes, in order */
-    size_t n, cap;      /* used, allocated */
-    char *text;         /* their strings, NUL-terminated, back to back */
-    size_t used, tcap;  /* bytes used, allocated */
-    ke_change *out;     /* the array handed to subscribers */
-    size_t out_cap;     /* allocated entries of out */
+    noted *v;          /* changes, in order */
+    size_t n, cap;     /* used, allocated */
+    char *text;        /* their strings, NUL-terminated, back to back */
+    size_t used, tcap; /* bytes used, allocated */
+    ke_change *out;    /* the array handed to subscribers */
+    size_t out_cap;    /* allocated entries of out */
 };
 
 static int subscribed(const ke_store *s)
@@ -78,7 +78,8 @@ static int note(ke_store *s, long long seq, const char *id, size_t id_len, const
     c->seq = seq;
     c->prev = prev;
     c->state = state;
-    if (put_text(l, id, id_len, &c->id) != KE_OK || put_text(l, name, name_len, &c->name) != KE_OK ||
+    if (put_text(l, id, id_len, &c->id) != KE_OK ||
+        put_text(l, name, name_len, &c->name) != KE_OK ||
         put_text(l, parent, parent_len, &c->parent) != KE_OK)
         return KE_ENOMEM;
     c->end = l->used;
@@ -214,7 +215,8 @@ void ke_store_unsubscribe(ke_store *s, ke_store_change_fn fn, void *ctx)
     for (k = 0; k < n; k++)
         if (s->subs[k] == fn && s->subs_ctx[k] == ctx) {
             memmove(&s->subs[k], &s->subs[k + 1], (size_t)(n - k - 1) * sizeof s->subs[0]);
-            memmove(&s->subs_ctx[k], &s->subs_ctx[k + 1], (size_t)(n - k - 1) * sizeof s->subs_ctx[0]);
+            memmove(&s->subs_ctx[k], &s->subs_ctx[k + 1],
+                    (size_t)(n - k - 1) * sizeof s->subs_ctx[0]);
             atomic_store(&s->n_subs, n - 1);
             break;
         }
