@@ -7,17 +7,17 @@
 
 /* Settings of the local runner. */
 typedef struct ke_forward_options {
-    const char *kedro_bin;    /* executable, looked up on PATH when it has no '/' ("kedro") */
-    const char *project_dir;  /* Kedro project directory the runs start in */
-    const char *kedro_env;    /* --env passed to kedro, or NULL */
-    const char *data_dir;     /* run files in data_dir/runs, logs in data_dir/logs */
-    const char *server_addr;  /* exported as KEDRO_EVENTS_SERVER (host:port) */
-    const char *http_url;     /* exported as KEDRO_EVENTS_HTTP_URL, or NULL */
-    int max_runs;             /* runs at once (>= 1) */
-    int timeout_seconds;      /* per run; 0 = none. Over it: SIGTERM, then SIGKILL 5 s later */
-    const char *supervisor;   /* kedro-eventd-supervisor; NULL: the one beside this executable */
-    const char *run_token;    /* exported as KEDRO_EVENTS_TOKEN, or NULL (copied) */
-    int cancel_grace_seconds; /* a cancelled run: SIGTERM, then SIGKILL this much later */
+    const char *kedro_bin;   /* executable, looked up on PATH when it has no '/' ("kedro") */
+    const char *project_dir; /* Kedro project directory the runs start in */
+    const char *kedro_env;   /* --env passed to kedro, or NULL */
+    const char *data_dir;    /* run files in data_dir/runs, logs in data_dir/logs */
+    const char *server_addr; /* exported as KEDRO_EVENTS_SERVER (host:port) */
+    const char *http_url;    /* exported as KEDRO_EVENTS_HTTP_URL, or NULL */
+    int max_runs;            /* runs at once (>= 1) */
+    int timeout_seconds;     /* per run; 0 = none. Over it: SIGTERM, then SIGKILL 5 s later */
+    const char *supervisor;  /* kedro-eventd-supervisor; NULL: the one beside this executable */
+    const char *run_token;   /* exported as KEDRO_EVENTS_TOKEN, or NULL (copied) */
+    int cancel_grace;        /* seconds from a cancelled run's SIGTERM to its tree's SIGKILL */
 } ke_forward_options;
 
 #define KE_DEFAULT_CANCEL_GRACE 10 /* --cancel-grace SECONDS */
@@ -51,7 +51,7 @@ int ke_forwarder_set_run_token(ke_forwarder *f, const char *token);
 typedef void (*ke_forwarder_cancel_cb)(void *ctx, int rc);
 
 /* Ends the run of pipeline id (any thread): its supervisor gets SIGTERM, which it passes on to
- * kedro's process group; the whole tree gets SIGKILL cancel_grace_seconds later; the run is
+ * kedro's process group; the whole tree gets SIGKILL cancel_grace seconds later; the run is
  * recorded ABORTED KE_CANCEL_ERROR with its exit code or signal and the log tail, then cb is
  * called. A run already ending (cancelled, timed out, shut down) is not signalled again: cb
  * waits for the same end. */

@@ -648,7 +648,7 @@ int ke_forwarder_start(ke_store *s, const ke_forward_options *o, ke_forwarder **
     f->wake_fd = -1;
     f->spawn.null_fd = -1;
     ke_cancels_init(&f->cancels);
-    f->cancel_grace_ms = o->cancel_grace_seconds * 1000;
+    f->cancel_grace_ms = o->cancel_grace * 1000;
     f->spawn.supervisor_fd = -1;
     f->store = s;
     f->max_runs = o->max_runs;

@@ -26,7 +26,7 @@ typedef enum ke_req_kind {
     KE_REQ_CLAIM,
     KE_REQ_FINISH,
     KE_REQ_RECOVER,
-    KE_REQ_TAKE,  /* the forwarder's take (store_remote.c) */
+    KE_REQ_TAKE, /* the forwarder's take (store_remote.c) */
     KE_REQ_APPLY, /* changes learned from kedro-graphql (store_remote.c) */
     KE_REQ_CANCEL /* CancelPipeline's check-and-abort (store_ops.c) */
 } ke_req_kind;
@@ -72,25 +72,25 @@ typedef struct ke_req {
 } ke_req;
 
 struct ke_store {
-    sqlite3 *wdb;            /* the writer's connection */
-    sqlite3 *rdb;            /* readers' connection */
-    pthread_mutex_t rlock;   /* guards rdb */
-    pthread_mutex_t qlock;   /* guards the queue, the hold, stopping and done flags */
-    pthread_cond_t qcond;    /* the queue got work, the hold ended, or stopping */
-    pthread_cond_t donecond; /* a sync request finished */
-    ke_req *head, *tail;     /* queued requests */
-    ke_req *retry;           /* final statuses that failed to commit (writer only) */
-    int held;                /* tests: the writer takes no new work while set */
-    int stopping;            /* close() asked the writer to finish */
-    pthread_t writer;        /* the writer thread */
-    int writer_started;      /* writer is running */
+    sqlite3 *wdb;                /* the writer's connection */
+    sqlite3 *rdb;                /* readers' connection */
+    pthread_mutex_t rlock;       /* guards rdb */
+    pthread_mutex_t qlock;       /* guards the queue, the hold, stopping and done flags */
+    pthread_cond_t qcond;        /* the queue got work, the hold ended, or stopping */
+    pthread_cond_t donecond;     /* a sync request finished */
+    ke_req *head, *tail;         /* queued requests */
+    ke_req *retry;               /* final statuses that failed to commit (writer only) */
+    int held;                    /* tests: the writer takes no new work while set */
+    int stopping;                /* close() asked the writer to finish */
+    pthread_t writer;            /* the writer thread */
+    int writer_started;          /* writer is running */
     ke_store_change_fn subs[KE_STORE_MAX_SUBSCRIBERS]; /* change subscribers (under qlock) */
     void *subs_ctx[KE_STORE_MAX_SUBSCRIBERS];          /* for subs */
     atomic_int n_subs;                                 /* subscribed (written under qlock) */
     struct ke_change_log *changes;                     /* this transaction's changes (writer) */
-    void (*on_ready)(void *);                          /* commit added READY pipelines */
-    void *on_ready_ctx;                                /* for on_ready */
-    char *path;                                        /* database path, for messages */
+    void (*on_ready)(void *);    /* commit added READY pipelines */
+    void *on_ready_ctx;          /* for on_ready */
+    char *path;                  /* database path, for messages */
     char *tmpdir;                /* data_dir NULL: a temporary directory removed at close */
     char *vfs;                   /* tests: the SQLite VFS to open the database with, or NULL */
     int lock_fd;                 /* the data dir's lock file (flock held), or -1 */
@@ -98,8 +98,8 @@ struct ke_store {
     long long page_size;         /* the database's page size, for the cap */
     sqlite3_stmt *st_page_count; /* PRAGMA page_count (writer) */
     sqlite3_stmt *st_find_event, *st_ins_pipe, *st_ins_status, *st_ins_event, *st_next_ready,
-        *st_set_state, *st_seq_of, *st_status_count, *st_range, *st_by_seq, *st_history_w,
-        *st_ident;                       /* the writer's prepared statements */
+        *st_set_state, *st_seq_of, *st_status_count, *st_range, *st_by_seq,
+        *st_history_w, *st_ident;        /* the writer's prepared statements */
     sqlite3_stmt *st_get, *st_history_r; /* the readers' (under rlock) */
 };
 
@@ -185,8 +185,8 @@ int ke_store_do_take(ke_store *s, ke_req *r);
 /* APPLY: applies r->upd[0 .. r->n) ; r->count receives how many named a stored pipeline. */
 int ke_store_do_apply(ke_store *s, ke_req *r);
 
-/* CANCEL (store_ops.c): r->id READY → ABORTED "cancelled" (r->ps: the record after), or
- * STARTED → r->count = 1 and r->ps the record, nothing written; else KE_ENOTFOUND / KE_ESTATE
+/* CANCEL (store_ops.c): r->id READY -> ABORTED "cancelled" (r->ps: the record after), or
+ * STARTED -> r->count = 1 and r->ps the record, nothing written; else KE_ENOTFOUND / KE_ESTATE
  * with r->err saying why. */
 int ke_store_do_cancel(ke_store *s, ke_req *r);
 
