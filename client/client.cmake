@@ -64,6 +64,7 @@ add_executable(kedro-events
   client/cli/output.c
   client/cli/send.c
   client/cli/read.c
+  client/cli/actions.c
   client/cli/bench.c
   client/cli/bench_report.c
   client/cli/histogram.c)
