@@ -26,7 +26,7 @@ typedef enum ke_req_kind {
     KE_REQ_CLAIM,
     KE_REQ_FINISH,
     KE_REQ_RECOVER,
-    KE_REQ_TAKE, /* the forwarder's take (store_remote.c) */
+    KE_REQ_TAKE,  /* the forwarder's take (store_remote.c) */
     KE_REQ_APPLY, /* changes learned from kedro-graphql (store_remote.c) */
     KE_REQ_CANCEL /* CancelPipeline's check-and-abort (store_ops.c) */
 } ke_req_kind;
