@@ -15,6 +15,8 @@ typedef enum kec_method {
     KEC_M_CREATE_PIPELINE,
     KEC_M_GET_PIPELINE,
     KEC_M_LIST_PIPELINES,
+    KEC_M_CANCEL_PIPELINE,
+    KEC_M_RETRY_PIPELINE,
     KEC_M_HEALTH_CHECK,
     KEC_M_COUNT
 } kec_method;

@@ -86,7 +86,7 @@ static void wake(void *ctx, int status, const char *details, size_t dlen, const 
         rc = kec_codec_page(msg, len, w->out, &err);
     else if (w->method == KEC_M_HEALTH_CHECK)
         rc = kec_codec_health_response(msg, len, w->out, &err);
-    else /* CreatePipeline, GetPipeline */
+    else /* CreatePipeline, GetPipeline, CancelPipeline, RetryPipeline */
         rc = kec_codec_pipeline(msg, len, w->out, &err);
     waiter_done(w, rc, &err);
 }
@@ -128,6 +128,28 @@ int kec_get_pipeline(kec_client *c, const char *id, kec_pipeline *out, kec_error
     memset(out, 0, sizeof *out);
     rc = kec_codec_get_request(id, &req, &len, err);
     return rc != KEC_OK ? rc : call_and_wait(c, KEC_M_GET_PIPELINE, req, len, out, err);
+}
+
+int kec_cancel_pipeline(kec_client *c, const char *id, kec_pipeline *out, kec_error *err)
+{
+    uint8_t *req;
+    size_t len;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    rc = kec_codec_cancel_request(id, &req, &len, err);
+    return rc != KEC_OK ? rc : call_and_wait(c, KEC_M_CANCEL_PIPELINE, req, len, out, err);
+}
+
+int kec_retry_pipeline(kec_client *c, const char *id, kec_pipeline *out, kec_error *err)
+{
+    uint8_t *req;
+    size_t len;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    rc = kec_codec_retry_request(id, &req, &len, err);
+    return rc != KEC_OK ? rc : call_and_wait(c, KEC_M_RETRY_PIPELINE, req, len, out, err);
 }
 
 int kec_list_pipelines(kec_client *c, const kec_list_query *q, kec_pipeline_page *out,

@@ -27,6 +27,8 @@ static const char *const method_paths[KEC_M_COUNT] = {
     [KEC_M_CREATE_PIPELINE] = "/kedro.events.v1.EventService/CreatePipeline",
     [KEC_M_GET_PIPELINE] = "/kedro.events.v1.EventService/GetPipeline",
     [KEC_M_LIST_PIPELINES] = "/kedro.events.v1.EventService/ListPipelines",
+    [KEC_M_CANCEL_PIPELINE] = "/kedro.events.v1.EventService/CancelPipeline",
+    [KEC_M_RETRY_PIPELINE] = "/kedro.events.v1.EventService/RetryPipeline",
     [KEC_M_HEALTH_CHECK] = "/grpc.health.v1.Health/Check",
 };
 

@@ -64,6 +64,7 @@ add_executable(kedro-events
   client/cli/output.c
   client/cli/send.c
   client/cli/read.c
+  client/cli/actions.c
   client/cli/bench.c
   client/cli/bench_report.c
   client/cli/histogram.c)
@@ -102,6 +103,7 @@ add_executable(kedro-event-shim
   client/shim/http.c
   client/shim/answers.c
   client/shim/pipelines.c
+  client/shim/actions.c
   client/shim/edge.c
   client/shim/framing.c
   client/shim/ratelog.c

@@ -27,6 +27,8 @@ int kec_codec_decode(const pb_msgdesc_t *fields, const uint8_t *buf, size_t len,
 int kec_codec_create_request(const kec_pipeline_spec *spec, uint8_t **buf, size_t *len,
                              kec_error *err);
 int kec_codec_get_request(const char *id, uint8_t **buf, size_t *len, kec_error *err);
+int kec_codec_cancel_request(const char *id, uint8_t **buf, size_t *len, kec_error *err);
+int kec_codec_retry_request(const char *id, uint8_t **buf, size_t *len, kec_error *err);
 int kec_codec_list_request(const kec_list_query *q, uint8_t **buf, size_t *len, kec_error *err);
 int kec_codec_health_request(uint8_t **buf, size_t *len, kec_error *err);
 

@@ -64,6 +64,22 @@ int kec_codec_get_request(const char *id, uint8_t **buf, size_t *len, kec_error 
                             "a GetPipeline request", err);
 }
 
+int kec_codec_cancel_request(const char *id, uint8_t **buf, size_t *len, kec_error *err)
+{
+    kedro_events_v1_CancelPipelineRequest req = {.id = kec_codec_str(id)};
+
+    return kec_codec_encode(kedro_events_v1_CancelPipelineRequest_fields, &req, buf, len,
+                            "a CancelPipeline request", err);
+}
+
+int kec_codec_retry_request(const char *id, uint8_t **buf, size_t *len, kec_error *err)
+{
+    kedro_events_v1_RetryPipelineRequest req = {.id = kec_codec_str(id)};
+
+    return kec_codec_encode(kedro_events_v1_RetryPipelineRequest_fields, &req, buf, len,
+                            "a RetryPipeline request", err);
+}
+
 int kec_codec_list_request(const kec_list_query *q, uint8_t **buf, size_t *len, kec_error *err)
 {
     kedro_events_v1_ListPipelinesRequest req = kedro_events_v1_ListPipelinesRequest_init_zero;

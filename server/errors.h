@@ -16,7 +16,8 @@
     X(ESTORE, -7, "store failure", 13 /* INTERNAL */)                                              \
     X(ECONFIG, -8, "invalid configuration", 13 /* INTERNAL */)                                     \
     X(EIO, -9, "input/output error", 13 /* INTERNAL */)                                            \
-    X(EFULL, -10, "store full", 8 /* RESOURCE_EXHAUSTED: --max-store-bytes reached */)
+    X(EFULL, -10, "store full", 8 /* RESOURCE_EXHAUSTED: --max-store-bytes reached */)             \
+    X(ESTATE, -11, "wrong state", 9 /* FAILED_PRECONDITION: e.g. cancel of an ended run */)
 
 enum {
     KE_OK = 0,

@@ -17,7 +17,10 @@ typedef struct ke_forward_options {
     int timeout_seconds;     /* per run; 0 = none. Over it: SIGTERM, then SIGKILL 5 s later */
     const char *supervisor;  /* kedro-eventd-supervisor; NULL: the one beside this executable */
     const char *run_token;   /* exported as KEDRO_EVENTS_TOKEN, or NULL (copied) */
+    int cancel_grace;        /* seconds from a cancelled run's SIGTERM to its tree's SIGKILL */
 } ke_forward_options;
+
+#define KE_DEFAULT_CANCEL_GRACE 10 /* --cancel-grace SECONDS */
 
 typedef struct ke_forwarder ke_forwarder;
 
@@ -39,6 +42,20 @@ void ke_forwarder_stop(ke_forwarder *f, int grace_ms);
 /* Runs started from now on get token (copied; NULL: none) as KEDRO_EVENTS_TOKEN. Any thread;
  * out of memory keeps the previous token and returns KE_ENOMEM. */
 int ke_forwarder_set_run_token(ke_forwarder *f, const char *token);
+
+/* Called once per ke_forwarder_cancel, on the runner's thread (or the caller's, at once):
+ * KE_OK once the run's final status has committed -- ABORTED KE_CANCEL_ERROR (store.h), or
+ * what it ended with when it ended on its own first; KE_ENOTFOUND when no run of that id is
+ * held by this runner (it was recorded before the request arrived); KE_EUNAVAIL when the
+ * runner stopped first; KE_ENOMEM. Must not block. */
+typedef void (*ke_forwarder_cancel_cb)(void *ctx, int rc);
+
+/* Ends the run of pipeline id (any thread): its supervisor gets SIGTERM, which it passes on to
+ * kedro's process group; the whole tree gets SIGKILL cancel_grace seconds later; the run is
+ * recorded ABORTED KE_CANCEL_ERROR with its exit code or signal and the log tail, then cb is
+ * called. A run already ending (cancelled, timed out, shut down) is not signalled again: cb
+ * waits for the same end. */
+void ke_forwarder_cancel(ke_forwarder *f, const char *id, ke_forwarder_cancel_cb cb, void *ctx);
 
 /* Frees a stopped forwarder; NULL is fine. */
 void ke_forwarder_free(ke_forwarder *f);

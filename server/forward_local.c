@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "forward_cancel.h"
+#include "log_tail.h"
 #include "runfile.h"
 #include "secret_box.h"
 #include "spawn.h"
@@ -37,8 +39,6 @@
 #define BACKSTOP_MS 10000     /* a supervisor still there this long after the kill: SIGKILL it */
 #define DIR_MODE 0700         /* runs/ and logs/: the runs' events are private */
 #define FILE_MODE 0600        /* logs (run files: runfile.c) */
-#define TAIL_LINES 20         /* the log tail kept in an error: at most this many lines */
-#define TAIL_BYTES 4096       /* ... and at most this many bytes of the log */
 
 typedef enum slot_state {
     SLOT_FREE,    /* unused */
@@ -50,6 +50,7 @@ typedef enum end_reason {
     END_NONE,     /* the run ends on its own */
     END_TIMEOUT,  /* over timeout_seconds: being terminated */
     END_SHUTDOWN, /* the server stops: being terminated */
+    END_CANCEL,   /* CancelPipeline: being terminated */
 } end_reason;
 
 /* One claimed pipeline, from the claim until its final status is recorded. */
@@ -99,6 +100,8 @@ struct ke_forwarder {
     atomic_int stopping;       /* ke_forwarder_stop was called: claim nothing more */
     int stopped;               /* the thread was joined */
     ke_secret_box run_token;   /* KEDRO_EVENTS_TOKEN of runs; taken as each run starts */
+    int cancel_grace_ms;       /* a cancelled run: SIGTERM, then SIGKILL this much later */
+    ke_cancels cancels;        /* CancelPipeline requests (forward_cancel.h) */
 };
 
 static int64_t mono_ms(void)
@@ -153,77 +156,6 @@ static void slot_clear(slot *s)
     s->state = SLOT_FREE;
 }
 
-/* Replaces bytes that are not UTF-8, and NULs, by U+FFFD. Returns a malloc'd string or NULL. */
-static char *utf8_clean(const char *s, size_t n)
-{
-    char *out = malloc(n * 3 + 1), *o = out;
-    size_t i = 0;
-    long bad;
-
-    if (out == NULL)
-        return NULL;
-    while (i < n) {
-        bad = kec_utf8_invalid_at(s + i, n - i);
-        if (bad < 0)
-            bad = (long)(n - i);
-        for (; bad > 0; bad--, i++) {
-            if (s[i] == '\0') {
-                memcpy(o, "\xef\xbf\xbd", 3);
-                o += 3;
-            } else {
-                *o++ = s[i];
-            }
-        }
-        if (i < n) {
-            memcpy(o, "\xef\xbf\xbd", 3);
-            o += 3;
-            i++;
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
-/* The end of the log at path: its last TAIL_LINES lines or TAIL_BYTES bytes, whichever is
- * shorter, trailing newlines dropped, begun at a character boundary and made valid UTF-8.
- * Returns a malloc'd string, or NULL when the log is empty, unreadable or memory runs out. */
-static char *log_tail(const char *path)
-{
-    char buf[TAIL_BYTES];
-    size_t start = 0, end, lines = 0, i;
-    struct stat st;
-    off_t off = 0;
-    ssize_t got;
-    int fd;
-
-    if (path[0] == '\0')
-        return NULL;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
-    if (fstat(fd, &st) == 0 && st.st_size > TAIL_BYTES)
-        off = st.st_size - TAIL_BYTES;
-    got = pread(fd, buf, sizeof buf, off);
-    close(fd);
-    if (got <= 0)
-        return NULL;
-    end = (size_t)got;
-    while (end > 0 && (buf[end - 1] == '\n' || buf[end - 1] == '\r'))
-        end--;
-    /* Read from the middle of the file: skip the rest of a cut character. */
-    while (off > 0 && start < end && start < 3 && ((unsigned char)buf[start] & 0xc0) == 0x80)
-        start++;
-    for (i = end; i > start && lines < TAIL_LINES; i--) {
-        if (buf[i - 1] == '\n')
-            lines++;
-    }
-    if (lines == TAIL_LINES)
-        start = i + 1;
-    if (start >= end)
-        return NULL;
-    return utf8_clean(buf + start, end - start);
-}
-
 /* Fills s->outcome as state with an error (printf-style; NULL = no error), followed by the log
  * tail when tail is set. The exit code and signal are the caller's to set afterwards. */
 static void outcome_set(slot *s, ke_state state, int tail, const char *fmt, ...)
@@ -251,7 +183,7 @@ static void outcome_set(slot *s, ke_state state, int with_tail, const char *fmt,
     vsnprintf(s->head, sizeof s->head, fmt, ap);
     va_end(ap);
     st->error = s->head;
-    tail = with_tail ? log_tail(s->log_path) : NULL;
+    tail = with_tail ? ke_log_tail(s->log_path) : NULL;
     if (tail != NULL && asprintf(&s->error_owned, "%s; the log ends with:\n%s", s->head, tail) >= 0)
         st->error = s->error_owned;
     else
@@ -278,6 +210,7 @@ static void record(ke_forwarder *f, slot *s, int64_t now)
     if (rc != KE_OK)
         fprintf(stderr, "kedro-eventd: forwarder: recording pipeline %s as %s: %s\n", s->id,
                 ke_state_name(s->outcome.state), err.msg);
+    ke_cancels_answer(&f->cancels, s->id, rc == KE_OK ? KE_OK : KE_ENOTFOUND);
     slot_clear(s);
     f->claim_due = 1;
 }
@@ -291,6 +224,8 @@ static void outcome_from_wait(ke_forwarder *f, slot *s, int wstatus)
 
     if (s->ending == END_SHUTDOWN)
         outcome_set(s, KE_STATE_ABORTED, 1, "ended by server shutdown");
+    else if (s->ending == END_CANCEL)
+        outcome_set(s, KE_STATE_ABORTED, 1, "%s", KE_CANCEL_ERROR);
     else if (s->ending == END_TIMEOUT)
         outcome_set(s, KE_STATE_FAILURE, 1, "timed out after %d s", f->timeout_seconds);
     else if (code == 0)
@@ -430,8 +365,10 @@ static void reap(ke_forwarder *f, slot *s, int64_t now)
         close(s->report_fd);
         if (s->pidfd >= 0)
             close(s->pidfd);
-        outcome_set(s, s->ending == END_SHUTDOWN ? KE_STATE_ABORTED : KE_STATE_FAILURE, 1,
-                    "its exit status was lost: waitid: %s", strerror(errno));
+        outcome_set(s,
+                    s->ending == END_SHUTDOWN || s->ending == END_CANCEL ? KE_STATE_ABORTED
+                                                                         : KE_STATE_FAILURE,
+                    1, "its exit status was lost: waitid: %s", strerror(errno));
         record(f, s, now);
         return;
     }
@@ -461,6 +398,32 @@ static void terminate(slot *s, end_reason why, int64_t now, int64_t kill_after)
     kill(s->pid, SIGTERM);
     if (s->kill_ms == 0 || s->kill_ms > now + kill_after)
         s->kill_ms = now + kill_after;
+}
+
+/* Takes the queued cancel requests: a run this runner holds is ended (unless it is ending
+ * already) and the request waits for its record; any other is answered KE_ENOTFOUND. */
+static void take_cancels(ke_forwarder *f, int64_t now)
+{
+    ke_cancel_wait *w, *next;
+    slot *s;
+    int i;
+
+    for (w = ke_cancels_take(&f->cancels); w != NULL; w = next) {
+        next = w->next;
+        for (i = 0, s = NULL; i < f->max_runs && s == NULL; i++)
+            if (f->slots[i].state != SLOT_FREE && strcmp(f->slots[i].id, w->id) == 0)
+                s = &f->slots[i];
+        if (s == NULL) {
+            ke_cancels_reply(w, KE_ENOTFOUND);
+            continue;
+        }
+        if (s->state == SLOT_RUNNING && s->ending == END_NONE) {
+            fprintf(stderr, "kedro-eventd: forwarder: cancelling pipeline %s (SIGKILL in %d ms)\n",
+                    s->id, f->cancel_grace_ms);
+            terminate(s, END_CANCEL, now, f->cancel_grace_ms);
+        }
+        ke_cancels_wait(&f->cancels, w);
+    }
 }
 
 /* Claims and starts READY pipelines while slots are free. */
@@ -543,6 +506,7 @@ static void *supervise(void *arg)
 
     for (;;) {
         now = mono_ms();
+        take_cancels(f, now);
         busy = tend(f, now);
         running = 0;
         for (i = 0; i < f->max_runs; i++)
@@ -581,6 +545,7 @@ static void *supervise(void *arg)
             slot_clear(&f->slots[i]);
         }
     }
+    ke_cancels_close(&f->cancels, KE_EUNAVAIL);
     return NULL;
 }
 
@@ -607,6 +572,8 @@ static void forwarder_destroy(ke_forwarder *f)
     free(f->http_url);
     free(f->supervisor);
     ke_secret_box_release(&f->run_token);
+    ke_cancels_close(&f->cancels, KE_EUNAVAIL); /* a thread that never started */
+    ke_cancels_release(&f->cancels);
     if (f->spawn.supervisor_fd >= 0)
         close(f->spawn.supervisor_fd);
     free(f);
@@ -680,6 +647,8 @@ int ke_forwarder_start(ke_store *s, const ke_forward_options *o, ke_forwarder **
     }
     f->wake_fd = -1;
     f->spawn.null_fd = -1;
+    ke_cancels_init(&f->cancels);
+    f->cancel_grace_ms = o->cancel_grace * 1000;
     f->spawn.supervisor_fd = -1;
     f->store = s;
     f->max_runs = o->max_runs;
@@ -767,6 +736,12 @@ void ke_forwarder_wake(void *forwarder)
     /* EAGAIN means the counter is full: the supervisor has a wake-up pending anyway. */
     w = write(f->wake_fd, &one, sizeof one);
     (void)w;
+}
+
+void ke_forwarder_cancel(ke_forwarder *f, const char *id, ke_forwarder_cancel_cb cb, void *ctx)
+{
+    if (ke_cancels_push(&f->cancels, id, cb, ctx))
+        ke_forwarder_wake(f);
 }
 
 void ke_forwarder_stop(ke_forwarder *f, int grace_ms)

@@ -151,6 +151,7 @@ int main(int argc, char **argv)
     service.dispatcher.store = store;
     service.dispatcher.max_event_json = KE_EVENT_JSON_FACTOR * o.max_message_bytes;
     service.store = store;
+    service.runner = &runner; /* started below, before calls are served */
     n += ke_service_methods(&service, methods + n, MAX_METHODS - n);
     if (n < MAX_METHODS)
         n += ke_health_methods(health, methods + n, MAX_METHODS - n);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "forward.h"
 #include "kec_tokens.h"
 #include "rpc.h"
 #include "store.h"
@@ -72,12 +73,15 @@ void ke_options_usage(FILE *f)
         "  --env ENV                 passed to `kedro run --env`\n"
         "  --max-runs N              runs at once (default: the number of CPUs)\n"
         "  --run-timeout SECONDS     end a run after this long (default: never)\n"
+        "  --cancel-grace SECONDS    CancelPipeline of a running run: SIGTERM to its process\n"
+        "                            group, SIGKILL of its whole tree this much later\n"
+        "                            (default %d; 0 to 3600)\n"
         "  --requeue-interrupted     at start-up, run again what a crash interrupted\n"
         "                            (default: record it as FAILURE \"interrupted\")\n"
         "  --http-url URL            kedro-event-shim's address, given to runs as\n"
         "                            KEDRO_EVENTS_HTTP_URL (default %s; \"\" for none)\n",
         KE_DEFAULT_LISTEN, KE_DEFAULT_DATA_DIR, KE_DEFAULT_MAX_MESSAGE_BYTES,
-        KE_DEFAULT_GRACE_SECONDS, KE_DEFAULT_HTTP_URL);
+        KE_DEFAULT_GRACE_SECONDS, KE_DEFAULT_CANCEL_GRACE, KE_DEFAULT_HTTP_URL);
     ke_options_graphql_usage(f);
     usage_limits(f);
     fprintf(
@@ -230,6 +234,7 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         O_MAXRUNS,
         O_TIMEOUT,
         O_REQUEUE,
+        O_CANCEL_GRACE,
         O_HTTP_URL,
         O_TLS_CERT,
         O_TLS_KEY,
@@ -254,6 +259,7 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         {"max-runs", required_argument, NULL, O_MAXRUNS},
         {"run-timeout", required_argument, NULL, O_TIMEOUT},
         {"requeue-interrupted", no_argument, NULL, O_REQUEUE},
+        {"cancel-grace", required_argument, NULL, O_CANCEL_GRACE},
         {"http-url", required_argument, NULL, O_HTTP_URL},
         {"max-inflight-bytes", required_argument, NULL, O_LIMIT_FIRST + L_INFLIGHT},
         {"max-calls", required_argument, NULL, O_LIMIT_FIRST + L_CALLS},
@@ -291,6 +297,7 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
     o->kedro_bin = "kedro";
     o->http_url = KE_DEFAULT_HTTP_URL;
     o->max_runs = default_threads();
+    o->cancel_grace = KE_DEFAULT_CANCEL_GRACE;
     o->max_inflight_bytes = KE_DEFAULT_MAX_INFLIGHT_BYTES;
     o->max_calls = KE_DEFAULT_MAX_CALLS;
     o->handshake_timeout = KE_DEFAULT_HANDSHAKE_SECONDS;
@@ -361,6 +368,11 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
             if (parse_number("--run-timeout", optarg, 0, 30 * 24 * 3600, &v, err) != KE_OK)
                 return KE_EINVAL;
             o->run_timeout = (int)v;
+            break;
+        case O_CANCEL_GRACE:
+            if (parse_number("--cancel-grace", optarg, 0, 3600, &v, err) != KE_OK)
+                return KE_EINVAL;
+            o->cancel_grace = (int)v;
             break;
         case O_REQUEUE:
             o->requeue_interrupted = 1;

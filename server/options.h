@@ -36,6 +36,7 @@ typedef struct ke_options {
     const char *kedro_env;      /* --env ENV, or NULL */
     int max_runs;               /* --max-runs N */
     int run_timeout;            /* --run-timeout SECONDS, 0 = none */
+    int cancel_grace;           /* --cancel-grace SECONDS: a cancelled run's SIGTERM → SIGKILL */
     int requeue_interrupted;    /* --requeue-interrupted */
     const char *http_url;       /* --http-url URL, exported to runs; "" = none */
     size_t max_inflight_bytes;  /* --max-inflight-bytes N, 0 = no limit */

@@ -91,6 +91,7 @@ int ke_runner_start(ke_runner *r, const ke_options *o, ke_store *store, const ch
     fo.http_url = o->http_url[0] != '\0' ? o->http_url : NULL;
     fo.max_runs = o->max_runs;
     fo.timeout_seconds = o->run_timeout;
+    fo.cancel_grace = o->cancel_grace;
     fo.run_token = run_token;
     rc = ke_forwarder_start(store, &fo, &r->local, err);
     if (rc != KE_OK)

@@ -9,6 +9,7 @@
 
 #include "kedro/events/v1/events.pb-c.h"
 #include "names.h"
+#include "service_internal.h"
 #include "text.h"
 #include "wire.h"
 
@@ -602,6 +603,24 @@ out:
         protobuf_c_message_free_unpacked(&rq->base, NULL);
 }
 
+/* ---- what service_ops.c shares (service_internal.h) */
+
+void ke_service_reply_pipeline(ke_rpc_call *call, const ke_pipeline *p)
+{
+    reply_pipeline(call, p);
+}
+
+void ke_service_reply_error(ke_rpc_call *call, const ke_error *err)
+{
+    reply_error(call, err);
+}
+
+ProtobufCMessage *ke_service_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *req,
+                                    size_t len, ke_error *err)
+{
+    return unpack_request(d, req, len, err);
+}
+
 size_t ke_service_methods(ke_service *svc, ke_rpc_method *out, size_t cap)
 {
     const ke_rpc_method methods[] = {
@@ -610,6 +629,8 @@ size_t ke_service_methods(ke_service *svc, ke_rpc_method *out, size_t cap)
         {"/kedro.events.v1.EventService/CreatePipeline", KE_RPC_UNARY, handle_create, svc},
         {"/kedro.events.v1.EventService/GetPipeline", KE_RPC_UNARY, handle_get, svc},
         {"/kedro.events.v1.EventService/ListPipelines", KE_RPC_UNARY, handle_list, svc},
+        {"/kedro.events.v1.EventService/CancelPipeline", KE_RPC_UNARY, ke_service_cancel, svc},
+        {"/kedro.events.v1.EventService/RetryPipeline", KE_RPC_UNARY, ke_service_retry, svc},
     };
     size_t n = sizeof methods / sizeof methods[0], i;
 

@@ -10,9 +10,13 @@
 
 #define KE_CREATE_MAX_ITEMS 100 /* parameters (and tags) a CreatePipeline may carry */
 
+struct ke_runner; /* runner.h */
+
 typedef struct ke_service {
     ke_dispatcher dispatcher; /* matching and recording of events */
     ke_store *store;          /* records, for Create/Get/List */
+    struct ke_runner *runner; /* what runs READY pipelines (CancelPipeline ends a local run), or
+                                 NULL; its members may be filled after the methods are made */
 } ke_service;
 
 /* Fills out with the service's methods (at most cap); returns how many there are. */

@@ -393,6 +393,8 @@ int ke_store_exec_req(ke_store *s, ke_req *r)
         return ke_store_do_take(s, r);
     case KE_REQ_APPLY:
         return ke_store_do_apply(s, r); /* statuses of stored runs: never refused for the cap */
+    case KE_REQ_CANCEL:
+        return ke_store_do_cancel(s, r); /* a status of a stored run, like APPLY */
     default:
         return do_recover(s, r);
     }

@@ -135,6 +135,24 @@ int ke_store_count(ke_store *s, ke_state st, size_t *n, ke_error *err);
  * the previous fn is no longer running or going to run. */
 void ke_store_on_ready(ke_store *s, void (*fn)(void *ctx), void *ctx);
 
+/* ---- cancelling (store_ops.c) */
+
+#define KE_CANCEL_ERROR "cancelled" /* the error text of a status a cancel recorded */
+
+/* Called once per ke_store_cancel_async from the writer thread. rc KE_OK: *p is the record
+ * (valid during the call only: copy what is kept) and running says what was found: 0 = it was READY
+ * and is now ABORTED (committed); 1 = it is STARTED under the local runner (nothing written:
+ * the runner must end it). Else p is NULL and err says why: KE_ENOTFOUND, KE_ESTATE (it has
+ * already ended, or it was handed to kedro-graphql), or a store error. */
+typedef void (*ke_store_cancel_cb)(void *ctx, int rc, const ke_error *err, ke_pipeline *p,
+                                   int running);
+
+/* Queues a cancel of pipeline id: one writer request that reads the pipeline's state inside
+ * the transaction, so a claim racing with it either claimed first (running = 1) or finds it
+ * ABORTED. A READY pipeline not handed to kedro-graphql (forward = 0) gets an ABORTED status
+ * with error KE_CANCEL_ERROR and finished_at now. cb is called exactly once. */
+void ke_store_cancel_async(ke_store *s, const char *id, ke_store_cancel_cb cb, void *ctx);
+
 /* ---- the change feed (store_changes.c): who learns of every state change */
 
 #define KE_STORE_MAX_SUBSCRIBERS 8 /* change subscribers at once */

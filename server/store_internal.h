@@ -26,8 +26,9 @@ typedef enum ke_req_kind {
     KE_REQ_CLAIM,
     KE_REQ_FINISH,
     KE_REQ_RECOVER,
-    KE_REQ_TAKE, /* the forwarder's take (store_remote.c) */
-    KE_REQ_APPLY /* changes learned from kedro-graphql (store_remote.c) */
+    KE_REQ_TAKE,  /* the forwarder's take (store_remote.c) */
+    KE_REQ_APPLY, /* changes learned from kedro-graphql (store_remote.c) */
+    KE_REQ_CANCEL /* CancelPipeline's check-and-abort (store_ops.c) */
 } ke_req_kind;
 
 /* What a ke_store_finish caller waits on (its stack): the first attempt's outcome. */
@@ -55,6 +56,7 @@ typedef struct ke_req {
     int added_ready;             /* the request stored READY pipelines */
     ke_store_accept_cb acb;      /* ACCEPT: completion, or NULL when sync */
     ke_store_insert_cb icb;      /* INSERT: completion, or NULL when sync */
+    ke_store_cancel_cb ccb;      /* CANCEL: completion (always async) */
     void *ctx;                   /* for the callback */
     ke_req_waiter *waiter;       /* FINISH: the caller waiting on the first attempt, or NULL */
     long long after_seq;         /* TAKE: rows past this seq */
@@ -182,6 +184,11 @@ int ke_store_do_take(ke_store *s, ke_req *r);
 
 /* APPLY: applies r->upd[0 .. r->n) ; r->count receives how many named a stored pipeline. */
 int ke_store_do_apply(ke_store *s, ke_req *r);
+
+/* CANCEL (store_ops.c): r->id READY -> ABORTED "cancelled" (r->ps: the record after), or
+ * STARTED -> r->count = 1 and r->ps the record, nothing written; else KE_ENOTFOUND / KE_ESTATE
+ * with r->err saying why. */
+int ke_store_do_cancel(ke_store *s, ke_req *r);
 
 /* Runs sql (statements without result rows) on db. Returns KE_OK or KE_ESTORE; the
  * connection's error (ke_store_db_error) says what failed. */

@@ -192,6 +192,14 @@ static void complete(ke_store *s, ke_req *r, int final)
         free(r);
         return;
     }
+    if (r->ccb != NULL) {
+        r->ccb(r->ctx, r->rc, &r->err, r->rc == KE_OK && r->n == 1 ? r->ps : NULL,
+               r->rc == KE_OK && r->count);
+        ke_pipelines_free(r->ps, r->n);
+        free(r->id);
+        free(r);
+        return;
+    }
     if (r->icb != NULL) {
         r->icb(r->ctx, r->rc, &r->err);
         if (r->ps != NULL)
@@ -426,6 +434,26 @@ void ke_store_insert_async(ke_store *s, ke_pipeline *p, ke_store_insert_cb cb, v
     r->kind = KE_REQ_INSERT;
     r->ps = moved;
     r->icb = cb;
+    r->ctx = ctx;
+    enqueue(s, r);
+}
+
+void ke_store_cancel_async(ke_store *s, const char *id, ke_store_cancel_cb cb, void *ctx)
+{
+    ke_req *r = calloc(1, sizeof *r);
+    ke_error err;
+
+    if (r != NULL)
+        r->id = strdup(id);
+    if (r == NULL || r->id == NULL) {
+        free(r);
+        ke_error_clear(&err);
+        ke_error_set(&err, KE_ENOMEM, "store: out of memory");
+        cb(ctx, KE_ENOMEM, &err, NULL, 0);
+        return;
+    }
+    r->kind = KE_REQ_CANCEL;
+    r->ccb = cb;
     r->ctx = ctx;
     enqueue(s, r);
 }

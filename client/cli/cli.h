@@ -96,11 +96,18 @@ void cli_pipeline_row(const kec_pipeline *p, int table, int name_width);
 /* Flushes stdout. When writing failed, prints why and returns CLI_EXIT_FAILED; else rc. */
 int cli_finish_output(const char *cmd, int rc);
 
+/* `get`'s views of one pipeline (read.c): the human one, and kec_pipeline_to_json without a
+ * newline (returns an exit code). */
+void cli_print_pipeline(const kec_pipeline *p);
+int cli_print_pipeline_json(const char *cmd, const kec_pipeline *p);
+
 /* The subcommands: argv[0] is the subcommand's name; each returns an exit code. */
 int cli_send(int argc, char **argv);
 int cli_get(int argc, char **argv);
 int cli_list(int argc, char **argv);
 int cli_watch(int argc, char **argv);
+int cli_cancel(int argc, char **argv);
+int cli_retry(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 
 #endif

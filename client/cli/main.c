@@ -17,6 +17,8 @@ static const struct {
     {"get", cli_get, "show one pipeline"},
     {"list", cli_list, "list pipelines, newest first"},
     {"watch", cli_watch, "follow a pipeline until it ends, showing each state change"},
+    {"cancel", cli_cancel, "end a pipeline (READY or running) and show it ABORTED"},
+    {"retry", cli_retry, "start an ended pipeline again and show the new one"},
     {"bench", cli_bench, "load-test Dispatch and report throughput and latency"},
 };
 

@@ -492,3 +492,15 @@ out:
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
 }
+
+/* ---- shared with actions.c (cli.h) --------------------------------------------------------- */
+
+void cli_print_pipeline(const kec_pipeline *p)
+{
+    print_pipeline(p);
+}
+
+int cli_print_pipeline_json(const char *cmd, const kec_pipeline *p)
+{
+    return print_pipeline_json(cmd, p);
+}

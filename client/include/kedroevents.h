@@ -477,6 +477,19 @@ KEC_API int kec_create_pipeline(kec_client *c, const kec_pipeline_spec *spec, ke
 /* GetPipeline: the pipeline id; KEC_ESTATUS with status NOT_FOUND when there is none. */
 KEC_API int kec_get_pipeline(kec_client *c, const char *id, kec_pipeline *out, kec_error *err);
 
+/* CancelPipeline: ends the pipeline id and answers its record (free with
+ * kec_pipeline_release). A READY one becomes ABORTED at once; a running one is ended (SIGTERM,
+ * SIGKILL after the server's --cancel-grace) and answered once ABORTED is recorded, so this
+ * blocks up to that grace. KEC_ESTATUS with status NOT_FOUND (no such id) or
+ * FAILED_PRECONDITION (it has already ended, or it runs in kedro-graphql: the message says
+ * which). */
+KEC_API int kec_cancel_pipeline(kec_client *c, const char *id, kec_pipeline *out, kec_error *err);
+
+/* RetryPipeline: starts the ended pipeline id again and answers the new READY pipeline (same
+ * name, parent, parameters with its own `id`, tags, plus a tag retry_of = id). KEC_ESTATUS
+ * with status NOT_FOUND or FAILED_PRECONDITION (it has not ended). */
+KEC_API int kec_retry_pipeline(kec_client *c, const char *id, kec_pipeline *out, kec_error *err);
+
 /* A ListPipelines filter and page. NULL or "" strings and 0 numbers mean "any" / default. */
 typedef struct kec_list_query {
     const char *name;       /* only pipelines with this name */

@@ -33,7 +33,9 @@ typedef enum route {
     R_GET_PIPELINE, /* GET /pipelines/{id} */
     R_LIST,         /* GET /pipelines */
     R_CREATE,       /* POST /pipelines/ */
-    R_HEALTH        /* GET /healthz */
+    R_HEALTH,       /* GET /healthz */
+    R_CANCEL,       /* POST /pipelines/{id}/cancel (actions.c) */
+    R_RETRY         /* POST /pipelines/{id}/retry (actions.c) */
 } route;
 
 struct kes_http {
@@ -183,6 +185,11 @@ static void *job_main(void *arg)
         break;
     case R_HEALTH:
         kes_health(c, &r->answer);
+        break;
+    case R_CANCEL:
+    case R_RETRY:
+        kes_pipelines_act(c, r->route == R_CANCEL ? KES_ACT_CANCEL : KES_ACT_RETRY, r->id,
+                          &r->answer);
         break;
     case R_EVENT:
         break;
@@ -434,6 +441,14 @@ static int route_request(request *r, const char *url, const char *method)
             }
             return (r->id = strndup(id, n)) != NULL ? 1 : -1;
         }
+        if (n > 0 && (strcmp(id + n, "/cancel") == 0 || strcmp(id + n, "/retry") == 0)) {
+            r->route = strcmp(id + n, "/cancel") == 0 ? R_CANCEL : R_RETRY;
+            if (!post) {
+                wrong_method(r, method, "POST");
+                return 0;
+            }
+            return (r->id = strndup(id, n)) != NULL ? 1 : -1;
+        }
     }
     kes_answer_detail(&r->answer, 404, "Not Found");
     return 0;
@@ -556,7 +571,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return answer_early(r, &frame); /* a refusal, before any of the body is read */
         if (routed == 0)
             return answer_early(r, &frame);
-        if ((r->route == R_EVENT || r->route == R_CREATE) && !check_length(r))
+        if ((r->route == R_EVENT || r->route == R_CREATE || r->route == R_CANCEL ||
+             r->route == R_RETRY) &&
+            !check_length(r))
             return too_large(r);
         return MHD_YES;
     }

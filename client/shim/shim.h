@@ -164,6 +164,17 @@ void kes_pipelines_list(kec_client *c, const kes_list_args *q, kes_answer *a);
 /* POST /pipelines/ with a JSON body {name, parameters, tags, parent}: 201 with the pipeline. */
 void kes_pipelines_create(kec_client *c, const char *body, size_t len, kes_answer *a);
 
+/* The actions on one pipeline (actions.c). */
+typedef enum kes_action {
+    KES_ACT_CANCEL, /* POST /pipelines/{id}/cancel: 200 with the pipeline */
+    KES_ACT_RETRY,  /* POST /pipelines/{id}/retry: 201 with the new pipeline and a Location */
+} kes_action;
+
+/* Runs act on pipeline id (any request body is ignored): 404 unknown id, 409 {"detail"} when
+ * the server answers FAILED_PRECONDITION (ended, not ended, or kedro-graphql's), others as
+ * every endpoint maps gRPC statuses. */
+void kes_pipelines_act(kec_client *c, kes_action act, const char *id, kes_answer *a);
+
 /* GET /healthz: 200 {"status": "SERVING"}, else 503 with NOT_SERVING or UNREACHABLE. */
 void kes_health(kec_client *c, kes_answer *a);
 

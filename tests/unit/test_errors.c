@@ -40,6 +40,7 @@ static void each_code_answers_its_documented_grpc_status(void **state)
     assert_int_equal(ke_err_grpc_status(KE_ECONFIG), 13);  /* INTERNAL */
     assert_int_equal(ke_err_grpc_status(KE_EIO), 13);      /* INTERNAL */
     assert_int_equal(ke_err_grpc_status(KE_EFULL), 8);     /* RESOURCE_EXHAUSTED */
+    assert_int_equal(ke_err_grpc_status(KE_ESTATE), 9);    /* FAILED_PRECONDITION */
 }
 
 static void each_code_has_its_name_message_and_status_from_the_table(void **state)
@@ -47,7 +48,7 @@ static void each_code_has_its_name_message_and_status_from_the_table(void **stat
     size_t i;
 
     (void)state;
-    assert_int_equal(N_ROWS, 10);
+    assert_int_equal(N_ROWS, 11);
     for (i = 0; i < N_ROWS; i++) {
         assert_true(table[i].code < 0);
         assert_string_equal(ke_err_name(table[i].code), table[i].name);
@@ -86,7 +87,7 @@ static void ok_is_named_ok_with_status_zero(void **state)
 
 static void unknown_codes_are_named_unknown_with_status_2(void **state)
 {
-    static const int unknown[] = {1, 42, -11, -100, -1000000, 2147483647, -2147483647 - 1};
+    static const int unknown[] = {1, 42, -12, -100, -1000000, 2147483647, -2147483647 - 1};
     size_t i;
 
     (void)state;

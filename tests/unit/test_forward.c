@@ -9,7 +9,7 @@
 
 #include <ftw.h>
 
-#include "../../server/forward_local.c" /* reaches log_tail and utf8_clean */
+#include "../../server/forward_local.c" /* reaches its statics; ke_log_tail is log_tail.c's */
 
 #define WAIT_MS 20000 /* longest wait for a run to end (valgrind is slow) */
 #define SERVER_ADDR "127.0.0.1:50051"
@@ -921,7 +921,7 @@ static void log_tail_keeps_the_last_20_lines(void **state)
         n += (size_t)snprintf(text + n, sizeof text - n, "line %d\n", i);
     snprintf(path, sizeof path, "%s/log", f->dir);
     write_file(path, text, 0644);
-    tail = log_tail(path);
+    tail = ke_log_tail(path);
     assert_non_null(tail);
     assert_true(strncmp(tail, "line 11\n", 8) == 0);
     assert_true(strcmp(tail + strlen(tail) - 7, "line 30") == 0);
@@ -947,7 +947,7 @@ static void log_tail_keeps_at_most_4_kib_cut_at_a_character_boundary(void **stat
     snprintf(path, sizeof path, "%s/log", f->dir);
     write_file(path, text, 0644);
     free(text);
-    tail = log_tail(path);
+    tail = ke_log_tail(path);
     assert_non_null(tail);
     assert_int_equal(strlen(tail), 4095);
     assert_int_equal(kec_utf8_invalid_at(tail, strlen(tail)), -1);
@@ -963,7 +963,7 @@ static void log_tail_replaces_bytes_that_are_not_utf8(void **state)
 
     snprintf(path, sizeof path, "%s/log", f->dir);
     write_file(path, "ok \xff end \xe2\x82\n", 0644);
-    tail = log_tail(path);
+    tail = ke_log_tail(path);
     assert_non_null(tail);
     assert_string_equal(tail, "ok \xef\xbf\xbd end \xef\xbf\xbd\xef\xbf\xbd");
     free(tail);
@@ -975,10 +975,10 @@ static void log_tail_of_an_empty_or_missing_log_is_null(void **state)
     char path[PATH_MAX];
 
     snprintf(path, sizeof path, "%s/log", f->dir);
-    assert_null(log_tail(path));
+    assert_null(ke_log_tail(path));
     write_file(path, "", 0644);
-    assert_null(log_tail(path));
-    assert_null(log_tail(""));
+    assert_null(ke_log_tail(path));
+    assert_null(ke_log_tail(""));
 }
 
 static void failure_error_carries_a_clean_tail_of_a_noisy_log(void **state)
