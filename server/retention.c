@@ -21,15 +21,15 @@
 #define TEMP_SUFFIX_LEN 7 /* runfile.c's temporaries: "<id>.yml" + ".XXXXXX" (mkstemp) */
 
 struct ke_retention {
-    ke_store *store;        /* the records */
-    char *data_real;        /* the data dir, resolved (realpath) */
-    int64_t retain_us;      /* --retain in microseconds */
-    int64_t interval_ms;    /* between the starts of two sweeps */
-    pthread_t thread;       /* the sweeper */
-    int started;            /* thread must be joined */
-    pthread_mutex_t lock;   /* guards stopping */
-    pthread_cond_t cond;    /* stop() wakes the sweeper's pauses */
-    int stopping;           /* stop() was called */
+    ke_store *store;         /* the records */
+    char *data_real;         /* the data dir, resolved (realpath) */
+    int64_t retain_us;       /* --retain in microseconds */
+    int64_t interval_ms;     /* between the starts of two sweeps */
+    pthread_t thread;        /* the sweeper */
+    int started;             /* thread must be joined */
+    pthread_mutex_t lock;    /* guards stopping */
+    pthread_cond_t cond;     /* stop() wakes the sweeper's pauses */
+    int stopping;            /* stop() was called */
     atomic_ullong pipelines; /* pipelines removed since the start */
     atomic_ullong events;    /* event keys removed since the start */
     atomic_ullong sweeps;    /* sweeps completed */
@@ -185,8 +185,8 @@ static int batch(ke_retention *r, int64_t cutoff_us, ke_prune_cursor *cur, int *
     for (i = 0; rc == KE_OK && i < n; i++)
         t->files += remove_files(r, &items[i]);
     if (rc == KE_OK)
-        rc = ke_store_prune(r->store, cutoff_us, items, n,
-                            *events_left ? KE_PRUNE_MAX_BATCH : 0, &c, err);
+        rc = ke_store_prune(r->store, cutoff_us, items, n, *events_left ? KE_PRUNE_MAX_BATCH : 0,
+                            &c, err);
     ke_prune_items_free(items, n);
     if (rc != KE_OK)
         return rc;

@@ -8,10 +8,10 @@
 #include "errors.h"
 #include "store.h"
 
-#define KE_RETAIN_MAX_DAYS 36500               /* --retain's largest value (a hundred years) */
-#define KE_RETENTION_MIN_INTERVAL_MS 1000      /* sweeps are at least this far apart ... */
-#define KE_RETENTION_MAX_INTERVAL_MS 3600000   /* ... and at most this far (else DAYS/24) */
-#define KE_RETENTION_PAUSE_MS 10               /* pause between two batches of one sweep */
+#define KE_RETAIN_MAX_DAYS 36500             /* --retain's largest value (a hundred years) */
+#define KE_RETENTION_MIN_INTERVAL_MS 1000    /* sweeps are at least this far apart ... */
+#define KE_RETENTION_MAX_INTERVAL_MS 3600000 /* ... and at most this far (else DAYS/24) */
+#define KE_RETENTION_PAUSE_MS 10             /* pause between two batches of one sweep */
 
 typedef struct ke_retention ke_retention;
 

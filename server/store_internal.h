@@ -26,7 +26,7 @@ typedef enum ke_req_kind {
     KE_REQ_CLAIM,
     KE_REQ_FINISH,
     KE_REQ_RECOVER,
-    KE_REQ_TAKE, /* the forwarder's take (store_remote.c) */
+    KE_REQ_TAKE,  /* the forwarder's take (store_remote.c) */
     KE_REQ_APPLY, /* changes learned from kedro-graphql (store_remote.c) */
     KE_REQ_PRUNE  /* retention: removing old ended pipelines (store_prune.c) */
 } ke_req_kind;

@@ -16,7 +16,7 @@
     " p.state IN (4, 5, 6) AND s.pipeline < (SELECT max(seq) FROM pipelines)"                      \
     " AND NOT EXISTS (SELECT 1 FROM status AS l WHERE l.pipeline = s.pipeline AND l.n > s.n)"      \
     " FROM status AS s INDEXED BY status_ended CROSS JOIN pipelines AS p ON p.seq = s.pipeline"    \
-    " WHERE s.state IN (4, 5, 6) AND s.changed_at < ?1 AND (s.changed_at, s.pipeline) > (?2, ?3)" \
+    " WHERE s.state IN (4, 5, 6) AND s.changed_at < ?1 AND (s.changed_at, s.pipeline) > (?2, ?3)"  \
     " ORDER BY s.changed_at, s.pipeline LIMIT ?4"
 
 /* The children of pipeline ?1 (index pipelines_parent). */
@@ -51,7 +51,7 @@
 /* Up to ?2 keys that started nothing, received before ?1, oldest first (events_unmatched). */
 #define DEL_UNMATCHED_SQL                                                                          \
     "DELETE FROM events WHERE (source, id) IN (SELECT source, id FROM events"                      \
-    " INDEXED BY events_unmatched WHERE count = 0 AND received_at < ?1"                           \
+    " INDEXED BY events_unmatched WHERE count = 0 AND received_at < ?1"                            \
     " ORDER BY received_at LIMIT ?2)"
 
 /* A prune request's input and result. */
@@ -406,8 +406,8 @@ int ke_store_prune(ke_store *s, int64_t cutoff_us, const ke_prune_item *items, s
 
     memset(counts, 0, sizeof *counts);
     if (n > KE_PRUNE_MAX_BATCH || max_events > KE_PRUNE_MAX_BATCH)
-        return ke_error_set(err, KE_EINVAL, "prune: %zu pipelines and %zu keys: at most %d each",
-                            n, max_events, KE_PRUNE_MAX_BATCH);
+        return ke_error_set(err, KE_EINVAL, "prune: %zu pipelines and %zu keys: at most %d each", n,
+                            max_events, KE_PRUNE_MAX_BATCH);
     if (n == 0 && max_events == 0)
         return KE_OK;
     memset(&pr, 0, sizeof pr);

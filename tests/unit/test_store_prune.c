@@ -26,10 +26,10 @@
 
 /* A store on a fresh dir, and a second connection to its database to write times. */
 typedef struct fixture {
-    char dir[64];  /* the data dir */
-    ke_store *s;   /* the store */
-    sqlite3 *db;   /* the test's own connection */
-    int64_t now;   /* microseconds, at setup */
+    char dir[64]; /* the data dir */
+    ke_store *s;  /* the store */
+    sqlite3 *db;  /* the test's own connection */
+    int64_t now;  /* microseconds, at setup */
 } fixture;
 
 static int setup(void **state)
@@ -78,7 +78,7 @@ static int query_int(sqlite3 *db, const char *sql)
 /* Stores a pipeline in state st (child of parent, may be NULL) whose statuses all changed
  * age_days ago; its id into id. */
 static void add_p(fixture *f, ke_state st, const char *parent, double age_days,
-                char id[KE_ID_LEN + 1])
+                  char id[KE_ID_LEN + 1])
 {
     char sql[256];
     ke_pipeline p;
@@ -147,8 +147,8 @@ static ke_prune_counts sweep(fixture *f, double days, size_t max, size_t *batche
         ke_error_clear(&err);
         assert_int_equal(ke_store_prune_select(f->s, cutoff, &cur, max, &items, &n, &err), KE_OK);
         assert_true(n <= max);
-        assert_int_equal(
-            ke_store_prune(f->s, cutoff, items, n, events_left ? max : 0, &c, &err), KE_OK);
+        assert_int_equal(ke_store_prune(f->s, cutoff, items, n, events_left ? max : 0, &c, &err),
+                         KE_OK);
         ke_prune_items_free(items, n);
         assert_true(c.pipelines <= max);
         assert_true(c.unmatched <= max);
@@ -281,8 +281,10 @@ static void a_sweep_removes_whole_chains_in_either_time_order(void **state)
         for (j = i + 1; j < n; j++) {
             char sql[200];
 
-            snprintf(sql, sizeof sql, "SELECT count(*) FROM pipelines WHERE id = '%s' AND parent"
-                     " = '%s'", items[j].id, items[i].id);
+            snprintf(sql, sizeof sql,
+                     "SELECT count(*) FROM pipelines WHERE id = '%s' AND parent"
+                     " = '%s'",
+                     items[j].id, items[i].id);
             assert_int_equal(query_int(f->db, sql), 0);
         }
     ke_prune_items_free(items, n);
@@ -446,9 +448,8 @@ static void plan_of(sqlite3 *db, const char *sql, char *out, size_t cap)
 static void the_sweep_statements_seek_indexes(void **state)
 {
     fixture *f = *state;
-    static const char *const sqls[] = {SELECT_SQL,   CHILDREN_SQL, PARENT_SQL,
-                                       PARENT_OF_SQL, CHECK_SQL,   FIND_KEY_SQL,
-                                       ANY_LEFT_SQL, DEL_UNMATCHED_SQL};
+    static const char *const sqls[] = {SELECT_SQL, CHILDREN_SQL, PARENT_SQL,   PARENT_OF_SQL,
+                                       CHECK_SQL,  FIND_KEY_SQL, ANY_LEFT_SQL, DEL_UNMATCHED_SQL};
     char plan[2048];
     size_t i;
 
