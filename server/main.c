@@ -10,6 +10,7 @@
 #include "health.h"
 #include "options.h"
 #include "reflection.h"
+#include "retention.h"
 #include "router.h"
 #include "rpc.h"
 #include "runner.h"
@@ -101,6 +102,7 @@ int main(int argc, char **argv)
     ke_rpc_method methods[MAX_METHODS];
     ke_reflection *reflection = NULL;
     ke_runner runner = {0};
+    ke_retention *retention = NULL;
     char server_addr[300];
     size_t recovered = 0;
     ke_service service = {0};
@@ -182,6 +184,9 @@ int main(int argc, char **argv)
     reachable_address(o.listen, ke_rpc_port(rpc), server_addr, sizeof server_addr);
     if (ke_runner_start(&runner, &o, store, server_addr, secrets.run_token, &err) != KE_OK)
         goto out;
+    if (o.retain_days > 0 &&
+        ke_retention_start(store, o.data_dir, o.retain_days, &retention, &err) != KE_OK)
+        goto out;
     if (ke_rpc_start(rpc, &err) != KE_OK)
         goto out;
     fprintf(stderr, "kedro-eventd: store %s/kedro-events.db; runner %s\n", o.data_dir,
@@ -203,6 +208,7 @@ int main(int argc, char **argv)
 out:
     if (err.code != KE_OK)
         fprintf(stderr, "kedro-eventd: %s\n", err.msg);
+    ke_retention_stop(retention);
     ke_runner_stop(&runner, status == 0 ? o.grace_seconds * 1000 : 0);
     ke_rpc_free(rpc);
     ke_reflection_free(reflection);

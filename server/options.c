@@ -11,8 +11,10 @@
 #include "config.h"
 #include "forward.h"
 #include "kec_tokens.h"
+#include "retention.h"
 #include "rpc.h"
 #include "store.h"
+#include "store_prune.h"
 
 /* The limits' part of --help: what an outside caller can make the server hold. */
 static void usage_limits(FILE *f)
@@ -79,9 +81,19 @@ void ke_options_usage(FILE *f)
         "  --requeue-interrupted     at start-up, run again what a crash interrupted\n"
         "                            (default: record it as FAILURE \"interrupted\")\n"
         "  --http-url URL            kedro-event-shim's address, given to runs as\n"
-        "                            KEDRO_EVENTS_HTTP_URL (default %s; \"\" for none)\n",
+        "                            KEDRO_EVENTS_HTTP_URL (default %s; \"\" for none)\n"
+        "  --retain DAYS             remove ended pipelines (SUCCESS, FAILURE, ABORTED) whose\n"
+        "                            last status is older than DAYS (a decimal, more than 0,\n"
+        "                            at most %d; e.g. 30 or 0.5), with their run files and\n"
+        "                            logs, once their children are gone; READY and STARTED\n"
+        "                            ones never. Event keys go with their last pipeline (keys\n"
+        "                            that started nothing after DAYS): an event sent again\n"
+        "                            after that starts new runs. Swept at start-up, then every\n"
+        "                            DAYS/24 (1 s to 1 hour), %d pipelines a batch.\n"
+        "                            Default: keep everything\n",
         KE_DEFAULT_LISTEN, KE_DEFAULT_DATA_DIR, KE_DEFAULT_MAX_MESSAGE_BYTES,
-        KE_DEFAULT_GRACE_SECONDS, KE_DEFAULT_CANCEL_GRACE, KE_DEFAULT_HTTP_URL);
+        KE_DEFAULT_GRACE_SECONDS, KE_DEFAULT_CANCEL_GRACE, KE_DEFAULT_HTTP_URL, KE_RETAIN_MAX_DAYS,
+        KE_PRUNE_MAX_BATCH);
     ke_options_graphql_usage(f);
     usage_limits(f);
     fprintf(
@@ -135,6 +147,24 @@ static int parse_number(const char *flag, const char *s, long long min, long lon
         return ke_error_set(err, KE_EINVAL, "%s \"%s\": must be a whole number from %lld to %lld",
                             flag, s, min, max);
     *out = v;
+    return KE_OK;
+}
+
+/* --retain DAYS: a positive decimal number of days, at most KE_RETAIN_MAX_DAYS. */
+static int parse_retain(const char *s, ke_options *o, ke_error *err)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !(v > 0) || v > KE_RETAIN_MAX_DAYS ||
+        strspn(s, "0123456789.") != strlen(s))
+        return ke_error_set(err, KE_EINVAL,
+                            "--retain \"%s\": must be a decimal number of days, more than 0 and "
+                            "at most %d (e.g. 30 or 0.5)",
+                            s, KE_RETAIN_MAX_DAYS);
+    o->retain_days = v;
     return KE_OK;
 }
 
@@ -241,6 +271,7 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         O_TLS_CLIENT_CA,
         O_AUTH_TOKENS,
         O_RUN_TOKEN_FILE,
+        O_RETAIN,
         O_GQL_FIRST, /* the kedro-graphql flags: ke_options_graphql_flag() */
         O_LIMIT_FIRST = O_GQL_FIRST + KE_OPT_GQL_COUNT /* the limits' flags: parse_limit() */
     };
@@ -261,6 +292,7 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         {"requeue-interrupted", no_argument, NULL, O_REQUEUE},
         {"cancel-grace", required_argument, NULL, O_CANCEL_GRACE},
         {"http-url", required_argument, NULL, O_HTTP_URL},
+        {"retain", required_argument, NULL, O_RETAIN},
         {"max-inflight-bytes", required_argument, NULL, O_LIMIT_FIRST + L_INFLIGHT},
         {"max-calls", required_argument, NULL, O_LIMIT_FIRST + L_CALLS},
         {"handshake-timeout", required_argument, NULL, O_LIMIT_FIRST + L_HANDSHAKE},
@@ -379,6 +411,10 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
             break;
         case O_HTTP_URL:
             o->http_url = optarg;
+            break;
+        case O_RETAIN:
+            if (parse_retain(optarg, o, err) != KE_OK)
+                return KE_EINVAL;
             break;
         case O_GQL_FIRST + KE_OPT_GQL_URL:
         case O_GQL_FIRST + KE_OPT_GQL_HEADER:

@@ -44,6 +44,7 @@ typedef struct ke_options {
     int handshake_timeout;      /* --handshake-timeout SECONDS */
     int max_idle;               /* --max-connection-idle SECONDS, 0 = never */
     long long max_store_bytes;  /* --max-store-bytes N, 0 = no limit */
+    double retain_days;         /* --retain DAYS, 0 = keep everything */
     int help;                   /* --help was given */
     int version;                /* --version was given */
     const char *tls_cert;       /* --tls-cert FILE (PEM), or NULL: plaintext */

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 /* The schema, version by version: migrate() runs the steps above user_version. */
 static const char *const migrations[SCHEMA_VERSION] = {
@@ -52,6 +52,16 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "ALTER TABLE status ADD COLUMN remote_json TEXT;"    /* its status entry's keys */
     "CREATE INDEX pipelines_to_forward ON pipelines(seq) WHERE state = 2 AND forward < 2;"
     "CREATE INDEX pipelines_forwarded ON pipelines(seq) WHERE forward = 2 AND state IN (2, 3);",
+    /* 3: retention (store_prune.c). Keys get the time they were received; keys stored before
+     * this version count as received at the migration (those that started pipelines go with
+     * their pipelines instead). status_ended finds old ended runs by time, events_first the
+     * key that started a pipeline, events_unmatched old keys that started nothing. */
+    "ALTER TABLE events ADD COLUMN received_at INTEGER;" /* microseconds since the epoch */
+    "UPDATE events SET received_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000000"
+    " WHERE count = 0;"
+    "CREATE INDEX status_ended ON status(changed_at, pipeline) WHERE state IN (4, 5, 6);"
+    "CREATE INDEX events_first ON events(first_seq);"
+    "CREATE INDEX events_unmatched ON events(received_at) WHERE count = 0;",
 };
 
 /* ---- the writer's steps (inside its transaction) */
@@ -199,6 +209,7 @@ static int do_accept(ke_store *s, ke_req *r)
     else
         bad += sqlite3_bind_null(q, 3) != SQLITE_OK;
     bad += sqlite3_bind_int64(q, 4, (sqlite3_int64)r->n) != SQLITE_OK;
+    bad += sqlite3_bind_int64(q, 5, ke_now_us()) != SQLITE_OK;
     return step_bound(q, bad);
 }
 
@@ -395,6 +406,8 @@ int ke_store_exec_req(ke_store *s, ke_req *r)
         return ke_store_do_apply(s, r); /* statuses of stored runs: never refused for the cap */
     case KE_REQ_CANCEL:
         return ke_store_do_cancel(s, r); /* a status of a stored run, like APPLY */
+    case KE_REQ_PRUNE:
+        return ke_store_do_prune(s, r); /* removes rows: never refused for the cap */
     default:
         return do_recover(s, r);
     }
@@ -463,7 +476,7 @@ static int prepare_all(ke_store *s, ke_error *err)
          " runner, exit_code, signal, error, log_path, remote_json)"
          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
         {offsetof(ke_store, st_ins_event), 0,
-         "INSERT INTO events (source, id, first_seq, count) VALUES (?, ?, ?, ?)"},
+         "INSERT INTO events (source, id, first_seq, count, received_at) VALUES (?, ?, ?, ?, ?)"},
         {offsetof(ke_store, st_next_ready), 0, KE_STORE_CLAIM_SQL},
         {offsetof(ke_store, st_set_state), 0, "UPDATE pipelines SET state = ? WHERE seq = ?"},
         {offsetof(ke_store, st_seq_of), 0, "SELECT seq FROM pipelines WHERE id = ?"},

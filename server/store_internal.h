@@ -26,9 +26,10 @@ typedef enum ke_req_kind {
     KE_REQ_CLAIM,
     KE_REQ_FINISH,
     KE_REQ_RECOVER,
-    KE_REQ_TAKE,  /* the forwarder's take (store_remote.c) */
-    KE_REQ_APPLY, /* changes learned from kedro-graphql (store_remote.c) */
-    KE_REQ_CANCEL /* CancelPipeline's check-and-abort (store_ops.c) */
+    KE_REQ_TAKE,   /* the forwarder's take (store_remote.c) */
+    KE_REQ_APPLY,  /* changes learned from kedro-graphql (store_remote.c) */
+    KE_REQ_CANCEL, /* CancelPipeline's check-and-abort (store_ops.c) */
+    KE_REQ_PRUNE   /* retention: removing old ended pipelines (store_prune.c) */
 } ke_req_kind;
 
 /* What a ke_store_finish caller waits on (its stack): the first attempt's outcome. */
@@ -63,6 +64,7 @@ typedef struct ke_req {
     size_t max;                  /* TAKE: rows at most */
     ke_forward_item *items;      /* TAKE: the rows taken (count of them) */
     const ke_remote_update *upd; /* APPLY: the caller's updates (n of them); count: applied */
+    struct ke_prune_req *prune;  /* PRUNE: what to remove, and what was (store_prune.c) */
     int64_t retry_at_ms;         /* FINISH kept after a failure: monotonic ms of the next try */
     int64_t backoff_ms;          /* FINISH kept: the pause after the next failure */
     int done;                    /* sync: the writer finished it */
@@ -189,6 +191,11 @@ int ke_store_do_apply(ke_store *s, ke_req *r);
  * STARTED -> r->count = 1 and r->ps the record, nothing written; else KE_ENOTFOUND / KE_ESTATE
  * with r->err saying why. */
 int ke_store_do_cancel(ke_store *s, ke_req *r);
+/* ---- retention (store_prune.c), inside the writer's transaction */
+
+/* PRUNE: removes r->prune's pipelines that are still removable, their keys, and old keys that
+ * started nothing. */
+int ke_store_do_prune(ke_store *s, ke_req *r);
 
 /* Runs sql (statements without result rows) on db. Returns KE_OK or KE_ESTORE; the
  * connection's error (ke_store_db_error) says what failed. */
