@@ -93,7 +93,7 @@ void ke_options_usage(FILE *f)
         "                            Default: keep everything\n",
         KE_DEFAULT_LISTEN, KE_DEFAULT_DATA_DIR, KE_DEFAULT_MAX_MESSAGE_BYTES,
         KE_DEFAULT_GRACE_SECONDS, KE_DEFAULT_CANCEL_GRACE, KE_DEFAULT_HTTP_URL, KE_RETAIN_MAX_DAYS,
-        KE_PRUNE_MAX_BATCH);
+        KE_RETENTION_BATCH);
     ke_options_graphql_usage(f);
     usage_limits(f);
     fprintf(

@@ -181,11 +181,11 @@ static int batch(ke_retention *r, int64_t cutoff_us, ke_prune_cursor *cur, int *
     size_t n = 0, i;
     int rc;
 
-    rc = ke_store_prune_select(r->store, cutoff_us, cur, KE_PRUNE_MAX_BATCH, &items, &n, err);
+    rc = ke_store_prune_select(r->store, cutoff_us, cur, KE_RETENTION_BATCH, &items, &n, err);
     for (i = 0; rc == KE_OK && i < n; i++)
         t->files += remove_files(r, &items[i]);
     if (rc == KE_OK)
-        rc = ke_store_prune(r->store, cutoff_us, items, n, *events_left ? KE_PRUNE_MAX_BATCH : 0,
+        rc = ke_store_prune(r->store, cutoff_us, items, n, *events_left ? KE_RETENTION_BATCH : 0,
                             &c, err);
     ke_prune_items_free(items, n);
     if (rc != KE_OK)
@@ -194,7 +194,7 @@ static int batch(ke_retention *r, int64_t cutoff_us, ke_prune_cursor *cur, int *
     t->events += c.events;
     atomic_fetch_add(&r->pipelines, c.pipelines);
     atomic_fetch_add(&r->events, c.events);
-    *events_left = *events_left && c.unmatched == KE_PRUNE_MAX_BATCH;
+    *events_left = *events_left && c.unmatched == KE_RETENTION_BATCH;
     *more = !cur->done || *events_left;
     return KE_OK;
 }

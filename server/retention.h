@@ -12,12 +12,15 @@
 #define KE_RETENTION_MIN_INTERVAL_MS 1000    /* sweeps are at least this far apart ... */
 #define KE_RETENTION_MAX_INTERVAL_MS 3600000 /* ... and at most this far (else DAYS/24) */
 #define KE_RETENTION_PAUSE_MS 10             /* pause between two batches of one sweep */
+/* Pipelines (and keys that started nothing) one batch removes: one writer request, so a
+ * Dispatch queued behind it waits for at most this many removals (a few ms). */
+#define KE_RETENTION_BATCH 32
 
 typedef struct ke_retention ke_retention;
 
 /* Starts the thread: a sweep at once, then one every DAYS/24 (at least
  * KE_RETENTION_MIN_INTERVAL_MS, at most KE_RETENTION_MAX_INTERVAL_MS apart). A sweep removes,
- * KE_PRUNE_MAX_BATCH pipelines a writer request with a KE_RETENTION_PAUSE_MS pause between
+ * KE_RETENTION_BATCH pipelines a writer request with a KE_RETENTION_PAUSE_MS pause between
  * requests, every ended (SUCCESS, FAILURE, ABORTED) pipeline whose last status changed more
  * than days ago and whose children are gone (chains go child first), never a READY or STARTED
  * one: first its files in data_dir (runs/<id>.yml, logs/<id>.log, and its last status's log
