@@ -14,6 +14,12 @@ target_include_directories(kec_text_static PUBLIC ${CMAKE_SOURCE_DIR}/client/inc
                            ${CMAKE_SOURCE_DIR}/client)
 target_link_libraries(kec_text_static PUBLIC PkgConfig::CJSON Threads::Threads)
 
+# The metrics registry (client/kec_metrics.h) of kedro-eventd and kedro-event-shim: not part of
+# the library's API.
+add_library(kec_metrics STATIC client/metrics.c)
+target_include_directories(kec_metrics PUBLIC ${CMAKE_SOURCE_DIR}/client)
+target_link_libraries(kec_metrics PUBLIC Threads::Threads m)
+
 set(KEC_SOURCES
   client/event.c
   client/event_json.c
