@@ -99,7 +99,6 @@ add_custom_target(example_send_event ALL DEPENDS ${CMAKE_BINARY_DIR}/send_event)
 
 # kedro-event-shim: POST /event/ (the CloudEvents HTTP binding) over gRPC, on libmicrohttpd.
 # The binding reader is a library of its own so the unit test and the fuzzer link it alone.
-pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
 add_library(kes_binding STATIC client/shim/binding.c)
 target_include_directories(kes_binding PUBLIC ${CMAKE_SOURCE_DIR}/client/shim ${CMAKE_SOURCE_DIR}/client)
 target_link_libraries(kes_binding PUBLIC kedroevents_static)

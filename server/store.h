@@ -135,6 +135,15 @@ int ke_store_count(ke_store *s, ke_state st, size_t *n, ke_error *err);
  * the previous fn is no longer running or going to run. */
 void ke_store_on_ready(ke_store *s, void (*fn)(void *ctx), void *ctx);
 
+/* An observer of commits: called on the writer thread after each transaction that committed,
+ * with how long BEGIN..COMMIT took and how many requests it held (group commit). Must be quick
+ * and must not call the store. */
+typedef void (*ke_store_commit_fn)(void *ctx, double seconds, size_t requests);
+
+/* Sets (fn NULL: removes) the commit observer. Once this returns, the previous one is no
+ * longer running or going to run. */
+void ke_store_on_commit(ke_store *s, ke_store_commit_fn fn, void *ctx);
+
 /* ---- the change feed (store_changes.c): who learns of every state change */
 
 #define KE_STORE_MAX_SUBSCRIBERS 8 /* change subscribers at once */
