@@ -113,9 +113,10 @@ add_executable(kedro-event-shim
   client/shim/slow.c
 
   client/shim/tls.c
-  client/shim/auth.c)
+  client/shim/auth.c
+  client/shim/shim_metrics.c)
 target_include_directories(kedro-event-shim PRIVATE ${CMAKE_SOURCE_DIR}/client)
 pkg_check_modules(GNUTLS REQUIRED IMPORTED_TARGET gnutls)
-target_link_libraries(kedro-event-shim PRIVATE kes_binding kedroevents_static PkgConfig::MHD
+target_link_libraries(kedro-event-shim PRIVATE kes_binding kedroevents_static kec_metrics PkgConfig::MHD
                       PkgConfig::GNUTLS PkgConfig::CJSON m)
 install(TARGETS kedro-event-shim COMPONENT shim RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

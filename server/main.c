@@ -219,10 +219,10 @@ int main(int argc, char **argv)
                 o.tls_client_ca != NULL ? "; client certificates required, verified against " : "",
                 o.tls_client_ca != NULL ? o.tls_client_ca : "");
     /* Tests and scripts read this line to learn the port (e.g. with --listen host:0). */
-    if (metrics_http != NULL)
+    printf("kedro-eventd: listening on %s port %d\n", o.listen, ke_rpc_port(rpc));
+    if (metrics_http != NULL) /* after the line above, which scripts read first */
         printf("kedro-eventd: metrics on %s port %d\n", o.metrics_listen,
                ke_metrics_http_port(metrics_http));
-    printf("kedro-eventd: listening on %s port %d\n", o.listen, ke_rpc_port(rpc));
     fflush(stdout);
 
     sig = wait_for_signal(&set, &o, &secrets, &runner, &service);
