@@ -14,6 +14,12 @@ target_include_directories(kec_text_static PUBLIC ${CMAKE_SOURCE_DIR}/client/inc
                            ${CMAKE_SOURCE_DIR}/client)
 target_link_libraries(kec_text_static PUBLIC PkgConfig::CJSON Threads::Threads)
 
+# The metrics registry (client/kec_metrics.h) of kedro-eventd and kedro-event-shim: not part of
+# the library's API.
+add_library(kec_metrics STATIC client/metrics.c)
+target_include_directories(kec_metrics PUBLIC ${CMAKE_SOURCE_DIR}/client)
+target_link_libraries(kec_metrics PUBLIC Threads::Threads m)
+
 set(KEC_SOURCES
   client/event.c
   client/event_json.c
@@ -94,7 +100,6 @@ add_custom_target(example_send_event ALL DEPENDS ${CMAKE_BINARY_DIR}/send_event)
 
 # kedro-event-shim: POST /event/ (the CloudEvents HTTP binding) over gRPC, on libmicrohttpd.
 # The binding reader is a library of its own so the unit test and the fuzzer link it alone.
-pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
 add_library(kes_binding STATIC client/shim/binding.c)
 target_include_directories(kes_binding PUBLIC ${CMAKE_SOURCE_DIR}/client/shim ${CMAKE_SOURCE_DIR}/client)
 target_link_libraries(kes_binding PUBLIC kedroevents_static)
@@ -110,9 +115,10 @@ add_executable(kedro-event-shim
   client/shim/slow.c
 
   client/shim/tls.c
-  client/shim/auth.c)
+  client/shim/auth.c
+  client/shim/shim_metrics.c)
 target_include_directories(kedro-event-shim PRIVATE ${CMAKE_SOURCE_DIR}/client)
 pkg_check_modules(GNUTLS REQUIRED IMPORTED_TARGET gnutls)
-target_link_libraries(kedro-event-shim PRIVATE kes_binding kedroevents_static PkgConfig::MHD
+target_link_libraries(kedro-event-shim PRIVATE kes_binding kedroevents_static kec_metrics PkgConfig::MHD
                       PkgConfig::GNUTLS PkgConfig::CJSON m)
 install(TARGETS kedro-event-shim COMPONENT shim RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
+
 const char ke_dispatch_disabled_msg[] =
     "dispatch is disabled: no event configuration is set; set " KE_CONFIG_ENV
     " (or --events-config) to a JSON object mapping pipeline names to "
@@ -109,6 +111,7 @@ int ke_dispatch(const ke_dispatcher *d, const ke_event *ev, const struct timespe
 typedef struct pending {
     ke_dispatch_cb cb; /* the caller's */
     void *ctx;         /* its context */
+    ke_metrics *m;     /* the outcome is counted here, or NULL */
 } pending;
 
 static void on_accepted(void *ctx, int rc, const ke_error *err, ke_pipeline *ps, size_t n,
@@ -121,6 +124,7 @@ static void on_accepted(void *ctx, int rc, const ke_error *err, ke_pipeline *ps,
         ke_pipelines_free(ps, n);
         memset(&res, 0, sizeof res);
     }
+    ke_metrics_outcome(p->m, rc, res.n, res.duplicate);
     p->cb(p->ctx, rc, err, &res);
     free(p);
 }
@@ -144,11 +148,13 @@ void ke_dispatch_async(const ke_dispatcher *d, const ke_event *ev, const struct 
     }
     if (rc != KE_OK) {
         ke_pipelines_free(built, n);
+        ke_metrics_outcome(d->metrics, rc, 0, 0);
         cb(ctx, rc, &err, &none);
         return;
     }
     p->cb = cb;
     p->ctx = ctx;
+    p->m = d->metrics;
     ke_store_accept_async(d->store, ke_event_source(ev), ke_event_id(ev), built, n, on_accepted, p);
 }
 

@@ -28,9 +28,10 @@ typedef struct ke_dispatch_result {
 #define KE_EVENT_JSON_DEFAULT_CAP ((size_t)KE_EVENT_JSON_FACTOR * (4u << 20))
 
 typedef struct ke_dispatcher {
-    const ke_router *router; /* routing table; NULL when dispatch is disabled */
-    ke_store *store;         /* where records go */
-    size_t max_event_json;   /* largest rendered event in bytes; 0: KE_EVENT_JSON_DEFAULT_CAP */
+    const ke_router *router;    /* routing table; NULL when dispatch is disabled */
+    ke_store *store;            /* where records go */
+    size_t max_event_json;      /* largest rendered event in bytes; 0: KE_EVENT_JSON_DEFAULT_CAP */
+    struct ke_metrics *metrics; /* ke_dispatch_async counts each event's outcome here, or NULL */
 } ke_dispatcher;
 
 /* Matches ev, builds one READY pipeline per matching route (parameters id,

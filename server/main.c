@@ -1,5 +1,6 @@
 /* main.c -- kedro-eventd: wires configuration, store, services and the gRPC loop, and
- * shuts them down on SIGINT/SIGTERM (SIGHUP re-reads the token files). */
+ * shuts them down on SIGINT/SIGTERM (SIGHUP re-reads the token files and the event
+ * configuration). */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,8 +9,10 @@
 
 #include "config.h"
 #include "health.h"
+#include "metrics_http.h"
 #include "options.h"
 #include "reflection.h"
+#include "reload.h"
 #include "retention.h"
 #include "router.h"
 #include "rpc.h"
@@ -83,7 +86,8 @@ static void reset_inherited_signals(void)
 
 /* Blocks until SIGINT or SIGTERM arrives; returns the signal. SIGHUP, which must never end
  * the server, re-reads what can be reloaded in between. */
-static int wait_for_signal(const sigset_t *set, ke_secrets *secrets, ke_runner *runner)
+static int wait_for_signal(const sigset_t *set, const ke_options *o, ke_secrets *secrets,
+                           ke_runner *runner, ke_service *service)
 {
     int sig = 0;
 
@@ -94,11 +98,30 @@ static int wait_for_signal(const sigset_t *set, ke_secrets *secrets, ke_runner *
             return sig;
         ke_secrets_reload(secrets, runner->local);
         ke_runner_reload(runner);
+        ke_reload_events(o, service->routes, service->metrics);
     }
+}
+
+/* --metrics-listen: the metrics, fed from the store, served over HTTP (nothing without it). */
+static int start_metrics(const ke_options *o, ke_store *store, kec_auth *auth,
+                         const ke_router *router, ke_metrics **m, ke_metrics_http **http,
+                         ke_error *err)
+{
+    int rc;
+
+    if (o->metrics_listen == NULL)
+        return KE_OK;
+    rc = ke_metrics_new(store, m, err);
+    if (rc == KE_OK)
+        ke_metrics_config(*m, ke_router_config(router));
+    if (rc == KE_OK)
+        rc = ke_metrics_http_start(o->metrics_listen, *m, auth, http, err);
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
+    ke_metrics_http *metrics_http = NULL;
     ke_rpc_method methods[MAX_METHODS];
     ke_reflection *reflection = NULL;
     ke_runner runner = {0};
@@ -143,13 +166,19 @@ int main(int argc, char **argv)
 
     if (ke_secrets_load(&secrets, o.auth_tokens, o.run_token_file, &err) != KE_OK ||
         load_router(&o, &router, &err) != KE_OK ||
+        ke_routes_new(router, &service.routes, &err) != KE_OK ||
         ke_store_open(o.data_dir, &store, &err) != KE_OK ||
         ke_store_recover(store, o.requeue_interrupted, &recovered, &err) != KE_OK ||
         ke_health_new(&health, &err) != KE_OK ||
         ke_reflection_new(ke_descriptor_set, ke_descriptor_set_len, &reflection, &err) != KE_OK)
         goto out;
+    /* service.routes holds the router now; it stays until a reload (after start-up) */
+    if (start_metrics(&o, store, secrets.tokens, router, &service.metrics, &metrics_http, &err) !=
+        KE_OK) {
+        status = err.code == KE_EINVAL ? 2 : 1; /* a bad --metrics-listen address */
+        goto out;
+    }
     ke_store_set_max_bytes(store, o.max_store_bytes);
-    service.dispatcher.router = router;
     service.dispatcher.store = store;
     service.dispatcher.max_event_json = KE_EVENT_JSON_FACTOR * o.max_message_bytes;
     service.store = store;
@@ -197,9 +226,12 @@ int main(int argc, char **argv)
                 o.tls_client_ca != NULL ? o.tls_client_ca : "");
     /* Tests and scripts read this line to learn the port (e.g. with --listen host:0). */
     printf("kedro-eventd: listening on %s port %d\n", o.listen, ke_rpc_port(rpc));
+    if (metrics_http != NULL) /* after the line above, which scripts read first */
+        printf("kedro-eventd: metrics on %s port %d\n", o.metrics_listen,
+               ke_metrics_http_port(metrics_http));
     fflush(stdout);
 
-    sig = wait_for_signal(&set, &secrets, &runner);
+    sig = wait_for_signal(&set, &o, &secrets, &runner, &service);
     fprintf(stderr, "kedro-eventd: %s received, shutting down (grace %d s)\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM", o.grace_seconds);
     ke_health_set_serving(health, 0);
@@ -211,10 +243,12 @@ out:
     ke_retention_stop(retention);
     ke_runner_stop(&runner, status == 0 ? o.grace_seconds * 1000 : 0);
     ke_rpc_free(rpc);
+    ke_metrics_http_stop(metrics_http);
     ke_reflection_free(reflection);
     ke_health_free(health);
+    ke_metrics_free(service.metrics);
     ke_store_close(store);
-    ke_router_free(router);
+    ke_routes_free(service.routes);
     ke_secrets_release(&secrets);
     return status;
 }

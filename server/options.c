@@ -90,7 +90,13 @@ void ke_options_usage(FILE *f)
         "                            that started nothing after DAYS): an event sent again\n"
         "                            after that starts new runs. Swept at start-up, then every\n"
         "                            DAYS/24 (1 s to 1 hour), %d pipelines a batch.\n"
-        "                            Default: keep everything\n",
+        "                            Default: keep everything\n"
+        "\n"
+        "Metrics (off by default):\n"
+        "  --metrics-listen HOST:PORT\n"
+        "                            serve Prometheus metrics over plain HTTP at GET /metrics\n"
+        "                            (port 0 picks one; at most 16 scrapers at once); with\n"
+        "                            --auth-tokens a scrape needs the bearer token too\n",
         KE_DEFAULT_LISTEN, KE_DEFAULT_DATA_DIR, KE_DEFAULT_MAX_MESSAGE_BYTES,
         KE_DEFAULT_GRACE_SECONDS, KE_DEFAULT_CANCEL_GRACE, KE_DEFAULT_HTTP_URL, KE_RETAIN_MAX_DAYS,
         KE_RETENTION_BATCH);
@@ -124,7 +130,10 @@ void ke_options_usage(FILE *f)
         "  also read from the .env file. Unset: Dispatch answers FAILED_PRECONDITION.\n"
         "\n"
         "Signals: SIGINT and SIGTERM shut down; SIGHUP re-reads --auth-tokens,\n"
-        "--run-token-file and --graphql-headers-file.\n"
+        "--run-token-file, --graphql-headers-file and the event configuration where it\n"
+        "came from (--events-config @FILE or the .env file; one given inline or in the\n"
+        "environment cannot change). An invalid configuration is refused (logged, counted\n"
+        "in kedro_events_config_reloads_total) and the old one kept.\n"
         "\n"
         "Exit status: 0 after a clean shutdown (SIGINT, SIGTERM); 1 when the server cannot\n"
         "start (invalid configuration, address in use, a TLS or token file refused); 2 for\n"
@@ -272,6 +281,7 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         O_AUTH_TOKENS,
         O_RUN_TOKEN_FILE,
         O_RETAIN,
+        O_METRICS_LISTEN,
         O_GQL_FIRST, /* the kedro-graphql flags: ke_options_graphql_flag() */
         O_LIMIT_FIRST = O_GQL_FIRST + KE_OPT_GQL_COUNT /* the limits' flags: parse_limit() */
     };
@@ -305,6 +315,7 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         {"tls-client-ca", required_argument, NULL, O_TLS_CLIENT_CA},
         {"auth-tokens", required_argument, NULL, O_AUTH_TOKENS},
         {"run-token-file", required_argument, NULL, O_RUN_TOKEN_FILE},
+        {"metrics-listen", required_argument, NULL, O_METRICS_LISTEN},
         {"graphql-url", required_argument, NULL, O_GQL_FIRST + KE_OPT_GQL_URL},
         {"graphql-header", required_argument, NULL, O_GQL_FIRST + KE_OPT_GQL_HEADER},
         {"graphql-headers-file", required_argument, NULL, O_GQL_FIRST + KE_OPT_GQL_HEADERS_FILE},
@@ -347,6 +358,12 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
             break;
         case O_CONFIG:
             o->events_config = optarg;
+            break;
+        case O_METRICS_LISTEN:
+            if (strrchr(optarg, ':') == NULL || strrchr(optarg, ':')[1] == '\0')
+                return ke_error_set(err, KE_EINVAL, "--metrics-listen \"%s\": not HOST:PORT",
+                                    optarg);
+            o->metrics_listen = optarg;
             break;
         case O_DOTENV:
             o->dotenv = optarg;

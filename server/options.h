@@ -52,6 +52,7 @@ typedef struct ke_options {
     const char *tls_client_ca;  /* --tls-client-ca FILE (PEM): mutual TLS, or NULL */
     const char *auth_tokens;    /* --auth-tokens FILE: tokens calls need, or NULL */
     const char *run_token_file; /* --run-token-file FILE: KEDRO_EVENTS_TOKEN of runs, or NULL */
+    const char *metrics_listen; /* --metrics-listen HOST:PORT, or NULL: no metrics HTTP */
     int run_graphql;            /* --runner kedro-graphql */
     const char *graphql_url;    /* --graphql-url URL, or NULL */
     const char *graphql_headers[KE_GQL_MAX_HEADERS]; /* --graphql-header 'Name: value' */

@@ -2,6 +2,8 @@
  * pairs, each holding its routes in configuration order. */
 #include "router.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,12 @@ struct ke_router {
     bucket *buckets;      /* capacity buckets, linear probing, at most half full */
     size_t mask;          /* capacity - 1; capacity is a power of two */
     const ke_route **all; /* every route, grouped by pair; buckets point into it */
+    atomic_size_t refs;   /* holders (ke_router_ref); freed when the last one lets go */
+};
+
+struct ke_routes {
+    pthread_mutex_t lock; /* guards cur and taking a reference to it */
+    ke_router *cur;       /* the current router (one reference held), or NULL */
 };
 
 /* FNV-1a 64 over source, a 0 byte and type (the 0 keeps ("ab", "c") and ("a", "bc")
@@ -79,6 +87,7 @@ int ke_router_new(ke_config *cfg, ke_router **out, ke_error *err)
         rc = ke_error_set(err, KE_ENOMEM, "out of memory building the routing table");
         goto out;
     }
+    atomic_init(&r->refs, 1);
     r->cfg = cfg;
     r->mask = cap - 1;
     r->buckets = calloc(cap, sizeof *r->buckets);
@@ -145,12 +154,68 @@ const ke_config *ke_router_config(const ke_router *r)
     return r == NULL ? NULL : r->cfg;
 }
 
+ke_router *ke_router_ref(ke_router *r)
+{
+    if (r != NULL)
+        atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
+    return r;
+}
+
 void ke_router_free(ke_router *r)
 {
-    if (r == NULL)
+    if (r == NULL || atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
         return;
     ke_config_free(r->cfg);
     free(r->buckets);
     free(r->all);
     free(r);
+}
+
+/* ---- the current router, replaced by a reload */
+
+int ke_routes_new(ke_router *initial, ke_routes **out, ke_error *err)
+{
+    ke_routes *rs = calloc(1, sizeof *rs);
+
+    *out = NULL;
+    if (rs == NULL) {
+        ke_router_free(initial);
+        return ke_error_set(err, KE_ENOMEM, "out of memory");
+    }
+    pthread_mutex_init(&rs->lock, NULL);
+    rs->cur = initial;
+    *out = rs;
+    return KE_OK;
+}
+
+ke_router *ke_routes_acquire(ke_routes *rs)
+{
+    ke_router *r;
+
+    if (rs == NULL)
+        return NULL;
+    pthread_mutex_lock(&rs->lock);
+    r = ke_router_ref(rs->cur);
+    pthread_mutex_unlock(&rs->lock);
+    return r;
+}
+
+void ke_routes_swap(ke_routes *rs, ke_router *next)
+{
+    ke_router *old;
+
+    pthread_mutex_lock(&rs->lock);
+    old = rs->cur;
+    rs->cur = next;
+    pthread_mutex_unlock(&rs->lock);
+    ke_router_free(old); /* freed now, or by the last dispatch still holding it */
+}
+
+void ke_routes_free(ke_routes *rs)
+{
+    if (rs == NULL)
+        return;
+    ke_router_free(rs->cur);
+    pthread_mutex_destroy(&rs->lock);
+    free(rs);
 }

@@ -24,7 +24,31 @@ const ke_route *const *ke_router_match(const ke_router *r, const char *source, c
 /* The configuration the router was built from. */
 const ke_config *ke_router_config(const ke_router *r);
 
-/* Frees the router and its configuration; NULL is fine. */
+/* Takes one more reference to r (NULL is fine) and returns it. A router starts with one. */
+ke_router *ke_router_ref(ke_router *r);
+
+/* Drops one reference; the last one frees the router and its configuration. NULL is fine. */
 void ke_router_free(ke_router *r);
+
+/* The router calls start with, replaced atomically by a reload (SIGHUP): a call takes a
+ * reference when it starts (ke_routes_acquire: one uncontended mutex) and drops it when done
+ * (ke_router_free: one atomic), so a call in flight keeps the router it started with and the
+ * old router is freed when its last user is done. */
+typedef struct ke_routes ke_routes;
+
+/* A holder of initial (may be NULL: dispatch disabled), taking over its reference. Returns
+ * KE_OK, or KE_ENOMEM (initial freed). */
+int ke_routes_new(ke_router *initial, ke_routes **out, ke_error *err);
+
+/* A new reference to the current router (drop it with ke_router_free), or NULL when there is
+ * none or rs is NULL. Thread-safe. */
+ke_router *ke_routes_acquire(ke_routes *rs);
+
+/* Makes next (its reference taken over; may be NULL) the router of calls that start from now
+ * on and drops the holder's reference to the previous one. Thread-safe. */
+void ke_routes_swap(ke_routes *rs, ke_router *next);
+
+/* Drops the current router and frees rs; NULL is fine. */
+void ke_routes_free(ke_routes *rs);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "kec_metrics.h"
 #include "kedro/events/v1/events.pb-c.h"
 #include "names.h"
 #include "service_internal.h"
@@ -246,39 +247,85 @@ static void received_now(struct timespec *ts)
     clock_gettime(CLOCK_REALTIME, ts);
 }
 
+/* The dispatcher a call uses: the service's, with the current router (a reference in *held,
+ * dropped with ke_router_free once the call's events are handed to the store; a reload then
+ * leaves this call on the router it started with). */
+static ke_dispatcher call_dispatcher(ke_service *svc, ke_router **held)
+{
+    ke_dispatcher d = svc->dispatcher;
+
+    *held = ke_routes_acquire(svc->routes);
+    if (*held != NULL)
+        d.router = *held;
+    d.metrics = svc->metrics;
+    return d;
+}
+
+/* A Dispatch in flight: its call and when it arrived. */
+typedef struct dispatch_call {
+    ke_rpc_call *call; /* to answer */
+    ke_metrics *m;     /* its duration goes here */
+    double start;      /* arrival, kec_metrics_mono() */
+} dispatch_call;
+
+/* Answers a call refused before its events were handed on, counting n rejected events. */
+static void refuse(ke_service *svc, ke_rpc_call *call, const ke_error *err, size_t n,
+                   ke_metrics_method method, double start)
+{
+    ke_metrics_rejected(svc->metrics, err->code, n);
+    reply_error(call, err);
+    ke_metrics_dispatch_done(svc->metrics, method, start);
+}
+
 /* The answer to a Dispatch, once the store committed it (writer thread). */
 static void on_dispatched(void *ctx, int rc, const ke_error *err, ke_dispatch_result *res)
 {
-    ke_rpc_call *call = ctx;
+    dispatch_call *dc = ctx;
     pool pl = {0};
 
     if (rc != KE_OK)
-        reply_error(call, err);
+        reply_error(dc->call, err);
     else
-        reply_message(call, &pl, (ProtobufCMessage *)pb_dispatch_response(&pl, res));
+        reply_message(dc->call, &pl, (ProtobufCMessage *)pb_dispatch_response(&pl, res));
+    ke_metrics_dispatch_done(dc->m, KE_METRICS_DISPATCH, dc->start);
     pool_release(&pl);
     ke_dispatch_result_release(res);
+    free(dc);
 }
 
 static void handle_dispatch(void *ctx, ke_rpc_call *call, const uint8_t *req, size_t len)
 {
+    double start = kec_metrics_mono();
     ke_service *svc = ctx;
     struct timespec received;
+    ke_router *held = NULL;
+    dispatch_call *dc;
     ke_event *ev = NULL;
+    ke_dispatcher d;
     ke_error err;
 
     received_now(&received);
     ke_error_clear(&err);
-    if (svc->dispatcher.router == NULL) {
+    ke_metrics_received(svc->metrics, 1);
+    d = call_dispatcher(svc, &held);
+    dc = malloc(sizeof *dc);
+    if (dc == NULL)
+        ke_error_set(&err, KE_ENOMEM, "server out of memory");
+    else if (d.router == NULL)
         ke_error_set(&err, KE_EDISABLED, "%s", ke_dispatch_disabled_msg);
-        reply_error(call, &err);
+    else
+        ke_event_decode(req, len, &ev, &err);
+    if (err.code != KE_OK) {
+        ke_router_free(held);
+        free(dc);
+        refuse(svc, call, &err, 1, KE_METRICS_DISPATCH, start);
         return;
     }
-    if (ke_event_decode(req, len, &ev, &err) != KE_OK) {
-        reply_error(call, &err);
-        return;
-    }
-    ke_dispatch_async(&svc->dispatcher, ev, &received, on_dispatched, call);
+    dc->call = call;
+    dc->m = svc->metrics;
+    dc->start = start;
+    ke_dispatch_async(&d, ev, &received, on_dispatched, dc);
+    ke_router_free(held);
     ke_event_free(ev);
 }
 
@@ -286,6 +333,8 @@ static void handle_dispatch(void *ctx, ke_rpc_call *call, const uint8_t *req, si
  * thread, in order; the last one answers the call. */
 typedef struct batch_call {
     ke_rpc_call *call;       /* to answer */
+    ke_metrics *m;           /* its duration goes here */
+    double start;            /* arrival, kec_metrics_mono() */
     ke_dispatch_result *res; /* one per event */
     size_t n;                /* events */
     size_t pending;          /* results still to come */
@@ -311,6 +360,7 @@ static void answer_batch(batch_call *bc)
         }
         reply_message(bc->call, &pl, (ProtobufCMessage *)m);
     }
+    ke_metrics_dispatch_done(bc->m, KE_METRICS_DISPATCH_BATCH, bc->start);
     pool_release(&pl);
     for (i = 0; i < bc->n; i++)
         ke_dispatch_result_release(&bc->res[i]);
@@ -349,23 +399,30 @@ static void on_batch_event(void *ctx, int rc, const ke_error *err, ke_dispatch_r
 
 static void handle_dispatch_batch(void *ctx, ke_rpc_call *call, const uint8_t *req, size_t len)
 {
+    double start = kec_metrics_mono();
     ke_service *svc = ctx;
     struct timespec received;
+    ke_router *held = NULL;
     batch_call *bc = NULL;
     ke_batch *b = NULL;
     batch_slot *slot;
-    size_t n, i;
+    ke_dispatcher d;
+    size_t n = 1, i; /* a batch refused whole counts as one event */
+    int received_counted = 0;
     ke_error err;
 
     received_now(&received);
     ke_error_clear(&err);
-    if (svc->dispatcher.router == NULL) {
+    d = call_dispatcher(svc, &held);
+    if (d.router == NULL) {
         ke_error_set(&err, KE_EDISABLED, "%s", ke_dispatch_disabled_msg);
         goto fail;
     }
     if (ke_batch_decode(req, len, &b, &err) != KE_OK)
         goto fail;
     n = ke_batch_count(b);
+    ke_metrics_received(svc->metrics, n);
+    received_counted = 1;
     bc = calloc(1, sizeof *bc);
     if (bc != NULL)
         bc->res = calloc(n ? n : 1, sizeof *bc->res);
@@ -375,6 +432,8 @@ static void handle_dispatch_batch(void *ctx, ke_rpc_call *call, const uint8_t *r
         goto fail;
     }
     bc->call = call;
+    bc->m = svc->metrics;
+    bc->start = start;
     bc->n = n;
     bc->pending = n + 1; /* + this thread's hold, released below */
     pthread_mutex_init(&bc->lock, NULL);
@@ -385,13 +444,15 @@ static void handle_dispatch_batch(void *ctx, ke_rpc_call *call, const uint8_t *r
             pthread_mutex_lock(&bc->lock);
             ke_error_set(&bc->err, KE_ENOMEM, "events[%zu]: server out of memory", i);
             bc->pending -= n - i; /* these will never report */
+            ke_metrics_rejected(svc->metrics, KE_ENOMEM, n - i);
             pthread_mutex_unlock(&bc->lock);
             break;
         }
         slot->bc = bc;
         slot->i = i;
-        ke_dispatch_async(&svc->dispatcher, ke_batch_event(b, i), &received, on_batch_event, slot);
+        ke_dispatch_async(&d, ke_batch_event(b, i), &received, on_batch_event, slot);
     }
+    ke_router_free(held);
     ke_batch_free(b);
     pthread_mutex_lock(&bc->lock);
     n = --bc->pending;
@@ -400,7 +461,10 @@ static void handle_dispatch_batch(void *ctx, ke_rpc_call *call, const uint8_t *r
         answer_batch(bc);
     return;
 fail:
-    reply_error(call, &err);
+    ke_router_free(held);
+    if (!received_counted)
+        ke_metrics_received(svc->metrics, n);
+    refuse(svc, call, &err, n, KE_METRICS_DISPATCH_BATCH, start);
     ke_batch_free(b);
 }
 

@@ -5,6 +5,8 @@
 #include <stddef.h>
 
 #include "dispatch.h"
+#include "metrics.h"
+#include "router.h"
 #include "rpc.h"
 #include "store.h"
 
@@ -17,6 +19,9 @@ typedef struct ke_service {
     ke_store *store;          /* records, for Create/Get/List */
     struct ke_runner *runner; /* what runs READY pipelines (CancelPipeline ends a local run), or
                                  NULL; its members may be filled after the methods are made */
+    ke_routes *routes;        /* the current router (replaced by reloads); NULL: the
+                               * dispatcher's router is used as it is */
+    ke_metrics *metrics;      /* where calls are counted, or NULL */
 } ke_service;
 
 /* Fills out with the service's methods (at most cap); returns how many there are. */

@@ -152,6 +152,14 @@ typedef void (*ke_store_cancel_cb)(void *ctx, int rc, const ke_error *err, ke_pi
  * ABORTED. A READY pipeline not handed to kedro-graphql (forward = 0) gets an ABORTED status
  * with error KE_CANCEL_ERROR and finished_at now. cb is called exactly once. */
 void ke_store_cancel_async(ke_store *s, const char *id, ke_store_cancel_cb cb, void *ctx);
+/* An observer of commits: called on the writer thread after each transaction that committed,
+ * with how long BEGIN..COMMIT took and how many requests it held (group commit). Must be quick
+ * and must not call the store. */
+typedef void (*ke_store_commit_fn)(void *ctx, double seconds, size_t requests);
+
+/* Sets (fn NULL: removes) the commit observer. Once this returns, the previous one is no
+ * longer running or going to run. */
+void ke_store_on_commit(ke_store *s, ke_store_commit_fn fn, void *ctx);
 
 /* ---- the change feed (store_changes.c): who learns of every state change */
 

@@ -92,7 +92,10 @@ struct ke_store {
     struct ke_change_log *changes;                     /* this transaction's changes (writer) */
     void (*on_ready)(void *);                          /* commit added READY pipelines */
     void *on_ready_ctx;                                /* for on_ready */
-    char *path;                                        /* database path, for messages */
+    ke_store_commit_fn observer; /* after each commit, under qlock (ke_store_on_commit) */
+    void *observer_ctx;          /* for observer */
+    atomic_int has_observer;     /* observer set: the writer takes qlock to call it */
+    char *path;                  /* database path, for messages */
     char *tmpdir;                /* data_dir NULL: a temporary directory removed at close */
     char *vfs;                   /* tests: the SQLite VFS to open the database with, or NULL */
     int lock_fd;                 /* the data dir's lock file (flock held), or -1 */

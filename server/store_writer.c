@@ -76,14 +76,17 @@ static int run_req(ke_store *s, ke_req *r, ke_error *berr)
 }
 
 /* Runs batch in one transaction. Every request ends with r->rc set: KE_OK only when what it
- * wrote (or read) is part of a transaction that committed. */
-static void run_batch(ke_store *s, ke_req *batch)
+ * wrote (or read) is part of a transaction that committed. *seconds receives how long
+ * BEGIN..COMMIT took when it committed. */
+static void run_batch(ke_store *s, ke_req *batch, double *seconds)
 {
+    struct timespec t0, t1;
     ke_error berr;
     ke_req *r;
     int broken = 0;
 
     ke_error_clear(&berr);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if (!sqlite3_get_autocommit(s->wdb)) /* a rollback failed last time: try again */
         ke_store_exec(s->wdb, "ROLLBACK");
     if (ke_store_exec(s->wdb, "BEGIN IMMEDIATE") != KE_OK) {
@@ -96,6 +99,8 @@ static void run_batch(ke_store *s, ke_req *batch)
         ke_store_db_error(&berr, s->wdb, s->path, "commit");
         broken = 1;
     }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    *seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (!broken)
         return;
     ke_store_changes_rewind(s, 0);
@@ -300,13 +305,20 @@ static void *writer_main(void *arg)
     ke_store *s = arg;
     ke_req *batch, *r, *next;
     int ready, final, committed;
+    double seconds = 0;
 
     while ((batch = take(s, &final)) != NULL) {
-        run_batch(s, batch);
+        run_batch(s, batch, &seconds);
         ready = committed = 0;
         for (r = batch; r != NULL; r = r->next) {
             ready |= r->rc == KE_OK && r->added_ready;
-            committed |= r->rc == KE_OK;
+            committed += r->rc == KE_OK;
+        }
+        if (committed && atomic_load(&s->has_observer)) {
+            pthread_mutex_lock(&s->qlock);
+            if (s->observer != NULL)
+                s->observer(s->observer_ctx, seconds, (size_t)committed);
+            pthread_mutex_unlock(&s->qlock);
         }
         /* Space came back (or the fault passed): kept statuses need not wait their pause. */
         if (committed)
@@ -588,5 +600,14 @@ void ke_store_on_ready(ke_store *s, void (*fn)(void *ctx), void *ctx)
     pthread_mutex_lock(&s->qlock);
     s->on_ready = fn;
     s->on_ready_ctx = ctx;
+    pthread_mutex_unlock(&s->qlock);
+}
+
+void ke_store_on_commit(ke_store *s, ke_store_commit_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&s->qlock);
+    s->observer = fn;
+    s->observer_ctx = ctx;
+    atomic_store(&s->has_observer, fn != NULL);
     pthread_mutex_unlock(&s->qlock);
 }

@@ -23,6 +23,8 @@ ke_unit_test(errors ke_base)
 ke_unit_test(text ke_base)
 # Bearer tokens (client/tokens.c), shared by kedro-eventd, kedro-event-shim and the library.
 ke_unit_test(tokens kec_text_static)
+# The metrics registry (client/metrics.c) of both daemons: exposition format, bounds, threads.
+ke_unit_test(metrics kec_metrics)
 ke_unit_test(event ke_event)
 ke_unit_test(config ke_config)
 ke_unit_test(dotenv ke_config)

@@ -19,8 +19,10 @@
 
 #include "edge.h"
 #include "framing.h"
+#include "kec_metrics.h"
 #include "kec_text.h" /* kec_hex_value */
 #include "shim.h"
+#include "shim_metrics.h"
 #include "slow.h"
 
 #define DISCARD_MAX (64u << 20) /* bytes of a too large chunked body read before closing */
@@ -29,14 +31,24 @@
 
 /* What a request asks for. */
 typedef enum route {
+    R_OTHER,        /* nothing (404, or refused before routing) */
     R_EVENT,        /* POST /event/ */
     R_GET_PIPELINE, /* GET /pipelines/{id} */
     R_LIST,         /* GET /pipelines */
     R_CREATE,       /* POST /pipelines/ */
     R_HEALTH,       /* GET /healthz */
     R_CANCEL,       /* POST /pipelines/{id}/cancel (actions.c) */
-    R_RETRY         /* POST /pipelines/{id}/retry (actions.c) */
+    R_RETRY,        /* POST /pipelines/{id}/retry (actions.c) */
+    R_METRICS,      /* GET /metrics */
+    R_COUNT         /* the number of routes */
 } route;
+
+/* The route label of each route in kedro_event_shim_requests_total (shim_metrics.c). */
+static const char *const route_names[R_COUNT] = {
+    [R_OTHER] = "other",     [R_EVENT] = "event",   [R_GET_PIPELINE] = "pipeline",
+    [R_LIST] = "pipelines",  [R_CREATE] = "create", [R_HEALTH] = "healthz",
+    [R_METRICS] = "metrics", [R_CANCEL] = "cancel", [R_RETRY] = "retry",
+};
 
 struct kes_http {
     struct MHD_Daemon *d;     /* the daemon */
@@ -69,6 +81,7 @@ typedef struct request {
     int answered;                /* an answer is queued: the rest is ignored */
     int close;                   /* the connection is closed after the answer */
     int early;                   /* r->answer (404, 405) is sent on the next call (no body) */
+    double start;                /* when its headers arrived (kec_metrics_mono) */
     kes_list_args args;          /* R_LIST: the query (borrowed from MHD) */
     int batch;                   /* R_EVENT: a DispatchBatch */
     int rc;                      /* R_EVENT: how the call ended (KEC_OK or an error) */
@@ -191,7 +204,10 @@ static void *job_main(void *arg)
         kes_pipelines_act(c, r->route == R_CANCEL ? KES_ACT_CANCEL : KES_ACT_RETRY, r->id,
                           &r->answer);
         break;
-    case R_EVENT:
+    case R_EVENT: /* answered elsewhere: start_event, kes_metrics_answer, 404 */
+    case R_METRICS:
+    case R_OTHER:
+    case R_COUNT:
         break;
     }
     wake(r);
@@ -418,8 +434,8 @@ static int route_request(request *r, const char *url, const char *method)
             wrong_method(r, method, "POST");
         return post;
     }
-    if (strcmp(url, "/healthz") == 0) {
-        r->route = R_HEALTH;
+    if (strcmp(url, "/healthz") == 0 || strcmp(url, "/metrics") == 0) {
+        r->route = url[1] == 'h' ? R_HEALTH : R_METRICS;
         if (!get)
             wrong_method(r, method, "GET, HEAD");
         return get;
@@ -558,6 +574,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         r->h = h;
         r->conn = conn;
+        r->start = kec_metrics_mono();
         atomic_fetch_add(&h->open, 1);
         *con_cls = r;
         routed = framing_ok(r, version, &frame);
@@ -598,6 +615,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return too_large(r);
     if (r->route == R_EVENT)
         return start_event(r);
+    if (r->route == R_METRICS) {
+        r->answer.status = 200;
+        r->answered = 1;
+        return kes_metrics_answer(conn);
+    }
     return start_job(r);
 }
 
@@ -611,6 +633,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     kes_slow_idle(kes_edge_slow(conn)); /* answered: the next request must begin in time */
     if (r == NULL)
         return;
+    if (r->answered)
+        kes_metrics_request((int)r->route, r->answer.status, r->start);
     free(r->id);
     free(r->body);
     kec_dispatch_result_release(&r->one);
@@ -689,12 +713,14 @@ int kes_http_start(const kes_http_options *o, kec_client *c, kes_http **out, cha
     int tls;
 
     *out = NULL;
-    if ((h = calloc(1, sizeof *h)) == NULL) {
+    if ((h = calloc(1, sizeof *h)) == NULL || kes_metrics_start(route_names, R_COUNT) != 0) {
+        free(h);
         snprintf(msg, cap, "out of memory");
         return -1;
     }
     if ((tls = tls_options(h, o, msg, cap)) < 0) {
         free(h);
+        kes_metrics_stop();
         return -1;
     }
     flags |= (unsigned)tls;
@@ -703,6 +729,7 @@ int kes_http_start(const kes_http_options *o, kec_client *c, kes_http **out, cha
     if (kes_slow_new(o->read_timeout_ms, o->idle_timeout_s * 1000u, &h->slow) != 0) {
         snprintf(msg, cap, "cannot start the thread that watches slow clients");
         free(h);
+        kes_metrics_stop();
         return -1;
     }
     h->max_body = o->max_body;
@@ -743,6 +770,7 @@ int kes_http_start(const kes_http_options *o, kec_client *c, kes_http **out, cha
         kes_slow_free(h->slow);
         pthread_attr_destroy(&h->detached);
         free(h);
+        kes_metrics_stop();
         return -1;
     }
     info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -782,6 +810,7 @@ void kes_http_stop(kes_http *h, int wait_ms)
         waited += 5;
     }
     MHD_stop_daemon(h->d);
+    kes_metrics_stop();
     kes_slow_free(h->slow);
     kes_log_flush();
     pthread_attr_destroy(&h->detached);

@@ -257,6 +257,30 @@ static void router_tolerates_null_arguments(void **state)
     assert_null(r);
 }
 
+/* A reload swaps the router: a holder keeps the one it took (still matching, not freed: ASan
+ * would report a use after free) until it lets go; later acquirers get the new one. */
+static void routes_swap_keeps_a_held_router_until_its_last_user_lets_go(void **state)
+{
+    ke_router *held, *now;
+    ke_routes *rs = NULL;
+    ke_error err;
+
+    (void)state;
+    ke_error_clear(&err);
+    assert_int_equal(ke_routes_new(NULL, &rs, &err), KE_OK);
+    assert_null(ke_routes_acquire(rs)); /* dispatch disabled */
+    ke_routes_swap(rs, router_from("{\"old\": {\"source\": \"s\", \"type\": \"t\"}}"));
+    held = ke_routes_acquire(rs);
+    assert_non_null(held);
+    ke_routes_swap(rs, router_from("{\"new\": {\"source\": \"s\", \"type\": \"t\"}}"));
+    assert_routes(held, "s", "t", "old", NULL);
+    now = ke_routes_acquire(rs);
+    assert_routes(now, "s", "t", "new", NULL);
+    ke_router_free(now);
+    ke_router_free(held); /* the last user of "old": freed here */
+    ke_routes_free(rs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +296,7 @@ int main(void)
         cmocka_unit_test(router_gives_every_pipeline_of_a_crowded_pair),
         cmocka_unit_test(router_exposes_its_configuration),
         cmocka_unit_test(router_tolerates_null_arguments),
+        cmocka_unit_test(routes_swap_keeps_a_held_router_until_its_last_user_lets_go),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
