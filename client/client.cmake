@@ -14,6 +14,12 @@ target_include_directories(kec_text_static PUBLIC ${CMAKE_SOURCE_DIR}/client/inc
                            ${CMAKE_SOURCE_DIR}/client)
 target_link_libraries(kec_text_static PUBLIC PkgConfig::CJSON Threads::Threads)
 
+# The daemons' stderr log (client/kec_log.h): text or JSON lines, linked by kedro-eventd (through
+# ke_base) and kedro-event-shim; not part of libkedroevents.
+add_library(kec_log STATIC client/log.c)
+target_include_directories(kec_log PUBLIC ${CMAKE_SOURCE_DIR}/client)
+target_link_libraries(kec_log PUBLIC kec_text_static PkgConfig::CJSON Threads::Threads)
+
 set(KEC_SOURCES
   client/event.c
   client/event_json.c
@@ -111,6 +117,6 @@ add_executable(kedro-event-shim
   client/shim/auth.c)
 target_include_directories(kedro-event-shim PRIVATE ${CMAKE_SOURCE_DIR}/client)
 pkg_check_modules(GNUTLS REQUIRED IMPORTED_TARGET gnutls)
-target_link_libraries(kedro-event-shim PRIVATE kes_binding kedroevents_static PkgConfig::MHD
-                      PkgConfig::GNUTLS PkgConfig::CJSON m)
+target_link_libraries(kedro-event-shim PRIVATE kes_binding kec_log kedroevents_static PkgConfig::MHD
+                      PkgConfig::GNUTLS PkgConfig::CJSON PkgConfig::SYSTEMD m)
 install(TARGETS kedro-event-shim COMPONENT shim RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
