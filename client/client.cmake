@@ -53,11 +53,16 @@ target_link_libraries(kedroevents_static INTERFACE ke_gen_nanopb PkgConfig::GRPC
                       PkgConfig::UUID Threads::Threads m)
 
 include(GNUInstallDirs)
+# The .pc file finds the prefix from its own place: as many ".." as the libdir is deep
+# (lib/x86_64-linux-gnu/pkgconfig on Debian with the /usr prefix).
+file(RELATIVE_PATH KEC_PC_TO_PREFIX "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p")
 configure_file(${CMAKE_SOURCE_DIR}/client/kedroevents.pc.in
                ${CMAKE_BINARY_DIR}/kedroevents.pc @ONLY)
-install(TARGETS kedroevents kedroevents_static COMPONENT dev
-        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+# libkedroevents.so.0 goes with the CLI (package kedro-events); the .so link, the archive, the
+# header and the .pc file are the development files (libkedroevents-dev).
+install(TARGETS kedroevents COMPONENT cli
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} NAMELINK_COMPONENT dev)
+install(TARGETS kedroevents_static COMPONENT dev ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES client/include/kedroevents.h COMPONENT dev
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES ${CMAKE_BINARY_DIR}/kedroevents.pc COMPONENT dev
@@ -88,9 +93,10 @@ if(KE_SANITIZE OR KE_FUZZ)
 endif()
 add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/send_event
   COMMAND ${CMAKE_COMMAND} --install ${CMAKE_BINARY_DIR} --component dev --prefix ${KEC_STAGE}
+  COMMAND ${CMAKE_COMMAND} --install ${CMAKE_BINARY_DIR} --component cli --prefix ${KEC_STAGE}
   COMMAND env CC=${CMAKE_C_COMPILER} ${CMAKE_SOURCE_DIR}/client/examples/build.sh ${KEC_STAGE}
           ${CMAKE_BINARY_DIR}/send_event "${KEC_EXAMPLE_CFLAGS}"
-  DEPENDS kedroevents kedroevents_static ${CMAKE_SOURCE_DIR}/client/examples/send_event.c
+  DEPENDS kedroevents kedroevents_static kedro-events ${CMAKE_SOURCE_DIR}/client/examples/send_event.c
           ${CMAKE_SOURCE_DIR}/client/examples/build.sh ${CMAKE_SOURCE_DIR}/client/include/kedroevents.h
           ${CMAKE_SOURCE_DIR}/client/kedroevents.pc.in
   COMMENT "Installing libkedroevents into ${KEC_STAGE}; building the example with pkg-config"
