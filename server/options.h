@@ -58,9 +58,9 @@ typedef struct ke_options {
     const char *graphql_headers_file;                /* --graphql-headers-file FILE, or NULL */
     int graphql_timeout;                             /* --graphql-timeout SECONDS */
     int max_forwards;                                /* --max-forwards N */
-    const char *graphql_ca;   /* --graphql-ca FILE, or NULL: the system's roots */
-    int graphql_poll_ms;      /* --graphql-poll-interval SECONDS, in ms */
-    const char *graphql_flag; /* the first kedro-graphql flag given, or NULL */
+    const char *graphql_ca;    /* --graphql-ca FILE, or NULL: the system's roots */
+    int graphql_poll_ms;       /* --graphql-poll-interval SECONDS, in ms */
+    const char *graphql_flag;  /* the first kedro-graphql flag given, or NULL */
     kec_log_format log_format; /* --log-format text|json */
 } ke_options;
 
