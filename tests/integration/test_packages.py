@@ -65,7 +65,8 @@ class Daemon:
         script = "set -a; . %s; set +a; exec %s" % (default_file, exec_start)
         self.proc = subprocess.Popen(
             ["chroot", "--userspec=kedro-events:kedro-events", root, "/bin/sh", "-c", script],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin"})
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
         line = self.proc.stdout.readline().decode()
         m = re.search(r"listening on .* port (\d+)", line)
         if not m:
@@ -133,7 +134,8 @@ class PackagesTest(unittest.TestCase):
     @classmethod
     def build_packages(cls):
         """cpack from this build's CPackConfig into a fresh directory: the four packages."""
-        cache = open(os.path.join(harness.BUILD_DIR, "CMakeCache.txt")).read()
+        with open(os.path.join(harness.BUILD_DIR, "CMakeCache.txt")) as f:
+            cache = f.read()
         prefix = re.search(r"^CMAKE_INSTALL_PREFIX:PATH=(.*)$", cache, re.M).group(1)
         if prefix != "/usr":
             raise AssertionError("the build's CMAKE_INSTALL_PREFIX is %s: packages need /usr"
