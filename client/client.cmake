@@ -19,6 +19,11 @@ target_link_libraries(kec_text_static PUBLIC PkgConfig::CJSON Threads::Threads)
 add_library(kec_metrics STATIC client/metrics.c)
 target_include_directories(kec_metrics PUBLIC ${CMAKE_SOURCE_DIR}/client)
 target_link_libraries(kec_metrics PUBLIC Threads::Threads m)
+# The daemons' stderr log (client/kec_log.h): text or JSON lines, linked by kedro-eventd (through
+# ke_base) and kedro-event-shim; not part of libkedroevents.
+add_library(kec_log STATIC client/log.c)
+target_include_directories(kec_log PUBLIC ${CMAKE_SOURCE_DIR}/client)
+target_link_libraries(kec_log PUBLIC kec_text_static PkgConfig::CJSON Threads::Threads)
 
 set(KEC_SOURCES
   client/event.c
@@ -53,11 +58,16 @@ target_link_libraries(kedroevents_static INTERFACE ke_gen_nanopb PkgConfig::GRPC
                       PkgConfig::UUID Threads::Threads m)
 
 include(GNUInstallDirs)
+# The .pc file finds the prefix from its own place: as many ".." as the libdir is deep
+# (lib/x86_64-linux-gnu/pkgconfig on Debian with the /usr prefix).
+file(RELATIVE_PATH KEC_PC_TO_PREFIX "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p")
 configure_file(${CMAKE_SOURCE_DIR}/client/kedroevents.pc.in
                ${CMAKE_BINARY_DIR}/kedroevents.pc @ONLY)
-install(TARGETS kedroevents kedroevents_static COMPONENT dev
-        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+# libkedroevents.so.0 goes with the CLI (package kedro-events); the .so link, the archive, the
+# header and the .pc file are the development files (libkedroevents-dev).
+install(TARGETS kedroevents COMPONENT cli
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} NAMELINK_COMPONENT dev)
+install(TARGETS kedroevents_static COMPONENT dev ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES client/include/kedroevents.h COMPONENT dev
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES ${CMAKE_BINARY_DIR}/kedroevents.pc COMPONENT dev
@@ -89,9 +99,10 @@ if(KE_SANITIZE OR KE_FUZZ)
 endif()
 add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/send_event
   COMMAND ${CMAKE_COMMAND} --install ${CMAKE_BINARY_DIR} --component dev --prefix ${KEC_STAGE}
+  COMMAND ${CMAKE_COMMAND} --install ${CMAKE_BINARY_DIR} --component cli --prefix ${KEC_STAGE}
   COMMAND env CC=${CMAKE_C_COMPILER} ${CMAKE_SOURCE_DIR}/client/examples/build.sh ${KEC_STAGE}
           ${CMAKE_BINARY_DIR}/send_event "${KEC_EXAMPLE_CFLAGS}"
-  DEPENDS kedroevents kedroevents_static ${CMAKE_SOURCE_DIR}/client/examples/send_event.c
+  DEPENDS kedroevents kedroevents_static kedro-events ${CMAKE_SOURCE_DIR}/client/examples/send_event.c
           ${CMAKE_SOURCE_DIR}/client/examples/build.sh ${CMAKE_SOURCE_DIR}/client/include/kedroevents.h
           ${CMAKE_SOURCE_DIR}/client/kedroevents.pc.in
   COMMENT "Installing libkedroevents into ${KEC_STAGE}; building the example with pkg-config"
@@ -119,6 +130,6 @@ add_executable(kedro-event-shim
   client/shim/shim_metrics.c)
 target_include_directories(kedro-event-shim PRIVATE ${CMAKE_SOURCE_DIR}/client)
 pkg_check_modules(GNUTLS REQUIRED IMPORTED_TARGET gnutls)
-target_link_libraries(kedro-event-shim PRIVATE kes_binding kedroevents_static kec_metrics PkgConfig::MHD
-                      PkgConfig::GNUTLS PkgConfig::CJSON m)
+target_link_libraries(kedro-event-shim PRIVATE kes_binding kec_log kedroevents_static kec_metrics
+                      PkgConfig::MHD PkgConfig::GNUTLS PkgConfig::CJSON PkgConfig::SYSTEMD m)
 install(TARGETS kedro-event-shim COMPONENT shim RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

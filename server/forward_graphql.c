@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "forward_graphql_internal.h"
+#include "kec_log.h"
 
 #define IDLE_MS 1000 /* READY rows are looked for this often without a wake-up */
 
@@ -25,9 +26,10 @@ int64_t ke_gf_mono_ms(void)
 
 void ke_gf_log(const char *fmt, const char *a, const char *b)
 {
-    fprintf(stderr, "kedro-eventd: kedro-graphql: ");
-    fprintf(stderr, fmt, a, b);
-    fputc('\n', stderr);
+    char msg[2048];
+
+    snprintf(msg, sizeof msg, fmt, a, b);
+    kec_log(KEC_LOG_WARNING, "kedro-graphql: %s", msg);
 }
 
 /* ---- items */

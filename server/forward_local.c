@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "forward_cancel.h"
+#include "kec_log.h"
 #include "log_tail.h"
 #include "runfile.h"
 #include "secret_box.h"
@@ -201,15 +202,17 @@ static void record(ke_forwarder *f, slot *s, int64_t now)
     ke_error_clear(&err);
     rc = ke_store_finish(f->store, s->id, &s->outcome, &err);
     if (rc == KE_ESTORE || rc == KE_ENOMEM) {
-        fprintf(stderr, "kedro-eventd: forwarder: recording pipeline %s as %s: %s (will retry)\n",
-                s->id, ke_state_name(s->outcome.state), err.msg);
+        kec_log_fields(KEC_LOG_ERROR, &(kec_log_field){"pipeline_id", s->id}, 1,
+                       "forwarder: recording pipeline %s as %s: %s (will retry)", s->id,
+                       ke_state_name(s->outcome.state), err.msg);
         s->state = SLOT_DONE;
         s->retry_ms = now + STORE_RETRY_MS;
         return;
     }
     if (rc != KE_OK)
-        fprintf(stderr, "kedro-eventd: forwarder: recording pipeline %s as %s: %s\n", s->id,
-                ke_state_name(s->outcome.state), err.msg);
+        kec_log_fields(KEC_LOG_ERROR, &(kec_log_field){"pipeline_id", s->id}, 1,
+                       "forwarder: recording pipeline %s as %s: %s", s->id,
+                       ke_state_name(s->outcome.state), err.msg);
     ke_cancels_answer(&f->cancels, s->id, rc == KE_OK ? KE_OK : KE_ENOTFOUND);
     slot_clear(s);
     f->claim_due = 1;
@@ -418,8 +421,9 @@ static void take_cancels(ke_forwarder *f, int64_t now)
             continue;
         }
         if (s->state == SLOT_RUNNING && s->ending == END_NONE) {
-            fprintf(stderr, "kedro-eventd: forwarder: cancelling pipeline %s (SIGKILL in %d ms)\n",
-                    s->id, f->cancel_grace_ms);
+            kec_log_fields(KEC_LOG_INFO, &(kec_log_field){"pipeline_id", s->id}, 1,
+                           "forwarder: cancelling pipeline %s (SIGKILL in %d ms)", s->id,
+                           f->cancel_grace_ms);
             terminate(s, END_CANCEL, now, f->cancel_grace_ms);
         }
         ke_cancels_wait(&f->cancels, w);
@@ -445,7 +449,7 @@ static void claim_runs(ke_forwarder *f, int64_t now)
         ke_error_clear(&err);
         rc = ke_store_claim(f->store, RUNNER, &p, &found, &err);
         if (rc != KE_OK) {
-            fprintf(stderr, "kedro-eventd: forwarder: claiming a READY pipeline: %s\n", err.msg);
+            kec_log(KEC_LOG_ERROR, "forwarder: claiming a READY pipeline: %s", err.msg);
             f->claim_retry_ms = now + STORE_RETRY_MS;
         } else if (!found) {
             f->claim_due = 0;
@@ -538,10 +542,10 @@ static void *supervise(void *arg)
             continue;
         record(f, &f->slots[i], mono_ms());
         if (f->slots[i].state == SLOT_DONE) {
-            fprintf(stderr,
-                    "kedro-eventd: forwarder: pipeline %s stays STARTED: its outcome (%s) "
-                    "could not be recorded\n",
-                    f->slots[i].id, ke_state_name(f->slots[i].outcome.state));
+            kec_log_fields(KEC_LOG_ERROR, &(kec_log_field){"pipeline_id", f->slots[i].id}, 1,
+                           "forwarder: pipeline %s stays STARTED: its outcome (%s) could not be "
+                           "recorded",
+                           f->slots[i].id, ke_state_name(f->slots[i].outcome.state));
             slot_clear(&f->slots[i]);
         }
     }

@@ -1,14 +1,17 @@
 /* main.c -- kedro-eventd: wires configuration, store, services and the gRPC loop, and
  * shuts them down on SIGINT/SIGTERM (SIGHUP re-reads the token files and the event
- * configuration). */
+ * configuration); tells systemd (sd_notify) when it is ready, reloading and stopping. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
 
 #include "config.h"
 #include "health.h"
+#include "kec_log.h"
 #include "metrics_http.h"
 #include "options.h"
 #include "reflection.h"
@@ -29,7 +32,7 @@ extern const size_t ke_descriptor_set_len;
 static void warn_stderr(void *ud, const char *msg)
 {
     (void)ud;
-    fprintf(stderr, "kedro-eventd: warning: %s\n", msg);
+    kec_log(KEC_LOG_WARN, "%s", msg);
 }
 
 /* Loads the event configuration into a router; *router stays NULL when
@@ -44,13 +47,11 @@ static int load_router(const ke_options *o, ke_router **router, ke_error *err)
     if (rc != KE_OK)
         return rc;
     if (cfg == NULL) {
-        fprintf(stderr,
-                "kedro-eventd: warning: %s is not set: dispatch is disabled and answers "
-                "FAILED_PRECONDITION\n",
+        kec_log(KEC_LOG_WARN, "%s is not set: dispatch is disabled and answers FAILED_PRECONDITION",
                 KE_CONFIG_ENV);
         return KE_OK;
     }
-    fprintf(stderr, "kedro-eventd: %zu event route(s) from %s\n", cfg->n_routes, cfg->origin);
+    kec_log(KEC_LOG_INFO, "%zu event route(s) from %s", cfg->n_routes, cfg->origin);
     return ke_router_new(cfg, router, err);
 }
 
@@ -84,6 +85,18 @@ static void reset_inherited_signals(void)
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* Tells systemd (when it started us with NOTIFY_SOCKET) that a reload begins; READY=1 ends it.
+ * MONOTONIC_USEC is what Type=notify-reload (systemd 253) asks for beside RELOADING=1. */
+static void notify_reloading(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    sd_notifyf(0, "RELOADING=1\nSTATUS=reloading (SIGHUP)\nMONOTONIC_USEC=%llu",
+               (unsigned long long)now.tv_sec * 1000000ull +
+                   (unsigned long long)now.tv_nsec / 1000);
+}
+
 /* Blocks until SIGINT or SIGTERM arrives; returns the signal. SIGHUP, which must never end
  * the server, re-reads what can be reloaded in between. */
 static int wait_for_signal(const sigset_t *set, const ke_options *o, ke_secrets *secrets,
@@ -96,9 +109,11 @@ static int wait_for_signal(const sigset_t *set, const ke_options *o, ke_secrets 
             ;
         if (sig != SIGHUP)
             return sig;
+        notify_reloading();
         ke_secrets_reload(secrets, runner->local);
         ke_runner_reload(runner);
         ke_reload_events(o, service->routes, service->metrics);
+        sd_notify(0, "READY=1\nSTATUS=serving (reloaded)");
     }
 }
 
@@ -143,9 +158,11 @@ int main(int argc, char **argv)
 
     ke_error_clear(&err);
     if (ke_options_parse(argc, argv, &o, &err) != KE_OK) {
-        fprintf(stderr, "kedro-eventd: %s\n", err.msg);
+        kec_log_setup("kedro-eventd", o.log_format); /* json when given before the bad flag */
+        kec_log(KEC_LOG_ERROR, "%s", err.msg);
         return 2;
     }
+    kec_log_setup("kedro-eventd", o.log_format);
     if (o.help) {
         ke_options_usage(stdout);
         return 0;
@@ -208,8 +225,8 @@ int main(int argc, char **argv)
     if (ke_rpc_new(&ro, methods, n, &rpc, &err) != KE_OK)
         goto out;
     if (recovered > 0)
-        fprintf(stderr, "kedro-eventd: %zu run(s) left STARTED by a previous server %s\n",
-                recovered, o.requeue_interrupted ? "are READY again" : "marked FAILURE");
+        kec_log(KEC_LOG_WARNING, "%zu run(s) left STARTED by a previous server %s", recovered,
+                o.requeue_interrupted ? "are READY again" : "marked FAILURE");
     reachable_address(o.listen, ke_rpc_port(rpc), server_addr, sizeof server_addr);
     if (ke_runner_start(&runner, &o, store, server_addr, secrets.run_token, &err) != KE_OK)
         goto out;
@@ -218,10 +235,10 @@ int main(int argc, char **argv)
         goto out;
     if (ke_rpc_start(rpc, &err) != KE_OK)
         goto out;
-    fprintf(stderr, "kedro-eventd: store %s/kedro-events.db; runner %s\n", o.data_dir,
+    kec_log(KEC_LOG_INFO, "store %s/kedro-events.db; runner %s", o.data_dir,
             ke_runner_describe(&o));
     if (o.tls_cert != NULL)
-        fprintf(stderr, "kedro-eventd: TLS with %s%s%s\n", o.tls_cert,
+        kec_log(KEC_LOG_INFO, "TLS with %s%s%s", o.tls_cert,
                 o.tls_client_ca != NULL ? "; client certificates required, verified against " : "",
                 o.tls_client_ca != NULL ? o.tls_client_ca : "");
     /* Tests and scripts read this line to learn the port (e.g. with --listen host:0). */
@@ -230,16 +247,18 @@ int main(int argc, char **argv)
         printf("kedro-eventd: metrics on %s port %d\n", o.metrics_listen,
                ke_metrics_http_port(metrics_http));
     fflush(stdout);
+    sd_notifyf(0, "READY=1\nSTATUS=serving on %s port %d", o.listen, ke_rpc_port(rpc));
 
     sig = wait_for_signal(&set, &o, &secrets, &runner, &service);
-    fprintf(stderr, "kedro-eventd: %s received, shutting down (grace %d s)\n",
+    sd_notify(0, "STOPPING=1\nSTATUS=shutting down");
+    kec_log(KEC_LOG_INFO, "%s received, shutting down (grace %d s)",
             sig == SIGINT ? "SIGINT" : "SIGTERM", o.grace_seconds);
     ke_health_set_serving(health, 0);
     ke_rpc_shutdown(rpc, o.grace_seconds * 1000);
     status = 0;
 out:
     if (err.code != KE_OK)
-        fprintf(stderr, "kedro-eventd: %s\n", err.msg);
+        kec_log(KEC_LOG_ERROR, "%s", err.msg);
     ke_retention_stop(retention);
     ke_runner_stop(&runner, status == 0 ? o.grace_seconds * 1000 : 0);
     ke_rpc_free(rpc);

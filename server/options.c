@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "forward.h"
+#include "kec_log.h"
 #include "kec_tokens.h"
 #include "retention.h"
 #include "rpc.h"
@@ -122,6 +123,9 @@ void ke_options_usage(FILE *f)
         "                            for the child pipelines they create; SIGHUP re-reads it\n"
         "                            (runs never inherit KEDRO_EVENTS_TOKEN otherwise)\n"
         "\n"
+        "  --log-format text|json    stderr lines as text (\"kedro-eventd: message\", the\n"
+        "                            default) or one JSON object a line: time (RFC 3339, UTC),\n"
+        "                            level, program, message and fields such as pipeline_id\n"
         "  --help                    show this text\n"
         "  --version                 show the version\n"
         "\n"
@@ -282,6 +286,7 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         O_RUN_TOKEN_FILE,
         O_RETAIN,
         O_METRICS_LISTEN,
+        O_LOG_FORMAT,
         O_GQL_FIRST, /* the kedro-graphql flags: ke_options_graphql_flag() */
         O_LIMIT_FIRST = O_GQL_FIRST + KE_OPT_GQL_COUNT /* the limits' flags: parse_limit() */
     };
@@ -316,6 +321,7 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         {"auth-tokens", required_argument, NULL, O_AUTH_TOKENS},
         {"run-token-file", required_argument, NULL, O_RUN_TOKEN_FILE},
         {"metrics-listen", required_argument, NULL, O_METRICS_LISTEN},
+        {"log-format", required_argument, NULL, O_LOG_FORMAT},
         {"graphql-url", required_argument, NULL, O_GQL_FIRST + KE_OPT_GQL_URL},
         {"graphql-header", required_argument, NULL, O_GQL_FIRST + KE_OPT_GQL_HEADER},
         {"graphql-headers-file", required_argument, NULL, O_GQL_FIRST + KE_OPT_GQL_HEADERS_FILE},
@@ -457,6 +463,11 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
             break;
         case O_VER:
             o->version = 1;
+            break;
+        case O_LOG_FORMAT:
+            if (kec_log_format_parse(optarg, &o->log_format) != 0)
+                return ke_error_set(err, KE_EINVAL, "--log-format \"%s\": expected text or json",
+                                    optarg);
             break;
         case O_TLS_CERT:
         case O_TLS_KEY:

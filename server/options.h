@@ -7,6 +7,7 @@
 
 #include "errors.h"
 #include "graphql.h"
+#include "kec_log.h"
 
 #define KE_DEFAULT_LISTEN "127.0.0.1:50051"
 #define KE_DEFAULT_MAX_MESSAGE_BYTES (4u << 20)
@@ -60,9 +61,10 @@ typedef struct ke_options {
     const char *graphql_headers_file;                /* --graphql-headers-file FILE, or NULL */
     int graphql_timeout;                             /* --graphql-timeout SECONDS */
     int max_forwards;                                /* --max-forwards N */
-    const char *graphql_ca;   /* --graphql-ca FILE, or NULL: the system's roots */
-    int graphql_poll_ms;      /* --graphql-poll-interval SECONDS, in ms */
-    const char *graphql_flag; /* the first kedro-graphql flag given, or NULL */
+    const char *graphql_ca;    /* --graphql-ca FILE, or NULL: the system's roots */
+    int graphql_poll_ms;       /* --graphql-poll-interval SECONDS, in ms */
+    const char *graphql_flag;  /* the first kedro-graphql flag given, or NULL */
+    kec_log_format log_format; /* --log-format text|json */
 } ke_options;
 
 /* The kedro-graphql runner's flags (options_graphql.c), in longopts order. */

@@ -1,15 +1,16 @@
 /* reload.c -- SIGHUP's reload of the event configuration. */
 #include "reload.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 
-#define PROG "kedro-eventd: reload: "
+#include "kec_log.h"
+
+#define PROG "reload: "
 
 static void warn_stderr(void *ud, const char *msg)
 {
     (void)ud;
-    fprintf(stderr, PROG "warning: %s\n", msg);
+    kec_log(KEC_LOG_WARNING, PROG "warning: %s", msg);
 }
 
 /* Where a configuration that cannot change comes from, or NULL when it can be re-read. */
@@ -26,7 +27,7 @@ static const char *fixed_origin(const ke_options *o)
 
 static void refused(ke_metrics *m, const char *why)
 {
-    fprintf(stderr, PROG "event configuration refused, the old one kept: %s\n", why);
+    kec_log(KEC_LOG_ERROR, PROG "event configuration refused, the old one kept: %s", why);
     ke_metrics_reload(m, 0);
 }
 
@@ -39,7 +40,7 @@ void ke_reload_events(const ke_options *o, ke_routes *routes, ke_metrics *m)
     ke_error err;
 
     if (fixed != NULL) {
-        fprintf(stderr, PROG "the event configuration is %s and cannot change; kept\n", fixed);
+        kec_log(KEC_LOG_INFO, PROG "the event configuration is %s and cannot change; kept", fixed);
         return;
     }
     ke_error_clear(&err);
@@ -55,12 +56,12 @@ void ke_reload_events(const ke_options *o, ke_routes *routes, ke_metrics *m)
                                      "dispatch)");
             return;
         }
-        fprintf(stderr, PROG "%s is still not set: dispatch stays disabled\n", KE_CONFIG_ENV);
+        kec_log(KEC_LOG_INFO, PROG "%s is still not set: dispatch stays disabled", KE_CONFIG_ENV);
         ke_metrics_reload(m, 1);
         return;
     }
     n_routes = cfg->n_routes;
-    fprintf(stderr, PROG "%zu event route(s) from %s\n", n_routes, cfg->origin);
+    kec_log(KEC_LOG_INFO, PROG "%zu event route(s) from %s", n_routes, cfg->origin);
     if (ke_router_new(cfg, &router, &err) != KE_OK) { /* takes cfg */
         refused(m, err.msg);
         return;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kec_log.h"
 #include "store_prune.h"
 
 #define US_PER_DAY 86400000000.0
@@ -95,7 +96,7 @@ static int remove_file(const char *path)
     if (unlink(path) == 0)
         return 1;
     if (errno != ENOENT)
-        fprintf(stderr, "kedro-eventd: retention: cannot remove %s: %s\n", path, strerror(errno));
+        kec_log(KEC_LOG_ERROR, "retention: cannot remove %s: %s", path, strerror(errno));
     return 0;
 }
 
@@ -214,14 +215,13 @@ static void sweep(ke_retention *r)
             break;
     }
     if (rc != KE_OK)
-        fprintf(stderr, "kedro-eventd: retention: sweep stopped: %s (tried again next sweep)\n",
-                err.msg);
+        kec_log(KEC_LOG_ERROR, "retention: sweep stopped: %s (tried again next sweep)", err.msg);
     t.files += remove_stale_temporaries(r, cutoff_us);
     atomic_fetch_add(&r->sweeps, 1);
     if (t.pipelines > 0 || t.events > 0 || t.files > 0)
-        fprintf(stderr,
-                "kedro-eventd: retention: removed %zu pipeline(s), %zu file(s) and %zu event "
-                "key(s) older than %.6g day(s)\n",
+        kec_log(KEC_LOG_INFO,
+                "retention: removed %zu pipeline(s), %zu file(s) and %zu event "
+                "key(s) older than %.6g day(s)",
                 t.pipelines, t.files, t.events, (double)r->retain_us / US_PER_DAY);
 }
 

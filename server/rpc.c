@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kec_log.h"
 #include "rpc_security.h"
 
 /* Calls requested in advance per method and queue: how many calls of one
@@ -137,7 +138,7 @@ static int start_batch(ke_rpc_call *c, const grpc_op *ops, size_t n, call_tag *t
     atomic_fetch_add(&c->refs, 1);
     e = grpc_call_start_batch(c->call, ops, n, tag, NULL);
     if (e != GRPC_CALL_OK) {
-        fprintf(stderr, "kedro-eventd: grpc_call_start_batch failed (%d)\n", (int)e);
+        kec_log(KEC_LOG_ERROR, "grpc_call_start_batch failed (%d)", (int)e);
         call_unref(c);
         return -1;
     }
@@ -452,7 +453,7 @@ static void request_call(ke_rpc *rpc, int cq, int method)
     grpc_call_error e;
 
     if (c == NULL) {
-        fprintf(stderr, "kedro-eventd: out of memory requesting a call\n");
+        kec_log(KEC_LOG_ERROR, "out of memory requesting a call");
         return;
     }
     c->rpc = rpc;
@@ -477,7 +478,7 @@ static void request_call(ke_rpc *rpc, int cq, int method)
                                                 &c->tag);
     }
     if (e != GRPC_CALL_OK) {
-        fprintf(stderr, "kedro-eventd: requesting a call failed (%d)\n", (int)e);
+        kec_log(KEC_LOG_ERROR, "requesting a call failed (%d)", (int)e);
         call_unref(c);
     }
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "kec_files.h"
+#include "kec_log.h"
 
 /* Reads the headers file into *h / *n. KE_OK, or KE_EIO / KE_EINVAL with err naming the file
  * and the line (never a value). */
@@ -64,7 +65,7 @@ static int start_graphql(ke_runner *r, const ke_options *o, ke_store *store, ke_
     if (rc != KE_OK)
         return rc;
     if (n > 0)
-        fprintf(stderr, "kedro-eventd: %zu header(s) from %s\n", n, o->graphql_headers_file);
+        kec_log(KEC_LOG_INFO, "%zu header(s) from %s", n, o->graphql_headers_file);
     r->headers_file = o->graphql_headers_file;
     ke_store_on_ready(store, ke_graphql_forwarder_wake, r->graphql);
     ke_graphql_forwarder_wake(r->graphql); /* READY pipelines left from before */
@@ -111,11 +112,11 @@ void ke_runner_reload(ke_runner *r)
         return;
     ke_error_clear(&err);
     if (read_headers(r->headers_file, &h, &n, &err) != KE_OK)
-        fprintf(stderr, "kedro-eventd: SIGHUP: %s; the headers read before stay\n", err.msg);
+        kec_log(KEC_LOG_ERROR, "SIGHUP: %s; the headers read before stay", err.msg);
     else if (ke_graphql_forwarder_set_headers(r->graphql, h, n) != KE_OK)
-        fprintf(stderr, "kedro-eventd: SIGHUP: out of memory; the headers read before stay\n");
+        kec_log(KEC_LOG_ERROR, "SIGHUP: out of memory; the headers read before stay");
     else
-        fprintf(stderr, "kedro-eventd: SIGHUP: %zu header(s) from %s\n", n, r->headers_file);
+        kec_log(KEC_LOG_INFO, "SIGHUP: %zu header(s) from %s", n, r->headers_file);
     ke_gql_headers_free(h, n);
 }
 

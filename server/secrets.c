@@ -1,6 +1,7 @@
 /* secrets.c -- kedro-eventd's token files: loading them at start and re-reading them on
  * SIGHUP, keeping what was read before when a new file is refused. */
 #include "secrets.h"
+#include "kec_log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +17,9 @@ static void warn_unaccepted_run_token(const ke_secrets *s)
         return;
     snprintf(value, sizeof value, "Bearer %s", s->run_token);
     if (!kec_auth_check(s->tokens, value, strlen(value)))
-        fprintf(stderr,
-                "kedro-eventd: warning: the token of --run-token-file %s is not in "
-                "--auth-tokens %s: child pipelines the runs create here will be refused\n",
+        kec_log(KEC_LOG_WARN,
+                "the token of --run-token-file %s is not in --auth-tokens %s: child pipelines "
+                "the runs create here will be refused",
                 s->run_token_path, s->tokens_path);
     explicit_bzero(value, sizeof value);
 }
@@ -43,9 +44,8 @@ int ke_secrets_load(ke_secrets *s, const char *tokens_path, const char *run_toke
         return ke_error_set(err, kerr.code == KEC_EIO ? KE_EIO : KE_EINVAL, "--auth-tokens: %s",
                             kerr.msg);
     if (tokens_path != NULL)
-        fprintf(stderr,
-                "kedro-eventd: %zu bearer token(s) from %s: every call but "
-                "grpc.health.v1.Health needs one\n",
+        kec_log(KEC_LOG_INFO,
+                "%zu bearer token(s) from %s: every call but grpc.health.v1.Health needs one",
                 kec_auth_count(s->tokens), tokens_path);
     if (run_token_path != NULL &&
         kec_token_file_read(run_token_path, &s->run_token, &kerr) != KEC_OK)
@@ -62,32 +62,29 @@ void ke_secrets_reload(ke_secrets *s, ke_forwarder *forwarder)
     char *token = NULL;
 
     if (s->tokens == NULL && s->run_token_path == NULL) {
-        fprintf(stderr, "kedro-eventd: SIGHUP: nothing to reload (no --auth-tokens, no "
-                        "--run-token-file)\n");
+        kec_log(KEC_LOG_INFO, "SIGHUP: nothing to reload (no --auth-tokens, no "
+                              "--run-token-file)");
         return;
     }
     kec_error_clear(&kerr);
     if (s->tokens != NULL && kec_auth_reload(s->tokens, &n, &kerr) == KEC_OK)
-        fprintf(stderr, "kedro-eventd: SIGHUP: %zu token(s) from %s\n", n, s->tokens_path);
+        kec_log(KEC_LOG_INFO, "SIGHUP: %zu token(s) from %s", n, s->tokens_path);
     else if (s->tokens != NULL)
-        fprintf(stderr, "kedro-eventd: SIGHUP: %s; the %zu token(s) read before stay\n", kerr.msg,
+        kec_log(KEC_LOG_ERROR, "SIGHUP: %s; the %zu token(s) read before stay", kerr.msg,
                 kec_auth_count(s->tokens));
     kec_error_clear(&kerr);
     if (s->run_token_path != NULL &&
         kec_token_file_read(s->run_token_path, &token, &kerr) != KEC_OK) {
-        fprintf(stderr,
-                "kedro-eventd: SIGHUP: --run-token-file: %s; runs keep the token read "
-                "before\n",
+        kec_log(KEC_LOG_ERROR, "SIGHUP: --run-token-file: %s; runs keep the token read before",
                 kerr.msg);
     } else if (s->run_token_path != NULL) {
         if (forwarder != NULL && ke_forwarder_set_run_token(forwarder, token) != KE_OK) {
-            fprintf(stderr, "kedro-eventd: SIGHUP: out of memory: runs keep the token read "
-                            "before\n");
+            kec_log(KEC_LOG_ERROR, "SIGHUP: out of memory: runs keep the token read before");
             free_token(token);
         } else {
             free_token(s->run_token);
             s->run_token = token;
-            fprintf(stderr, "kedro-eventd: SIGHUP: the run token from %s\n", s->run_token_path);
+            kec_log(KEC_LOG_INFO, "SIGHUP: the run token from %s", s->run_token_path);
         }
     }
     warn_unaccepted_run_token(s);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "kec_log.h"
 #include "store_internal.h"
 
 #define BATCH_MAX 4096 /* requests one transaction takes at most */
@@ -138,10 +139,10 @@ static void finish_done(ke_store *s, ke_req *r, int final)
 
     if (retryable(r->rc) && !final) {
         if (w != NULL || r->backoff_ms >= KE_STORE_RETRY_MAX_MS)
-            fprintf(stderr,
-                    "kedro-eventd: store: recording pipeline %s as %s: %s (kept in memory, "
-                    "retried until it commits)\n",
-                    r->id, ke_state_name(r->st.state), r->err.msg);
+            kec_log_fields(KEC_LOG_ERROR, &(kec_log_field){"pipeline_id", r->id}, 1,
+                           "store: recording pipeline %s as %s: %s (kept in memory, retried "
+                           "until it commits)",
+                           r->id, ke_state_name(r->st.state), r->err.msg);
         if (r->backoff_ms == 0)
             r->backoff_ms = KE_STORE_RETRY_MIN_MS;
         r->retry_at_ms = mono_ms() + r->backoff_ms;
@@ -171,13 +172,13 @@ static void finish_done(ke_store *s, ke_req *r, int final)
         pthread_cond_broadcast(&s->donecond);
         pthread_mutex_unlock(&s->qlock);
     } else if (r->rc == KE_OK) {
-        fprintf(stderr, "kedro-eventd: store: pipeline %s recorded as %s\n", r->id,
-                ke_state_name(r->st.state));
+        kec_log_fields(KEC_LOG_INFO, &(kec_log_field){"pipeline_id", r->id}, 1,
+                       "store: pipeline %s recorded as %s", r->id, ke_state_name(r->st.state));
     } else {
-        fprintf(stderr,
-                "kedro-eventd: store: recording pipeline %s as %s: %s (given up; the next start "
-                "marks it interrupted)\n",
-                r->id, ke_state_name(r->st.state), r->err.msg);
+        kec_log_fields(KEC_LOG_ERROR, &(kec_log_field){"pipeline_id", r->id}, 1,
+                       "store: recording pipeline %s as %s: %s (given up; the next start marks "
+                       "it interrupted)",
+                       r->id, ke_state_name(r->st.state), r->err.msg);
     }
     finish_free(r);
 }

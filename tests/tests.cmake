@@ -92,6 +92,8 @@ foreach(f ${KE_PY_TESTS})
   string(REGEX REPLACE "^test_" "" n ${n})
   ke_py_test(${n})
 endforeach()
+# The Debian packages in a fresh bookworm root (debootstrap: root and the mirror; minutes).
+set_tests_properties(integration_packages PROPERTIES TIMEOUT 1200 RUN_SERIAL TRUE)
 
 add_test(NAME format COMMAND ${CMAKE_SOURCE_DIR}/tests/format.sh)
 

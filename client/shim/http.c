@@ -19,6 +19,7 @@
 
 #include "edge.h"
 #include "framing.h"
+#include "kec_log.h"
 #include "kec_metrics.h"
 #include "kec_text.h" /* kec_hex_value */
 #include "shim.h"
@@ -344,14 +345,13 @@ static void log_outcome(const request *r)
 
     if (status == 502 || status == 504) {
         if (atomic_exchange(&h->upstream_down, 1) == 0)
-            fprintf(stderr, "kedro-event-shim: kedro-eventd at %s: %s\n",
-                    kec_client_target(h->client), r->err.msg);
+            kec_log(KEC_LOG_ERROR, "kedro-eventd at %s: %s", kec_client_target(h->client),
+                    r->err.msg);
     } else if (r->rc == KEC_OK) {
         if (atomic_exchange(&h->upstream_down, 0) == 1)
-            fprintf(stderr, "kedro-event-shim: kedro-eventd at %s answers again\n",
-                    kec_client_target(h->client));
+            kec_log(KEC_LOG_INFO, "kedro-eventd at %s answers again", kec_client_target(h->client));
     } else if (status == 500) {
-        fprintf(stderr, "kedro-event-shim: POST /event/ answered 500: %s\n", r->err.msg);
+        kec_log(KEC_LOG_ERROR, "POST /event/ answered 500: %s", r->err.msg);
     }
 }
 

@@ -1,5 +1,6 @@
 /* main.c -- kedro-event-shim: flags, the one gRPC client, the HTTP server, a graceful stop on
- * SIGINT/SIGTERM, and the tokens re-read on SIGHUP. */
+ * SIGINT/SIGTERM, the tokens re-read on SIGHUP, and systemd told (sd_notify) when it is ready
+ * and stopping. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -11,8 +12,10 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <systemd/sd-daemon.h>
 
 #include "framing.h"
+#include "kec_log.h"
 #include "shim.h"
 
 #define PROG "kedro-event-shim"
@@ -43,7 +46,8 @@ enum {
     OPT_TARGET_CERT,
     OPT_TARGET_KEY,
     OPT_TARGET_SERVER_NAME,
-    OPT_TARGET_TOKEN_FILE
+    OPT_TARGET_TOKEN_FILE,
+    OPT_LOG_FORMAT
 };
 
 static const struct option long_options[] = {
@@ -70,6 +74,7 @@ static const struct option long_options[] = {
     {"target-key", required_argument, NULL, OPT_TARGET_KEY},
     {"target-server-name", required_argument, NULL, OPT_TARGET_SERVER_NAME},
     {"target-token-file", required_argument, NULL, OPT_TARGET_TOKEN_FILE},
+    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
     {NULL, 0, NULL, 0},
 };
 
@@ -112,6 +117,9 @@ static void usage(FILE *f)
         "                            connections open at once from one client address; more\n"
         "                            are closed unanswered (default 0: no cap, as clients\n"
         "                            behind one proxy or NAT share an address)\n"
+        "  --log-format text|json    stderr lines as text (\"" PROG ": message\", the\n"
+        "                            default) or one JSON object a line: time (RFC 3339,\n"
+        "                            UTC), level, program, message\n"
         "  --help                    show this text\n"
         "  --version                 show the version\n\n"
         "Security (see also SIGHUP below):\n"
@@ -156,9 +164,10 @@ static void usage(FILE *f)
 
 static int usage_error(const char *fmt, const char *arg)
 {
-    fprintf(stderr, PROG ": ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry '" PROG " --help'.\n");
+    char msg[512];
+
+    snprintf(msg, sizeof msg, fmt, arg);
+    kec_log(KEC_LOG_ERROR, "%s\nTry '" PROG " --help'.", msg);
     return EXIT_USAGE;
 }
 
@@ -199,7 +208,7 @@ static int resolve_listen(const char *listen, struct addrinfo **res)
     int rc;
 
     if (colon == NULL || colon[1] == '\0') {
-        fprintf(stderr, PROG ": --listen '%s' is not HOST:PORT\n", listen);
+        kec_log(KEC_LOG_ERROR, "--listen '%s' is not HOST:PORT", listen);
         return -1;
     }
     n = (size_t)(colon - listen);
@@ -208,7 +217,7 @@ static int resolve_listen(const char *listen, struct addrinfo **res)
         n -= 2;
     }
     if (n >= sizeof host) {
-        fprintf(stderr, PROG ": --listen '%s': the host is too long\n", listen);
+        kec_log(KEC_LOG_ERROR, "--listen '%s': the host is too long", listen);
         return -1;
     }
     memcpy(host, listen, n);
@@ -219,7 +228,7 @@ static int resolve_listen(const char *listen, struct addrinfo **res)
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     rc = getaddrinfo(n > 0 ? host : NULL, colon + 1, &hints, res);
     if (rc != 0) {
-        fprintf(stderr, PROG ": --listen '%s': %s\n", listen, gai_strerror(rc));
+        kec_log(KEC_LOG_ERROR, "--listen '%s': %s", listen, gai_strerror(rc));
         return -1;
     }
     return 0;
@@ -243,16 +252,15 @@ static int fit_connections(kes_http_options *o, int explicit)
     if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
         return 0;
     if (explicit || rl.rlim_cur <= KES_FD_RESERVE) {
-        fprintf(stderr,
-                PROG ": --max-connections %u needs %llu open files, but the limit (RLIMIT_NOFILE, "
-                     "ulimit -n) is %llu: raise it or lower --max-connections\n",
+        kec_log(KEC_LOG_ERROR,
+                "--max-connections %u needs %llu open files, but the limit (RLIMIT_NOFILE, "
+                "ulimit -n) is %llu: raise it or lower --max-connections",
                 o->max_connections, (unsigned long long)need, (unsigned long long)rl.rlim_cur);
         return -1;
     }
     o->max_connections = (unsigned)(rl.rlim_cur - KES_FD_RESERVE);
-    fprintf(stderr,
-            PROG ": warning: the open-files limit (RLIMIT_NOFILE) is %llu: serving at most %u "
-                 "connections at once\n",
+    kec_log(KEC_LOG_WARN,
+            "the open-files limit (RLIMIT_NOFILE) is %llu: serving at most %u connections at once",
             (unsigned long long)rl.rlim_cur, o->max_connections);
     return 0;
 }
@@ -342,20 +350,20 @@ static int sec_load(const sec_flags *f, sec_state *s, kes_http_options *ho, kec_
          kes_pem_read(f->tls_key, "--tls-key", &s->key, msg, sizeof msg) != 0) ||
         (f->tls_client_ca != NULL &&
          kes_pem_read(f->tls_client_ca, "--tls-client-ca", &s->client_ca, msg, sizeof msg) != 0)) {
-        fprintf(stderr, PROG ": %s\n", msg);
+        kec_log(KEC_LOG_ERROR, "%s", msg);
         return -1;
     }
     if (s->cert != NULL && kes_tls_check(s->cert, s->key, s->client_ca, msg, sizeof msg) != 0) {
-        fprintf(stderr, PROG ": %s\n", msg);
+        kec_log(KEC_LOG_ERROR, "%s", msg);
         return -1;
     }
     if (f->auth_tokens != NULL && kec_auth_new(f->auth_tokens, &s->auth, &err) != KEC_OK) {
-        fprintf(stderr, PROG ": --auth-tokens: %s\n", err.msg);
+        kec_log(KEC_LOG_ERROR, "--auth-tokens: %s", err.msg);
         return -1;
     }
     if (f->target_token_file != NULL &&
         kec_token_file_read(f->target_token_file, &s->target_token, &err) != KEC_OK) {
-        fprintf(stderr, PROG ": --target-token-file: %s\n", err.msg);
+        kec_log(KEC_LOG_ERROR, "--target-token-file: %s", err.msg);
         return -1;
     }
     ho->tls_cert = s->cert;
@@ -365,7 +373,7 @@ static int sec_load(const sec_flags *f, sec_state *s, kes_http_options *ho, kec_
     if (s->target_token != NULL)
         co->token = s->target_token;
     if (s->auth != NULL)
-        fprintf(stderr, PROG ": --auth-tokens %s: tokens accepted: %zu\n", f->auth_tokens,
+        kec_log(KEC_LOG_INFO, "--auth-tokens %s: tokens accepted: %zu", f->auth_tokens,
                 kec_auth_count(s->auth));
     return 0;
 }
@@ -393,28 +401,27 @@ static void sec_reload(const sec_flags *f, sec_state *s, kec_client *client)
     char *token = NULL;
 
     if (f->auth_tokens == NULL && f->target_token_file == NULL) {
-        fprintf(stderr, PROG ": SIGHUP: no token file to re-read\n");
+        kec_log(KEC_LOG_INFO, "SIGHUP: no token file to re-read");
         return;
     }
     if (f->auth_tokens != NULL) {
         kec_error_clear(&err);
         if (kec_auth_reload(s->auth, &n, &err) == KEC_OK)
-            fprintf(stderr, PROG ": SIGHUP: --auth-tokens %s: tokens accepted: %zu\n",
-                    f->auth_tokens, n);
+            kec_log(KEC_LOG_INFO, "SIGHUP: --auth-tokens %s: tokens accepted: %zu", f->auth_tokens,
+                    n);
         else
-            fprintf(stderr,
-                    PROG ": SIGHUP: --auth-tokens refused, keeping the tokens in use (%zu): %s\n",
+            kec_log(KEC_LOG_ERROR,
+                    "SIGHUP: --auth-tokens refused, keeping the tokens in use (%zu): %s",
                     kec_auth_count(s->auth), err.msg);
     }
     if (f->target_token_file != NULL) {
         kec_error_clear(&err);
         if (kec_token_file_read(f->target_token_file, &token, &err) != KEC_OK ||
             kec_client_set_token(client, token, &err) != KEC_OK) {
-            fprintf(stderr,
-                    PROG ": SIGHUP: --target-token-file refused, keeping the token in use: %s\n",
-                    err.msg);
+            kec_log(KEC_LOG_ERROR,
+                    "SIGHUP: --target-token-file refused, keeping the token in use: %s", err.msg);
         } else {
-            fprintf(stderr, PROG ": SIGHUP: --target-token-file %s: token replaced\n",
+            kec_log(KEC_LOG_INFO, "SIGHUP: --target-token-file %s: token replaced",
                     f->target_token_file);
         }
         if (token != NULL) {
@@ -426,11 +433,12 @@ static void sec_reload(const sec_flags *f, sec_state *s, kec_client *client)
 
 /* The command line, parsed. */
 typedef struct flags {
-    const char *listen;       /* --listen */
-    kes_http_options ho;      /* the HTTP side (addr is set later) */
-    kec_client_options co;    /* toward kedro-eventd */
-    sec_flags sec;            /* TLS and tokens */
-    int explicit_connections; /* --max-connections was given */
+    const char *listen;        /* --listen */
+    kes_http_options ho;       /* the HTTP side (addr is set later) */
+    kec_client_options co;     /* toward kedro-eventd */
+    sec_flags sec;             /* TLS and tokens */
+    int explicit_connections;  /* --max-connections was given */
+    kec_log_format log_format; /* --log-format */
 } flags;
 
 /* Parses argv into f; -1 to go on, else the exit status to end with at once (0 after --help
@@ -519,6 +527,11 @@ static int parse_flags(int argc, char **argv, flags *f)
         case OPT_VERSION:
             printf(PROG " %s\n", KEC_VERSION);
             return EXIT_OK_NOW;
+        case OPT_LOG_FORMAT:
+            if (kec_log_format_parse(optarg, &f->log_format) != 0)
+                return usage_error("--log-format '%s': expected text or json", optarg);
+            kec_log_setup(PROG, f->log_format); /* later flag errors in it too */
+            break;
         default:
             if (sec_flag(opt, optarg, &f->sec, &f->co) == 0)
                 break;
@@ -544,6 +557,7 @@ int main(int argc, char **argv)
     int sig, status;
 
     memset(&ss, 0, sizeof ss);
+    kec_log_setup(PROG, KEC_LOG_TEXT);
     if ((status = parse_flags(argc, argv, &fl)) >= 0)
         return status == EXIT_OK_NOW ? 0 : status;
     status = 1;
@@ -565,20 +579,22 @@ int main(int argc, char **argv)
 
     kec_error_clear(&err);
     if (kec_client_new(&fl.co, &client, &err) != KEC_OK) {
-        fprintf(stderr, PROG ": %s\n", err.msg);
+        kec_log(KEC_LOG_ERROR, "%s", err.msg);
         goto out;
     }
     fl.ho.addr = addr->ai_addr;
     fl.ho.addr_len = addr->ai_addrlen;
     if (kes_http_start(&fl.ho, client, &http, msg, sizeof msg) != 0) {
-        fprintf(stderr, PROG ": --listen %s: %s\n", fl.listen, msg);
+        kec_log(KEC_LOG_ERROR, "--listen %s: %s", fl.listen, msg);
         goto out;
     }
     /* connect now, so the first event does not wait for the handshake */
     kec_client_connected(client, 1);
     printf(PROG ": listening on %s port %u\n", fl.listen, kes_http_port(http));
     fflush(stdout);
-    fprintf(stderr, PROG ": forwarding to kedro-eventd at %s\n", kec_client_target(client));
+    kec_log(KEC_LOG_INFO, "forwarding to kedro-eventd at %s", kec_client_target(client));
+    sd_notifyf(0, "READY=1\nSTATUS=serving HTTP on %s port %u, forwarding to %s", fl.listen,
+               kes_http_port(http), kec_client_target(client));
 
     for (;;) {
         if (sigwait(&stop, &sig) != 0)
@@ -587,7 +603,8 @@ int main(int argc, char **argv)
             break;
         sec_reload(&fl.sec, &ss, client);
     }
-    fprintf(stderr, PROG ": %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+    kec_log(KEC_LOG_INFO, "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     kes_http_stop(http, DRAIN_MS);
     http = NULL;
     status = 0;

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "framing.h"
+#include "kec_log.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static time_t window = -1;       /* the second (CLOCK_MONOTONIC) being counted */
@@ -16,8 +17,8 @@ static unsigned long suppressed; /* lines dropped since the last report */
 static void report(void)
 {
     if (suppressed > 0)
-        fprintf(stderr, "kedro-event-shim: %lu more log lines suppressed (at most %d a second)\n",
-                suppressed, KES_LOG_PER_S);
+        kec_log(KEC_LOG_WARNING, "%lu more log lines suppressed (at most %d a second)", suppressed,
+                KES_LOG_PER_S);
     suppressed = 0;
 }
 
@@ -42,7 +43,7 @@ void kes_vlog(const char *prefix, const char *fmt, va_list ap)
         n = strlen(line);
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
             line[--n] = '\0';
-        fprintf(stderr, "kedro-event-shim: %s%s\n", prefix, line);
+        kec_log(KEC_LOG_WARNING, "%s%s", prefix, line);
     }
     pthread_mutex_unlock(&lock);
 }
