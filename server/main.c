@@ -16,6 +16,7 @@
 #include "secrets.h"
 #include "service.h"
 #include "store.h"
+#include "watch.h"
 
 extern const unsigned char ke_descriptor_set[];
 extern const size_t ke_descriptor_set_len;
@@ -106,6 +107,7 @@ int main(int argc, char **argv)
     ke_service service = {0};
     ke_secrets secrets = {0};
     ke_health *health = NULL;
+    ke_watch *watch = NULL;
     ke_router *router = NULL;
     ke_store *store = NULL;
     ke_rpc *rpc = NULL;
@@ -143,7 +145,7 @@ int main(int argc, char **argv)
         load_router(&o, &router, &err) != KE_OK ||
         ke_store_open(o.data_dir, &store, &err) != KE_OK ||
         ke_store_recover(store, o.requeue_interrupted, &recovered, &err) != KE_OK ||
-        ke_health_new(&health, &err) != KE_OK ||
+        ke_health_new(&health, &err) != KE_OK || ke_watch_new(store, &watch, &err) != KE_OK ||
         ke_reflection_new(ke_descriptor_set, ke_descriptor_set_len, &reflection, &err) != KE_OK)
         goto out;
     ke_store_set_max_bytes(store, o.max_store_bytes);
@@ -152,6 +154,8 @@ int main(int argc, char **argv)
     service.dispatcher.max_event_json = KE_EVENT_JSON_FACTOR * o.max_message_bytes;
     service.store = store;
     n += ke_service_methods(&service, methods + n, MAX_METHODS - n);
+    if (n < MAX_METHODS)
+        n += ke_watch_methods(watch, methods + n, MAX_METHODS - n);
     if (n < MAX_METHODS)
         n += ke_health_methods(health, methods + n, MAX_METHODS - n);
     if (n < MAX_METHODS)
@@ -205,6 +209,7 @@ out:
         fprintf(stderr, "kedro-eventd: %s\n", err.msg);
     ke_runner_stop(&runner, status == 0 ? o.grace_seconds * 1000 : 0);
     ke_rpc_free(rpc);
+    ke_watch_free(watch); /* after the server: no stream left to watch */
     ke_reflection_free(reflection);
     ke_health_free(health);
     ke_store_close(store);
