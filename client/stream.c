@@ -79,7 +79,7 @@ static void batch_done(kec_stream *s)
     stream_unref(s);
 }
 
-/* Starts the next RECV_MESSAGE. */
+/* Starts the next RECV_MESSAGE; its batch is already counted in pending. */
 static void receive(kec_stream *s)
 {
     grpc_op op;
@@ -87,7 +87,6 @@ static void receive(kec_stream *s)
     memset(&op, 0, sizeof op);
     op.op = GRPC_OP_RECV_MESSAGE;
     op.data.recv_message.recv_message = &s->recv;
-    atomic_fetch_add(&s->pending, 1);
     if (grpc_call_start_batch(s->live.gc, &op, 1, &s->recv_slot.tag, NULL) != GRPC_CALL_OK) {
         cancel(s);
         batch_done(s);
@@ -113,8 +112,10 @@ static void on_message(kec_cq_tag *t, int ok)
         }
         grpc_byte_buffer_destroy(s->recv);
         s->recv = NULL;
-        if (!atomic_load(&s->stopped))
+        if (!atomic_load(&s->stopped)) {
+            atomic_fetch_add(&s->pending, 1); /* before this batch's own is given back */
             receive(s);
+        }
     }
     batch_done(s);
 }
@@ -168,7 +169,7 @@ int kec_stream_start(kec_client *c, kec_method method, uint8_t *req, size_t len,
     grpc_metadata_array_init(&s->trailing);
     pthread_mutex_init(&s->lock, NULL);
     atomic_init(&s->refs, 2);
-    atomic_init(&s->pending, 2); /* start and close; receive() counts its own */
+    atomic_init(&s->pending, 3); /* start, close and the first receive */
     atomic_init(&s->stopped, 0);
     rc = kec_stream_call_start(c, method, &s->live, ops, start_ops(s, ops), &s->start.tag, err);
     if (rc != KEC_OK) {
@@ -181,10 +182,13 @@ int kec_stream_start(kec_client *c, kec_method method, uint8_t *req, size_t len,
     close.data.recv_status_on_client.trailing_metadata = &s->trailing;
     close.data.recv_status_on_client.status = &s->status;
     close.data.recv_status_on_client.status_details = &s->details;
+    /* pending counts the close and the receive until they start: the start batch's completion
+     * alone cannot end the stream under us */
     if (grpc_call_start_batch(s->live.gc, &close, 1, &s->close.tag, NULL) != GRPC_CALL_OK) {
         s->status = GRPC_STATUS_INTERNAL;
         cancel(s);
-        batch_done(s);
+        batch_done(s); /* the close's */
+        batch_done(s); /* the receive's, never started */
     } else {
         receive(s);
     }
