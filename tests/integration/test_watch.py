@@ -2,6 +2,9 @@
 kedro-eventd: records of runs the Kedro stand-in executes, filters, many watchers, a watcher
 that never reads, and streams open at shutdown."""
 
+import os
+import signal
+import subprocess
 import threading
 import unittest
 import uuid
@@ -16,6 +19,7 @@ from cloudevents.v1 import cloudevents_pb2 as ce  # noqa: E402
 from kedro.events.v1 import events_pb2 as pb, events_pb2_grpc as rpc  # noqa: E402
 
 State = pb.PipelineStatus.State
+CLI = os.environ.get("KE_CLI") or os.path.join(harness.BUILD_DIR, "kedro-events")
 
 CONFIG = {
     "event00": {"source": "example.com", "type": "com.example.event"},
@@ -53,7 +57,7 @@ class Reader(threading.Thread):
             self.code, self.details = e.code(), e.details()
 
 
-class WatchTest(unittest.TestCase):
+class WatchBase(unittest.TestCase):
     def start(self, runner="none", args=()):
         extra = list(args)
         if runner == "local":
@@ -69,6 +73,22 @@ class WatchTest(unittest.TestCase):
             self.channel.close()
             self.server.__exit__(None, None, None)
 
+
+    def _until_registered(self, readers, n=0):
+        """Dispatches events until every reader has a record (so it is registered), and
+        returns the next event number."""
+        def all_got():
+            return all(r.got.is_set() for r in readers)
+        i = n
+        while not all_got():
+            self.stub.Dispatch(event("warm-%d" % i))
+            i += 1
+            harness.wait_until(all_got, timeout=0.2)
+            self.assertLess(i, 200, "watchers never received a record")
+        return i
+
+
+class WatchTest(WatchBase):
     def test_watch_pipeline_sees_every_state_in_order_and_ends_ok(self):
         self.start(runner="local")
         pid = self.stub.Dispatch(event("slow", "com.example.slow")).pipelines[0].id
@@ -100,19 +120,7 @@ class WatchTest(unittest.TestCase):
                 list(self.stub.WatchPipeline(req))
             self.assertEqual(cm.exception.code(), code, cm.exception.details())
 
-    def _until_registered(self, readers, n=0):
-        """Dispatches events until every reader has a record (so it is registered), and
-        returns the next event number."""
-        def all_got():
-            return all(r.got.is_set() for r in readers)
-        i = n
-        while not all_got():
-            self.stub.Dispatch(event("warm-%d" % i))
-            i += 1
-            harness.wait_until(all_got, timeout=0.2)
-            self.assertLess(i, 200, "watchers never received a record")
-        return i
-
+class WatchFilterTest(WatchBase):
     def test_watch_pipelines_filters_by_name_while_others_flow(self):
         self.start()
         fails = Reader(self.stub.WatchPipelines(pb.WatchPipelinesRequest(name="fail_pipeline")))
@@ -235,6 +243,43 @@ class WatchTest(unittest.TestCase):
         self.assertTrue(self.stub.Dispatch(event("unary")).pipelines)
         a.stream.cancel()
         b.stream.cancel()
+
+
+class CliWatchTest(WatchBase):
+    """kedro-events watch, both forms, on the streams."""
+
+    def test_cli_watch_id_prints_each_state_and_exits_0(self):
+        self.start(runner="local")
+        pid = self.stub.Dispatch(event("cli", "com.example.slow")).pipelines[0].id
+        r = subprocess.run([CLI, "watch", pid, "--target", self.server.target],
+                           capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        states = [line.split()[1] for line in r.stdout.decode().splitlines()]
+        self.assertEqual(states, ["READY", "STARTED", "SUCCESS"])
+
+    def test_cli_watch_all_prints_matching_changes_until_interrupted(self):
+        self.start()
+        p = subprocess.Popen([CLI, "watch", "--all", "--name", "audit", "--target",
+                              self.server.target], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        seen = []
+        # the CLI's stream is registered once a record reaches it: send until one does
+        reader = threading.Thread(target=lambda: seen.extend(
+            iter(p.stdout.readline, b"")), daemon=True)
+        reader.start()
+        i = 0
+        while not seen and i < 100:
+            self.stub.Dispatch(event("cli-all-%d" % i))
+            i += 1
+            harness.wait_until(lambda: seen, timeout=0.2)
+        last = [x for x in self.stub.Dispatch(event("cli-last")).pipelines if x.name == "audit"]
+        self.assertTrue(harness.wait_until(
+            lambda: any(last[0].id.encode() in line for line in seen), timeout=10))
+        p.send_signal(signal.SIGINT)
+        self.assertEqual(p.wait(timeout=10), 130)
+        reader.join(5)
+        for line in seen:
+            pid, name, state = line.decode().rstrip("\n").split("\t")
+            self.assertEqual((name, state), ("audit", "READY"))
 
 
 if __name__ == "__main__":
