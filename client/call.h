@@ -43,7 +43,7 @@ typedef struct kec_cq_tag {
 
 /* A streaming call as the client tracks it, so kec_client_free can cancel it and wait. */
 typedef struct kec_live {
-    grpc_call *gc;               /* the call (the stream unrefs it) */
+    grpc_call *gc;                /* the call (the stream unrefs it) */
     struct kec_live *prev, *next; /* in the client's list while not over */
 } kec_live;
 
@@ -51,8 +51,8 @@ typedef struct kec_live {
  * n; ops[0] must be SEND_INITIAL_METADATA, whose metadata -- the token -- is set here) with
  * tag, under the client's lock; on KEC_OK live is in the client's list until
  * kec_stream_call_done. On failure (the client is closing, grpc refused) nothing is left. */
-int kec_stream_call_start(kec_client *c, kec_method method, kec_live *live, grpc_op *ops,
-                          size_t n, kec_cq_tag *tag, kec_error *err);
+int kec_stream_call_start(kec_client *c, kec_method method, kec_live *live, grpc_op *ops, size_t n,
+                          kec_cq_tag *tag, kec_error *err);
 
 /* Takes live out of the client's list once its last completion was handled (and its owner's
  * last callback returned): kec_client_free waits for this. */

@@ -65,7 +65,7 @@ struct kec_client {
 };
 
 struct call {
-    kec_cq_tag tag;                /* first: the completion's tag (finish) */
+    kec_cq_tag tag;               /* first: the completion's tag (finish) */
     kec_client *c;                /* the client */
     grpc_call *gc;                /* the grpc call */
     grpc_byte_buffer *send;       /* the request */
@@ -258,8 +258,8 @@ int kec_call_start(kec_client *c, kec_method method, uint8_t *req, size_t len, k
     return KEC_OK;
 }
 
-int kec_stream_call_start(kec_client *c, kec_method method, kec_live *live, grpc_op *ops,
-                          size_t n, kec_cq_tag *tag, kec_error *err)
+int kec_stream_call_start(kec_client *c, kec_method method, kec_live *live, grpc_op *ops, size_t n,
+                          kec_cq_tag *tag, kec_error *err)
 {
     unsigned ch = atomic_fetch_add_explicit(&c->next_channel, 1, memory_order_relaxed) %
                   (unsigned)c->n_channels;

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "call.h"
-#include "internal.h"
 #include "codec.h"
+#include "internal.h"
 
 /* One watch: the caller's callbacks, and the first error seen on our side. */
 typedef struct watch {
@@ -77,13 +77,11 @@ int kec_watch_pipeline_start(kec_client *c, const char *id, kec_pipeline_fn fn,
 
     *out = NULL;
     rc = kec_codec_watch_request(id, &req, &len, err);
-    return rc != KEC_OK ? rc
-                        : start(c, KEC_M_WATCH_PIPELINE, req, len, fn, done, ctx, out, err);
+    return rc != KEC_OK ? rc : start(c, KEC_M_WATCH_PIPELINE, req, len, fn, done, ctx, out, err);
 }
 
 int kec_watch_pipelines_start(kec_client *c, const kec_watch_filter *f, kec_pipeline_fn fn,
-                              kec_stream_done_fn done, void *ctx, kec_stream **out,
-                              kec_error *err)
+                              kec_stream_done_fn done, void *ctx, kec_stream **out, kec_error *err)
 {
     uint8_t *req;
     size_t len;
@@ -91,8 +89,7 @@ int kec_watch_pipelines_start(kec_client *c, const kec_watch_filter *f, kec_pipe
 
     *out = NULL;
     rc = kec_codec_watch_all_request(f, &req, &len, err);
-    return rc != KEC_OK ? rc
-                        : start(c, KEC_M_WATCH_PIPELINES, req, len, fn, done, ctx, out, err);
+    return rc != KEC_OK ? rc : start(c, KEC_M_WATCH_PIPELINES, req, len, fn, done, ctx, out, err);
 }
 
 /* A blocking watch: the caller's function, and the end it waits for. */
@@ -161,8 +158,7 @@ static int watch_and_wait(kec_client *c, const char *id, const kec_watch_filter 
     return rc;
 }
 
-int kec_watch_pipeline(kec_client *c, const char *id, kec_pipeline_fn fn, void *ctx,
-                       kec_error *err)
+int kec_watch_pipeline(kec_client *c, const char *id, kec_pipeline_fn fn, void *ctx, kec_error *err)
 {
     return watch_and_wait(c, id, NULL, fn, ctx, err);
 }

@@ -40,8 +40,8 @@ static void usage_limits(FILE *f)
         "                            (runs already accepted still start and finish; default\n"
         "                            0: no cap but the disk's; at least %d)\n",
         KE_DEFAULT_MAX_INFLIGHT_BYTES, KE_RPC_QUOTA_FACTOR, KE_DEFAULT_MAX_CALLS,
-        KE_RPC_MAX_STREAMS, KE_RPC_DEFAULT_MAX_STREAMS, KE_DEFAULT_HANDSHAKE_SECONDS, KE_DEFAULT_IDLE_SECONDS,
-        KE_STORE_MIN_MAX_BYTES);
+        KE_RPC_MAX_STREAMS, KE_RPC_DEFAULT_MAX_STREAMS, KE_DEFAULT_HANDSHAKE_SECONDS,
+        KE_DEFAULT_IDLE_SECONDS, KE_STORE_MIN_MAX_BYTES);
 }
 
 void ke_options_usage(FILE *f)

@@ -48,7 +48,7 @@ struct ke_rpc_call {
     call_tag close_tag;             /* RECV_CLOSE slot (server streams) */
     ke_rpc_call *stream_prev;       /* neighbours in rpc->streams while a server stream is open */
     ke_rpc_call *stream_next;
-    rpc_stream *stream;             /* a server stream's sending state, or NULL */
+    rpc_stream *stream; /* a server stream's sending state, or NULL */
 };
 
 /* A registered method: what services gave us, plus grpc's handle. */

@@ -78,10 +78,8 @@ static void handle_watch_all(void *ctx, ke_rpc_call *call, const uint8_t *req, s
 size_t ke_watch_methods(ke_watch *w, ke_rpc_method *out, size_t cap)
 {
     const ke_rpc_method methods[] = {
-        {"/kedro.events.v1.EventService/WatchPipeline", KE_RPC_SERVER_STREAM, handle_watch_one,
-         w},
-        {"/kedro.events.v1.EventService/WatchPipelines", KE_RPC_SERVER_STREAM, handle_watch_all,
-         w},
+        {"/kedro.events.v1.EventService/WatchPipeline", KE_RPC_SERVER_STREAM, handle_watch_one, w},
+        {"/kedro.events.v1.EventService/WatchPipelines", KE_RPC_SERVER_STREAM, handle_watch_all, w},
     };
     size_t n = sizeof methods / sizeof methods[0], i;
 

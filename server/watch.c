@@ -39,17 +39,17 @@ typedef struct job {
 } job;
 
 struct ke_watch {
-    ke_store *store;                /* read once per change */
-    pthread_mutex_t lock;           /* guards the registry and every watcher */
-    watcher *by_id[BUCKETS];        /* id watchers, hashed by id */
-    watcher *filters;               /* filter watchers */
-    atomic_size_t n_watchers;       /* linked watchers: the feed skips work while 0 */
-    pthread_mutex_t qlock;          /* guards the queue and stop */
-    pthread_cond_t qcond;           /* signalled when work arrives or stop is set */
-    job *head, *tail;               /* the queue */
-    int stop;                       /* the thread must end */
-    pthread_t thread;               /* the hub's thread */
-    int thread_started;             /* thread must be joined */
+    ke_store *store;          /* read once per change */
+    pthread_mutex_t lock;     /* guards the registry and every watcher */
+    watcher *by_id[BUCKETS];  /* id watchers, hashed by id */
+    watcher *filters;         /* filter watchers */
+    atomic_size_t n_watchers; /* linked watchers: the feed skips work while 0 */
+    pthread_mutex_t qlock;    /* guards the queue and stop */
+    pthread_cond_t qcond;     /* signalled when work arrives or stop is set */
+    job *head, *tail;         /* the queue */
+    int stop;                 /* the thread must end */
+    pthread_t thread;         /* the hub's thread */
+    int thread_started;       /* thread must be joined */
 };
 
 static unsigned bucket_of(const char *id)
@@ -190,8 +190,8 @@ static int wanted(ke_watch *w, const job *j)
 }
 
 /* Hands each list member matching j the record. Under w->lock. */
-static void deliver_all(ke_watch *w, watcher *list, const job *j, const uint8_t *buf,
-                        size_t len, int ended)
+static void deliver_all(ke_watch *w, watcher *list, const job *j, const uint8_t *buf, size_t len,
+                        int ended)
 {
     watcher *x, *next;
 
@@ -281,8 +281,9 @@ static void on_changes(void *ctx, const ke_change *changes, size_t n)
         c = strlen(changes[i].parent) + 1;
         j = malloc(sizeof *j + a + b + c);
         if (j == NULL) {
-            fprintf(stderr, "kedro-eventd: watch: out of memory; a change of %s is not "
-                            "streamed\n",
+            fprintf(stderr,
+                    "kedro-eventd: watch: out of memory; a change of %s is not "
+                    "streamed\n",
                     changes[i].id);
             continue;
         }

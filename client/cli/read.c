@@ -439,16 +439,16 @@ static int print_status_json(const char *cmd, const kec_pipeline *p, size_t i)
 
 /* One streamed watch: what was printed, and how it ended. */
 typedef struct watch_state {
-    const char *cmd;      /* "watch" */
-    int json_out;         /* --json-out */
-    int all;              /* --all */
-    size_t printed;       /* status entries printed (watch ID) */
-    kec_state last;       /* the last record's state */
-    int failed;           /* printing failed */
-    int done;             /* the stream ended */
-    int rc;               /* its code */
-    kec_error err;        /* its error */
-    pthread_t main;       /* woken with SIGUSR1 at the end */
+    const char *cmd; /* "watch" */
+    int json_out;    /* --json-out */
+    int all;         /* --all */
+    size_t printed;  /* status entries printed (watch ID) */
+    kec_state last;  /* the last record's state */
+    int failed;      /* printing failed */
+    int done;        /* the stream ended */
+    int rc;          /* its code */
+    kec_error err;   /* its error */
+    pthread_t main;  /* woken with SIGUSR1 at the end */
 } watch_state;
 
 /* watch --all: one record as a line or a JSON object. */
@@ -542,8 +542,8 @@ int cli_watch(int argc, char **argv)
     f.parent = a.parent;
     f.state = a.state;
     if ((a.all ? kec_watch_pipelines_start(c, &f, on_watch_record, on_watch_done, &w, &s, &err)
-               : kec_watch_pipeline_start(c, a.id, on_watch_record, on_watch_done, &w, &s,
-                                          &err)) != KEC_OK) {
+               : kec_watch_pipeline_start(c, a.id, on_watch_record, on_watch_done, &w, &s, &err)) !=
+        KEC_OK) {
         rc = cli_report(cmd, c, &err);
         goto out;
     }

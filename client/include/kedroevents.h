@@ -549,9 +549,9 @@ KEC_API int kec_watch_pipelines(kec_client *c, const kec_watch_filter *f, kec_pi
 KEC_API int kec_watch_pipeline_start(kec_client *c, const char *id, kec_pipeline_fn fn,
                                      kec_stream_done_fn done, void *ctx, kec_stream **out,
                                      kec_error *err);
-KEC_API int kec_watch_pipelines_start(kec_client *c, const kec_watch_filter *f,
-                                      kec_pipeline_fn fn, kec_stream_done_fn done, void *ctx,
-                                      kec_stream **out, kec_error *err);
+KEC_API int kec_watch_pipelines_start(kec_client *c, const kec_watch_filter *f, kec_pipeline_fn fn,
+                                      kec_stream_done_fn done, void *ctx, kec_stream **out,
+                                      kec_error *err);
 
 /* Stops a stream from any thread: no callback but done follows. NULL is fine. */
 KEC_API void kec_stream_cancel(kec_stream *s);
