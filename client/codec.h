@@ -31,6 +31,9 @@ int kec_codec_cancel_request(const char *id, uint8_t **buf, size_t *len, kec_err
 int kec_codec_retry_request(const char *id, uint8_t **buf, size_t *len, kec_error *err);
 int kec_codec_list_request(const kec_list_query *q, uint8_t **buf, size_t *len, kec_error *err);
 int kec_codec_health_request(uint8_t **buf, size_t *len, kec_error *err);
+int kec_codec_watch_request(const char *id, uint8_t **buf, size_t *len, kec_error *err);
+int kec_codec_watch_all_request(const kec_watch_filter *f, uint8_t **buf, size_t *len,
+                                kec_error *err);
 
 /* Answers: KEC_EDECODE when the bytes are not the message; out is then zeroed. */
 int kec_codec_dispatch_response(const uint8_t *buf, size_t len, kec_dispatch_result *out,

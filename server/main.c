@@ -23,11 +23,12 @@
 #include "secrets.h"
 #include "service.h"
 #include "store.h"
+#include "watch.h"
 
 extern const unsigned char ke_descriptor_set[];
 extern const size_t ke_descriptor_set_len;
 
-#define MAX_METHODS 16
+#define MAX_METHODS 24
 
 static void warn_stderr(void *ud, const char *msg)
 {
@@ -146,6 +147,7 @@ int main(int argc, char **argv)
     ke_service service = {0};
     ke_secrets secrets = {0};
     ke_health *health = NULL;
+    ke_watch *watch = NULL;
     ke_router *router = NULL;
     ke_store *store = NULL;
     ke_rpc *rpc = NULL;
@@ -186,7 +188,7 @@ int main(int argc, char **argv)
         ke_routes_new(router, &service.routes, &err) != KE_OK ||
         ke_store_open(o.data_dir, &store, &err) != KE_OK ||
         ke_store_recover(store, o.requeue_interrupted, &recovered, &err) != KE_OK ||
-        ke_health_new(&health, &err) != KE_OK ||
+        ke_health_new(&health, &err) != KE_OK || ke_watch_new(store, &watch, &err) != KE_OK ||
         ke_reflection_new(ke_descriptor_set, ke_descriptor_set_len, &reflection, &err) != KE_OK)
         goto out;
     /* service.routes holds the router now; it stays until a reload (after start-up) */
@@ -202,6 +204,8 @@ int main(int argc, char **argv)
     service.runner = &runner; /* started below, before calls are served */
     n += ke_service_methods(&service, methods + n, MAX_METHODS - n);
     if (n < MAX_METHODS)
+        n += ke_watch_methods(watch, methods + n, MAX_METHODS - n);
+    if (n < MAX_METHODS)
         n += ke_health_methods(health, methods + n, MAX_METHODS - n);
     if (n < MAX_METHODS)
         n += ke_reflection_methods(reflection, methods + n, MAX_METHODS - n);
@@ -215,6 +219,7 @@ int main(int argc, char **argv)
     ro.max_message_bytes = o.max_message_bytes;
     ro.max_inflight_bytes = o.max_inflight_bytes;
     ro.max_calls = o.max_calls;
+    ro.max_streams = o.max_streams;
     ro.memory_quota_bytes = KE_RPC_QUOTA_FACTOR * o.max_inflight_bytes;
     ro.handshake_timeout_ms = o.handshake_timeout * 1000;
     ro.max_idle_ms = o.max_idle * 1000;
@@ -263,6 +268,7 @@ out:
     ke_runner_stop(&runner, status == 0 ? o.grace_seconds * 1000 : 0);
     ke_rpc_free(rpc);
     ke_metrics_http_stop(metrics_http);
+    ke_watch_free(watch); /* after the server: no stream left to watch */
     ke_reflection_free(reflection);
     ke_health_free(health);
     ke_metrics_free(service.metrics);

@@ -228,6 +228,26 @@ static ProtobufCMessage *unpack_request(const ProtobufCMessageDescriptor *d, con
     return NULL;
 }
 
+int ke_service_encode_pipeline(const ke_pipeline *p, uint8_t **buf, size_t *len)
+{
+    pool pl = {0};
+    PbPipeline *m = pb_pipeline(&pl, p);
+    int rc = KE_ENOMEM;
+
+    *buf = NULL;
+    *len = 0;
+    if (m != NULL && !pl.failed) {
+        *len = protobuf_c_message_get_packed_size(&m->base);
+        *buf = malloc(*len ? *len : 1);
+        if (*buf != NULL) {
+            protobuf_c_message_pack(&m->base, *buf);
+            rc = KE_OK;
+        }
+    }
+    pool_release(&pl);
+    return rc;
+}
+
 /* Answers one pipeline, or the error. */
 static void reply_pipeline(ke_rpc_call *call, const ke_pipeline *p)
 {

@@ -3,6 +3,7 @@
 #define KE_SERVICE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dispatch.h"
 #include "metrics.h"
@@ -23,6 +24,10 @@ typedef struct ke_service {
                                * dispatcher's router is used as it is */
     ke_metrics *metrics;      /* where calls are counted, or NULL */
 } ke_service;
+
+/* p as a packed kedro.events.v1.Pipeline in a new buffer *buf of *len bytes (free() it), the
+ * encoding every answer uses. Returns KE_OK or KE_ENOMEM. */
+int ke_service_encode_pipeline(const ke_pipeline *p, uint8_t **buf, size_t *len);
 
 /* Fills out with the service's methods (at most cap); returns how many there are. */
 size_t ke_service_methods(ke_service *svc, ke_rpc_method *out, size_t cap);

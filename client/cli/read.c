@@ -23,7 +23,8 @@ enum {
     OPT_PARENT,
     OPT_STATE,
     OPT_LIMIT,
-    OPT_INTERVAL
+    OPT_INTERVAL,
+    OPT_ALL
 };
 
 /* ---- printing one pipeline ----------------------------------------------------------------- */
@@ -146,7 +147,8 @@ typedef struct read_args {
     const char *parent; /* list --parent */
     kec_state state;    /* list --state, or KEC_STATE_UNSPECIFIED */
     long limit;         /* list --limit */
-    double interval;    /* watch --interval, seconds */
+    double interval;    /* watch --interval, seconds (accepted; the watch streams now) */
+    int all;            /* watch --all: WatchPipelines */
     int json_out;       /* --json-out */
 } read_args;
 
@@ -163,6 +165,10 @@ static const struct option list_options[] = {{"json-out", no_argument, NULL, OPT
 
 static const struct option watch_options[] = {{"json-out", no_argument, NULL, OPT_JSON_OUT},
                                               {"interval", required_argument, NULL, OPT_INTERVAL},
+                                              {"all", no_argument, NULL, OPT_ALL},
+                                              {"name", required_argument, NULL, OPT_NAME},
+                                              {"parent", required_argument, NULL, OPT_PARENT},
+                                              {"state", required_argument, NULL, OPT_STATE},
                                               CLI_COMMON_LONG_OPTIONS,
                                               {NULL, 0, NULL, 0}};
 
@@ -184,12 +190,20 @@ static const char *const LIST_HELP =
     "  --json-out             {\"pipelines\": [...]} instead\n\n";
 
 static const char *const WATCH_HELP =
-    "Usage: %s watch ID [OPTIONS]\n\n"
-    "Follows a pipeline until its run ends, printing each state it enters as\n"
-    "\"<changed_at>  <STATE>\" (with the exit code or signal and the error's first line once it\n"
-    "ends). Exits 0 when it ends in SUCCESS, 1 in FAILURE or ABORTED; 130 on Ctrl-C.\n\n"
-    "  --interval SECONDS     how often to ask (default 1; fractions allowed)\n"
-    "  --json-out             each status entry as one JSON object per line instead\n\n";
+    "Usage: %s watch ID [OPTIONS]\n"
+    "       %s watch --all [--name NAME] [--state STATE] [--parent ID] [--json-out]\n\n"
+    "Follows a pipeline until its run ends (a WatchPipeline stream: no polling), printing each\n"
+    "state it enters as \"<changed_at>  <STATE>\" (with the exit code or signal and the error's\n"
+    "first line once it ends). Exits 0 when it ends in SUCCESS, 1 in FAILURE or ABORTED; 130 on\n"
+    "Ctrl-C.\n"
+    "With --all (WatchPipelines), prints every pipeline whose state changes from now on as\n"
+    "id<TAB>name<TAB>state, until interrupted (exit 130).\n\n"
+    "  --json-out             watch ID: each status entry as one JSON object per line;\n"
+    "                         --all: each pipeline record as one JSON object per line\n"
+    "  --name NAME            --all: only pipelines named NAME\n"
+    "  --state STATE          --all: only changes into STATE (READY, STARTED, SUCCESS, ...)\n"
+    "  --parent ID            --all: only children of pipeline ID\n"
+    "  --interval SECONDS     accepted for older scripts; ignored (the server streams changes)\n\n";
 
 /* Parses argv for cmd ("get", "list" or "watch"). Returns -1 to go on, else the exit code. */
 static int parse_args(int argc, char **argv, const struct option *longopts, const char *help,
@@ -208,7 +222,7 @@ static int parse_args(int argc, char **argv, const struct option *longopts, cons
             continue;
         switch (opt) {
         case 'h':
-            printf(help, cli_program);
+            printf(help, cli_program, cli_program);
             fputs(CLI_COMMON_HELP, stdout);
             return cli_finish_output(cmd, CLI_EXIT_OK);
         case OPT_JSON_OUT:
@@ -245,11 +259,16 @@ static int parse_args(int argc, char **argv, const struct option *longopts, cons
                 return cli_usage_error(cmd, "--interval '%s' is not a number of seconds in (0, %d]",
                                        optarg, WATCH_MAX_INTERVAL);
             break;
+        case OPT_ALL:
+            a->all = 1;
+            break;
         default:
             return cli_option_error(cmd, opt, argv);
         }
     }
-    if (longopts == list_options) {
+    if (longopts == watch_options && !a->all && (a->name || a->parent || a->state))
+        return cli_usage_error(cmd, "--name, --state and --parent go with --all");
+    if (longopts == list_options || (longopts == watch_options && a->all)) {
         if (optind < argc)
             return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
         return -1;
@@ -418,76 +437,141 @@ static int print_status_json(const char *cmd, const kec_pipeline *p, size_t i)
     return rc;
 }
 
+/* One streamed watch: what was printed, and how it ended. */
+typedef struct watch_state {
+    const char *cmd; /* "watch" */
+    int json_out;    /* --json-out */
+    int all;         /* --all */
+    size_t printed;  /* status entries printed (watch ID) */
+    kec_state last;  /* the last record's state */
+    int failed;      /* printing failed */
+    int done;        /* the stream ended */
+    int rc;          /* its code */
+    kec_error err;   /* its error */
+    pthread_t main;  /* woken with SIGUSR1 at the end */
+} watch_state;
+
+/* watch --all: one record as a line or a JSON object. */
+static int print_record(watch_state *w, const kec_pipeline *p)
+{
+    char *text;
+
+    if (!w->json_out) {
+        printf("%s\t%s\t%s\n", p->id, p->name, kec_state_name(kec_pipeline_state(p)));
+        return CLI_EXIT_OK;
+    }
+    text = kec_pipeline_to_json(p);
+    if (text == NULL) {
+        fprintf(stderr, "%s %s: cannot render pipeline %s as JSON\n", cli_program, w->cmd, p->id);
+        return CLI_EXIT_FAILED;
+    }
+    printf("%s\n", text);
+    free(text);
+    return CLI_EXIT_OK;
+}
+
+/* Each record of the stream (the client's thread): the status entries not printed yet. */
+static int on_watch_record(void *ctx, const kec_pipeline *p)
+{
+    watch_state *w = ctx;
+    size_t i;
+
+    if (w->all) {
+        w->failed = print_record(w, p) != CLI_EXIT_OK;
+    } else {
+        for (i = w->printed; i < p->n_status && !w->failed; i++) {
+            if (!w->json_out)
+                print_status_line("", &p->status[i]);
+            else
+                w->failed = print_status_json(w->cmd, p, i) != CLI_EXIT_OK;
+        }
+        if (p->n_status > w->printed)
+            w->printed = p->n_status;
+    }
+    w->last = kec_pipeline_state(p);
+    fflush(stdout);
+    return w->failed;
+}
+
+static void on_watch_done(void *ctx, int rc, const kec_error *err)
+{
+    watch_state *w = ctx;
+
+    w->rc = rc;
+    if (rc != KEC_OK)
+        w->err = *err;
+    w->done = 1;
+    pthread_kill(w->main, SIGUSR1);
+}
+
 int cli_watch(int argc, char **argv)
 {
     const char *cmd = argv[0];
+    kec_watch_filter f = {NULL, KEC_STATE_UNSPECIFIED, NULL};
     kec_client_options o;
     kec_client *c = NULL;
-    kec_pipeline p;
+    kec_stream *s = NULL;
+    watch_state w;
     kec_error err;
     read_args a;
     sigset_t stop, old;
-    struct timespec pause;
-    size_t printed = 0, i;
-    kec_state state;
-    int rc, sig;
+    int rc, sig = 0;
 
-    memset(&p, 0, sizeof p);
+    memset(&w, 0, sizeof w);
     kec_error_clear(&err);
     kec_client_options_init(&o);
     read_args_init(&a);
     rc = parse_args(argc, argv, watch_options, WATCH_HELP, &a, &o);
     if (rc >= 0)
         return rc;
-    pause.tv_sec = (time_t)a.interval;
-    pause.tv_nsec = (long)((a.interval - (double)pause.tv_sec) * 1e9);
-    if (pause.tv_sec == 0 && pause.tv_nsec == 0)
-        pause.tv_nsec = 1;
-
-    /* SIGINT and SIGTERM are blocked before the client starts its threads (they inherit the
-     * mask), so the signal stays pending until the pause between polls takes it: the watch
-     * then ends between calls and frees everything. */
+    w.cmd = cmd;
+    w.json_out = a.json_out;
+    w.all = a.all;
+    w.main = pthread_self();
+    /* blocked before the client starts its threads (they inherit the mask): SIGINT/SIGTERM
+     * and the end's SIGUSR1 all wait for sigwait below */
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &stop, &old);
-
     rc = cli_connect(&o, cmd, &c);
     if (rc != CLI_EXIT_OK)
         goto out;
-    for (;;) {
-        if (kec_get_pipeline(c, a.id, &p, &err) != KEC_OK) {
-            rc = cli_report(cmd, c, &err);
-            goto out;
-        }
-        for (i = printed; i < p.n_status; i++) {
-            if (!a.json_out) {
-                print_status_line("", &p.status[i]);
-                continue;
-            }
-            rc = print_status_json(cmd, &p, i);
-            if (rc != CLI_EXIT_OK)
-                goto out;
-        }
-        if (p.n_status > printed)
-            printed = p.n_status;
-        state = kec_pipeline_state(&p);
-        kec_pipeline_release(&p);
-        if (kec_state_is_final(state)) {
-            rc = cli_finish_output(cmd, state == KEC_STATE_SUCCESS ? CLI_EXIT_OK : CLI_EXIT_FAILED);
-            goto out;
-        }
+    f.name = a.name;
+    f.parent = a.parent;
+    f.state = a.state;
+    if ((a.all ? kec_watch_pipelines_start(c, &f, on_watch_record, on_watch_done, &w, &s, &err)
+               : kec_watch_pipeline_start(c, a.id, on_watch_record, on_watch_done, &w, &s, &err)) !=
+        KEC_OK) {
+        rc = cli_report(cmd, c, &err);
+        goto out;
+    }
+    while (sigwait(&stop, &sig) != 0 || (sig == SIGUSR1 && !w.done))
+        ;
+    if (sig != SIGUSR1)
+        rc = 128 + sig;
+    else if (w.rc != KEC_OK)
+        rc = cli_report(cmd, c, &w.err);
+    else if (w.failed)
+        rc = CLI_EXIT_FAILED;
+    else if (a.all)
         rc = cli_finish_output(cmd, CLI_EXIT_OK);
-        if (rc != CLI_EXIT_OK)
-            goto out;
-        sig = sigtimedwait(&stop, NULL, &pause);
-        if (sig > 0) {
-            rc = 128 + sig;
-            goto out;
-        }
+    else
+        rc = cli_finish_output(cmd, w.last == KEC_STATE_SUCCESS ? CLI_EXIT_OK : CLI_EXIT_FAILED);
+    kec_stream_free(s); /* an interrupted watch is cancelled; its end follows */
+    kec_client_free(c); /* waits for the stream's last callback */
+    c = NULL;
+    if (sig != SIGUSR1) { /* take the end's SIGUSR1 before it is unblocked */
+        struct timespec now = {0, 0};
+        sigset_t usr1;
+
+        sigemptyset(&usr1);
+        sigaddset(&usr1, SIGUSR1);
+        while (sigtimedwait(&usr1, NULL, &now) > 0)
+            ;
     }
 out:
-    kec_pipeline_release(&p);
     kec_client_free(c);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;

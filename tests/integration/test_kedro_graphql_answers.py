@@ -68,6 +68,9 @@ class Peer(rpc.EventServiceServicer):
     def ListPipelines(self, request, context):
         return pb.ListPipelinesResponse(pipelines=[self.pipeline()])
 
+    def WatchPipeline(self, request, context):
+        yield self.pipeline()  # ended: kedro-eventd answers the one record and ends OK
+
     def Dispatch(self, request, context):
         return pb.DispatchResponse(pipelines=[self.pipeline()])
 

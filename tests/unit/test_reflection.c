@@ -1,8 +1,8 @@
 /* test_reflection.c -- unit tests of server reflection (reflection.c) and health (health.c).
  *
  * The handlers are reached through the method tables; this file defines
- * ke_rpc_reply itself to record their answers, so the linker takes it from
- * here and never pulls rpc.c's from libke_server.a. */
+ * ke_rpc_reply and the ke_rpc_stream_* calls itself to record their answers, so the linker
+ * takes them from here and never pulls rpc.c's from libke_server.a. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -56,6 +56,60 @@ void ke_rpc_reply(ke_rpc_call *call, int status, const char *message, const uint
             memcpy(reply.data, data, len);
         reply.len = len;
     }
+}
+
+/* ---- recording server-stream calls (health Watch): a send is recorded as an OK reply */
+
+#define MAX_HOLDS 16
+static struct {
+    ke_rpc_gone_fn fn[MAX_HOLDS]; /* each hold's on_gone */
+    void *ctx[MAX_HOLDS];         /* its context */
+    int n;                        /* holds taken */
+} holds;
+
+void ke_rpc_stream_hold(ke_rpc_call *call, ke_rpc_gone_fn on_gone, void *ctx)
+{
+    (void)call;
+    assert_true(holds.n < MAX_HOLDS);
+    holds.fn[holds.n] = on_gone;
+    holds.ctx[holds.n++] = ctx;
+}
+
+int ke_rpc_stream_send(ke_rpc_call *call, const uint8_t *data, size_t len)
+{
+    ke_rpc_reply(call, KE_GRPC_OK, NULL, data, len);
+    return KE_OK;
+}
+
+size_t ke_rpc_stream_queued_bytes(ke_rpc_call *call)
+{
+    (void)call;
+    return 0;
+}
+
+void ke_rpc_stream_end(ke_rpc_call *call, int status, const char *message)
+{
+    ke_rpc_reply(call, status, message, NULL, 0);
+}
+
+void ke_rpc_stream_abort(ke_rpc_call *call, int status, const char *message)
+{
+    ke_rpc_reply(call, status, message, NULL, 0);
+}
+
+void ke_rpc_stream_release(ke_rpc_call *call)
+{
+    (void)call;
+}
+
+/* Every held stream is over (what the server does at shutdown). */
+static void holds_gone(void)
+{
+    int i;
+
+    for (i = 0; i < holds.n; i++)
+        holds.fn[i](holds.ctx[i]);
+    holds.n = 0;
 }
 
 /* ---- helpers */
@@ -600,6 +654,7 @@ static int teardown_reply(void **state)
 
 static int teardown_health(void **state)
 {
+    holds_gone();
     ke_health_free(*state);
     reply_reset();
     return 0;
@@ -664,6 +719,28 @@ static void health_watch_of_unknown_service_answers_service_unknown(void **state
     assert_int_equal(call_health(*state, 1, ""), KE_HEALTH_SERVING);
 }
 
+static void health_watch_is_told_not_serving_when_shutdown_begins(void **state)
+{
+    Grpc__Health__V1__HealthCheckResponse *res;
+
+    holds_gone(); /* earlier tests' watchers (the group shares one service) */
+    ke_health_set_serving(*state, 1);
+    assert_int_equal(call_health(*state, 1, ""), KE_HEALTH_SERVING);
+    reply_reset();
+    ke_health_set_serving(*state, 0);
+    assert_int_equal(reply.calls, 1); /* the change, once */
+    res = grpc__health__v1__health_check_response__unpack(NULL, reply.len, reply.data);
+    assert_non_null(res);
+    assert_int_equal(res->status, KE_HEALTH_NOT_SERVING);
+    grpc__health__v1__health_check_response__free_unpacked(res, NULL);
+    reply_reset();
+    ke_health_set_serving(*state, 0); /* no change: nothing sent */
+    assert_int_equal(reply.calls, 0);
+    holds_gone();
+    ke_health_set_serving(*state, 1); /* a watcher that left is told nothing */
+    assert_int_equal(reply.calls, 0);
+}
+
 static void health_malformed_request_is_invalid_argument(void **state)
 {
     const uint8_t bad[] = {0x0a, 0x09, 'x'};
@@ -726,6 +803,7 @@ int main(void)
         cmocka_unit_test(health_watch_of_unknown_service_answers_service_unknown),
         cmocka_unit_test(health_malformed_request_is_invalid_argument),
         cmocka_unit_test(health_methods_are_unary_check_and_streaming_watch),
+        cmocka_unit_test(health_watch_is_told_not_serving_when_shutdown_begins),
     };
     int failed = 0;
 
