@@ -37,6 +37,8 @@ ke_unit_test(store_cap ke_server)
 # The store's side of forwarding to kedro-graphql (take, apply, list of forwarded runs).
 ke_unit_test(store_remote ke_server)
 ke_unit_test(store_changes ke_server)
+# The log reader of StreamLogs (server/logs.c): tail, follow through the change feed.
+ke_unit_test(logs ke_server)
 ke_unit_test(dispatch ke_server)
 # The mapping of pipeline records to kedro.events.v1 messages (the test includes service.c).
 ke_unit_test(service ke_server)
