@@ -36,6 +36,7 @@ struct ke_log_reader {
     int wd;        /* its inotify watch (follow), or -1 */
     off_t off;     /* the next byte to send */
     int looked_up; /* the record was read */
+    int opened;    /* the log was opened once (the tail applied) */
     /* under hub->lock: */
     int open;            /* done not called yet */
     int ended;           /* the run has ended (record or change feed) */
@@ -198,7 +199,9 @@ static int look_up(ke_logs *l, ke_log_reader *r, ke_error *err)
 }
 
 /* Opens r's log when it exists (r->fd stays -1 when not yet), watches it when following, and
- * moves to where the tail begins. */
+ * the first time moves to where the tail begins. A reader closes its log while it waits (see
+ * pump), so readers hold no descriptor but the one being read; reopened, a log shorter than
+ * what was sent was truncated by a run started again (--requeue-interrupted): from its start. */
 static int open_log(ke_logs *l, ke_log_reader *r, int ended, ke_error *err)
 {
     int watch = r->follow && !ended;
@@ -213,36 +216,43 @@ static int open_log(ke_logs *l, ke_log_reader *r, int ended, ke_error *err)
         return ke_error_set(err, KE_EIO, "cannot open log \"%s\": %s", r->path, strerror(errno));
     if (fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode))
         return ke_error_set(err, KE_EIO, "log \"%s\" is not a regular file", r->path);
-    if (watch) { /* before reading: a write after this point is seen, one before it is read */
+    if (watch && r->wd < 0) { /* before reading: a later write is seen, an earlier one read */
         r->wd = inotify_add_watch(l->ino, r->path, FILE_EVENTS);
         if (r->wd < 0)
             return ke_error_set(err, KE_EIO, "cannot watch log \"%s\": %s", r->path,
                                 strerror(errno));
     }
+    if (r->opened) {
+        if (st.st_size < r->off)
+            r->off = 0;
+        return KE_OK;
+    }
+    r->opened = 1;
     if (r->tail > 0)
         return ke_logs_tail_offset(r->fd, r->path, st.st_size, r->tail, &r->off, err);
     return KE_OK;
 }
 
+enum { FINISHED, WAITING, REQUEUED };
+
 /* Sends what r's log holds past r->off while the sink has room, at most PUMP_CHUNKS chunks
- * (then r goes back on the dirty list); at the end of the file, finishes r unless it follows
- * a run that has not ended. */
-static void send_some(ke_logs *l, ke_log_reader *r, int ended)
+ * (then r goes back on the dirty list: REQUEUED); at the end of the file, finishes r
+ * (FINISHED) unless it follows a run that has not ended (WAITING, as when the sink is full). */
+static int send_some(ke_logs *l, ke_log_reader *r, int ended)
 {
     int budget = PUMP_CHUNKS;
-    struct stat st;
 
     for (;;) {
         ssize_t n;
 
         if (!r->sink.ready(r->sink.ctx))
-            return;
+            return WAITING;
         if (budget-- == 0) {
             pthread_mutex_lock(&l->lock);
             mark_dirty(l, r);
             pthread_mutex_unlock(&l->lock);
             signal_hub(l);
-            return;
+            return REQUEUED;
         }
         n = pread(r->fd, l->buf, KE_LOGS_CHUNK, r->off);
         if (n < 0 && errno == EINTR)
@@ -253,29 +263,24 @@ static void send_some(ke_logs *l, ke_log_reader *r, int ended)
             ke_error_clear(&err);
             ke_error_set(&err, KE_EIO, "cannot read log \"%s\": %s", r->path, strerror(errno));
             finish(l, r, KE_EIO, &err);
-            return;
+            return FINISHED;
         }
         if (n == 0) {
             if (!r->follow || ended) {
                 finish(l, r, KE_OK, NULL);
-                return;
+                return FINISHED;
             }
-            /* A run started again (--requeue-interrupted) truncates its log: start over. */
-            if (fstat(r->fd, &st) == 0 && st.st_size < r->off) {
-                r->off = 0;
-                continue;
-            }
-            return;
+            return WAITING;
         }
         r->off += n;
         if (r->sink.chunk(r->sink.ctx, l->buf, (size_t)n) != 0) {
             finish_msg(l, r, KE_EUNAVAIL, "stopped");
-            return;
+            return FINISHED;
         }
     }
 }
 
-/* Moves r on as far as it can go now. */
+/* Moves r on as far as it can go now; a reader left waiting closes its log. */
 static void pump(ke_logs *l, ke_log_reader *r)
 {
     int ended, cancelled, rc;
@@ -303,13 +308,16 @@ static void pump(ke_logs *l, ke_log_reader *r)
             finish(l, r, rc, &err);
             return;
         }
-        if (r->fd < 0) { /* no log yet: an empty one, unless it may still come */
+        if (r->fd < 0) { /* no log (yet): an empty one, unless it may still come */
             if (!r->follow || ended)
                 finish(l, r, KE_OK, NULL);
             return;
         }
     }
-    send_some(l, r, ended);
+    if (send_some(l, r, ended) == WAITING) {
+        close(r->fd);
+        r->fd = -1;
+    }
 }
 
 /* Marks dirty the readers an inotify event concerns (hub->lock held). */
@@ -324,7 +332,7 @@ static int note_event(ke_logs *l, const struct inotify_event *ev)
         if (ev->mask & IN_Q_OVERFLOW)
             hit = 1;
         else if (ev->wd == l->dir_wd)
-            hit = r->fd < 0 && ev->len > 0 && strncmp(ev->name, r->id, strlen(r->id)) == 0 &&
+            hit = !r->opened && ev->len > 0 && strncmp(ev->name, r->id, strlen(r->id)) == 0 &&
                   strcmp(ev->name + strlen(r->id), ".log") == 0;
         else
             hit = r->wd == ev->wd;

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -482,6 +483,61 @@ static void cancel_and_refusal_end_the_reader(void **state)
     collect_release(&c);
 }
 
+static int open_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* Followers waiting for more hold no descriptor of their logs; a log truncated under a
+ * follower (a run started again) is read again from its start. */
+static void waiting_followers_hold_no_descriptor_and_see_truncation(void **state)
+{
+    world *w = *state;
+    char id[KE_ID_LEN + 1], path[256];
+    ke_log_reader *r[3] = {NULL};
+    ke_log_sink sink;
+    collect c[3];
+    ke_error err;
+    int before, i, fd;
+
+    add_run(w, id);
+    log_path(w, id, path);
+    append(path, "aaaa\n", 5);
+    before = open_fds();
+    for (i = 0; i < 3; i++) {
+        collect_init(&c[i], &sink);
+        ke_error_clear(&err);
+        assert_int_equal(ke_logs_open(w->hub, id, 1, 0, &sink, &r[i], &err), KE_OK);
+        wait_for(&c[i], 5, 0);
+    }
+    settle();
+    assert_int_equal(open_fds(), before);
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    close(fd);
+    append(path, "b\n", 2);
+    for (i = 0; i < 3; i++) {
+        wait_for(&c[i], 7, 0);
+        assert_memory_equal(c[i].data, "aaaa\nb\n", 7);
+    }
+    end_run(w, id, path);
+    for (i = 0; i < 3; i++) {
+        wait_for(&c[i], 0, 1);
+        assert_int_equal(c[i].rc, KE_OK);
+        assert_int_equal(c[i].len, 7);
+        ke_logs_unref(r[i]);
+        collect_release(&c[i]);
+    }
+}
+
 /* Bounds: tail_lines outside 0..KE_LOGS_MAX_TAIL_LINES, an id that could leave the logs dir,
  * and more readers than the hub takes are refused without calling the sink; the hub's end
  * ends a follower still open. */
@@ -549,6 +605,8 @@ int main(void)
                                         world_teardown),
         cmocka_unit_test_setup_teardown(cancel_and_refusal_end_the_reader, world_setup,
                                         world_teardown),
+        cmocka_unit_test_setup_teardown(waiting_followers_hold_no_descriptor_and_see_truncation,
+                                        world_setup, world_teardown),
         cmocka_unit_test_setup_teardown(limits_are_refused_and_free_ends_followers, world_setup,
                                         world_teardown),
     };
