@@ -3,6 +3,7 @@
 #ifndef KEC_CALL_H
 #define KEC_CALL_H
 
+#include <grpc/grpc.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,8 @@ typedef enum kec_method {
     KEC_M_GET_PIPELINE,
     KEC_M_LIST_PIPELINES,
     KEC_M_HEALTH_CHECK,
+    KEC_M_WATCH_PIPELINE,  /* server-streaming */
+    KEC_M_WATCH_PIPELINES, /* server-streaming */
     KEC_M_COUNT
 } kec_method;
 
@@ -30,6 +33,47 @@ typedef void (*kec_call_cb)(void *ctx, int status, const char *details, size_t d
  * (the client is closing, out of memory) never. */
 int kec_call_start(kec_client *c, kec_method method, uint8_t *req, size_t len, kec_call_cb cb,
                    void *ctx, kec_error *err);
+
+/* ---- streaming calls (stream.c builds on these) */
+
+/* Every completion's tag starts with this: the client's thread calls complete(tag, ok). */
+typedef struct kec_cq_tag {
+    void (*complete)(struct kec_cq_tag *t, int ok); /* runs on the client's thread */
+} kec_cq_tag;
+
+/* A streaming call as the client tracks it, so kec_client_free can cancel it and wait. */
+typedef struct kec_live {
+    grpc_call *gc;               /* the call (the stream unrefs it) */
+    struct kec_live *prev, *next; /* in the client's list while not over */
+} kec_live;
+
+/* Creates a call of method without a deadline into live->gc and starts its first batch (ops,
+ * n; ops[0] must be SEND_INITIAL_METADATA, whose metadata -- the token -- is set here) with
+ * tag, under the client's lock; on KEC_OK live is in the client's list until
+ * kec_stream_call_done. On failure (the client is closing, grpc refused) nothing is left. */
+int kec_stream_call_start(kec_client *c, kec_method method, kec_live *live, grpc_op *ops,
+                          size_t n, kec_cq_tag *tag, kec_error *err);
+
+/* Takes live out of the client's list once its last completion was handled (and its owner's
+ * last callback returned): kec_client_free waits for this. */
+void kec_stream_call_done(kec_client *c, kec_live *live);
+
+/* Each message of a stream (bytes valid during the call), on the client's thread; non-zero
+ * cancels the stream (no more messages; on_done's stopped is 1). */
+typedef int (*kec_stream_msg_cb)(void *ctx, const uint8_t *msg, size_t len);
+
+/* Once, on the client's thread, after the last message: the status and its message (details,
+ * dlen; not NUL-terminated), and stopped 1 when the caller cancelled it (a callback's non-zero
+ * return or kec_stream_cancel). */
+typedef void (*kec_stream_end_cb)(void *ctx, int status, const char *details, size_t dlen,
+                                  int stopped);
+
+/* Starts a server-streaming method with the request req (len bytes, malloc'd: taken and
+ * freed, also on failure), without a deadline. On KEC_OK *out is the handle (kec_stream_free
+ * it; on_done still comes, once) and on_done fires exactly once; on failure never. */
+int kec_stream_start(kec_client *c, kec_method method, uint8_t *req, size_t len,
+                     kec_stream_msg_cb on_msg, kec_stream_end_cb on_done, void *ctx,
+                     kec_stream **out, kec_error *err);
 
 /* 1 when the caller runs on the client's own thread (inside a callback), where waiting for
  * another call would never end. */

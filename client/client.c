@@ -28,6 +28,8 @@ static const char *const method_paths[KEC_M_COUNT] = {
     [KEC_M_GET_PIPELINE] = "/kedro.events.v1.EventService/GetPipeline",
     [KEC_M_LIST_PIPELINES] = "/kedro.events.v1.EventService/ListPipelines",
     [KEC_M_HEALTH_CHECK] = "/grpc.health.v1.Health/Check",
+    [KEC_M_WATCH_PIPELINE] = "/kedro.events.v1.EventService/WatchPipeline",
+    [KEC_M_WATCH_PIPELINES] = "/kedro.events.v1.EventService/WatchPipelines",
 };
 
 #define MAX_CHANNELS 64
@@ -55,6 +57,7 @@ struct kec_client {
     pthread_mutex_t lock;                        /* guards calls, closing */
     pthread_cond_t idle;                         /* signalled when calls empties */
     call *calls;                                 /* in flight, a doubly linked list */
+    kec_live *streams;                           /* streaming calls not over yet */
     int running;                                 /* callbacks running now */
     int closing;                                 /* kec_client_free has begun: start nothing */
     grpc_metadata auth;                          /* authorization: Bearer <token>, when */
@@ -62,6 +65,7 @@ struct kec_client {
 };
 
 struct call {
+    kec_cq_tag tag;                /* first: the completion's tag (finish) */
     kec_client *c;                /* the client */
     grpc_call *gc;                /* the grpc call */
     grpc_byte_buffer *send;       /* the request */
@@ -120,8 +124,9 @@ static void too_large_answer(call *k)
 }
 
 /* Ends a completed call: hands its outcome to the callback, then frees it. */
-static void finish(call *k, int success)
+static void finish(kec_cq_tag *t, int success)
 {
+    call *k = (call *)t;
     kec_client *c = k->c;
     grpc_byte_buffer_reader reader;
     grpc_slice msg = grpc_empty_slice();
@@ -150,7 +155,7 @@ static void finish(call *k, int success)
         grpc_byte_buffer_destroy(k->recv);
     free(k);
     pthread_mutex_lock(&c->lock);
-    if (--c->running == 0 && c->calls == NULL)
+    if (--c->running == 0 && c->calls == NULL && c->streams == NULL)
         pthread_cond_broadcast(&c->idle);
     pthread_mutex_unlock(&c->lock);
 }
@@ -167,7 +172,7 @@ static void *serve(void *arg)
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
         if (ev.type == GRPC_OP_COMPLETE)
-            finish(ev.tag, ev.success);
+            ((kec_cq_tag *)ev.tag)->complete(ev.tag, ev.success);
     }
     return NULL;
 }
@@ -189,6 +194,7 @@ int kec_call_start(kec_client *c, kec_method method, uint8_t *req, size_t len, k
     slice = grpc_slice_new(req, len, free);
     k->send = grpc_raw_byte_buffer_create(&slice, 1);
     grpc_slice_unref(slice);
+    k->tag.complete = finish;
     k->c = c;
     k->cb = cb;
     k->ctx = ctx;
@@ -236,7 +242,7 @@ int kec_call_start(kec_client *c, kec_method method, uint8_t *req, size_t len, k
         c->calls = k->next;
         if (k->next != NULL)
             k->next->prev = NULL;
-        if (c->calls == NULL)
+        if (c->calls == NULL && c->streams == NULL)
             pthread_cond_broadcast(&c->idle);
     }
     pthread_mutex_unlock(&c->lock);
@@ -250,6 +256,57 @@ int kec_call_start(kec_client *c, kec_method method, uint8_t *req, size_t len, k
                              method_paths[method], (int)e);
     }
     return KEC_OK;
+}
+
+int kec_stream_call_start(kec_client *c, kec_method method, kec_live *live, grpc_op *ops,
+                          size_t n, kec_cq_tag *tag, kec_error *err)
+{
+    unsigned ch = atomic_fetch_add_explicit(&c->next_channel, 1, memory_order_relaxed) %
+                  (unsigned)c->n_channels;
+    grpc_call_error e;
+
+    pthread_mutex_lock(&c->lock);
+    if (c->closing) {
+        pthread_mutex_unlock(&c->lock);
+        return kec_error_set(err, KEC_EINVAL, "the client is closing");
+    }
+    ops[0].data.send_initial_metadata.count = c->n_md;
+    ops[0].data.send_initial_metadata.metadata = c->n_md > 0 ? &c->auth : NULL;
+    /* no deadline: a stream may live for hours; the client or the server ends it */
+    live->gc = grpc_channel_create_registered_call(c->channels[ch], NULL, GRPC_PROPAGATE_DEFAULTS,
+                                                   c->cq, c->registered[ch][method],
+                                                   gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+    e = grpc_call_start_batch(live->gc, ops, n, tag, NULL);
+    if (e == GRPC_CALL_OK) {
+        live->prev = NULL;
+        live->next = c->streams;
+        if (c->streams != NULL)
+            c->streams->prev = live;
+        c->streams = live;
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (e != GRPC_CALL_OK) {
+        grpc_call_unref(live->gc);
+        live->gc = NULL;
+        return kec_error_set(err, KEC_EINVAL, "grpc refused to start %s (error %d)",
+                             method_paths[method], (int)e);
+    }
+    return KEC_OK;
+}
+
+void kec_stream_call_done(kec_client *c, kec_live *live)
+{
+    pthread_mutex_lock(&c->lock);
+    if (live->prev != NULL)
+        live->prev->next = live->next;
+    else
+        c->streams = live->next;
+    if (live->next != NULL)
+        live->next->prev = live->prev;
+    live->prev = live->next = NULL;
+    if (c->running == 0 && c->calls == NULL && c->streams == NULL)
+        pthread_cond_broadcast(&c->idle);
+    pthread_mutex_unlock(&c->lock);
 }
 
 void kec_client_options_init(kec_client_options *o)
@@ -483,6 +540,7 @@ int kec_client_new(const kec_client_options *o, kec_client **out, kec_error *err
 
 void kec_client_free(kec_client *c)
 {
+    kec_live *l;
     call *k;
     int i;
 
@@ -492,7 +550,9 @@ void kec_client_free(kec_client *c)
     c->closing = 1;
     for (k = c->calls; k != NULL; k = k->next)
         grpc_call_cancel(k->gc, NULL);
-    while ((c->calls != NULL || c->running > 0) && c->thread_started)
+    for (l = c->streams; l != NULL; l = l->next)
+        grpc_call_cancel(l->gc, NULL);
+    while ((c->calls != NULL || c->streams != NULL || c->running > 0) && c->thread_started)
         pthread_cond_wait(&c->idle, &c->lock);
     pthread_mutex_unlock(&c->lock);
     grpc_completion_queue_shutdown(c->cq);

@@ -22,7 +22,9 @@ set(KEC_SOURCES
   client/codec.c
   client/codec_rpc.c
   client/client.c
-  client/calls.c)
+  client/calls.c
+  client/stream.c
+  client/watch.c)
 add_library(kec_objects OBJECT ${KEC_SOURCES})
 set_target_properties(kec_objects PROPERTIES POSITION_INDEPENDENT_CODE ON C_VISIBILITY_PRESET hidden)
 target_include_directories(kec_objects PUBLIC ${CMAKE_SOURCE_DIR}/client/include

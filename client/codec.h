@@ -29,6 +29,9 @@ int kec_codec_create_request(const kec_pipeline_spec *spec, uint8_t **buf, size_
 int kec_codec_get_request(const char *id, uint8_t **buf, size_t *len, kec_error *err);
 int kec_codec_list_request(const kec_list_query *q, uint8_t **buf, size_t *len, kec_error *err);
 int kec_codec_health_request(uint8_t **buf, size_t *len, kec_error *err);
+int kec_codec_watch_request(const char *id, uint8_t **buf, size_t *len, kec_error *err);
+int kec_codec_watch_all_request(const kec_watch_filter *f, uint8_t **buf, size_t *len,
+                                kec_error *err);
 
 /* Answers: KEC_EDECODE when the bytes are not the message; out is then zeroed. */
 int kec_codec_dispatch_response(const uint8_t *buf, size_t len, kec_dispatch_result *out,

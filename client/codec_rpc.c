@@ -83,6 +83,30 @@ int kec_codec_list_request(const kec_list_query *q, uint8_t **buf, size_t *len, 
                             "a ListPipelines request", err);
 }
 
+int kec_codec_watch_request(const char *id, uint8_t **buf, size_t *len, kec_error *err)
+{
+    kedro_events_v1_WatchPipelineRequest req = {.id = kec_codec_str(id)};
+
+    return kec_codec_encode(kedro_events_v1_WatchPipelineRequest_fields, &req, buf, len,
+                            "a WatchPipeline request", err);
+}
+
+int kec_codec_watch_all_request(const kec_watch_filter *f, uint8_t **buf, size_t *len,
+                                kec_error *err)
+{
+    kedro_events_v1_WatchPipelinesRequest req = kedro_events_v1_WatchPipelinesRequest_init_zero;
+    kedro_events_v1_PipelineStatus_State state;
+
+    if (f != NULL) {
+        req.name = kec_codec_str(f->name);
+        req.parent = kec_codec_str(f->parent);
+        state = (kedro_events_v1_PipelineStatus_State)f->state;
+        req.state = f->state != KEC_STATE_UNSPECIFIED ? &state : NULL;
+    }
+    return kec_codec_encode(kedro_events_v1_WatchPipelinesRequest_fields, &req, buf, len,
+                            "a WatchPipelines request", err);
+}
+
 int kec_codec_health_request(uint8_t **buf, size_t *len, kec_error *err)
 {
     grpc_health_v1_HealthCheckRequest req = {.service = NULL};

@@ -166,6 +166,7 @@ int main(int argc, char **argv)
     ro.max_message_bytes = o.max_message_bytes;
     ro.max_inflight_bytes = o.max_inflight_bytes;
     ro.max_calls = o.max_calls;
+    ro.max_streams = o.max_streams;
     ro.memory_quota_bytes = KE_RPC_QUOTA_FACTOR * o.max_inflight_bytes;
     ro.handshake_timeout_ms = o.handshake_timeout * 1000;
     ro.max_idle_ms = o.max_idle * 1000;

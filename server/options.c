@@ -26,6 +26,9 @@ static void usage_limits(FILE *f)
         "                            0: no limit); grpc core's own buffers get %d times it\n"
         "  --max-calls N             calls handled at once (default %d; 0: no limit); each\n"
         "                            connection carries at most %d calls at once\n"
+        "  --max-streams N           server streams open at once (WatchPipeline,\n"
+        "                            WatchPipelines, StreamLogs; default %d; 0: no limit);\n"
+        "                            not counted against --max-calls\n"
         "  --handshake-timeout SECONDS\n"
         "                            a new connection that does not finish its HTTP/2\n"
         "                            handshake in time is closed (default %d)\n"
@@ -37,7 +40,7 @@ static void usage_limits(FILE *f)
         "                            (runs already accepted still start and finish; default\n"
         "                            0: no cap but the disk's; at least %d)\n",
         KE_DEFAULT_MAX_INFLIGHT_BYTES, KE_RPC_QUOTA_FACTOR, KE_DEFAULT_MAX_CALLS,
-        KE_RPC_MAX_STREAMS, KE_DEFAULT_HANDSHAKE_SECONDS, KE_DEFAULT_IDLE_SECONDS,
+        KE_RPC_MAX_STREAMS, KE_RPC_DEFAULT_MAX_STREAMS, KE_DEFAULT_HANDSHAKE_SECONDS, KE_DEFAULT_IDLE_SECONDS,
         KE_STORE_MIN_MAX_BYTES);
 }
 
@@ -170,7 +173,7 @@ static int default_threads(void)
 }
 
 /* The limits' flags, in the order of usage_limits(). */
-enum { L_INFLIGHT, L_CALLS, L_HANDSHAKE, L_IDLE, L_STORE };
+enum { L_INFLIGHT, L_CALLS, L_HANDSHAKE, L_IDLE, L_STORE, L_STREAMS };
 
 /* Parses the value of limit flag `which` into o. */
 static int parse_limit(int which, const char *arg, ke_options *o, ke_error *err)
@@ -187,6 +190,11 @@ static int parse_limit(int which, const char *arg, ke_options *o, ke_error *err)
         if (parse_number("--max-calls", arg, 0, 1000000, &v, err) != KE_OK)
             return KE_EINVAL;
         o->max_calls = (int)v;
+        break;
+    case L_STREAMS:
+        if (parse_number("--max-streams", arg, 0, 1000000, &v, err) != KE_OK)
+            return KE_EINVAL;
+        o->max_streams = (int)v;
         break;
     case L_HANDSHAKE:
         if (parse_number("--handshake-timeout", arg, 1, 3600, &v, err) != KE_OK)
@@ -257,6 +265,7 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         {"http-url", required_argument, NULL, O_HTTP_URL},
         {"max-inflight-bytes", required_argument, NULL, O_LIMIT_FIRST + L_INFLIGHT},
         {"max-calls", required_argument, NULL, O_LIMIT_FIRST + L_CALLS},
+        {"max-streams", required_argument, NULL, O_LIMIT_FIRST + L_STREAMS},
         {"handshake-timeout", required_argument, NULL, O_LIMIT_FIRST + L_HANDSHAKE},
         {"max-connection-idle", required_argument, NULL, O_LIMIT_FIRST + L_IDLE},
         {"max-store-bytes", required_argument, NULL, O_LIMIT_FIRST + L_STORE},
@@ -293,6 +302,7 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
     o->max_runs = default_threads();
     o->max_inflight_bytes = KE_DEFAULT_MAX_INFLIGHT_BYTES;
     o->max_calls = KE_DEFAULT_MAX_CALLS;
+    o->max_streams = KE_RPC_DEFAULT_MAX_STREAMS;
     o->handshake_timeout = KE_DEFAULT_HANDSHAKE_SECONDS;
     o->max_idle = KE_DEFAULT_IDLE_SECONDS;
     o->max_store_bytes = KE_DEFAULT_MAX_STORE_BYTES;
@@ -383,6 +393,7 @@ int ke_options_parse(int argc, char **argv, ke_options *o, ke_error *err)
         case O_LIMIT_FIRST + L_HANDSHAKE:
         case O_LIMIT_FIRST + L_IDLE:
         case O_LIMIT_FIRST + L_STORE:
+        case O_LIMIT_FIRST + L_STREAMS:
             if (parse_limit(c - O_LIMIT_FIRST, optarg, o, err) != KE_OK)
                 return KE_EINVAL;
             break;

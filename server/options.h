@@ -40,6 +40,7 @@ typedef struct ke_options {
     const char *http_url;       /* --http-url URL, exported to runs; "" = none */
     size_t max_inflight_bytes;  /* --max-inflight-bytes N, 0 = no limit */
     int max_calls;              /* --max-calls N, 0 = no limit */
+    int max_streams;            /* --max-streams N, 0 = no limit */
     int handshake_timeout;      /* --handshake-timeout SECONDS */
     int max_idle;               /* --max-connection-idle SECONDS, 0 = never */
     long long max_store_bytes;  /* --max-store-bytes N, 0 = no limit */

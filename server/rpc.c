@@ -9,12 +9,11 @@
 #include <grpc/slice.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "rpc_internal.h"
 #include "rpc_security.h"
 
 /* Calls requested in advance per method and queue: how many calls of one
@@ -22,79 +21,6 @@
 #define DEPTH_UNARY 32
 #define DEPTH_STREAM 4
 #define DEPTH_UNKNOWN 2
-
-typedef enum call_state {
-    ST_REQUESTED, /* waiting for grpc to hand us a call */
-    ST_RECEIVING, /* a RECV_MESSAGE batch is out (streams) */
-    ST_HANDLING,  /* the handler owns the call until it replies */
-    ST_SENDING,   /* a reply batch is out; more may follow (streams) */
-    ST_FINISHING, /* the final status batch is out */
-} call_state;
-
-/* One batch's completion tag: which call, and which of its two batch slots. */
-typedef struct call_tag {
-    ke_rpc_call *call; /* owner */
-    int is_close;      /* 1: the RECV_CLOSE_ON_SERVER slot of a server stream */
-} call_tag;
-
-struct ke_rpc_call {
-    ke_rpc *rpc;                    /* server */
-    int cq;                         /* index of the queue the call lives on */
-    int method;                     /* index into rpc->methods, or -1 for unknown methods */
-    grpc_call *call;                /* the grpc call, NULL while requested */
-    gpr_timespec deadline;          /* the client's deadline */
-    grpc_metadata_array request_md; /* client metadata */
-    grpc_call_details details;      /* method and host (unregistered calls only) */
-    grpc_byte_buffer *payload;      /* received message, or NULL */
-    grpc_byte_buffer *send_buf;     /* message being sent, or NULL */
-    grpc_slice status_details;      /* status message being sent */
-    int has_details;                /* status_details must be unreffed */
-    int sent_initial_md;            /* initial metadata went out */
-    int cancelled;                  /* filled by RECV_CLOSE_ON_SERVER */
-    size_t charged;                 /* request bytes counted in rpc->inflight_bytes */
-    int counted;                    /* counted in rpc->inflight_calls */
-    call_state state;               /* where the call is */
-    atomic_int refs;                /* outstanding batches + the handler's turn */
-    call_tag tag;                   /* main batch slot */
-    call_tag close_tag;             /* RECV_CLOSE slot (server streams) */
-    ke_rpc_call *stream_prev;       /* neighbours in rpc->streams while a server stream is open */
-    ke_rpc_call *stream_next;
-};
-
-/* A registered method: what services gave us, plus grpc's handle. */
-typedef struct method_entry {
-    ke_rpc_method m; /* path, kind, handler, ctx */
-    void *handle;    /* grpc_server_register_method's handle */
-    int budgeted;    /* counts against the in-flight budget (every method but health's) */
-} method_entry;
-
-typedef struct worker {
-    ke_rpc *rpc;               /* server */
-    int index;                 /* queue index */
-    grpc_completion_queue *cq; /* its queue */
-    pthread_t thread;          /* its thread */
-    int started;               /* thread is running */
-} worker;
-
-struct ke_rpc {
-    grpc_server *server;          /* grpc server */
-    method_entry *methods;        /* registered methods */
-    size_t n_methods;             /* number of methods */
-    worker *workers;              /* one per thread */
-    int n_workers;                /* number of workers */
-    int port;                     /* bound port */
-    atomic_int stopping;          /* shutdown began: no more requests */
-    pthread_mutex_t streams_lock; /* guards streams */
-    ke_rpc_call *streams;         /* open server streams, ended at shutdown */
-    int started;                  /* ke_rpc_start succeeded */
-    int shut_down;                /* ke_rpc_shutdown ran */
-    size_t max_inflight_bytes;    /* budget of request bytes held by calls; 0 = none */
-    int max_calls;                /* budget of calls being handled; 0 = none */
-    atomic_size_t inflight_bytes; /* request bytes of the calls admitted and not yet ended */
-    atomic_int inflight_calls;    /* calls admitted and not yet ended */
-    grpc_resource_quota *quota;   /* grpc core's memory quota, or NULL */
-    struct kec_auth *auth;        /* tokens calls need (borrowed), or NULL */
-};
 
 static void request_call(ke_rpc *rpc, int cq, int method);
 
@@ -105,11 +31,14 @@ static void release_budget(ke_rpc_call *c)
         atomic_fetch_sub(&c->rpc->inflight_bytes, c->charged);
     if (c->counted)
         atomic_fetch_sub(&c->rpc->inflight_calls, 1);
+    if (c->stream_counted)
+        atomic_fetch_sub(&c->rpc->open_streams, 1);
     c->charged = 0;
     c->counted = 0;
+    c->stream_counted = 0;
 }
 
-static void call_unref(ke_rpc_call *c)
+void rpc_call_unref(ke_rpc_call *c)
 {
     if (atomic_fetch_sub(&c->refs, 1) != 1)
         return;
@@ -125,12 +54,13 @@ static void call_unref(ke_rpc_call *c)
         grpc_byte_buffer_destroy(c->send_buf);
     if (c->has_details)
         grpc_slice_unref(c->status_details);
+    rpc_stream_free(c->stream);
     free(c);
 }
 
 /* Starts a batch with one reference for its completion. On failure the
  * completion will never come, so the reference is dropped here. */
-static int start_batch(ke_rpc_call *c, const grpc_op *ops, size_t n, call_tag *tag)
+int rpc_start_batch(ke_rpc_call *c, const grpc_op *ops, size_t n, call_tag *tag)
 {
     grpc_call_error e;
 
@@ -138,13 +68,13 @@ static int start_batch(ke_rpc_call *c, const grpc_op *ops, size_t n, call_tag *t
     e = grpc_call_start_batch(c->call, ops, n, tag, NULL);
     if (e != GRPC_CALL_OK) {
         fprintf(stderr, "kedro-eventd: grpc_call_start_batch failed (%d)\n", (int)e);
-        call_unref(c);
+        rpc_call_unref(c);
         return -1;
     }
     return 0;
 }
 
-static void add_initial_md(ke_rpc_call *c, grpc_op *ops, size_t *n)
+void rpc_add_initial_md(ke_rpc_call *c, grpc_op *ops, size_t *n)
 {
     if (c->sent_initial_md)
         return;
@@ -160,7 +90,7 @@ static void finish(ke_rpc_call *c, int status, const char *message)
     grpc_op ops[3];
     size_t n = 0;
 
-    add_initial_md(c, ops, &n);
+    rpc_add_initial_md(c, ops, &n);
     c->status_details = grpc_slice_from_copied_string(message != NULL ? message : "");
     c->has_details = 1;
     memset(&ops[n], 0, sizeof ops[n]);
@@ -173,10 +103,10 @@ static void finish(ke_rpc_call *c, int status, const char *message)
     ops[n].data.recv_close_on_server.cancelled = &c->cancelled;
     n++;
     c->state = ST_FINISHING;
-    start_batch(c, ops, n, &c->tag);
+    rpc_start_batch(c, ops, n, &c->tag);
 }
 
-static grpc_byte_buffer *make_buffer(const uint8_t *data, size_t len)
+grpc_byte_buffer *rpc_make_buffer(const uint8_t *data, size_t len)
 {
     grpc_slice s = grpc_slice_from_copied_buffer((const char *)data, len);
     grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
@@ -191,12 +121,18 @@ void ke_rpc_reply(ke_rpc_call *c, int status, const char *message, const uint8_t
     grpc_op ops[4];
     size_t n = 0;
 
+    if (c->stream != NULL) { /* a server stream: one message (if OK), then the end */
+        if (status == KE_GRPC_OK)
+            ke_rpc_stream_send(c, data, len);
+        ke_rpc_stream_end(c, status, message);
+        return; /* run_handler gives back the handler's turn */
+    }
     if (status != KE_GRPC_OK) {
         finish(c, status, message);
         goto out;
     }
-    c->send_buf = make_buffer(data, len);
-    add_initial_md(c, ops, &n);
+    c->send_buf = rpc_make_buffer(data, len);
+    rpc_add_initial_md(c, ops, &n);
     memset(&ops[n], 0, sizeof ops[n]);
     ops[n].op = GRPC_OP_SEND_MESSAGE;
     ops[n].data.send_message.send_message = c->send_buf;
@@ -221,12 +157,10 @@ void ke_rpc_reply(ke_rpc_call *c, int status, const char *message, const uint8_t
         ops[n].data.recv_message.recv_message = &c->payload;
         n++;
         c->state = ST_RECEIVING;
-    } else {
-        c->state = ST_SENDING; /* then the call waits for its close */
     }
-    start_batch(c, ops, n, &c->tag);
+    rpc_start_batch(c, ops, n, &c->tag);
 out:
-    call_unref(c); /* the handler's turn is over */
+    rpc_call_unref(c); /* the handler's turn is over */
 }
 
 /* Hands the received message to the handler. */
@@ -236,12 +170,15 @@ static void run_handler(ke_rpc_call *c)
     grpc_byte_buffer_reader reader;
     grpc_slice all;
 
-    if (c->payload == NULL) {
-        finish(c, KE_GRPC_INVALID_ARGUMENT, "the call carried no request message");
-        return;
-    }
-    if (!grpc_byte_buffer_reader_init(&reader, c->payload)) {
-        finish(c, KE_GRPC_INTERNAL, "the request message could not be read");
+    if (c->payload == NULL || !grpc_byte_buffer_reader_init(&reader, c->payload)) {
+        const char *why = c->payload == NULL ? "the call carried no request message"
+                                             : "the request message could not be read";
+        int status = c->payload == NULL ? KE_GRPC_INVALID_ARGUMENT : KE_GRPC_INTERNAL;
+
+        if (c->stream != NULL) /* its close slot is out already: end it through the stream */
+            ke_rpc_stream_end(c, status, why);
+        else
+            finish(c, status, why);
         return;
     }
     all = grpc_byte_buffer_reader_readall(&reader);
@@ -253,47 +190,11 @@ static void run_handler(ke_rpc_call *c)
         c->send_buf = NULL;
     }
     c->state = ST_HANDLING;
-    atomic_fetch_add(&c->refs, 1); /* released by ke_rpc_reply */
+    atomic_fetch_add(&c->refs, 1); /* released by ke_rpc_reply, or below for a stream */
     me->m.handler(me->m.ctx, c, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all));
     grpc_slice_unref(all);
-}
-
-/* Server streams stay open until the client leaves; the list lets shutdown
- * end them at once instead of waiting out the grace period. */
-static void stream_add(ke_rpc *rpc, ke_rpc_call *c)
-{
-    pthread_mutex_lock(&rpc->streams_lock);
-    c->stream_next = rpc->streams;
-    if (rpc->streams != NULL)
-        rpc->streams->stream_prev = c;
-    rpc->streams = c;
-    pthread_mutex_unlock(&rpc->streams_lock);
-}
-
-static void stream_remove(ke_rpc *rpc, ke_rpc_call *c)
-{
-    pthread_mutex_lock(&rpc->streams_lock);
-    if (c->stream_prev != NULL)
-        c->stream_prev->stream_next = c->stream_next;
-    else if (rpc->streams == c)
-        rpc->streams = c->stream_next;
-    if (c->stream_next != NULL)
-        c->stream_next->stream_prev = c->stream_prev;
-    c->stream_prev = c->stream_next = NULL;
-    pthread_mutex_unlock(&rpc->streams_lock);
-}
-
-/* Ends every open server stream with UNAVAILABLE; each call's close slot
- * then completes and removes it from the list. */
-static void end_streams(ke_rpc *rpc)
-{
-    ke_rpc_call *c;
-
-    pthread_mutex_lock(&rpc->streams_lock);
-    for (c = rpc->streams; c != NULL; c = c->stream_next)
-        grpc_call_cancel_with_status(c->call, GRPC_STATUS_UNAVAILABLE, "server shutting down",
-                                     NULL);
-    pthread_mutex_unlock(&rpc->streams_lock);
+    if (c->stream != NULL)
+        rpc_call_unref(c); /* a stream's handler keeps it with ke_rpc_stream_hold */
 }
 
 /* Counts a new call (and its request's bytes) against the server's budget. Returns 1 when
@@ -307,6 +208,8 @@ static int admit(ke_rpc_call *c, char *msg, size_t cap)
 
     if (!rpc->methods[c->method].budgeted)
         return 1;
+    if (rpc->methods[c->method].m.kind == KE_RPC_SERVER_STREAM)
+        return rpc_stream_admit(c, msg, cap);
     calls = atomic_fetch_add(&rpc->inflight_calls, 1) + 1;
     c->counted = 1;
     if (rpc->max_calls > 0 && calls > rpc->max_calls) {
@@ -353,7 +256,7 @@ static int refused_unauthenticated(ke_rpc_call *c)
         c->payload = NULL;
     }
     finish(c, KE_GRPC_UNAUTHENTICATED, refusal);
-    call_unref(c); /* the request's reference */
+    rpc_call_unref(c); /* the request's reference */
     return 1;
 }
 
@@ -367,7 +270,7 @@ static void on_new_call(ke_rpc_call *c, int ok)
     char *path;
 
     if (!ok) {
-        call_unref(c);
+        rpc_call_unref(c);
         return;
     }
     if (!atomic_load(&rpc->stopping))
@@ -379,7 +282,7 @@ static void on_new_call(ke_rpc_call *c, int ok)
         snprintf(msg, sizeof msg, "unknown method %.256s", path);
         gpr_free(path);
         finish(c, KE_GRPC_UNIMPLEMENTED, msg);
-        call_unref(c);
+        rpc_call_unref(c);
         return;
     }
     if (!admit(c, msg, sizeof msg)) {
@@ -389,7 +292,7 @@ static void on_new_call(ke_rpc_call *c, int ok)
         }
         release_budget(c);
         finish(c, KE_GRPC_UNAVAILABLE, msg);
-        call_unref(c);
+        rpc_call_unref(c);
         return;
     }
     switch (rpc->methods[c->method].m.kind) {
@@ -397,41 +300,38 @@ static void on_new_call(ke_rpc_call *c, int ok)
         run_handler(c);
         break;
     case KE_RPC_SERVER_STREAM:
-        stream_add(rpc, c);
-        /* Learn when the client goes away; the stream stays open until then. */
-        memset(&ops[0], 0, sizeof ops[0]);
-        ops[0].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-        ops[0].data.recv_close_on_server.cancelled = &c->cancelled;
-        start_batch(c, ops, 1, &c->close_tag);
-        run_handler(c);
+        if (rpc_stream_open(c) == 0)
+            run_handler(c);
         break;
     case KE_RPC_BIDI:
-        add_initial_md(c, ops, &n);
+        rpc_add_initial_md(c, ops, &n);
         memset(&ops[n], 0, sizeof ops[n]);
         ops[n].op = GRPC_OP_RECV_MESSAGE;
         ops[n].data.recv_message.recv_message = &c->payload;
         n++;
         c->state = ST_RECEIVING;
-        start_batch(c, ops, n, &c->tag);
+        rpc_start_batch(c, ops, n, &c->tag);
         break;
     }
-    call_unref(c); /* the request's reference */
+    rpc_call_unref(c); /* the request's reference */
 }
 
 /* A batch of an active call completed. */
 static void on_batch(ke_rpc_call *c, int ok, int is_close)
 {
-    if (is_close)
-        stream_remove(c->rpc, c);
+    if (c->stream != NULL) {
+        rpc_stream_batch(c, ok, is_close);
+        return;
+    }
     if (is_close || c->state == ST_FINISHING) {
-        call_unref(c);
+        rpc_call_unref(c);
         return;
     }
     if (!ok) {
         /* The client went away or the call was cancelled: nothing to answer. */
-        if (c->state == ST_RECEIVING || c->state == ST_SENDING)
+        if (c->state == ST_RECEIVING)
             grpc_call_cancel(c->call, NULL);
-        call_unref(c);
+        rpc_call_unref(c);
         return;
     }
     if (c->state == ST_RECEIVING) {
@@ -440,9 +340,7 @@ static void on_batch(ke_rpc_call *c, int ok, int is_close)
         else
             run_handler(c);
     }
-    /* ST_SENDING on a server stream: the message went out; the close slot
-     * ends the call. */
-    call_unref(c);
+    rpc_call_unref(c);
 }
 
 static void request_call(ke_rpc *rpc, int cq, int method)
@@ -478,7 +376,7 @@ static void request_call(ke_rpc *rpc, int cq, int method)
     }
     if (e != GRPC_CALL_OK) {
         fprintf(stderr, "kedro-eventd: requesting a call failed (%d)\n", (int)e);
-        call_unref(c);
+        rpc_call_unref(c);
     }
 }
 
@@ -511,6 +409,8 @@ static void limit_args(ke_rpc *rpc, const ke_rpc_options *opts, grpc_channel_arg
 
     rpc->max_inflight_bytes = opts->max_inflight_bytes;
     rpc->max_calls = opts->max_calls;
+    rpc->max_streams = opts->max_streams;
+    atomic_init(&rpc->open_streams, 0);
     atomic_init(&rpc->inflight_bytes, 0);
     atomic_init(&rpc->inflight_calls, 0);
     a->type = GRPC_ARG_INTEGER;
@@ -666,7 +566,7 @@ void ke_rpc_shutdown(ke_rpc *rpc, int grace_ms)
     atomic_store(&rpc->stopping, 1);
     done = grpc_completion_queue_create_for_pluck(NULL);
     grpc_server_shutdown_and_notify(rpc->server, done, &tag);
-    end_streams(rpc);
+    rpc_streams_end_all(rpc);
     ev = grpc_completion_queue_pluck(
         done, &tag,
         gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(grace_ms, GPR_TIMESPAN)),

@@ -35,8 +35,9 @@ typedef struct ke_rpc_call ke_rpc_call; /* one incoming call */
 typedef enum ke_rpc_kind {
     KE_RPC_UNARY,         /* one request, one response, then the status */
     KE_RPC_BIDI,          /* each request gets one response; ends when the client half-closes */
-    KE_RPC_SERVER_STREAM, /* one request, one response, then the call stays open until the
-                             client cancels or the server shuts down (health Watch) */
+    KE_RPC_SERVER_STREAM, /* one request, then any number of responses and the status, sent
+                             with ke_rpc_stream_* (counted against max_streams, not
+                             max_calls) */
 } ke_rpc_kind;
 
 /* Called with each request message (req/len valid only during the call).
@@ -55,9 +56,53 @@ typedef struct ke_rpc_method {
 /* Answers the request a handler was called with. status KE_GRPC_OK sends the
  * len bytes at data as the response message (copied; data may be freed after
  * the call); any other status ends the call with that status and message
- * (data ignored). For a unary call KE_GRPC_OK also ends the call with OK. */
+ * (data ignored). For a unary call KE_GRPC_OK also ends the call with OK. For a server stream
+ * it is ke_rpc_stream_send (when OK) then ke_rpc_stream_end, callable from the handler or under
+ * a hold, any number of times (only the first end counts). */
 void ke_rpc_reply(ke_rpc_call *call, int status, const char *message, const uint8_t *data,
                   size_t len);
+
+/* ---- server streams (KE_RPC_SERVER_STREAM)
+ *
+ * A stream's handler runs once, with the request. To keep the call past its return it takes a
+ * hold (ke_rpc_stream_hold, from the handler only); it then sends messages and ends the stream
+ * from any thread, and gives the hold back with ke_rpc_stream_release. A handler that neither
+ * holds nor ends leaves the stream open, sending nothing, until the client leaves or shutdown.
+ * Shutdown ends every open stream with UNAVAILABLE "server shutting down" after what is queued
+ * (and cancels what is left when the grace period is over). */
+
+/* Called once, on a server thread, when a held stream is over for any reason: the client
+ * cancelled or left, its deadline passed, the server shut down, or the status that
+ * ke_rpc_stream_end asked for went out. Sends fail from then on; the owner releases the hold
+ * (in the callback or later). Must not block. */
+typedef void (*ke_rpc_gone_fn)(void *ctx);
+
+/* Keeps call open past its handler (one reference) and registers on_gone(ctx). Call it from
+ * the handler, at most once. */
+void ke_rpc_stream_hold(ke_rpc_call *call, ke_rpc_gone_fn on_gone, void *ctx);
+
+/* Queues a copy of the len bytes at data as the stream's next message; grpc sends one at a
+ * time, in order. Thread-safe, also while the call is ending. Returns KE_OK; KE_EUNAVAIL
+ * when the stream is over or ending (nothing queued); KE_ENOMEM. */
+int ke_rpc_stream_send(ke_rpc_call *call, const uint8_t *data, size_t len);
+
+/* Bytes queued and not yet sent (what a slow reader holds). Thread-safe. */
+size_t ke_rpc_stream_queued_bytes(ke_rpc_call *call);
+
+/* Ends the stream with status (and message) once the queued messages are sent. The first end
+ * counts; later ones, and ends after the call is over, do nothing. Thread-safe. */
+void ke_rpc_stream_end(ke_rpc_call *call, int status, const char *message);
+
+/* Ends the stream at once with status and message, dropping what is queued (a reader that
+ * does not read would never let ke_rpc_stream_end's status out). Thread-safe. */
+void ke_rpc_stream_abort(ke_rpc_call *call, int status, const char *message);
+
+/* Gives back the hold. After on_gone ran (or from it); or earlier, to give up, from the
+ * handler only (on_gone then never runs). The call must not be used after. */
+void ke_rpc_stream_release(ke_rpc_call *call);
+
+/* --max-streams' default: server streams open at once. */
+#define KE_RPC_DEFAULT_MAX_STREAMS 1024
 
 /* The most bytes one PEM file (--tls-cert, --tls-key, --tls-client-ca) may hold. */
 #define KE_TLS_PEM_MAX (1u << 20)
@@ -69,6 +114,8 @@ typedef struct ke_rpc_options {
     size_t max_message_bytes;  /* largest request accepted; larger → RESOURCE_EXHAUSTED */
     size_t max_inflight_bytes; /* request bytes held by calls at once; 0 = no limit */
     int max_calls;             /* calls handled at once; 0 = no limit */
+    int max_streams;           /* server streams open at once (health's not counted); 0 = no
+                                  limit; past it UNAVAILABLE KE_RPC_OVERLOADED */
     size_t memory_quota_bytes; /* grpc core's resource quota (its own buffers); 0 = none */
     int handshake_timeout_ms;  /* a new connection's handshake deadline; 0 = grpc's (120 s) */
     int max_idle_ms;           /* a connection without calls is closed after it; 0 = never */

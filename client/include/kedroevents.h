@@ -504,6 +504,62 @@ KEC_API int kec_list_pipelines(kec_client *c, const kec_list_query *q, kec_pipel
  * SERVING, 0 for any other status it answers. KEC_ESTATUS when it does not answer. */
 KEC_API int kec_health_check(kec_client *c, int *serving, kec_error *err);
 
+/* ---- watching pipelines (server streams) ------------------------------------------------ */
+
+/* A server stream in progress (kec_watch_*_start; kec_stream_logs). */
+typedef struct kec_stream kec_stream;
+
+/* Called with each pipeline record a watch receives, in order, on the client's thread (p
+ * valid during the call only; must not make blocking calls on this client). Non-zero stops
+ * the watch. */
+typedef int (*kec_pipeline_fn)(void *ctx, const kec_pipeline *p);
+
+/* Called once when an asynchronous watch ends, on the client's thread: rc KEC_OK when the
+ * server ended it OK or the caller stopped it (the callback's non-zero return,
+ * kec_stream_cancel, kec_stream_free); else the error (KEC_ESTATUS with the gRPC status,
+ * KEC_EDECODE for a record that does not decode). */
+typedef void (*kec_stream_done_fn)(void *ctx, int rc, const kec_error *err);
+
+/* Which changes kec_watch_pipelines streams; NULL/""/0 members match everything. */
+typedef struct kec_watch_filter {
+    const char *name;   /* only pipelines with this name */
+    kec_state state;    /* only changes into this state */
+    const char *parent; /* only children of this pipeline */
+} kec_watch_filter;
+
+/* WatchPipeline: fn gets the pipeline's current record, then its record after each state
+ * change; the server ends the stream OK after a record in an ended state (SUCCESS, FAILURE,
+ * ABORTED). A record may come twice, a state is never missed. Blocks until the end: KEC_OK
+ * (ended, or fn stopped it), KEC_ESTATUS (NOT_FOUND for an unknown id, INVALID_ARGUMENT for
+ * an empty one, UNAVAILABLE when the server goes away or shuts down, RESOURCE_EXHAUSTED when
+ * this reader fell too far behind). No deadline: a watch lasts as long as the run. */
+KEC_API int kec_watch_pipeline(kec_client *c, const char *id, kec_pipeline_fn fn, void *ctx,
+                               kec_error *err);
+
+/* WatchPipelines: fn gets the record of every pipeline matching f (NULL: all) whose state
+ * changes from now on (new pipelines included), until fn returns non-zero (KEC_OK) or the
+ * stream fails (as kec_watch_pipeline). Blocks. */
+KEC_API int kec_watch_pipelines(kec_client *c, const kec_watch_filter *f, kec_pipeline_fn fn,
+                                void *ctx, kec_error *err);
+
+/* The asynchronous forms: start the watch and return at once with a handle in *out. fn and
+ * done run on the client's thread; done exactly once when KEC_OK is returned (never on
+ * failure). The caller frees the handle with kec_stream_free (from any thread, also inside
+ * fn or done); ctx must stay valid until done has run. */
+KEC_API int kec_watch_pipeline_start(kec_client *c, const char *id, kec_pipeline_fn fn,
+                                     kec_stream_done_fn done, void *ctx, kec_stream **out,
+                                     kec_error *err);
+KEC_API int kec_watch_pipelines_start(kec_client *c, const kec_watch_filter *f,
+                                      kec_pipeline_fn fn, kec_stream_done_fn done, void *ctx,
+                                      kec_stream **out, kec_error *err);
+
+/* Stops a stream from any thread: no callback but done follows. NULL is fine. */
+KEC_API void kec_stream_cancel(kec_stream *s);
+
+/* Cancels the stream if it is still open and gives up the handle; done still runs once if it
+ * has not (possibly after this returns). NULL is fine. */
+KEC_API void kec_stream_free(kec_stream *s);
+
 /* ---- asynchronous calls ------------------------------------------------------------------ */
 
 /* Called once per started call, on one of the client's threads, when the call ends. rc is

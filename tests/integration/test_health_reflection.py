@@ -128,6 +128,8 @@ class ShutdownTest(unittest.TestCase):
             start = time.monotonic()
             self.assertEqual(server.stop(), 0)
             elapsed = time.monotonic() - start
+            # Shutdown is announced on the stream before it ends (issue 12, scope 7).
+            self.assertEqual(next(stream).status, health_pb2.HealthCheckResponse.NOT_SERVING)
             with self.assertRaises(grpc.RpcError) as cm:
                 next(stream)
             self.assertEqual(cm.exception.code(), grpc.StatusCode.UNAVAILABLE)
