@@ -9,6 +9,8 @@
 
 #include "kedro/events/v1/events.pb-c.h"
 #include "names.h"
+#include "service_internal.h"
+#include "service_logs.h"
 #include "text.h"
 #include "wire.h"
 
@@ -224,6 +226,12 @@ static ProtobufCMessage *unpack_request(const ProtobufCMessageDescriptor *d, con
         ke_error_set(err, KE_EINVAL, "malformed %s: %s", d->short_name, path);
     protobuf_c_message_free_unpacked(m, NULL);
     return NULL;
+}
+
+ProtobufCMessage *ke_service_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *req,
+                                    size_t len, ke_error *err)
+{
+    return unpack_request(d, req, len, err);
 }
 
 /* Answers one pipeline, or the error. */
@@ -610,6 +618,8 @@ size_t ke_service_methods(ke_service *svc, ke_rpc_method *out, size_t cap)
         {"/kedro.events.v1.EventService/CreatePipeline", KE_RPC_UNARY, handle_create, svc},
         {"/kedro.events.v1.EventService/GetPipeline", KE_RPC_UNARY, handle_get, svc},
         {"/kedro.events.v1.EventService/ListPipelines", KE_RPC_UNARY, handle_list, svc},
+        {"/kedro.events.v1.EventService/StreamLogs", KE_RPC_SERVER_STREAM, ke_service_stream_logs,
+         svc},
     };
     size_t n = sizeof methods / sizeof methods[0], i;
 

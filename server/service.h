@@ -13,6 +13,7 @@
 typedef struct ke_service {
     ke_dispatcher dispatcher; /* matching and recording of events */
     ke_store *store;          /* records, for Create/Get/List */
+    struct ke_logs *logs;     /* the log hub StreamLogs reads with (logs.h), or NULL */
 } ke_service;
 
 /* Fills out with the service's methods (at most cap); returns how many there are. */
