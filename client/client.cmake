@@ -24,7 +24,9 @@ set(KEC_SOURCES
   client/client.c
   client/calls.c
   client/stream.c
-  client/watch.c)
+  client/watch.c
+  client/codec_logs.c
+  client/logs.c)
 add_library(kec_objects OBJECT ${KEC_SOURCES})
 set_target_properties(kec_objects PROPERTIES POSITION_INDEPENDENT_CODE ON C_VISIBILITY_PRESET hidden)
 target_include_directories(kec_objects PUBLIC ${CMAKE_SOURCE_DIR}/client/include
@@ -66,6 +68,7 @@ add_executable(kedro-events
   client/cli/output.c
   client/cli/send.c
   client/cli/read.c
+  client/cli/logs.c
   client/cli/bench.c
   client/cli/bench_report.c
   client/cli/histogram.c)

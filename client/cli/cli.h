@@ -101,6 +101,7 @@ int cli_send(int argc, char **argv);
 int cli_get(int argc, char **argv);
 int cli_list(int argc, char **argv);
 int cli_watch(int argc, char **argv);
+int cli_logs(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 
 #endif

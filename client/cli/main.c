@@ -17,6 +17,7 @@ static const struct {
     {"get", cli_get, "show one pipeline"},
     {"list", cli_list, "list pipelines, newest first"},
     {"watch", cli_watch, "follow a pipeline until it ends, showing each state change"},
+    {"logs", cli_logs, "write a run's output (-f: as it is written, until the run ends)"},
     {"bench", cli_bench, "load-test Dispatch and report throughput and latency"},
 };
 
