@@ -107,6 +107,7 @@ add_executable(kedro-event-shim
   client/shim/http.c
   client/shim/answers.c
   client/shim/pipelines.c
+  client/shim/logs.c
   client/shim/edge.c
   client/shim/framing.c
   client/shim/ratelog.c

@@ -20,6 +20,7 @@
 #include "edge.h"
 #include "framing.h"
 #include "kec_text.h" /* kec_hex_value */
+#include "logs.h"
 #include "shim.h"
 #include "slow.h"
 
@@ -33,7 +34,8 @@ typedef enum route {
     R_GET_PIPELINE, /* GET /pipelines/{id} */
     R_LIST,         /* GET /pipelines */
     R_CREATE,       /* POST /pipelines/ */
-    R_HEALTH        /* GET /healthz */
+    R_HEALTH,       /* GET /healthz */
+    R_LOGS          /* GET /pipelines/{id}/logs (logs.c) */
 } route;
 
 struct kes_http {
@@ -51,6 +53,7 @@ struct kes_http {
     kec_auth *auth;           /* borrowed: the bearer tokens accepted; NULL: none needed */
     int client_ca;            /* HTTPS clients must present a certificate --tls-client-ca signed */
     struct MHD_OptionItem tls[5]; /* the daemon's TLS options (the PEM texts are borrowed) */
+    kes_logs *logs;               /* the log streams (logs.c) */
 };
 
 typedef struct request {
@@ -76,6 +79,7 @@ typedef struct request {
     kec_dispatch_result *many;   /* R_EVENT: a DispatchBatch's n results */
     size_t n;                    /* count of many */
     kes_answer answer;           /* what will be answered */
+    kes_log_req *logs;           /* R_LOGS: its stream, once begun */
 } request;
 
 /* ---- answering ---- */
@@ -185,6 +189,7 @@ static void *job_main(void *arg)
         kes_health(c, &r->answer);
         break;
     case R_EVENT:
+    case R_LOGS:
         break;
     }
     wake(r);
@@ -426,6 +431,14 @@ static int route_request(request *r, const char *url, const char *method)
     if (strncmp(url, "/pipelines/", 11) == 0) {
         id = url + 11;
         n = strcspn(id, "/");
+        if (n > 0 && strcmp(id + n, "/logs") == 0) {
+            r->route = R_LOGS;
+            if (!get) {
+                wrong_method(r, method, "GET");
+                return 0;
+            }
+            return (r->id = strndup(id, n)) != NULL ? 1 : -1;
+        }
         if (n > 0 && (id[n] == '\0' || strcmp(id + n, "/") == 0)) {
             r->route = R_GET_PIPELINE;
             if (!get) {
@@ -529,6 +542,22 @@ static enum MHD_Result answer_early(request *r, const kes_frame *f)
     return send_answer(r);
 }
 
+/* GET /pipelines/{id}/logs: begin (suspended until its first chunk or end), then the
+ * streaming answer or the error. */
+static enum MHD_Result logs_step(request *r)
+{
+    enum MHD_Result ret = MHD_YES;
+
+    if (r->logs == NULL)
+        return kes_logs_begin(r->h->logs, r->conn, r->id, &r->answer, &r->logs) ? MHD_YES
+                                                                                : send_answer(r);
+    if (kes_logs_respond(r->logs, r->conn, &r->answer, &ret)) {
+        r->answered = ret == MHD_YES;
+        return ret;
+    }
+    return send_answer(r);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -581,6 +610,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return too_large(r);
     if (r->route == R_EVENT)
         return start_event(r);
+    if (r->route == R_LOGS)
+        return logs_step(r);
     return start_job(r);
 }
 
@@ -594,6 +625,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     kes_slow_idle(kes_edge_slow(conn)); /* answered: the next request must begin in time */
     if (r == NULL)
         return;
+    kes_logs_release(r->logs);
     free(r->id);
     free(r->body);
     kec_dispatch_result_release(&r->one);
@@ -683,8 +715,14 @@ int kes_http_start(const kes_http_options *o, kec_client *c, kes_http **out, cha
     flags |= (unsigned)tls;
     h->auth = o->auth;
     h->client = c;
+    if ((h->logs = kes_logs_new(c)) == NULL) {
+        snprintf(msg, cap, "out of memory");
+        free(h);
+        return -1;
+    }
     if (kes_slow_new(o->read_timeout_ms, o->idle_timeout_s * 1000u, &h->slow) != 0) {
         snprintf(msg, cap, "cannot start the thread that watches slow clients");
+        kes_logs_free(h->logs);
         free(h);
         return -1;
     }
@@ -724,6 +762,7 @@ int kes_http_start(const kes_http_options *o, kec_client *c, kes_http **out, cha
         else
             snprintf(msg, cap, "cannot listen (address in use, or not an address of this host)");
         kes_slow_free(h->slow);
+        kes_logs_free(h->logs);
         pthread_attr_destroy(&h->detached);
         free(h);
         return -1;
@@ -753,6 +792,7 @@ void kes_http_stop(kes_http *h, int wait_ms)
     int waited = 0;
 
     atomic_store(&h->closing, 1);
+    kes_logs_shutdown(h->logs); /* log streams have no deadline: end them */
     fd = MHD_quiesce_daemon(h->d);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
@@ -765,6 +805,7 @@ void kes_http_stop(kes_http *h, int wait_ms)
         waited += 5;
     }
     MHD_stop_daemon(h->d);
+    kes_logs_free(h->logs);
     kes_slow_free(h->slow);
     kes_log_flush();
     pthread_attr_destroy(&h->detached);
