@@ -21,6 +21,7 @@ typedef enum kec_method {
     KEC_M_HEALTH_CHECK,
     KEC_M_WATCH_PIPELINE,  /* server-streaming */
     KEC_M_WATCH_PIPELINES, /* server-streaming */
+    KEC_M_STREAM_LOGS,     /* server-streaming */
     KEC_M_COUNT
 } kec_method;
 

@@ -35,7 +35,9 @@ set(KEC_SOURCES
   client/client.c
   client/calls.c
   client/stream.c
-  client/watch.c)
+  client/watch.c
+  client/codec_logs.c
+  client/logs.c)
 add_library(kec_objects OBJECT ${KEC_SOURCES})
 set_target_properties(kec_objects PROPERTIES POSITION_INDEPENDENT_CODE ON C_VISIBILITY_PRESET hidden)
 target_include_directories(kec_objects PUBLIC ${CMAKE_SOURCE_DIR}/client/include
@@ -83,6 +85,7 @@ add_executable(kedro-events
   client/cli/send.c
   client/cli/read.c
   client/cli/actions.c
+  client/cli/logs.c
   client/cli/bench.c
   client/cli/bench_report.c
   client/cli/histogram.c)
@@ -122,6 +125,7 @@ add_executable(kedro-event-shim
   client/shim/answers.c
   client/shim/pipelines.c
   client/shim/actions.c
+  client/shim/logs.c
   client/shim/edge.c
   client/shim/framing.c
   client/shim/ratelog.c

@@ -34,6 +34,11 @@ int kec_codec_health_request(uint8_t **buf, size_t *len, kec_error *err);
 int kec_codec_watch_request(const char *id, uint8_t **buf, size_t *len, kec_error *err);
 int kec_codec_watch_all_request(const kec_watch_filter *f, uint8_t **buf, size_t *len,
                                 kec_error *err);
+/* StreamLogs (codec_logs.c): the request, and a LogChunk's bytes (*data points into buf). */
+int kec_codec_logs_request(const char *id, int follow, int tail_lines, uint8_t **buf, size_t *len,
+                           kec_error *err);
+int kec_codec_log_chunk(const uint8_t *buf, size_t len, const uint8_t **data, size_t *dlen,
+                        kec_error *err);
 
 /* Answers: KEC_EDECODE when the bytes are not the message; out is then zeroed. */
 int kec_codec_dispatch_response(const uint8_t *buf, size_t len, kec_dispatch_result *out,

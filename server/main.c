@@ -1,6 +1,7 @@
 /* main.c -- kedro-eventd: wires configuration, store, services and the gRPC loop, and
  * shuts them down on SIGINT/SIGTERM (SIGHUP re-reads the token files and the event
  * configuration); tells systemd (sd_notify) when it is ready, reloading and stopping. */
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "config.h"
 #include "health.h"
 #include "kec_log.h"
+#include "logs.h"
 #include "metrics_http.h"
 #include "options.h"
 #include "reflection.h"
@@ -135,6 +137,19 @@ static int start_metrics(const ke_options *o, ke_store *store, kec_auth *auth,
     return rc;
 }
 
+/* The log hub of StreamLogs on DATA_DIR/logs, as many readers as server streams. */
+static int start_logs(const ke_options *o, ke_store *store, ke_logs **out, ke_error *err)
+{
+    char dir[PATH_MAX];
+    int n = snprintf(dir, sizeof dir, "%s/logs", o->data_dir);
+
+    if (n < 0 || (size_t)n >= sizeof dir)
+        return ke_error_set(err, KE_EINVAL, "data dir \"%s\" is too long", o->data_dir);
+    return ke_logs_new(store, dir,
+                       o->max_streams > 0 ? (size_t)o->max_streams : KE_RPC_DEFAULT_MAX_STREAMS,
+                       out, err);
+}
+
 int main(int argc, char **argv)
 {
     ke_metrics_http *metrics_http = NULL;
@@ -150,6 +165,7 @@ int main(int argc, char **argv)
     ke_watch *watch = NULL;
     ke_router *router = NULL;
     ke_store *store = NULL;
+    ke_logs *logs = NULL;
     ke_rpc *rpc = NULL;
     ke_rpc_options ro = {0};
     ke_options o;
@@ -202,6 +218,9 @@ int main(int argc, char **argv)
     service.dispatcher.max_event_json = KE_EVENT_JSON_FACTOR * o.max_message_bytes;
     service.store = store;
     service.runner = &runner; /* started below, before calls are served */
+    if (start_logs(&o, store, &logs, &err) != KE_OK)
+        goto out;
+    service.logs = logs;
     n += ke_service_methods(&service, methods + n, MAX_METHODS - n);
     if (n < MAX_METHODS)
         n += ke_watch_methods(watch, methods + n, MAX_METHODS - n);
@@ -260,12 +279,15 @@ int main(int argc, char **argv)
             sig == SIGINT ? "SIGINT" : "SIGTERM", o.grace_seconds);
     ke_health_set_serving(health, 0);
     ke_rpc_shutdown(rpc, o.grace_seconds * 1000);
+    ke_logs_free(logs); /* after the streams are over, before their calls are freed */
+    logs = NULL;
     status = 0;
 out:
     if (err.code != KE_OK)
         kec_log(KEC_LOG_ERROR, "%s", err.msg);
     ke_retention_stop(retention);
     ke_runner_stop(&runner, status == 0 ? o.grace_seconds * 1000 : 0);
+    ke_logs_free(logs);
     ke_rpc_free(rpc);
     ke_metrics_http_stop(metrics_http);
     ke_watch_free(watch); /* after the server: no stream left to watch */

@@ -81,6 +81,15 @@ typedef void (*ke_rpc_gone_fn)(void *ctx);
  * the handler, at most once. */
 void ke_rpc_stream_hold(ke_rpc_call *call, ke_rpc_gone_fn on_gone, void *ctx);
 
+/* Called after each message of a held stream went out, with the bytes still queued, under the
+ * stream's lock: must be quick and must not call ke_rpc_stream_* (a producer that waits for
+ * room, as StreamLogs does, wakes itself up from it). */
+typedef void (*ke_rpc_sent_fn)(void *ctx, size_t queued);
+
+/* Registers on_sent(ctx) on a held stream (after ke_rpc_stream_hold); it runs until the hold is
+ * given back, never after ke_rpc_stream_release returns. */
+void ke_rpc_stream_on_sent(ke_rpc_call *call, ke_rpc_sent_fn on_sent, void *ctx);
+
 /* Queues a copy of the len bytes at data as the stream's next message; grpc sends one at a
  * time, in order. Thread-safe, also while the call is ending. Returns KE_OK; KE_EUNAVAIL
  * when the stream is over or ending (nothing queued); KE_ENOMEM. */

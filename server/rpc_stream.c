@@ -28,6 +28,8 @@ struct rpc_stream {
     int held;               /* ke_rpc_stream_hold's reference is out */
     ke_rpc_gone_fn on_gone; /* the owner's callback, until it ran or was given up */
     void *gone_ctx;         /* its context */
+    ke_rpc_sent_fn on_sent; /* ke_rpc_stream_on_sent's callback, until the hold is given back */
+    void *sent_ctx;         /* its context */
 };
 
 static void free_msgs(out_msg *m)
@@ -199,6 +201,8 @@ void rpc_stream_batch(ke_rpc_call *c, int ok, int is_close)
             s->gone = 1;
             drop_waiting(s);
         }
+        if (s->on_sent != NULL && !s->gone)
+            s->on_sent(s->sent_ctx, s->queued);
         kick(c);
     }
     pthread_mutex_unlock(&s->lock);
@@ -215,6 +219,18 @@ void ke_rpc_stream_hold(ke_rpc_call *c, ke_rpc_gone_fn on_gone, void *ctx)
         s->on_gone = on_gone;
         s->gone_ctx = ctx;
         atomic_fetch_add(&c->refs, 1);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+void ke_rpc_stream_on_sent(ke_rpc_call *c, ke_rpc_sent_fn on_sent, void *ctx)
+{
+    rpc_stream *s = c->stream;
+
+    pthread_mutex_lock(&s->lock);
+    if (s->held) {
+        s->on_sent = on_sent;
+        s->sent_ctx = ctx;
     }
     pthread_mutex_unlock(&s->lock);
 }
@@ -295,6 +311,7 @@ void ke_rpc_stream_release(ke_rpc_call *c)
 
     pthread_mutex_lock(&s->lock);
     s->on_gone = NULL;
+    s->on_sent = NULL;
     pthread_mutex_unlock(&s->lock);
     rpc_call_unref(c);
 }

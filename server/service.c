@@ -11,6 +11,7 @@
 #include "kedro/events/v1/events.pb-c.h"
 #include "names.h"
 #include "service_internal.h"
+#include "service_logs.h"
 #include "text.h"
 #include "wire.h"
 
@@ -715,6 +716,8 @@ size_t ke_service_methods(ke_service *svc, ke_rpc_method *out, size_t cap)
         {"/kedro.events.v1.EventService/ListPipelines", KE_RPC_UNARY, handle_list, svc},
         {"/kedro.events.v1.EventService/CancelPipeline", KE_RPC_UNARY, ke_service_cancel, svc},
         {"/kedro.events.v1.EventService/RetryPipeline", KE_RPC_UNARY, ke_service_retry, svc},
+        {"/kedro.events.v1.EventService/StreamLogs", KE_RPC_SERVER_STREAM, ke_service_stream_logs,
+         svc},
     };
     size_t n = sizeof methods / sizeof methods[0], i;
 

@@ -23,6 +23,7 @@ typedef struct ke_service {
     ke_routes *routes;        /* the current router (replaced by reloads); NULL: the
                                * dispatcher's router is used as it is */
     ke_metrics *metrics;      /* where calls are counted, or NULL */
+    struct ke_logs *logs;     /* the log hub StreamLogs reads with (logs.h), or NULL */
 } ke_service;
 
 /* p as a packed kedro.events.v1.Pipeline in a new buffer *buf of *len bytes (free() it), the

@@ -1,5 +1,5 @@
 /* service_internal.h -- what the EventService's files share: service.c's answers and request
- * decoding, and the operator handlers of service_ops.c. */
+ * decoding, used by the operator handlers (service_ops.c) and StreamLogs (service_logs.c). */
 #ifndef KE_SERVICE_INTERNAL_H
 #define KE_SERVICE_INTERNAL_H
 

@@ -43,6 +43,8 @@ ke_unit_test(store_changes ke_server)
 ke_unit_test(store_ops ke_server)
 # Retention's store requests (--retain): what a sweep removes, chains, keys, the batch cap.
 ke_unit_test(store_prune ke_server)
+# The log reader of StreamLogs (server/logs.c): tail, follow through the change feed.
+ke_unit_test(logs ke_server)
 ke_unit_test(dispatch ke_server)
 # The mapping of pipeline records to kedro.events.v1 messages (the test includes service.c).
 ke_unit_test(service ke_server)

@@ -573,6 +573,33 @@ KEC_API void kec_stream_cancel(kec_stream *s);
  * has not (possibly after this returns). NULL is fine. */
 KEC_API void kec_stream_free(kec_stream *s);
 
+/* ---- a run's log (StreamLogs) ------------------------------------------------------------ */
+
+#define KEC_LOGS_MAX_TAIL_LINES 100000 /* the most lines tail_lines may ask for */
+
+/* Called with each piece of a run's log, in order, on the client's thread (data valid during
+ * the call only; pieces need not end at a line; must not make blocking calls on this client).
+ * Non-zero stops the stream. */
+typedef int (*kec_log_fn)(void *ctx, const char *data, size_t len);
+
+/* StreamLogs: fn gets the log of pipeline id (kedro-eventd's local runs), from the start or,
+ * with tail_lines > 0, from its last tail_lines lines (at most KEC_LOGS_MAX_TAIL_LINES); with
+ * follow, what is written after, until the run has ended and everything was sent (a run not
+ * started yet is waited for). Blocks until the end: KEC_OK (the end, or fn stopped it), or
+ * KEC_ESTATUS (NOT_FOUND for an unknown id, FAILED_PRECONDITION for a run forwarded to
+ * kedro-graphql, INVALID_ARGUMENT for a bad id or tail_lines, UNAVAILABLE when the server
+ * goes away, shuts down or serves too many streams), KEC_EDECODE. No deadline. */
+KEC_API int kec_stream_logs(kec_client *c, const char *id, int follow, int tail_lines,
+                            kec_log_fn fn, void *ctx, kec_error *err);
+
+/* The asynchronous form: starts the stream and returns at once with a handle in *out (free it
+ * with kec_stream_free; kec_stream_cancel stops it); fn and done run on the client's thread,
+ * done exactly once when KEC_OK is returned (never on failure). ctx must stay valid until done
+ * has run. */
+KEC_API int kec_stream_logs_start(kec_client *c, const char *id, int follow, int tail_lines,
+                                  kec_log_fn fn, kec_stream_done_fn done, void *ctx,
+                                  kec_stream **out, kec_error *err);
+
 /* ---- asynchronous calls ------------------------------------------------------------------ */
 
 /* Called once per started call, on one of the client's threads, when the call ends. rc is

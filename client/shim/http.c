@@ -22,6 +22,7 @@
 #include "kec_log.h"
 #include "kec_metrics.h"
 #include "kec_text.h" /* kec_hex_value */
+#include "logs.h"
 #include "shim.h"
 #include "shim_metrics.h"
 #include "slow.h"
@@ -41,6 +42,7 @@ typedef enum route {
     R_CANCEL,       /* POST /pipelines/{id}/cancel (actions.c) */
     R_RETRY,        /* POST /pipelines/{id}/retry (actions.c) */
     R_METRICS,      /* GET /metrics */
+    R_LOGS,         /* GET /pipelines/{id}/logs (logs.c) */
     R_COUNT         /* the number of routes */
 } route;
 
@@ -49,6 +51,7 @@ static const char *const route_names[R_COUNT] = {
     [R_OTHER] = "other",     [R_EVENT] = "event",   [R_GET_PIPELINE] = "pipeline",
     [R_LIST] = "pipelines",  [R_CREATE] = "create", [R_HEALTH] = "healthz",
     [R_METRICS] = "metrics", [R_CANCEL] = "cancel", [R_RETRY] = "retry",
+    [R_LOGS] = "logs",
 };
 
 struct kes_http {
@@ -66,6 +69,7 @@ struct kes_http {
     kec_auth *auth;           /* borrowed: the bearer tokens accepted; NULL: none needed */
     int client_ca;            /* HTTPS clients must present a certificate --tls-client-ca signed */
     struct MHD_OptionItem tls[5]; /* the daemon's TLS options (the PEM texts are borrowed) */
+    kes_logs *logs;               /* the log streams (logs.c) */
 };
 
 typedef struct request {
@@ -92,6 +96,7 @@ typedef struct request {
     kec_dispatch_result *many;   /* R_EVENT: a DispatchBatch's n results */
     size_t n;                    /* count of many */
     kes_answer answer;           /* what will be answered */
+    kes_log_req *logs;           /* R_LOGS: its stream, once begun */
 } request;
 
 /* ---- answering ---- */
@@ -207,6 +212,7 @@ static void *job_main(void *arg)
         break;
     case R_EVENT: /* answered elsewhere: start_event, kes_metrics_answer, 404 */
     case R_METRICS:
+    case R_LOGS:
     case R_OTHER:
     case R_COUNT:
         break;
@@ -449,6 +455,14 @@ static int route_request(request *r, const char *url, const char *method)
     if (strncmp(url, "/pipelines/", 11) == 0) {
         id = url + 11;
         n = strcspn(id, "/");
+        if (n > 0 && strcmp(id + n, "/logs") == 0) {
+            r->route = R_LOGS;
+            if (!get) {
+                wrong_method(r, method, "GET");
+                return 0;
+            }
+            return (r->id = strndup(id, n)) != NULL ? 1 : -1;
+        }
         if (n > 0 && (id[n] == '\0' || strcmp(id + n, "/") == 0)) {
             r->route = R_GET_PIPELINE;
             if (!get) {
@@ -560,6 +574,22 @@ static enum MHD_Result answer_early(request *r, const kes_frame *f)
     return send_answer(r);
 }
 
+/* GET /pipelines/{id}/logs: begin (suspended until its first chunk or end), then the
+ * streaming answer or the error. */
+static enum MHD_Result logs_step(request *r)
+{
+    enum MHD_Result ret = MHD_YES;
+
+    if (r->logs == NULL)
+        return kes_logs_begin(r->h->logs, r->conn, r->id, &r->answer, &r->logs) ? MHD_YES
+                                                                                : send_answer(r);
+    if (kes_logs_respond(r->logs, r->conn, &r->answer, &ret)) {
+        r->answered = ret == MHD_YES;
+        return ret;
+    }
+    return send_answer(r);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -620,6 +650,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->answered = 1;
         return kes_metrics_answer(conn);
     }
+    if (r->route == R_LOGS)
+        return logs_step(r);
     return start_job(r);
 }
 
@@ -635,6 +667,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     if (r->answered)
         kes_metrics_request((int)r->route, r->answer.status, r->start);
+    kes_logs_release(r->logs);
     free(r->id);
     free(r->body);
     kec_dispatch_result_release(&r->one);
@@ -726,8 +759,14 @@ int kes_http_start(const kes_http_options *o, kec_client *c, kes_http **out, cha
     flags |= (unsigned)tls;
     h->auth = o->auth;
     h->client = c;
+    if ((h->logs = kes_logs_new(c)) == NULL) {
+        snprintf(msg, cap, "out of memory");
+        free(h);
+        return -1;
+    }
     if (kes_slow_new(o->read_timeout_ms, o->idle_timeout_s * 1000u, &h->slow) != 0) {
         snprintf(msg, cap, "cannot start the thread that watches slow clients");
+        kes_logs_free(h->logs);
         free(h);
         kes_metrics_stop();
         return -1;
@@ -768,6 +807,7 @@ int kes_http_start(const kes_http_options *o, kec_client *c, kes_http **out, cha
         else
             snprintf(msg, cap, "cannot listen (address in use, or not an address of this host)");
         kes_slow_free(h->slow);
+        kes_logs_free(h->logs);
         pthread_attr_destroy(&h->detached);
         free(h);
         kes_metrics_stop();
@@ -798,6 +838,7 @@ void kes_http_stop(kes_http *h, int wait_ms)
     int waited = 0;
 
     atomic_store(&h->closing, 1);
+    kes_logs_shutdown(h->logs); /* log streams have no deadline: end them */
     fd = MHD_quiesce_daemon(h->d);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
@@ -811,6 +852,7 @@ void kes_http_stop(kes_http *h, int wait_ms)
     }
     MHD_stop_daemon(h->d);
     kes_metrics_stop();
+    kes_logs_free(h->logs);
     kes_slow_free(h->slow);
     kes_log_flush();
     pthread_attr_destroy(&h->detached);
