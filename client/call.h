@@ -4,6 +4,7 @@
 #define KEC_CALL_H
 
 #include <grpc/grpc.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -77,6 +78,34 @@ typedef void (*kec_stream_end_cb)(void *ctx, int status, const char *details, si
 int kec_stream_start(kec_client *c, kec_method method, uint8_t *req, size_t len,
                      kec_stream_msg_cb on_msg, kec_stream_end_cb on_done, void *ctx,
                      kec_stream **out, kec_error *err);
+
+/* The end of a typed stream (watch.c, logs.c) as a result code: a message that did not decode
+ * (decode_err set) first, else the status; a stream its caller stopped ends CANCELLED, which
+ * is KEC_OK. *err is cleared, then filled when the result is not KEC_OK. */
+int kec_stream_outcome(const kec_error *decode_err, int status, const char *details, size_t dlen,
+                       int stopped, kec_error *err);
+
+/* What a blocking stream call waits on: kec_stream_wait_done is the stream's done function
+ * (ctx: the kec_stream_wait), kec_stream_wait_end waits for it. */
+typedef struct kec_stream_wait {
+    pthread_mutex_t lock; /* guards done, rc, err */
+    pthread_cond_t cond;  /* signalled at the end */
+    int done;             /* the end came */
+    int rc;               /* its code */
+    kec_error err;        /* its error */
+} kec_stream_wait;
+
+/* Readies w; 0, or KEC_EINVAL in err when the caller runs on the client's own thread (a
+ * blocking stream started from a callback would never return; what names the call). */
+int kec_stream_wait_init(kec_stream_wait *w, kec_client *c, const char *what, kec_error *err);
+
+/* A kec_stream_done_fn recording the end in the kec_stream_wait ctx points at (it may be the
+ * first member of the caller's struct). */
+void kec_stream_wait_done(void *ctx, int rc, const kec_error *err);
+
+/* With rc (the start's result) KEC_OK, waits for the end, frees s and returns the end's code
+ * (err set from it when err is still clear); else returns rc. Either way w is destroyed. */
+int kec_stream_wait_end(kec_stream_wait *w, kec_stream *s, int rc, kec_error *err);
 
 /* 1 when the caller runs on the client's own thread (inside a callback), where waiting for
  * another call would never end. */

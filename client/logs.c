@@ -1,6 +1,5 @@
 /* logs.c -- StreamLogs for callers: each LogChunk's bytes to the caller's function; the blocking
  * form waits for the stream's end. */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,15 +30,8 @@ static void on_end(void *ctx, int status, const char *details, size_t dlen, int 
 {
     log_stream *ls = ctx;
     kec_error err;
-    int rc = KEC_OK;
+    int rc = kec_stream_outcome(&ls->err, status, details, dlen, stopped, &err);
 
-    kec_error_clear(&err);
-    if (ls->err.code != KEC_OK) {
-        err = ls->err;
-        rc = err.code;
-    } else if (status != KEC_STATUS_OK && !(stopped && status == KEC_STATUS_CANCELLED)) {
-        rc = kec_error_status(&err, status, details, dlen);
-    }
     ls->done(ls->ctx, rc, &err);
     free(ls);
 }
@@ -76,64 +68,33 @@ int kec_stream_logs_start(kec_client *c, const char *id, int follow, int tail_li
     return KEC_OK;
 }
 
-/* A blocking stream: the caller's function, and the end it waits for. */
-typedef struct waiter {
-    kec_log_fn fn;        /* the caller's function */
-    void *ctx;            /* its context */
-    pthread_mutex_t lock; /* guards done, rc, err */
-    pthread_cond_t cond;  /* signalled at the end */
-    int done;             /* the end came */
-    int rc;               /* its code */
-    kec_error err;        /* its error */
-} waiter;
+/* A blocking log stream: the end it waits for (first: kec_stream_wait_done's context), and the
+ * caller's function. */
+typedef struct blocking {
+    kec_stream_wait w;
+    kec_log_fn fn;
+    void *ctx;
+} blocking;
 
-static int waiter_fn(void *ctx, const char *data, size_t len)
+static int blocking_fn(void *ctx, const char *data, size_t len)
 {
-    waiter *w = ctx;
+    blocking *b = ctx;
 
-    return w->fn(w->ctx, data, len);
-}
-
-static void waiter_done(void *ctx, int rc, const kec_error *err)
-{
-    waiter *w = ctx;
-
-    pthread_mutex_lock(&w->lock);
-    w->rc = rc;
-    if (rc != KEC_OK)
-        w->err = *err;
-    w->done = 1;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&w->lock);
+    return b->fn(b->ctx, data, len);
 }
 
 int kec_stream_logs(kec_client *c, const char *id, int follow, int tail_lines, kec_log_fn fn,
                     void *ctx, kec_error *err)
 {
     kec_stream *s = NULL;
-    waiter w;
+    blocking b;
     int rc;
 
-    if (kec_call_on_client_thread(c))
-        return kec_error_set(err, KEC_EINVAL,
-                             "a blocking log stream started from a callback would never return");
-    memset(&w, 0, sizeof w);
-    w.fn = fn;
-    w.ctx = ctx;
-    pthread_mutex_init(&w.lock, NULL);
-    pthread_cond_init(&w.cond, NULL);
-    rc = kec_stream_logs_start(c, id, follow, tail_lines, waiter_fn, waiter_done, &w, &s, err);
-    if (rc == KEC_OK) {
-        pthread_mutex_lock(&w.lock);
-        while (!w.done)
-            pthread_cond_wait(&w.cond, &w.lock);
-        pthread_mutex_unlock(&w.lock);
-        rc = w.rc;
-        if (rc != KEC_OK && err != NULL && err->code == KEC_OK)
-            *err = w.err;
-        kec_stream_free(s);
-    }
-    pthread_cond_destroy(&w.cond);
-    pthread_mutex_destroy(&w.lock);
-    return rc;
+    if (kec_stream_wait_init(&b.w, c, "log stream", err) != KEC_OK)
+        return err != NULL ? err->code : KEC_EINVAL;
+    b.fn = fn;
+    b.ctx = ctx;
+    rc = kec_stream_logs_start(c, id, follow, tail_lines, blocking_fn, kec_stream_wait_done, &b, &s,
+                               err);
+    return kec_stream_wait_end(&b.w, s, rc, err);
 }

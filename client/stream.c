@@ -211,3 +211,57 @@ void kec_stream_free(kec_stream *s)
     kec_stream_cancel(s);
     stream_unref(s);
 }
+
+int kec_stream_outcome(const kec_error *decode_err, int status, const char *details, size_t dlen,
+                       int stopped, kec_error *err)
+{
+    kec_error_clear(err);
+    if (decode_err->code != KEC_OK) {
+        *err = *decode_err;
+        return err->code;
+    }
+    if (status != KEC_STATUS_OK && !(stopped && status == KEC_STATUS_CANCELLED))
+        return kec_error_status(err, status, details, dlen);
+    return KEC_OK;
+}
+
+int kec_stream_wait_init(kec_stream_wait *w, kec_client *c, const char *what, kec_error *err)
+{
+    memset(w, 0, sizeof *w);
+    if (kec_call_on_client_thread(c))
+        return kec_error_set(err, KEC_EINVAL,
+                             "a blocking %s started from a callback would never return", what);
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    return KEC_OK;
+}
+
+void kec_stream_wait_done(void *ctx, int rc, const kec_error *err)
+{
+    kec_stream_wait *w = ctx;
+
+    pthread_mutex_lock(&w->lock);
+    w->rc = rc;
+    if (rc != KEC_OK)
+        w->err = *err;
+    w->done = 1;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+int kec_stream_wait_end(kec_stream_wait *w, kec_stream *s, int rc, kec_error *err)
+{
+    if (rc == KEC_OK) {
+        pthread_mutex_lock(&w->lock);
+        while (!w->done)
+            pthread_cond_wait(&w->cond, &w->lock);
+        pthread_mutex_unlock(&w->lock);
+        rc = w->rc;
+        if (rc != KEC_OK && err != NULL && err->code == KEC_OK)
+            *err = w->err;
+        kec_stream_free(s);
+    }
+    pthread_cond_destroy(&w->cond);
+    pthread_mutex_destroy(&w->lock);
+    return rc;
+}

@@ -1,6 +1,5 @@
 /* watch.c -- WatchPipeline and WatchPipelines for callers: each streamed record decoded into a
  * kec_pipeline for the caller's function; blocking forms wait for the stream's end. */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,15 +32,8 @@ static void on_end(void *ctx, int status, const char *details, size_t dlen, int 
 {
     watch *w = ctx;
     kec_error err;
-    int rc = KEC_OK;
+    int rc = kec_stream_outcome(&w->err, status, details, dlen, stopped, &err);
 
-    kec_error_clear(&err);
-    if (w->err.code != KEC_OK) {
-        err = w->err;
-        rc = err.code;
-    } else if (status != KEC_STATUS_OK && !(stopped && status == KEC_STATUS_CANCELLED)) {
-        rc = kec_error_status(&err, status, details, dlen);
-    }
     w->done(w->ctx, rc, &err);
     free(w);
 }
@@ -92,35 +84,19 @@ int kec_watch_pipelines_start(kec_client *c, const kec_watch_filter *f, kec_pipe
     return rc != KEC_OK ? rc : start(c, KEC_M_WATCH_PIPELINES, req, len, fn, done, ctx, out, err);
 }
 
-/* A blocking watch: the caller's function, and the end it waits for. */
-typedef struct waiter {
-    kec_pipeline_fn fn;   /* the caller's function */
-    void *ctx;            /* its context */
-    pthread_mutex_t lock; /* guards done, rc, err */
-    pthread_cond_t cond;  /* signalled at the end */
-    int done;             /* the end came */
-    int rc;               /* its code */
-    kec_error err;        /* its error */
-} waiter;
+/* A blocking watch: the end it waits for (first: kec_stream_wait_done's context), and the
+ * caller's function. */
+typedef struct blocking {
+    kec_stream_wait w;
+    kec_pipeline_fn fn;
+    void *ctx;
+} blocking;
 
-static int waiter_fn(void *ctx, const kec_pipeline *p)
+static int blocking_fn(void *ctx, const kec_pipeline *p)
 {
-    waiter *w = ctx;
+    blocking *b = ctx;
 
-    return w->fn(w->ctx, p);
-}
-
-static void waiter_done(void *ctx, int rc, const kec_error *err)
-{
-    waiter *w = ctx;
-
-    pthread_mutex_lock(&w->lock);
-    w->rc = rc;
-    if (rc != KEC_OK)
-        w->err = *err;
-    w->done = 1;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&w->lock);
+    return b->fn(b->ctx, p);
 }
 
 /* Runs a watch (by id when f is NULL) and waits for its end. */
@@ -128,34 +104,18 @@ static int watch_and_wait(kec_client *c, const char *id, const kec_watch_filter 
                           kec_pipeline_fn fn, void *ctx, kec_error *err)
 {
     kec_stream *s = NULL;
-    waiter w;
+    blocking b;
     int rc;
 
-    if (kec_call_on_client_thread(c))
-        return kec_error_set(err, KEC_EINVAL,
-                             "a blocking watch started from a callback would never return");
-    memset(&w, 0, sizeof w);
-    w.fn = fn;
-    w.ctx = ctx;
-    pthread_mutex_init(&w.lock, NULL);
-    pthread_cond_init(&w.cond, NULL);
+    if (kec_stream_wait_init(&b.w, c, "watch", err) != KEC_OK)
+        return err != NULL ? err->code : KEC_EINVAL;
+    b.fn = fn;
+    b.ctx = ctx;
     if (f == NULL)
-        rc = kec_watch_pipeline_start(c, id, waiter_fn, waiter_done, &w, &s, err);
+        rc = kec_watch_pipeline_start(c, id, blocking_fn, kec_stream_wait_done, &b, &s, err);
     else
-        rc = kec_watch_pipelines_start(c, f, waiter_fn, waiter_done, &w, &s, err);
-    if (rc == KEC_OK) {
-        pthread_mutex_lock(&w.lock);
-        while (!w.done)
-            pthread_cond_wait(&w.cond, &w.lock);
-        pthread_mutex_unlock(&w.lock);
-        rc = w.rc;
-        if (rc != KEC_OK && err != NULL && err->code == KEC_OK)
-            *err = w.err;
-        kec_stream_free(s);
-    }
-    pthread_cond_destroy(&w.cond);
-    pthread_mutex_destroy(&w.lock);
-    return rc;
+        rc = kec_watch_pipelines_start(c, f, blocking_fn, kec_stream_wait_done, &b, &s, err);
+    return kec_stream_wait_end(&b.w, s, rc, err);
 }
 
 int kec_watch_pipeline(kec_client *c, const char *id, kec_pipeline_fn fn, void *ctx, kec_error *err)

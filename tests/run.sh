@@ -15,7 +15,8 @@ if [ "${1:-}" = "--sanitize" ]; then
 fi
 
 tests/deps.sh
-cmake -S . -B "$build" -DKE_SANITIZE="$sanitize" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKE_WERROR=ON
+cmake -S . -B "$build" -DKE_SANITIZE="$sanitize" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKE_WERROR=ON \
+    -DCMAKE_INSTALL_PREFIX=/usr
 cmake --build "$build" -j"$(nproc)"
 cd "$build"
 # LeakSanitizer needs ptrace-like access that some sandboxes lack; ASan's

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "edge.h"
+#include "kec_text.h" /* kec_hex_value */
 
 typedef struct frame_list {
     kes_frame_header *items; /* filled */
@@ -107,4 +108,59 @@ void kes_edge_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     kes_vlog("libmicrohttpd: ", fmt, ap);
+}
+
+/* ---- the daemon's options ---- */
+
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+int kes_edge_tls_options(struct MHD_OptionItem *tls, const kes_http_options *o, int *client_ca,
+                         char *msg, size_t cap)
+{
+    size_t n = 0;
+
+    if (o->tls_cert == NULL) {
+        tls[0] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+        return 0;
+    }
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        snprintf(msg, cap, "this libmicrohttpd was built without TLS: HTTPS is not available");
+        return -1;
+    }
+    tls[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)o->tls_cert};
+    tls[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->tls_key};
+    tls[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, TLS_PRIORITIES};
+    if (o->tls_client_ca != NULL) {
+        /* MHD asks for a client certificate but does not refuse a connection without a valid
+         * one: http.c's access_allowed does */
+        tls[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)o->tls_client_ca};
+        *client_ca = 1;
+    }
+    tls[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    return MHD_USE_TLS;
+}
+
+size_t kes_edge_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    char *r = s, *w = s;
+    int hi, lo;
+
+    (void)cls;
+    (void)conn;
+    while (*r != '\0') {
+        hi = r[0] == '%' ? kec_hex_value(r[1]) : -1;
+        lo = hi >= 0 ? kec_hex_value(r[2]) : -1;
+        if (lo < 0) {
+            *w++ = *r++;
+        } else if (hi == 0 && lo == 0) {
+            *w++ = (char)0xC0; /* two bytes for three: w stays behind r */
+            *w++ = (char)0x80;
+            r += 3;
+        } else {
+            *w++ = (char)(hi * 16 + lo);
+            r += 3;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
 }

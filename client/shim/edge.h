@@ -1,5 +1,6 @@
 /* edge.h -- the shim's checks at libmicrohttpd's edge (edge.c), for http.c: strict framing
- * on a request's first call, slow-client deadlines by connection, the rate-limited MHD log.
+ * on a request's first call, slow-client deadlines by connection, the rate-limited MHD log, the
+ * daemon's TLS options and path unescaping.
  * With http.c, the only file that sees libmicrohttpd. */
 #ifndef KES_EDGE_H
 #define KES_EDGE_H
@@ -8,6 +9,7 @@
 #include <stdarg.h>
 
 #include "framing.h"
+#include "shim.h"
 #include "slow.h"
 
 /* Checks the framing of conn's request (HTTP version `version`) once its headers are in:
@@ -32,5 +34,20 @@ void *kes_edge_on_request_line(void *cls, const char *uri, struct MHD_Connection
 /* MHD_OPTION_EXTERNAL_LOGGER: libmicrohttpd's error log, rate-limited (a flood of malformed
  * requests must not flood it). */
 void kes_edge_log(void *cls, const char *fmt, va_list ap);
+
+/* The TLS entries of the daemon's MHD_OPTION_ARRAY (END included). */
+#define KES_EDGE_TLS_OPTIONS 5
+
+/* Fills tls (KES_EDGE_TLS_OPTIONS entries) with the daemon options of o's TLS material
+ * (borrowed) and returns the MHD flags they need (0: plain HTTP); sets *client_ca when a client
+ * certificate is asked for. -1 with msg when libmicrohttpd cannot serve HTTPS. */
+int kes_edge_tls_options(struct MHD_OptionItem *tls, const kes_http_options *o, int *client_ca,
+                         char *msg, size_t cap);
+
+/* MHD_OPTION_UNESCAPE_CALLBACK: MHD's unescaping of the path and the query arguments (in place;
+ * returns the new length), except that %00 becomes C0 80, an overlong NUL that is never valid
+ * UTF-8: MHD hands both over as C strings, where a NUL would cut them ("/pipelines/%00" would
+ * read as "/pipelines/"). The handlers refuse values that are not UTF-8 (pipelines.c). */
+size_t kes_edge_unescape(void *cls, struct MHD_Connection *conn, char *s);
 
 #endif

@@ -21,7 +21,6 @@
 #include "framing.h"
 #include "kec_log.h"
 #include "kec_metrics.h"
-#include "kec_text.h" /* kec_hex_value */
 #include "logs.h"
 #include "shim.h"
 #include "shim_metrics.h"
@@ -29,7 +28,6 @@
 
 #define DISCARD_MAX (64u << 20) /* bytes of a too large chunked body read before closing */
 /* HTTPS: TLS 1.2 and 1.3 only, GnuTLS's NORMAL ciphers otherwise */
-#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 /* What a request asks for. */
 typedef enum route {
@@ -68,8 +66,9 @@ struct kes_http {
     kes_slow *slow;           /* read and idle deadlines of the connections */
     kec_auth *auth;           /* borrowed: the bearer tokens accepted; NULL: none needed */
     int client_ca;            /* HTTPS clients must present a certificate --tls-client-ca signed */
-    struct MHD_OptionItem tls[5]; /* the daemon's TLS options (the PEM texts are borrowed) */
-    kes_logs *logs;               /* the log streams (logs.c) */
+    struct MHD_OptionItem tls[KES_EDGE_TLS_OPTIONS]; /* the daemon's TLS options (the PEM texts
+                                                      * are borrowed) */
+    kes_logs *logs;                                  /* the log streams (logs.c) */
 };
 
 typedef struct request {
@@ -680,63 +679,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- the daemon ---- */
 
-/* Fills h->tls with the daemon options of o's TLS material and returns the flags it needs
- * (0: plain HTTP); -1 with msg when libmicrohttpd cannot serve HTTPS. */
-static int tls_options(kes_http *h, const kes_http_options *o, char *msg, size_t cap)
-{
-    size_t n = 0;
-
-    if (o->tls_cert == NULL) {
-        h->tls[0] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-        return 0;
-    }
-    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-        snprintf(msg, cap, "this libmicrohttpd was built without TLS: HTTPS is not available");
-        return -1;
-    }
-    h->tls[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)o->tls_cert};
-    h->tls[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->tls_key};
-    h->tls[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, TLS_PRIORITIES};
-    if (o->tls_client_ca != NULL) {
-        /* MHD asks for a client certificate but does not refuse a connection without a valid
-         * one: access_allowed does */
-        h->tls[n++] =
-            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)o->tls_client_ca};
-        h->client_ca = 1;
-    }
-    h->tls[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-    return MHD_USE_TLS;
-}
-
-/* MHD's unescaping of the path and the query arguments (in place; returns the new length),
- * except that %00 becomes C0 80, an overlong NUL that is never valid UTF-8: MHD hands both
- * over as C strings, where a NUL would cut them ("/pipelines/%00" would read as "/pipelines/").
- * The handlers refuse values that are not UTF-8 (pipelines.c). */
-static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
-{
-    char *r = s, *w = s;
-    int hi, lo;
-
-    (void)cls;
-    (void)conn;
-    while (*r != '\0') {
-        hi = r[0] == '%' ? kec_hex_value(r[1]) : -1;
-        lo = hi >= 0 ? kec_hex_value(r[2]) : -1;
-        if (lo < 0) {
-            *w++ = *r++;
-        } else if (hi == 0 && lo == 0) {
-            *w++ = (char)0xC0; /* two bytes for three: w stays behind r */
-            *w++ = (char)0x80;
-            r += 3;
-        } else {
-            *w++ = (char)(hi * 16 + lo);
-            r += 3;
-        }
-    }
-    *w = '\0';
-    return (size_t)(w - s);
-}
-
 int kes_http_start(const kes_http_options *o, kec_client *c, kes_http **out, char *msg, size_t cap)
 {
     const union MHD_DaemonInfo *info;
@@ -751,7 +693,7 @@ int kes_http_start(const kes_http_options *o, kec_client *c, kes_http **out, cha
         snprintf(msg, cap, "out of memory");
         return -1;
     }
-    if ((tls = tls_options(h, o, msg, cap)) < 0) {
+    if ((tls = kes_edge_tls_options(h->tls, o, &h->client_ca, msg, cap)) < 0) {
         free(h);
         kes_metrics_stop();
         return -1;
@@ -790,7 +732,7 @@ int kes_http_start(const kes_http_options *o, kec_client *c, kes_http **out, cha
                             MHD_OPTION_THREAD_POOL_SIZE, o->threads > 1 ? o->threads : 0,
                             MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-                            MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+                            MHD_OPTION_UNESCAPE_CALLBACK, kes_edge_unescape, NULL,
                             MHD_OPTION_STRICT_FOR_CLIENT, 0,
                             MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_per_client,
