@@ -10,12 +10,12 @@ asserts how long anything took."""
 
 import json
 import os
-import signal
 import tempfile
 import threading
 import unittest
 
 import harness
+import leftovers
 
 harness.load_stubs()
 
@@ -39,15 +39,6 @@ def event(i, type="com.example.event"):
     return ce.CloudEvent(id="cancel-%s" % i, source="example.com", spec_version="1.0", type=type,
                          text_data='{"n": %d}' % len(str(i)))
 
-
-def alive(pid, start):
-    """Whether the process pid started at start (clock ticks) still runs (a zombie does not)."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rpartition(")")[2].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return int(fields[19]) == start and fields[0] != "Z"
 
 
 def group_members(pgid):
@@ -91,15 +82,10 @@ class CancelRetryTest(unittest.TestCase):
         if hasattr(self, "server"):
             self.channel.close()
             self.server.__exit__(None, None, None)
-        for name in os.listdir(getattr(self, "bg_dir", "/nonexistent")):
-            if name.endswith(".pids"):  # a failed test must not leave sleepers either
-                for pid, start in self.load(name).values():
-                    if alive(pid, start):
-                        os.kill(pid, signal.SIGKILL)
+        leftovers.kill_left(getattr(self, "bg_dir", None))  # a failed test must not leave any
 
     def load(self, name):
-        with open(os.path.join(self.bg_dir, name)) as f:
-            return json.load(f)
+        return leftovers.load(self.bg_dir, name)
 
     def get(self, pid):
         return self.stub.GetPipeline(pb.GetPipelineRequest(id=pid))
@@ -123,7 +109,7 @@ class CancelRetryTest(unittest.TestCase):
 
     def assert_none_left(self, sleepers, pgid):
         def survivors():
-            return [k for k, (pid, start) in sleepers.items() if alive(pid, start)]
+            return [k for k, (pid, start) in sleepers.items() if leftovers.alive(pid, start)]
         harness.wait_until(lambda: not survivors() and not group_members(pgid), timeout=BOUND,
                            step=0.05)
         self.assertEqual(survivors(), [])

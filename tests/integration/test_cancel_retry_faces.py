@@ -4,12 +4,12 @@ to set up and check what the server recorded."""
 
 import json
 import os
-import signal
 import subprocess
 import tempfile
 import unittest
 
 import harness
+import leftovers
 import shim_harness
 
 harness.load_stubs()
@@ -35,14 +35,6 @@ def event(i, type="com.example.event"):
                          text_data="{}")
 
 
-def alive(pid, start):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rpartition(")")[2].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return int(fields[19]) == start and fields[0] != "Z"
-
 
 class FacesTest(unittest.TestCase):
     @classmethod
@@ -63,12 +55,7 @@ class FacesTest(unittest.TestCase):
         cls.shim.__exit__(None)
         cls.channel.close()
         cls.server.__exit__(None, None, None)
-        for name in os.listdir(cls.bg_dir):
-            if name.endswith(".pids"):
-                with open(os.path.join(cls.bg_dir, name)) as f:
-                    for pid, start in json.load(f).values():
-                        if alive(pid, start):
-                            os.kill(pid, signal.SIGKILL)
+        leftovers.kill_left(cls.bg_dir)
 
     def cli(self, *args):
         env = {k: v for k, v in os.environ.items()
@@ -104,8 +91,8 @@ class FacesTest(unittest.TestCase):
         self.assertIn("id:         %s" % p.id, out)
         self.assertIn("state:      ABORTED", out)
         self.assertIn("error:      cancelled", out)
-        harness.wait_until(lambda: not any(alive(*v) for v in sleepers.values()), timeout=BOUND)
-        self.assertEqual([k for k, v in sleepers.items() if alive(*v)], [])
+        harness.wait_until(lambda: not any(leftovers.alive(*v) for v in sleepers.values()), timeout=BOUND)
+        self.assertEqual([k for k, v in sleepers.items() if leftovers.alive(*v)], [])
 
     def test_cli_cancel_json_out_and_cancel_again_exits_1(self):
         p = self.stub.Dispatch(event("cli-json", type="com.example.hang")).pipelines[0]

@@ -14,6 +14,7 @@ import tempfile
 import unittest
 
 import harness
+import leftovers
 
 harness.load_stubs()
 
@@ -51,15 +52,6 @@ def event(i, type="com.example.event"):
                          text_data="{}")
 
 
-def alive(pid, start):
-    """Whether the process pid started at start (clock ticks) still runs (a zombie does not)."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rpartition(")")[2].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return int(fields[19]) == start and fields[0] != "Z"
-
 
 class ProcessTreeTest(unittest.TestCase):
     def start(self, extra=(), wrap=None):
@@ -89,15 +81,10 @@ class ProcessTreeTest(unittest.TestCase):
         if hasattr(self, "server"):
             self.channel.close()
             self.server.__exit__(None, None, None)
-        for name in os.listdir(getattr(self, "bg_dir", "/nonexistent")):
-            if name.endswith(".pids"):  # a failed test must not leave sleepers either
-                for pid, start in self.load(name).values():
-                    if alive(pid, start):
-                        os.kill(pid, signal.SIGKILL)
+        leftovers.kill_left(getattr(self, "bg_dir", None))  # a failed test must not leave any
 
     def load(self, name):
-        with open(os.path.join(self.bg_dir, name)) as f:
-            return json.load(f)
+        return leftovers.load(self.bg_dir, name)
 
     def sleepers(self, run_id):
         """The sleepers the run left: {kind: [pid, start]}, once the stand-in wrote them."""
@@ -108,7 +95,7 @@ class ProcessTreeTest(unittest.TestCase):
 
     def assert_none_left(self, sleepers):
         def survivors():
-            return [k for k, (pid, start) in sleepers.items() if alive(pid, start)]
+            return [k for k, (pid, start) in sleepers.items() if leftovers.alive(pid, start)]
         harness.wait_until(lambda: not survivors(), timeout=BOUND, step=0.05)
         self.assertEqual(survivors(), [])
 
