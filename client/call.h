@@ -59,7 +59,9 @@ int kec_stream_call_start(kec_client *c, kec_method method, kec_live *live, grpc
                           kec_cq_tag *tag, kec_error *err);
 
 /* Takes live out of the client's list once its last completion was handled (and its owner's
- * last callback returned): kec_client_free waits for this. */
+ * last callback returned) and unrefs its call, both under the client's lock, so that
+ * kec_client_free, which cancels the listed calls under that lock, never sees a call that is
+ * gone; kec_client_free waits for this. */
 void kec_stream_call_done(kec_client *c, kec_live *live);
 
 /* Each message of a stream (bytes valid during the call), on the client's thread; non-zero

@@ -300,6 +300,8 @@ int kec_stream_call_start(kec_client *c, kec_method method, kec_live *live, grpc
 void kec_stream_call_done(kec_client *c, kec_live *live)
 {
     pthread_mutex_lock(&c->lock);
+    grpc_call_unref(live->gc);
+    live->gc = NULL;
     if (live->prev != NULL)
         live->prev->next = live->next;
     else

@@ -22,7 +22,8 @@ typedef struct slot {
 struct kec_stream {
     kec_client *c;                /* the client */
     kec_live live;                /* the call, in the client's list until over */
-    pthread_mutex_t lock;         /* guards live.gc against cancel after the end */
+    pthread_mutex_t lock;         /* guards over: no cancel through live.gc after the end */
+    int over;                     /* the last batch is done: live.gc is about to go */
     slot start, recv_slot, close; /* send + initial metadata; each message; the status */
     grpc_byte_buffer *send;       /* the request */
     grpc_byte_buffer *recv;       /* the message being received */
@@ -57,7 +58,7 @@ static void stream_unref(kec_stream *s)
 static void cancel(kec_stream *s)
 {
     pthread_mutex_lock(&s->lock);
-    if (s->live.gc != NULL)
+    if (!s->over)
         grpc_call_cancel(s->live.gc, NULL);
     pthread_mutex_unlock(&s->lock);
 }
@@ -72,10 +73,9 @@ static void batch_done(kec_stream *s)
     s->on_done(s->ctx, (int)s->status, (const char *)GRPC_SLICE_START_PTR(s->details),
                GRPC_SLICE_LENGTH(s->details), atomic_load(&s->stopped));
     pthread_mutex_lock(&s->lock);
-    grpc_call_unref(s->live.gc);
-    s->live.gc = NULL;
+    s->over = 1;
     pthread_mutex_unlock(&s->lock);
-    kec_stream_call_done(c, &s->live);
+    kec_stream_call_done(c, &s->live); /* unrefs the call under the client's lock */
     stream_unref(s);
 }
 
