@@ -25,9 +25,12 @@ int kec_codec_logs_request(const char *id, int follow, int tail_lines, uint8_t *
 int kec_codec_log_chunk(const uint8_t *buf, size_t len, const uint8_t **data, size_t *dlen,
                         kec_error *err)
 {
-    kedro_events_v1_LogChunk m = kedro_events_v1_LogChunk_init_zero;
+    kedro_events_v1_LogChunk m;
     int rc;
 
+    /* all zero, as kedro_events_v1_LogChunk_init_zero says (that initializer leaves the
+     * callback's span out, which clang's -Wmissing-field-initializers refuses) */
+    memset(&m, 0, sizeof m);
     *data = NULL;
     *dlen = 0;
     rc = kec_codec_decode(kedro_events_v1_LogChunk_fields, buf, len, &m, KEC_EDECODE,
