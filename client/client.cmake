@@ -103,6 +103,9 @@ if(KE_SANITIZE OR KE_FUZZ)
   set(KEC_EXAMPLE_CFLAGS "-fsanitize=address,undefined")
 endif()
 add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/send_event
+  # a fresh stage each time: a build reconfigured with another prefix (libdir) must not leave a
+  # second kedroevents.pc behind
+  COMMAND ${CMAKE_COMMAND} -E rm -rf ${KEC_STAGE}
   COMMAND ${CMAKE_COMMAND} --install ${CMAKE_BINARY_DIR} --component dev --prefix ${KEC_STAGE}
   COMMAND ${CMAKE_COMMAND} --install ${CMAKE_BINARY_DIR} --component cli --prefix ${KEC_STAGE}
   COMMAND env CC=${CMAKE_C_COMPILER} ${CMAKE_SOURCE_DIR}/client/examples/build.sh ${KEC_STAGE}
