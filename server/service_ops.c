@@ -216,6 +216,8 @@ void ke_service_retry(void *ctx, ke_rpc_call *call, const uint8_t *req, size_t l
     ke_pipeline_release(&old);
     return;
 fail:
+    if (rc_ != NULL)
+        ke_pipeline_release(&rc_->p); /* a copy that failed half way */
     free(rc_);
     ke_pipeline_release(&np);
     ke_pipeline_release(&old);
