@@ -70,7 +70,8 @@ typedef struct ke_pipeline {
 /* The current time in microseconds since the epoch. */
 int64_t ke_now_us(void);
 
-/* Writes a new random UUID (text, lower case) into id. */
+/* Writes a new version 7 UUID (text, lower case: Unix milliseconds, then random bits; later
+ * ids sort after earlier ones) into id. */
 void ke_new_id(char id[KE_ID_LEN + 1]);
 
 /* Initializes p as an empty record named name with a new id, created now,

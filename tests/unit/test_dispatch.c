@@ -16,6 +16,7 @@
 #include "config.h"
 #include "dispatch.h"
 #include "event.h"
+#include "pipeline.h"
 #include "router.h"
 #include "store.h"
 
@@ -458,6 +459,34 @@ static void dispatch_result_release_of_a_zeroed_result_is_fine(void **state)
     assert_null(res.pipelines);
 }
 
+/* Pipeline ids are version 7 UUIDs: RFC 9562's layout, the current Unix milliseconds first,
+ * so ids made later sort after earlier ones (the id index grows at its end). */
+static void pipeline_ids_are_uuid7_in_time_order(void **state)
+{
+    char a[KE_ID_LEN + 1], b[KE_ID_LEN + 1];
+    struct timespec ts, pause = {0, 2000000};
+    unsigned long long ms, before;
+    int i;
+
+    (void)state;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    before = (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
+    ke_new_id(a);
+    assert_int_equal(strlen(a), 36);
+    assert_true(a[8] == '-' && a[13] == '-' && a[18] == '-' && a[23] == '-');
+    assert_int_equal(a[14], '7');                                 /* version */
+    assert_non_null(strchr("89ab", a[19]));                       /* variant 10 */
+    ms = strtoull(a, NULL, 16) << 16 | strtoull(a + 9, NULL, 16); /* first 48 bits */
+    assert_true(ms >= before && ms < before + 1000);
+    for (i = 0; i < 3; i++) {
+        nanosleep(&pause, NULL); /* the next millisecond at least */
+        ke_new_id(b);
+        assert_true(strcmp(a, b) < 0);
+        assert_string_not_equal(a, b);
+        memcpy(a, b, sizeof a);
+    }
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -475,6 +504,7 @@ int main(void)
         T(dispatch_same_id_from_another_source_is_a_new_event),
         T(dispatch_different_type_with_same_source_matches_nothing_else),
         cmocka_unit_test(dispatch_result_release_of_a_zeroed_result_is_fine),
+        cmocka_unit_test(pipeline_ids_are_uuid7_in_time_order),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
