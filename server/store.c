@@ -181,7 +181,8 @@ static int do_accept(ke_store *s, ke_req *r)
         count = (size_t)sqlite3_column_int64(q, 1);
         sqlite3_reset(q);
         sqlite3_clear_bindings(q);
-        ke_pipelines_free(r->ps, r->n);
+        r->spare = r->ps; /* freed when the request completes (store_writer.c) */
+        r->n_spare = r->n;
         r->ps = NULL;
         r->n = 0;
         r->duplicate = 1;
@@ -354,6 +355,14 @@ static int do_recover(ke_store *s, ke_req *r)
 
 /* ---- the writer's entry points */
 
+int ke_store_step_once(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? KE_OK : KE_ESTORE;
+}
+
 int ke_store_exec(sqlite3 *db, const char *sql)
 {
     return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? KE_OK : KE_ESTORE;
@@ -488,6 +497,11 @@ static int prepare_all(ke_store *s, ke_error *err)
         {offsetof(ke_store, st_page_count), 0, "PRAGMA page_count"},
         {offsetof(ke_store, st_ident), 0,
          "SELECT id, name, coalesce(parent, ''), state FROM pipelines WHERE seq = ?"},
+        {offsetof(ke_store, st_begin), 0, "BEGIN IMMEDIATE"},
+        {offsetof(ke_store, st_commit), 0, "COMMIT"},
+        {offsetof(ke_store, st_savepoint), 0, "SAVEPOINT r"},
+        {offsetof(ke_store, st_release), 0, "RELEASE r"},
+        {offsetof(ke_store, st_rollback_to), 0, "ROLLBACK TO r"},
         {offsetof(ke_store, st_get), 1, "SELECT " PIPE_COLS " FROM pipelines WHERE id = ?"},
         {offsetof(ke_store, st_history_r), 1, KE_STORE_HISTORY_SQL},
     };
@@ -532,6 +546,10 @@ static int open_db(ke_store *s, const ke_store_options *o, sqlite3 **db, ke_erro
                             s->path, mode);
     if (ke_store_exec(*db, "PRAGMA synchronous = FULL") != KE_OK)
         return ke_store_db_error(err, *db, s->path, "cannot set synchronous = FULL");
+    /* Each request runs in a savepoint, which keeps the pages it changes in a statement
+     * journal: in memory, not written to a temporary file (a request is at most a few MiB). */
+    if (ke_store_exec(*db, "PRAGMA temp_store = MEMORY") != KE_OK)
+        return ke_store_db_error(err, *db, s->path, "temp_store");
     /* A large transaction grows the WAL; cut it back after the checkpoint, or the disk keeps
      * the high-water mark next to the database (and its size cap) for good. */
     snprintf(sql, sizeof sql, "PRAGMA journal_size_limit = %d", KE_STORE_WAL_LIMIT);
@@ -579,6 +597,8 @@ int ke_store_open_with(const char *data_dir, const ke_store_options *o, ke_store
     pthread_mutex_init(&s->qlock, NULL);
     pthread_cond_init(&s->qcond, NULL);
     pthread_cond_init(&s->donecond, NULL);
+    pthread_mutex_init(&s->alock, NULL);
+    pthread_cond_init(&s->acond, NULL);
     if (o != NULL && o->vfs != NULL && (s->vfs = strdup(o->vfs)) == NULL) {
         rc = ke_error_set(err, KE_ENOMEM, "store: out of memory");
         goto out;
@@ -652,6 +672,11 @@ void ke_store_close(ke_store *s)
     sqlite3_finalize(s->st_history_w);
     sqlite3_finalize(s->st_page_count);
     sqlite3_finalize(s->st_ident);
+    sqlite3_finalize(s->st_begin);
+    sqlite3_finalize(s->st_commit);
+    sqlite3_finalize(s->st_savepoint);
+    sqlite3_finalize(s->st_release);
+    sqlite3_finalize(s->st_rollback_to);
     ke_store_changes_free(s);
     sqlite3_finalize(s->st_get);
     sqlite3_finalize(s->st_history_r);
@@ -664,6 +689,8 @@ void ke_store_close(ke_store *s)
     free(s->path);
     free(s->vfs);
     pthread_cond_destroy(&s->donecond);
+    pthread_cond_destroy(&s->acond);
+    pthread_mutex_destroy(&s->alock);
     pthread_cond_destroy(&s->qcond);
     pthread_mutex_destroy(&s->qlock);
     pthread_mutex_destroy(&s->rlock);

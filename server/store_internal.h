@@ -54,6 +54,9 @@ typedef struct ke_req {
     int requeue;                 /* RECOVER: back to READY instead of FAILURE */
     size_t count;                /* RECOVER: rows changed; CLAIM: 1 when found */
     int duplicate;               /* ACCEPT: the key was seen before */
+    ke_pipeline *spare;          /* ACCEPT duplicate: the new pipelines ps held (owned), kept
+                                    until the request completes in case the batch runs again */
+    size_t n_spare;              /* ACCEPT: number of spare */
     int added_ready;             /* the request stored READY pipelines */
     ke_store_accept_cb acb;      /* ACCEPT: completion, or NULL when sync */
     ke_store_insert_cb icb;      /* INSERT: completion, or NULL when sync */
@@ -86,6 +89,12 @@ struct ke_store {
     int stopping;            /* close() asked the writer to finish */
     pthread_t writer;        /* the writer thread */
     int writer_started;      /* writer is running */
+    pthread_mutex_t alock;   /* guards the answer queue and answer_stopping */
+    pthread_cond_t acond;    /* the answer queue got work, or answer_stopping */
+    ke_req *ahead, *atail;   /* committed (or failed) requests whose callbacks are due */
+    int answer_stopping;     /* the writer is gone: answer what is queued, then end */
+    pthread_t answerer;      /* the thread that runs the callbacks, off the writer */
+    int answerer_started;    /* answerer is running */
     ke_store_change_fn subs[KE_STORE_MAX_SUBSCRIBERS]; /* change subscribers (under qlock) */
     void *subs_ctx[KE_STORE_MAX_SUBSCRIBERS];          /* for subs */
     atomic_int n_subs;                                 /* subscribed (written under qlock) */
@@ -104,7 +113,9 @@ struct ke_store {
     sqlite3_stmt *st_page_count; /* PRAGMA page_count (writer) */
     sqlite3_stmt *st_find_event, *st_ins_pipe, *st_ins_status, *st_ins_event, *st_next_ready,
         *st_set_state, *st_seq_of, *st_status_count, *st_range, *st_by_seq, *st_history_w,
-        *st_ident;                       /* the writer's prepared statements */
+        *st_ident; /* the writer's prepared statements */
+    sqlite3_stmt *st_begin, *st_commit, *st_savepoint, *st_release,
+        *st_rollback_to;                 /* the writer's transaction control, prepared */
     sqlite3_stmt *st_get, *st_history_r; /* the readers' (under rlock) */
 };
 
@@ -203,6 +214,11 @@ int ke_store_do_prune(ke_store *s, ke_req *r);
 /* Runs sql (statements without result rows) on db. Returns KE_OK or KE_ESTORE; the
  * connection's error (ke_store_db_error) says what failed. */
 int ke_store_exec(sqlite3 *db, const char *sql);
+
+/* Steps a prepared statement that returns no rows (BEGIN, COMMIT, SAVEPOINT ...) once and
+ * resets it: KE_OK when it ran, KE_ESTORE otherwise (sqlite3_errmsg of its connection says
+ * why). */
+int ke_store_step_once(sqlite3_stmt *st);
 
 /* ---- errors and rows (store_rows.c) */
 

@@ -41,7 +41,7 @@ static int run_req(ke_store *s, ke_req *r, ke_error *berr)
     size_t mark = ke_store_changes_mark(s);
     int rc;
 
-    if (ke_store_exec(s->wdb, "SAVEPOINT r") != KE_OK) {
+    if (ke_store_step_once(s->st_savepoint) != KE_OK) {
         ke_store_db_error(berr, s->wdb, s->path, "savepoint");
         return 1;
     }
@@ -63,16 +63,68 @@ static int run_req(ke_store *s, ke_req *r, ke_error *berr)
                          "store: %s: the transaction was rolled back; retry later", s->path);
         return 1;
     }
-    if (rc != KE_OK && ke_store_exec(s->wdb, "ROLLBACK TO r") != KE_OK) {
+    if (rc != KE_OK && ke_store_step_once(s->st_rollback_to) != KE_OK) {
         ke_store_db_error(berr, s->wdb, s->path, "rollback to savepoint");
         return 1;
     }
     if (rc != KE_OK)
         ke_store_changes_rewind(s, mark);
-    if (ke_store_exec(s->wdb, "RELEASE r") != KE_OK) {
+    if (ke_store_step_once(s->st_release) != KE_OK) {
         ke_store_db_error(berr, s->wdb, s->path, "release savepoint");
         return 1;
     }
+    return 0;
+}
+
+/* ---- the fast way: a batch of accepts without savepoints
+ *
+ * A savepoint per request costs its pages' copies in the statement journal. Nearly every
+ * batch on the hot path holds only accepts that all succeed, so such a batch first runs without
+ * savepoints; when any of its accepts fails (store full, a SQLite error) or the commit does,
+ * the transaction is rolled back, every request is put back as it was queued, and the batch
+ * runs again the careful way (run_req), which gives each request its own answer. */
+
+static int only_accepts(const ke_req *batch)
+{
+    for (; batch != NULL; batch = batch->next)
+        if (batch->kind != KE_REQ_ACCEPT)
+            return 0;
+    return 1;
+}
+
+/* Puts an accept back as it was queued: its own pipelines, no outcome. */
+static void restore_accept(ke_req *r)
+{
+    if (r->duplicate) {
+        ke_pipelines_free(r->ps, r->n);
+        r->ps = r->spare;
+        r->n = r->n_spare;
+        r->spare = NULL;
+        r->n_spare = 0;
+        r->duplicate = 0;
+    }
+    r->added_ready = 0;
+    r->rc = KE_OK;
+    ke_error_clear(&r->err);
+}
+
+/* Returns 1 when the batch committed with every request KE_OK, 0 when it was rolled back
+ * and put back for the careful way. */
+static int run_fast(ke_store *s, ke_req *batch)
+{
+    ke_req *r;
+    int ok;
+
+    ok = ke_store_step_once(s->st_begin) == KE_OK;
+    for (r = batch; ok && r != NULL; r = r->next)
+        ok = ke_store_exec_req(s, r) == KE_OK;
+    if (ok && ke_store_step_once(s->st_commit) == KE_OK)
+        return 1;
+    if (!sqlite3_get_autocommit(s->wdb))
+        ke_store_exec(s->wdb, "ROLLBACK");
+    ke_store_changes_rewind(s, 0);
+    for (r = batch; r != NULL; r = r->next)
+        restore_accept(r);
     return 0;
 }
 
@@ -90,13 +142,18 @@ static void run_batch(ke_store *s, ke_req *batch, double *seconds)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (!sqlite3_get_autocommit(s->wdb)) /* a rollback failed last time: try again */
         ke_store_exec(s->wdb, "ROLLBACK");
-    if (ke_store_exec(s->wdb, "BEGIN IMMEDIATE") != KE_OK) {
+    if (only_accepts(batch) && sqlite3_get_autocommit(s->wdb) && run_fast(s, batch)) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        *seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        return;
+    }
+    if (ke_store_step_once(s->st_begin) != KE_OK) {
         ke_store_db_error(&berr, s->wdb, s->path, "begin");
         broken = 1;
     }
     for (r = batch; !broken && r != NULL; r = r->next)
         broken = run_req(s, r, &berr);
-    if (!broken && ke_store_exec(s->wdb, "COMMIT") != KE_OK) {
+    if (!broken && ke_store_step_once(s->st_commit) != KE_OK) {
         ke_store_db_error(&berr, s->wdb, s->path, "commit");
         broken = 1;
     }
@@ -186,6 +243,9 @@ static void finish_done(ke_store *s, ke_req *r, int final)
 /* Completes a request: callback (async), its waiter (finish), or wake its waiter (sync). */
 static void complete(ke_store *s, ke_req *r, int final)
 {
+    ke_pipelines_free(r->spare, r->n_spare);
+    r->spare = NULL;
+    r->n_spare = 0;
     if (r->kind == KE_REQ_FINISH) {
         finish_done(s, r, final);
         return;
@@ -218,6 +278,73 @@ static void complete(ke_store *s, ke_req *r, int final)
     r->done = 1;
     pthread_cond_broadcast(&s->donecond);
     pthread_mutex_unlock(&s->qlock);
+}
+
+/* ---- answering off the writer
+
+ * A callback encodes and sends its caller's answer (grpc core writes to the socket on the
+ * calling thread): the answerer thread runs them, in commit order, so the writer goes on to
+ * the next transaction at once. Sync requests go the same way, so every request is answered in
+ * the order it was queued; final statuses are completed by the writer itself (the kept-status
+ * list is the writer's alone). */
+
+typedef struct ke_answers {
+    ke_req *head, *tail;
+} ke_answers;
+
+static int answered_later(const ke_req *r)
+{
+    return r->kind != KE_REQ_FINISH;
+}
+
+static void keep_answer(ke_answers *a, ke_req *r)
+{
+    r->next = NULL;
+    if (a->tail != NULL)
+        a->tail->next = r;
+    else
+        a->head = r;
+    a->tail = r;
+}
+
+/* Moves a's requests to the answer queue (one lock and one wake-up for the whole batch). */
+static void hand_answers(ke_store *s, ke_answers *a)
+{
+    if (a->head == NULL)
+        return;
+    pthread_mutex_lock(&s->alock);
+    if (s->atail != NULL)
+        s->atail->next = a->head;
+    else
+        s->ahead = a->head;
+    s->atail = a->tail;
+    pthread_cond_signal(&s->acond);
+    pthread_mutex_unlock(&s->alock);
+    a->head = a->tail = NULL;
+}
+
+static void *answerer_main(void *arg)
+{
+    ke_store *s = arg;
+    ke_req *r, *next;
+
+    pthread_mutex_lock(&s->alock);
+    for (;;) {
+        while (s->ahead == NULL && !s->answer_stopping)
+            pthread_cond_wait(&s->acond, &s->alock);
+        r = s->ahead;
+        s->ahead = s->atail = NULL;
+        if (r == NULL) /* stopping, and nothing left */
+            break;
+        pthread_mutex_unlock(&s->alock);
+        for (; r != NULL; r = next) {
+            next = r->next;
+            complete(s, r, 0);
+        }
+        pthread_mutex_lock(&s->alock);
+    }
+    pthread_mutex_unlock(&s->alock);
+    return NULL;
 }
 
 /* ---- the thread */
@@ -304,6 +431,7 @@ static ke_req *take(ke_store *s, int *final)
 static void *writer_main(void *arg)
 {
     ke_store *s = arg;
+    ke_answers answers = {NULL, NULL};
     ke_req *batch, *r, *next;
     int ready, final, committed;
     double seconds = 0;
@@ -337,30 +465,53 @@ static void *writer_main(void *arg)
         }
         for (r = batch; r != NULL; r = next) {
             next = r->next;
-            complete(s, r, final);
+            if (answered_later(r))
+                keep_answer(&answers, r);
+            else
+                complete(s, r, final);
         }
+        hand_answers(s, &answers);
     }
     return NULL;
 }
 
 int ke_store_writer_start(ke_store *s, ke_error *err)
 {
+    if (pthread_create(&s->answerer, NULL, answerer_main, s) != 0)
+        return ke_error_set(err, KE_ESTORE, "store: cannot start the answering thread");
+    s->answerer_started = 1;
+    pthread_setname_np(s->answerer, "ke-answer");
     if (pthread_create(&s->writer, NULL, writer_main, s) != 0)
         return ke_error_set(err, KE_ESTORE, "store: cannot start the writer thread");
     s->writer_started = 1;
+    pthread_setname_np(s->writer, "ke-writer");
     return KE_OK;
+}
+
+/* Once the writer is gone: answers what the writer handed over, then ends the answerer. */
+static void answerer_stop(ke_store *s)
+{
+    if (!s->answerer_started)
+        return;
+    pthread_mutex_lock(&s->alock);
+    s->answer_stopping = 1;
+    pthread_cond_signal(&s->acond);
+    pthread_mutex_unlock(&s->alock);
+    pthread_join(s->answerer, NULL);
+    s->answerer_started = 0;
 }
 
 void ke_store_writer_stop(ke_store *s)
 {
-    if (!s->writer_started)
-        return;
-    pthread_mutex_lock(&s->qlock);
-    s->stopping = 1;
-    pthread_cond_signal(&s->qcond);
-    pthread_mutex_unlock(&s->qlock);
-    pthread_join(s->writer, NULL);
-    s->writer_started = 0;
+    if (s->writer_started) {
+        pthread_mutex_lock(&s->qlock);
+        s->stopping = 1;
+        pthread_cond_signal(&s->qcond);
+        pthread_mutex_unlock(&s->qlock);
+        pthread_join(s->writer, NULL);
+        s->writer_started = 0;
+    }
+    answerer_stop(s);
 }
 
 void ke_store_hold(ke_store *s, int hold)
