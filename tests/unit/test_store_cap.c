@@ -15,6 +15,7 @@
 
 #include "pipeline.h"
 #include "store.h"
+#include "store_internal.h"
 
 #define CAP (1 << 20)        /* the cap the tests fill */
 #define VALUE (16 << 10)     /* bytes of each pipeline's parameter */
@@ -192,6 +193,87 @@ static void raised_cap_accepts_again(void **state)
     assert_int_equal(f->n, before + 2);
 }
 
+/* One queued accept's answer. */
+typedef struct answer {
+    int rc;                   /* its result */
+    int duplicate;            /* answered as a resend */
+    char id[KE_ID_LEN + 1];   /* the id of its (first) pipeline */
+    char sent[KE_ID_LEN + 1]; /* the id of the pipeline it was given */
+} answer;
+
+static void on_accept(void *ctx, int rc, const ke_error *err, ke_pipeline *ps, size_t n,
+                      int duplicate)
+{
+    answer *a = ctx;
+
+    (void)err;
+    a->rc = rc;
+    a->duplicate = duplicate;
+    if (rc == KE_OK && n > 0)
+        memcpy(a->id, ps[0].id, KE_ID_LEN + 1);
+    ke_pipelines_free(ps, n);
+}
+
+/* Queues an accept of one pipeline for key, value bytes long, answered into a. */
+static void queue_accept(fixture *f, const char *key, size_t value, answer *a)
+{
+    ke_pipeline *p = calloc(1, sizeof *p);
+    char *text = malloc(value + 1);
+
+    assert_non_null(p);
+    assert_non_null(text);
+    memset(text, 'v', value);
+    text[value] = '\0';
+    assert_int_equal(ke_pipeline_init(p, "event00", KE_STATE_READY), KE_OK);
+    assert_int_equal(ke_pipeline_add_param(p, "event", text, "string"), KE_OK);
+    free(text);
+    memcpy(a->sent, p->id, KE_ID_LEN + 1);
+    a->rc = 99;
+    ke_store_accept_async(f->s, "example.com", key, p, 1, on_accept, a);
+}
+
+/* One transaction of five accepts, the fourth past the cap: the writer first runs such a batch
+ * without savepoints, then, the refusal found, rolls it back, puts every accept back as it was
+ * queued and runs each in its own savepoint. The refused one stores nothing; the others
+ * commit; the resend of b is answered b's pipeline as a duplicate; the resend of the refused
+ * key is no duplicate and keeps its own pipeline. */
+static void refused_accept_in_a_batch_leaves_the_others(void **state)
+{
+    static const struct {
+        const char *key;
+        size_t value;
+    } sent[] = {{"a", 100}, {"b", 100}, {"b", 100}, {"d", 2 * CAP}, {"d", 100}};
+    fixture *f = *state;
+    answer a[5];
+    ke_pipeline got;
+    ke_error err;
+    size_t n, i;
+
+    ke_store_hold(f->s, 1);
+    for (i = 0; i < 5; i++)
+        queue_accept(f, sent[i].key, sent[i].value, &a[i]);
+    ke_store_hold(f->s, 0);
+    assert_int_equal(accept_one(f, 0, &err), KE_OK); /* answered after the five */
+    assert_int_equal(a[3].rc, KE_EFULL);
+    assert_int_equal(a[2].rc, KE_OK);
+    assert_int_equal(a[2].duplicate, 1);
+    assert_string_equal(a[2].id, a[1].sent);
+    for (i = 0; i < 5; i++) {
+        if (i == 2 || i == 3)
+            continue;
+        assert_int_equal(a[i].rc, KE_OK);
+        assert_int_equal(a[i].duplicate, 0);
+        assert_string_equal(a[i].id, a[i].sent);
+        ke_error_clear(&err);
+        assert_int_equal(ke_store_get(f->s, a[i].id, &got, &err), KE_OK);
+        assert_int_equal(strlen(got.params[0].value), 100);
+        ke_pipeline_release(&got);
+    }
+    assert_int_equal(ke_store_get(f->s, a[3].sent, &got, &err), KE_ENOTFOUND);
+    assert_int_equal(ke_store_count(f->s, KE_STATE_READY, &n, &err), KE_OK);
+    assert_int_equal(n, 4); /* a, b, the resend of d, and accept_one's */
+}
+
 #define CAP_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -201,6 +283,7 @@ int main(void)
         CAP_TEST(duplicate_of_an_accepted_event_is_answered_when_full),
         CAP_TEST(statuses_of_accepted_runs_commit_past_the_cap),
         CAP_TEST(raised_cap_accepts_again),
+        CAP_TEST(refused_accept_in_a_batch_leaves_the_others),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
