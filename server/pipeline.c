@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/types.h>
 #include <time.h>
 #include <uuid/uuid.h>
 
@@ -19,6 +21,30 @@ int64_t ke_now_us(void)
  * sub-millisecond time (its method 3), then libuuid's random bits. Ids made one after another
  * sort in time order, so the id index takes new ids at its end instead of at random pages:
  * a commit writes a few pages of it, not one per new pipeline. */
+/* Random bits from getrandom(2), 64 ids' worth a call, per thread (libuuid's
+ * uuid_generate_random makes a system call and reseeds random(3) for every id). Falls back to
+ * libuuid when getrandom fails. */
+static void random_id_bits(uuid_t u)
+{
+    static _Thread_local unsigned char pool[64 * sizeof(uuid_t)];
+    static _Thread_local size_t left;
+    ssize_t got;
+
+    if (left == 0) {
+        got = getrandom(pool, sizeof pool, 0);
+        if (got != (ssize_t)sizeof pool) {
+            uuid_generate_random(u);
+            return;
+        }
+        left = sizeof pool;
+    }
+    left -= sizeof(uuid_t);
+    memcpy(u, pool + left, sizeof(uuid_t));
+    memset(pool + left, 0, sizeof(uuid_t));       /* a bit handed out once is not kept */
+    u[6] = (unsigned char)(0x40 | (u[6] & 0x0f)); /* version 4, as libuuid's */
+    u[8] = (unsigned char)(0x80 | (u[8] & 0x3f)); /* variant 10 */
+}
+
 void ke_new_id(char id[KE_ID_LEN + 1])
 {
     struct timespec ts;
@@ -27,7 +53,7 @@ void ke_new_id(char id[KE_ID_LEN + 1])
     uuid_t u;
     int i;
 
-    uuid_generate_random(u); /* version 4: the variant bits are already RFC 9562's */
+    random_id_bits(u); /* the variant bits are already RFC 9562's */
     clock_gettime(CLOCK_REALTIME, &ts);
     ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
     sub = (unsigned)((uint64_t)(ts.tv_nsec % 1000000) * 4096 / 1000000);

@@ -116,13 +116,21 @@ static int put_status(ke_store *s, sqlite3_int64 seq, int n, const ke_status *st
 
 /* Inserts p and its history; *seq receives its row. A new record has not been forwarded: p's
  * remote_id and remote_json are not stored (ke_store_apply_remote records them). */
-static int put_pipeline(ke_store *s, const ke_pipeline *p, sqlite3_int64 *seq)
+static int put_pipeline(ke_store *s, const ke_pipeline *p, char *const *lists, sqlite3_int64 *seq)
 {
     sqlite3_stmt *q = s->st_ins_pipe;
-    char *params = ke_store_lists_json(p, 0), *tags = ke_store_lists_json(p, 1);
-    int rc = params != NULL && tags != NULL ? KE_OK : KE_ENOMEM, bad = 0;
+    char *made[2] = {NULL, NULL};
+    const char *params, *tags;
+    int rc, bad = 0;
     size_t i;
 
+    if (lists == NULL) {
+        made[0] = ke_store_lists_json(p, 0);
+        made[1] = ke_store_lists_json(p, 1);
+    }
+    params = lists != NULL ? lists[0] : made[0];
+    tags = lists != NULL ? lists[1] : made[1];
+    rc = params != NULL && tags != NULL ? KE_OK : KE_ENOMEM;
     *seq = 0;
     if (rc == KE_OK) {
         bad += ke_store_bind_text(q, 1, p->id) != SQLITE_OK;
@@ -141,8 +149,8 @@ static int put_pipeline(ke_store *s, const ke_pipeline *p, sqlite3_int64 *seq)
     }
     for (i = 0; rc == KE_OK && i < p->n_status; i++)
         rc = put_status(s, *seq, (int)i, &p->status[i]);
-    free(params);
-    free(tags);
+    free(made[0]);
+    free(made[1]);
     return rc;
 }
 
@@ -194,7 +202,7 @@ static int do_accept(ke_store *s, ke_req *r)
         return KE_ESTORE;
     rc = KE_OK;
     for (i = 0; rc == KE_OK && i < r->n; i++) {
-        rc = put_pipeline(s, &r->ps[i], &seq);
+        rc = put_pipeline(s, &r->ps[i], r->lists != NULL ? r->lists + 2 * i : NULL, &seq);
         if (i == 0)
             first = seq;
         if (ke_pipeline_state(&r->ps[i]) == KE_STATE_READY)
@@ -246,7 +254,7 @@ static int do_insert(ke_store *s, ke_req *r)
     }
     if (ke_pipeline_state(r->ps) == KE_STATE_READY)
         r->added_ready = 1;
-    return put_pipeline(s, r->ps, &seq);
+    return put_pipeline(s, r->ps, NULL, &seq);
 }
 
 int ke_store_append_status(ke_store *s, sqlite3_int64 seq, const ke_status *st)
@@ -558,11 +566,6 @@ static int open_db(ke_store *s, const ke_store_options *o, sqlite3 **db, ke_erro
     if (pragma_text(*db, "PRAGMA page_size", mode, sizeof mode) != KE_OK)
         return ke_store_db_error(err, *db, s->path, "page_size");
     s->page_size = atoll(mode);
-    if (o != NULL && o->wal_autocheckpoint > 0) {
-        snprintf(sql, sizeof sql, "PRAGMA wal_autocheckpoint = %d", o->wal_autocheckpoint);
-        if (ke_store_exec(*db, sql) != KE_OK)
-            return ke_store_db_error(err, *db, s->path, "wal_autocheckpoint");
-    }
     if (o != NULL && o->cache_pages > 0) {
         snprintf(sql, sizeof sql, "PRAGMA cache_size = %d", o->cache_pages);
         if (ke_store_exec(*db, sql) != KE_OK)
@@ -599,6 +602,8 @@ int ke_store_open_with(const char *data_dir, const ke_store_options *o, ke_store
     pthread_cond_init(&s->donecond, NULL);
     pthread_mutex_init(&s->alock, NULL);
     pthread_cond_init(&s->acond, NULL);
+    pthread_mutex_init(&s->ckpt_lock, NULL);
+    pthread_cond_init(&s->ckpt_cond, NULL);
     if (o != NULL && o->vfs != NULL && (s->vfs = strdup(o->vfs)) == NULL) {
         rc = ke_error_set(err, KE_ENOMEM, "store: out of memory");
         goto out;
@@ -628,6 +633,10 @@ int ke_store_open_with(const char *data_dir, const ke_store_options *o, ke_store
         ke_store_dir_tighten(s);
     if (rc == KE_OK)
         rc = prepare_all(s, err);
+    if (rc == KE_OK)
+        rc = open_db(s, o, &s->cdb, err);
+    if (rc == KE_OK)
+        rc = ke_store_checkpointer_start(s, o, err);
     if (rc == KE_OK)
         rc = ke_store_writer_start(s, err);
 out:
@@ -659,6 +668,7 @@ void ke_store_close(ke_store *s)
     if (s == NULL)
         return;
     ke_store_writer_stop(s);
+    ke_store_checkpointer_stop(s);
     sqlite3_finalize(s->st_find_event);
     sqlite3_finalize(s->st_ins_pipe);
     sqlite3_finalize(s->st_ins_status);
@@ -682,6 +692,7 @@ void ke_store_close(ke_store *s)
     sqlite3_finalize(s->st_history_r);
     sqlite3_close(s->rdb);
     sqlite3_close(s->wdb);
+    sqlite3_close(s->cdb);
     ke_store_dir_close(s);
     if (s->tmpdir != NULL)
         remove_tmpdir(s->tmpdir);
@@ -691,6 +702,8 @@ void ke_store_close(ke_store *s)
     pthread_cond_destroy(&s->donecond);
     pthread_cond_destroy(&s->acond);
     pthread_mutex_destroy(&s->alock);
+    pthread_cond_destroy(&s->ckpt_cond);
+    pthread_mutex_destroy(&s->ckpt_lock);
     pthread_cond_destroy(&s->qcond);
     pthread_mutex_destroy(&s->qlock);
     pthread_mutex_destroy(&s->rlock);

@@ -2034,6 +2034,45 @@ static void open_creates_a_wal_database_at_the_current_schema(void **state)
     remove_dir(dir);
 }
 
+/* The WAL is copied back by the checkpointer thread once it passes its threshold, and cut
+ * back to KE_STORE_WAL_LIMIT at the writer's next commits: a 6 MiB transaction does not leave
+ * a 6 MiB log beside the database. */
+static void wal_is_checkpointed_and_cut_back_after_a_large_commit(void **state)
+{
+    static const struct timespec pause = {0, 10000000};
+    char dir[64], wal[160], *big;
+    size_t len = 6 << 20;
+    struct stat sb;
+    ke_pipeline p;
+    ke_error err;
+    ke_store *s;
+    int i;
+
+    (void)state;
+    make_dir(dir);
+    snprintf(wal, sizeof wal, "%s/kedro-events.db-wal", dir);
+    s = open_dir(dir);
+    assert_non_null(big = malloc(len + 1));
+    memset(big, 'x', len);
+    big[len] = '\0';
+    assert_int_equal(ke_pipeline_init(&p, "big", KE_STATE_READY), KE_OK);
+    assert_int_equal(ke_pipeline_add_param(&p, "event", big, "string"), KE_OK);
+    free(big);
+    ke_error_clear(&err);
+    assert_int_equal(ke_store_insert(s, &p, &err), KE_OK);
+    ke_pipeline_release(&p);
+    assert_int_equal(stat(wal, &sb), 0);
+    assert_true(sb.st_size > (off_t)len);
+    for (i = 0; i < 500 && sb.st_size > KE_STORE_WAL_LIMIT; i++) {
+        nanosleep(&pause, NULL); /* the checkpoint runs on its own thread */
+        insert(s, "small", NULL, KE_STATE_READY, NULL);
+        assert_int_equal(stat(wal, &sb), 0);
+    }
+    assert_true(sb.st_size <= KE_STORE_WAL_LIMIT);
+    ke_store_close(s);
+    remove_dir(dir);
+}
+
 /* ---- the pipeline record ---- */
 
 static void pipeline_init_makes_a_record_in_the_given_state(void **state)
@@ -2197,6 +2236,7 @@ int main(void)
         cmocka_unit_test(open_leaves_the_mode_of_a_dir_holding_other_files),
         cmocka_unit_test(open_of_a_database_with_a_newer_schema_fails_saying_so),
         cmocka_unit_test(open_creates_a_wal_database_at_the_current_schema),
+        cmocka_unit_test(wal_is_checkpointed_and_cut_back_after_a_large_commit),
         cmocka_unit_test(pipeline_init_makes_a_record_in_the_given_state),
         STORE_TEST(pipeline_copy_is_deep),
         cmocka_unit_test(pipeline_copy_of_an_empty_record_is_empty),
