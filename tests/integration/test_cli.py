@@ -67,12 +67,14 @@ def cli_tty(*args, timeout=60):
                          stderr=subprocess.PIPE, env=clean_env())
     os.close(slave)
     out = b""
+    exited = False
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ready, _, _ = select.select([master], [], [], 0.2)
         if not ready:
-            if p.poll() is not None:
+            if exited:  # looked once more after the exit: what it wrote has been read
                 break
+            exited = p.poll() is not None  # it may have written just before exiting
             continue
         try:
             chunk = os.read(master, 65536)
