@@ -13,7 +13,7 @@
  * due within --duration, are. After the last is started, the run waits for every answer (up
  * to --timeout and the drain grace); the measured interval runs from when the first measured
  * call was due to the last measured answer. */
-#include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/prctl.h>
@@ -32,13 +32,16 @@ static uint64_t due_offset(double rate, uint64_t i)
     return ns >= (long double)MAX_OFFSET_NS ? MAX_OFFSET_NS : (uint64_t)ns;
 }
 
-/* How many calls are due within the first secs seconds: those with i/rate < secs. */
+/* How many calls are due within the first secs seconds: those with i/rate < secs. A product
+ * within rounding of a whole number is that number (0.2 s at 100/s is 20 calls, not 21). */
 static uint64_t calls_within(double secs, double rate)
 {
     long double x = (long double)secs * (long double)rate;
-    uint64_t n = (uint64_t)x;
+    long double whole = roundl(x);
 
-    return (long double)n < x ? n + 1 : n;
+    if (fabsl(x - whole) <= 1e-9L * (whole > 1 ? whole : 1))
+        return (uint64_t)whole;
+    return (uint64_t)ceill(x);
 }
 
 static struct timespec at(uint64_t ns)
