@@ -87,6 +87,7 @@ add_executable(kedro-events
   client/cli/actions.c
   client/cli/logs.c
   client/cli/bench.c
+  client/cli/bench_rate.c
   client/cli/bench_report.c
   client/cli/histogram.c)
 # client/: the shared modules' headers (kec_tokens.h; internal.h for kec_json_parse)

@@ -1,10 +1,13 @@
 /* bench.c -- `kedro-events bench`: a load generator for Dispatch and DispatchBatch, built on
  * the library's asynchronous calls, reporting throughput, latency percentiles and errors.
+ * This file holds the flags, the set-up and the closed loop; bench_rate.c the open loop of
+ * --rate.
  *
- * C in-flight slots each own their event(s). The main thread starts one call per slot; each
- * completion callback (on a client thread) records the call and starts the slot's next one
- * until the run ends; the main thread waits on a condition variable, prints the progress line
- * and notices the deadline and SIGINT. Everything the callbacks share is under one mutex.
+ * Closed loop: C in-flight slots each own their event(s). The main thread starts one call per
+ * slot; each completion callback (on a client thread) records the call and starts the slot's
+ * next one until the run ends; the main thread waits on a condition variable, prints the
+ * progress line and notices the deadline and SIGINT. Everything the callbacks share is under
+ * one mutex.
  *
  * What is measured: with --duration, every call that completes inside the measured interval
  * [end of warmup, deadline]; with --requests, N calls started after the warmup, the interval
@@ -28,19 +31,20 @@
 
 #define CMD "bench"
 #define MAX_CONCURRENCY 10000
+#define RATE_CONCURRENCY 10000      /* --rate's default cap of calls in flight */
+#define MAX_RATE 1000000            /* calls per second */
 #define MAX_INFLIGHT_EVENTS 1000000 /* concurrency x batch: the events the slots hold */
 #define MAX_CONNECTIONS 64          /* the library's limit of channels */
-#define SIGNAL_POLL_NS 100000000ull /* how often the main thread looks for SIGINT */
 
-static volatile sig_atomic_t got_signal;
+volatile sig_atomic_t bench_got_signal;
 
 static void on_signal(int sig)
 {
     (void)sig;
-    got_signal = 1;
+    bench_got_signal = 1;
 }
 
-static uint64_t now_ns(void)
+uint64_t bench_now_ns(void)
 {
     struct timespec ts;
 
@@ -72,9 +76,7 @@ static void count_error(bench *b, const kec_error *err)
     b->kinds[i].count++;
 }
 
-/* Starts stopping at t: nothing new is started, and calls completing after t are not
- * counted (b->lock held). */
-static void stop_at(bench *b, uint64_t t)
+void bench_stop_at(bench *b, uint64_t t)
 {
     if (!b->stopping) {
         b->stopping = 1;
@@ -84,11 +86,8 @@ static void stop_at(bench *b, uint64_t t)
     }
 }
 
-/* Records the call s made, which ended at now with rc/err (b->lock held). */
-static void record(bench *b, slot *s, uint64_t now, int rc, const kec_error *err)
+void bench_count_outcome(bench *b, uint64_t now, int rc, const kec_error *err)
 {
-    const config *cfg = b->cfg;
-
     b->all_done++;
     if (rc == KEC_OK) {
         b->any_ok++;
@@ -101,9 +100,24 @@ static void record(bench *b, slot *s, uint64_t now, int rc, const kec_error *err
             /* nothing has got through: the server is not there; report rather than spin */
             if (!b->stopping)
                 b->unreachable = 1;
-            stop_at(b, now);
+            bench_stop_at(b, now);
         }
     }
+}
+
+void bench_start_failed(bench *b, const kec_error *err)
+{
+    count_error(b, err);
+    bench_stop_at(b, bench_now_ns());
+    pthread_cond_signal(&b->cond);
+}
+
+/* Records the call s made, which ended at now with rc/err (b->lock held). */
+static void record(bench *b, slot *s, uint64_t now, int rc, const kec_error *err)
+{
+    const config *cfg = b->cfg;
+
+    bench_count_outcome(b, now, rc, err);
     if (now > b->t_end) {
         b->drained_calls++;
         return;
@@ -119,7 +133,7 @@ static void record(bench *b, slot *s, uint64_t now, int rc, const kec_error *err
         bench_hist_add(&b->hist, now - s->started_ns);
     }
     if (cfg->requests > 0 && b->calls == cfg->requests)
-        stop_at(b, now);
+        bench_stop_at(b, now);
 }
 
 /* Whether s starts another call at now; reserves it (b->lock held). */
@@ -131,7 +145,7 @@ static int claim_next(bench *b, slot *s, uint64_t now)
         return 0;
     if (cfg->requests == 0) {
         if (now >= b->t_end) {
-            stop_at(b, b->t_end);
+            bench_stop_at(b, b->t_end);
             return 0;
         }
     } else if (now < b->t_measure) {
@@ -155,33 +169,36 @@ static void on_dispatch(void *ctx, int rc, const kec_error *err, kec_dispatch_re
 static void on_batch(void *ctx, int rc, const kec_error *err, kec_dispatch_result *results,
                      size_t count);
 
-/* Starts s's reserved call: sets the ids, notes the time, calls. A call that cannot start
- * counts as a failure and stops the run (it fails for the client, not for the server). */
+int bench_start_call(slot *s, kec_error *err)
+{
+    bench *b = s->b;
+    int rc = KEC_OK, i;
+
+    for (i = 0; !b->cfg->same_id && rc == KEC_OK && i < b->events_per_call; i++) {
+        snprintf(s->id, sizeof s->id, "%s-%" PRIu64, b->run_id, s->first_id + (uint64_t)i);
+        rc = kec_event_set_id(s->events[i], s->id, err);
+    }
+    if (rc != KEC_OK)
+        return rc;
+    s->started_ns = bench_now_ns();
+    if (b->cfg->batch > 0)
+        return kec_dispatch_batch_async(b->client, s->events, (size_t)b->events_per_call, on_batch,
+                                        s, err);
+    return kec_dispatch_async(b->client, s->events[0], on_dispatch, s, err);
+}
+
+/* Starts s's reserved call. A call that cannot start counts as a failure and stops the run
+ * (it fails for the client, not for the server). */
 static void launch(slot *s)
 {
     bench *b = s->b;
     kec_error err;
-    int rc = KEC_OK, i;
 
     kec_error_clear(&err);
-    for (i = 0; !b->cfg->same_id && rc == KEC_OK && i < b->events_per_call; i++) {
-        snprintf(s->id, sizeof s->id, "%s-%" PRIu64, b->run_id, s->first_id + (uint64_t)i);
-        rc = kec_event_set_id(s->events[i], s->id, &err);
-    }
-    if (rc == KEC_OK) {
-        s->started_ns = now_ns();
-        if (b->cfg->batch > 0)
-            rc = kec_dispatch_batch_async(b->client, s->events, (size_t)b->events_per_call,
-                                          on_batch, s, &err);
-        else
-            rc = kec_dispatch_async(b->client, s->events[0], on_dispatch, s, &err);
-    }
-    if (rc != KEC_OK) {
+    if (bench_start_call(s, &err) != KEC_OK) {
         pthread_mutex_lock(&b->lock);
-        count_error(b, &err);
         b->inflight--;
-        stop_at(b, now_ns());
-        pthread_cond_signal(&b->cond);
+        bench_start_failed(b, &err);
         pthread_mutex_unlock(&b->lock);
     }
 }
@@ -190,7 +207,7 @@ static void launch(slot *s)
 static void completed(slot *s, int rc, const kec_error *err)
 {
     bench *b = s->b;
-    uint64_t now = now_ns();
+    uint64_t now = bench_now_ns();
     int next;
 
     pthread_mutex_lock(&b->lock);
@@ -206,20 +223,31 @@ static void completed(slot *s, int rc, const kec_error *err)
 
 static void on_dispatch(void *ctx, int rc, const kec_error *err, kec_dispatch_result *result)
 {
+    slot *s = ctx;
+
     kec_dispatch_result_release(result);
-    completed(ctx, rc, err);
+    if (s->b->cfg->rate > 0)
+        bench_rate_completed(s, rc, err);
+    else
+        completed(s, rc, err);
 }
 
 static void on_batch(void *ctx, int rc, const kec_error *err, kec_dispatch_result *results,
                      size_t count)
 {
+    slot *s = ctx;
+
     kec_dispatch_results_free(results, count);
-    completed(ctx, rc, err);
+    if (s->b->cfg->rate > 0)
+        bench_rate_completed(s, rc, err);
+    else
+        completed(s, rc, err);
 }
 
 /* ---- setting up ------------------------------------------------------------------------- */
 
-/* Builds the slots' events; the first event's random id names the run. */
+/* Builds the slots and their events (with --rate, one set shared by all, and the list of
+ * free slots); the first event's random id names the run. */
 static int make_slots(bench *b, kec_error *err)
 {
     const config *cfg = b->cfg;
@@ -239,10 +267,26 @@ static int make_slots(bench *b, kec_error *err)
         rc = KEC_ENOMEM;
         goto out;
     }
+    b->event_sets = cfg->rate > 0 ? 1 : cfg->concurrency;
+    if (cfg->rate > 0) {
+        b->free_list = calloc((size_t)cfg->concurrency, sizeof *b->free_list);
+        if (b->free_list == NULL) {
+            rc = KEC_ENOMEM;
+            goto out;
+        }
+    }
     for (i = 0; i < cfg->concurrency; i++) {
         slot *s = &b->slots[i];
 
         s->b = b;
+        s->index = i;
+        if (i >= b->event_sets) {
+            s->events = b->slots[0].events;
+            b->free_list[b->n_free++] = i;
+            continue;
+        }
+        if (cfg->rate > 0)
+            b->free_list[b->n_free++] = i;
         s->events = calloc((size_t)b->events_per_call, sizeof *s->events);
         if (s->events == NULL) {
             rc = KEC_ENOMEM;
@@ -266,13 +310,15 @@ static void free_slots(bench *b)
 {
     int i, j;
 
-    for (i = 0; b->slots != NULL && i < b->cfg->concurrency; i++) {
+    for (i = 0; b->slots != NULL && i < b->event_sets; i++) {
         for (j = 0; b->slots[i].events != NULL && j < b->events_per_call; j++)
             kec_event_free(b->slots[i].events[j]);
         free(b->slots[i].events);
     }
     free(b->slots);
     b->slots = NULL;
+    free(b->free_list);
+    b->free_list = NULL;
 }
 
 /* ---- running ----------------------------------------------------------------------------- */
@@ -286,8 +332,7 @@ static struct timespec to_timespec(uint64_t ns)
     return ts;
 }
 
-/* The progress line, "\r"-rewritten on a terminal (b->lock held while reading). */
-static void progress(bench *b, uint64_t now, uint64_t *last_t, uint64_t *last_done)
+void bench_progress(bench *b, uint64_t now, uint64_t *last_t, uint64_t *last_done)
 {
     double dt = (double)(now - *last_t) / 1e9;
     double rate = dt > 0 ? (double)(b->all_done - *last_done) / dt : 0;
@@ -311,7 +356,7 @@ static void run(bench *b)
     struct timespec ts;
 
     pthread_mutex_lock(&b->lock);
-    b->t0 = now_ns();
+    b->t0 = bench_now_ns();
     b->t_measure = b->t0 + (uint64_t)(cfg->warmup * 1e9);
     b->t_end = cfg->requests > 0 ? UINT64_MAX : b->t_measure + (uint64_t)(cfg->duration * 1e9);
     n_start = 0;
@@ -325,13 +370,13 @@ static void run(bench *b)
     next_tick = b->t0 + NS;
     pthread_mutex_lock(&b->lock);
     for (;;) {
-        now = now_ns();
-        if (got_signal && !b->stopping) {
+        now = bench_now_ns();
+        if (bench_got_signal && !b->stopping) {
             b->interrupted = 1;
-            stop_at(b, now);
+            bench_stop_at(b, now);
         }
         if (!b->stopping && cfg->requests == 0 && now >= b->t_end)
-            stop_at(b, b->t_end);
+            bench_stop_at(b, b->t_end);
         if (b->stopping && b->inflight == 0)
             break;
         if (b->stopping && drain_until == 0)
@@ -341,7 +386,7 @@ static void run(bench *b)
             break;
         }
         if (show && now >= next_tick) {
-            progress(b, now, &last_t, &last_done);
+            bench_progress(b, now, &last_t, &last_done);
             next_tick += NS * ((now - next_tick) / NS + 1);
         }
         wake = now + SIGNAL_POLL_NS;
@@ -366,11 +411,18 @@ static void run(bench *b)
 static const char usage_text[] =
     "Usage: %s " CMD " [OPTIONS]\n\n"
     "Load-tests kedro-eventd's Dispatch: keeps --concurrency calls in flight, each answer\n"
-    "starting the next, and reports dispatches per second, latency percentiles and errors.\n"
-    "On a terminal, a progress line is shown on stderr every second. Ctrl-C stops early and\n"
-    "reports what was measured.\n\n"
+    "starting the next (closed loop), or with --rate starts calls at a fixed rate whatever\n"
+    "the answers (open loop), and reports dispatches per second, latency percentiles and\n"
+    "errors. On a terminal, a progress line is shown on stderr every second. Ctrl-C stops\n"
+    "early and reports what was measured.\n\n"
     "Load:\n"
-    "  --concurrency C        calls in flight (default 64; at most %d)\n"
+    "  --concurrency C        calls in flight (default 64; at most %d); with --rate, the\n"
+    "                         most in flight (default %d, fewer with a large --batch): a call\n"
+    "                         due while C are in flight waits and is counted as delayed\n"
+    "  --rate R               open loop: start R calls per second (a positive decimal, at\n"
+    "                         most %d), call i due at start + i/R however slow the answers;\n"
+    "                         with --batch K each call carries K events. Latency counts from\n"
+    "                         when a call was due; the send lag (started - due) is reported\n"
     "  --duration SECONDS     measure for this long (default 10; fractions allowed)\n"
     "  --requests N           measure exactly N calls instead (not with --duration)\n"
     "  --warmup SECONDS       run this long first without measuring (default 1 with\n"
@@ -391,14 +443,17 @@ static const char usage_text[] =
     "Output:\n"
     "  --json-out             print the report as one JSON object\n\n" CLI_COMMON_HELP
     "\nThroughput counts the events of successful calls over the measured interval; latency\n"
-    "(from starting a call to its answer) covers successful measured calls; errors are\n"
-    "counted by gRPC status, warmup included.\n\n"
+    "(from starting a call to its answer; with --rate, from when it was due) covers\n"
+    "successful measured calls; errors are counted by gRPC status, warmup included. With\n"
+    "--rate, the calls due in the warmup are not measured, and the run waits for the answer\n"
+    "of every measured call (up to --timeout) before reporting.\n\n"
     "Exit status: 0 when every call succeeded; 1 when any failed (the report is printed\n"
     "either way); 2 for invalid flags; 3 when no call succeeded because the server could not\n"
     "be reached.\n";
 
 enum {
     OPT_CONCURRENCY = CLI_OPT_FIRST_FREE,
+    OPT_RATE,
     OPT_DURATION,
     OPT_REQUESTS,
     OPT_BATCH,
@@ -444,11 +499,100 @@ static double parse_seconds(const char *flag, const char *arg, double min, int o
     return v;
 }
 
+/* arg as calls per second: a decimal in (0, MAX_RATE], or NAN after printing why not. Only
+ * digits, a point and an exponent: no "inf", "nan" or hexadecimal. */
+static double parse_rate(const char *arg)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(arg, &end);
+    if (errno != 0 || end == arg || *end != '\0' || strspn(arg, "0123456789.eE+-") != strlen(arg) ||
+        !isfinite(v) || v <= 0 || v > MAX_RATE) {
+        cli_usage_error(CMD, "--rate '%s' is not a number of calls per second in (0, %d]", arg,
+                        MAX_RATE);
+        return NAN;
+    }
+    return v;
+}
+
+/* Which flags were given, where their absence picks a default. */
+enum { GIVEN_CONCURRENCY = 1, GIVEN_DURATION = 2, GIVEN_WARMUP = 4 };
+
+/* Applies one of the load flags that take a number (opt, its value arg) to cfg and notes it
+ * in *given. Returns 1 when opt is one, 0 when it is not, -1 after printing why arg is
+ * invalid. */
+static int load_flag(int opt, const char *arg, config *cfg, unsigned *given)
+{
+    long long v = 0;
+    double d = 0;
+
+    switch (opt) {
+    case OPT_CONCURRENCY:
+        v = parse_int("--concurrency", arg, 1, MAX_CONCURRENCY);
+        cfg->concurrency = (int)v;
+        *given |= GIVEN_CONCURRENCY;
+        break;
+    case OPT_RATE:
+        d = parse_rate(arg);
+        cfg->rate = d;
+        break;
+    case OPT_DURATION:
+        d = parse_seconds("--duration", arg, 0, 1, 86400);
+        cfg->duration = d;
+        *given |= GIVEN_DURATION;
+        break;
+    case OPT_REQUESTS:
+        v = parse_int("--requests", arg, 1, 1000000000000LL);
+        cfg->requests = (uint64_t)v;
+        break;
+    case OPT_BATCH:
+        v = parse_int("--batch", arg, 1, KEC_BATCH_MAX_EVENTS);
+        cfg->batch = (int)v;
+        break;
+    case OPT_CONNECTIONS:
+        v = parse_int("--connections", arg, 1, MAX_CONNECTIONS);
+        cfg->copts.channels = (int)v;
+        break;
+    case OPT_WARMUP:
+        d = parse_seconds("--warmup", arg, 0, 0, 3600);
+        cfg->warmup = d;
+        *given |= GIVEN_WARMUP;
+        break;
+    default:
+        return 0;
+    }
+    return v < 0 || isnan(d) ? -1 : 1;
+}
+
+/* The defaults that depend on other flags, and the flags that do not go together. Returns
+ * CLI_EXIT_OK or CLI_EXIT_USAGE after printing why. */
+static int settle_flags(config *cfg, unsigned given)
+{
+    if ((given & GIVEN_DURATION) && cfg->requests > 0)
+        return cli_usage_error(CMD, "--duration and --requests do not go together");
+    if (cfg->requests > 0)
+        cfg->duration = 0;
+    if (!(given & GIVEN_WARMUP))
+        cfg->warmup = cfg->requests > 0 ? 0 : 1;
+    if (cfg->rate > 0 && !(given & GIVEN_CONCURRENCY)) {
+        cfg->concurrency = RATE_CONCURRENCY;
+        if (cfg->batch > 0 && cfg->concurrency > MAX_INFLIGHT_EVENTS / cfg->batch)
+            cfg->concurrency = MAX_INFLIGHT_EVENTS / cfg->batch;
+    }
+    if ((long long)cfg->concurrency * (cfg->batch > 0 ? cfg->batch : 1) > MAX_INFLIGHT_EVENTS)
+        return cli_usage_error(CMD, "--concurrency x --batch is more than %d events in flight",
+                               MAX_INFLIGHT_EVENTS);
+    return CLI_EXIT_OK;
+}
+
 /* Fills cfg from argv; returns CLI_EXIT_OK, CLI_EXIT_USAGE, or -1 after --help. */
 static int parse(int argc, char **argv, config *cfg)
 {
     static const struct option longopts[] = {
         {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
+        {"rate", required_argument, NULL, OPT_RATE},
         {"duration", required_argument, NULL, OPT_DURATION},
         {"requests", required_argument, NULL, OPT_REQUESTS},
         {"batch", required_argument, NULL, OPT_BATCH},
@@ -463,9 +607,8 @@ static int parse(int argc, char **argv, config *cfg)
         CLI_COMMON_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
     };
-    int opt, has_duration = 0, has_warmup = 0;
-    long long v;
-    double d;
+    unsigned given = 0;
+    int opt, rc;
 
     memset(cfg, 0, sizeof *cfg);
     kec_client_options_init(&cfg->copts);
@@ -480,34 +623,9 @@ static int parse(int argc, char **argv, config *cfg)
     while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'h':
-            printf(usage_text, cli_program, MAX_CONCURRENCY, KEC_BATCH_MAX_EVENTS, MAX_CONNECTIONS);
+            printf(usage_text, cli_program, MAX_CONCURRENCY, RATE_CONCURRENCY, MAX_RATE,
+                   KEC_BATCH_MAX_EVENTS, MAX_CONNECTIONS);
             return -1;
-        case OPT_CONCURRENCY:
-            if ((v = parse_int("--concurrency", optarg, 1, MAX_CONCURRENCY)) < 0)
-                return CLI_EXIT_USAGE;
-            cfg->concurrency = (int)v;
-            break;
-        case OPT_DURATION:
-            if (isnan(d = parse_seconds("--duration", optarg, 0, 1, 86400)))
-                return CLI_EXIT_USAGE;
-            cfg->duration = d;
-            has_duration = 1;
-            break;
-        case OPT_REQUESTS:
-            if ((v = parse_int("--requests", optarg, 1, 1000000000000LL)) < 0)
-                return CLI_EXIT_USAGE;
-            cfg->requests = (uint64_t)v;
-            break;
-        case OPT_BATCH:
-            if ((v = parse_int("--batch", optarg, 1, KEC_BATCH_MAX_EVENTS)) < 0)
-                return CLI_EXIT_USAGE;
-            cfg->batch = (int)v;
-            break;
-        case OPT_CONNECTIONS:
-            if ((v = parse_int("--connections", optarg, 1, MAX_CONNECTIONS)) < 0)
-                return CLI_EXIT_USAGE;
-            cfg->copts.channels = (int)v;
-            break;
         case OPT_SOURCE:
             cfg->source = optarg;
             break;
@@ -523,12 +641,6 @@ static int parse(int argc, char **argv, config *cfg)
         case OPT_SAME_ID:
             cfg->same_id = 1;
             break;
-        case OPT_WARMUP:
-            if (isnan(d = parse_seconds("--warmup", optarg, 0, 0, 3600)))
-                return CLI_EXIT_USAGE;
-            cfg->warmup = d;
-            has_warmup = 1;
-            break;
         case OPT_JSON:
             cfg->json = 1;
             break;
@@ -539,28 +651,18 @@ static int parse(int argc, char **argv, config *cfg)
                 return cli_usage_error(CMD, "unknown flag -%c", optopt);
             return cli_usage_error(CMD, "unknown flag %s", argv[optind - 1]);
         default:
-            switch (cli_common_option(opt, optarg, &cfg->copts, CMD)) {
-            case 1:
-                break;
-            case 0:
+            rc = load_flag(opt, optarg, cfg, &given);
+            if (rc == 0)
+                rc = cli_common_option(opt, optarg, &cfg->copts, CMD);
+            if (rc == 0)
                 return cli_usage_error(CMD, "unknown flag %s", argv[optind - 1]);
-            default:
+            if (rc < 0)
                 return CLI_EXIT_USAGE;
-            }
         }
     }
     if (optind < argc)
         return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-    if (has_duration && cfg->requests > 0)
-        return cli_usage_error(CMD, "--duration and --requests do not go together");
-    if (cfg->requests > 0)
-        cfg->duration = 0;
-    if (!has_warmup)
-        cfg->warmup = cfg->requests > 0 ? 0 : 1;
-    if ((long long)cfg->concurrency * (cfg->batch > 0 ? cfg->batch : 1) > MAX_INFLIGHT_EVENTS)
-        return cli_usage_error(CMD, "--concurrency x --batch is more than %d events in flight",
-                               MAX_INFLIGHT_EVENTS);
-    return CLI_EXIT_OK;
+    return settle_flags(cfg, given);
 }
 
 /* ---- the command --------------------------------------------------------------------------- */
@@ -600,7 +702,7 @@ int cli_bench(int argc, char **argv)
     if (rc != CLI_EXIT_OK)
         goto out;
 
-    got_signal = 0;
+    bench_got_signal = 0;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C ends the program at once */
@@ -609,7 +711,10 @@ int cli_bench(int argc, char **argv)
     sigaction(SIGTERM, &sa, &old_term);
     signals_set = 1;
 
-    run(b);
+    if (cfg.rate > 0)
+        bench_rate_run(b);
+    else
+        run(b);
 
     if (cfg.json)
         bench_report_json(b);

@@ -1,9 +1,11 @@
 /* bench.h -- what the files of `kedro-events bench` share: the latency histogram
- * (histogram.c), the run's state (bench.c) and its report (bench_report.c). */
+ * (histogram.c), the run's state and its closed loop (bench.c), the open loop of --rate
+ * (bench_rate.c) and the report (bench_report.c). */
 #ifndef KEC_CLI_BENCH_H
 #define KEC_CLI_BENCH_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "cli.h"
@@ -11,6 +13,7 @@
 #define MAX_ERROR_KINDS 32 /* distinct status names kept; more are lumped in OTHER */
 #define NS 1000000000ull
 #define DRAIN_GRACE_NS 2000000000ull /* after the end, how long in-flight calls may finish */
+#define SIGNAL_POLL_NS 100000000ull  /* how often the main thread looks for SIGINT */
 
 /* ---- the latency histogram ---------------------------------------------------------------- */
 
@@ -47,18 +50,22 @@ typedef struct bench bench;
 
 /* One call kept in flight: its events and the call it has started. */
 typedef struct slot {
-    bench *b;            /* the run */
-    kec_event **events;  /* batch events (one for Dispatch), changed only between calls */
-    uint64_t started_ns; /* when its current call started (CLOCK_MONOTONIC) */
-    int measured;        /* --requests: the current call is one of the N measured */
-    uint64_t first_id;   /* distinct ids: the number of its next call's first event */
-    char id[80];         /* the id being written */
+    bench *b;              /* the run */
+    kec_event **events;    /* batch events (one for Dispatch), changed only between calls;
+                              with --rate every slot shares slot 0's, written by one thread */
+    uint64_t started_ns;   /* when its current call started (CLOCK_MONOTONIC) */
+    uint64_t scheduled_ns; /* --rate: when its current call was due */
+    int measured;          /* --requests, --rate: the current call is a measured one */
+    int index;             /* its place in bench.slots */
+    uint64_t first_id;     /* distinct ids: the number of its next call's first event */
+    char id[80];           /* the id being written */
 } slot;
 
 /* What the flags ask for. */
 typedef struct config {
     kec_client_options copts; /* the connection */
-    int concurrency;          /* calls in flight */
+    int concurrency;          /* calls in flight; with --rate, the most in flight */
+    double rate;              /* --rate: calls started per second, open loop; 0: closed loop */
     uint64_t requests;        /* measured calls, or 0 with a duration */
     double duration;          /* measured seconds, with requests 0 */
     double warmup;            /* seconds not measured first */
@@ -75,6 +82,7 @@ struct bench {
     const config *cfg;   /* the flags */
     kec_client *client;  /* the connection */
     slot *slots;         /* cfg->concurrency of them */
+    int event_sets;      /* slots owning their events: 1 with --rate, else all */
     char run_id[40];     /* a UUID naming this run's event ids */
     int events_per_call; /* 1, or the batch size */
 
@@ -103,7 +111,54 @@ struct bench {
     int n_kinds;                       /* kinds in use */
     uint64_t other_errors;             /* failures of kinds beyond MAX_ERROR_KINDS */
     histogram hist;                    /* latencies of measured successful calls, ns */
+
+    /* --rate only */
+    int *free_list;          /* indexes of the slots with no call in flight */
+    int n_free;              /* of them */
+    int gen_waiting;         /* the generator waits on cond for a free slot */
+    int max_inflight;        /* the most calls in flight at once */
+    uint64_t delayed_by_cap; /* measured calls that were due while the cap was reached */
+    uint64_t sent;           /* measured calls started */
+    uint64_t last_sent_ns;   /* when the last of them started */
+    uint64_t last_answer_ns; /* when the last measured call was answered */
+    histogram lag;           /* send lag of measured calls: started - scheduled, ns */
 };
+
+/* ---- shared by the closed loop (bench.c) and the open one (bench_rate.c) ---- */
+
+/* SIGINT or SIGTERM arrived (set by the handler bench.c installs). */
+extern volatile sig_atomic_t bench_got_signal;
+
+/* CLOCK_MONOTONIC now, in ns. */
+uint64_t bench_now_ns(void);
+
+/* Starts stopping at t: nothing new is started, and calls completing after t are not
+ * counted (b->lock held). */
+void bench_stop_at(bench *b, uint64_t t);
+
+/* Counts a call that ended at now with rc/err in the totals of all phases; a failure is
+ * counted by kind when now is inside the run, and stops the run when nothing has got through
+ * (b->lock held). */
+void bench_count_outcome(bench *b, uint64_t now, int rc, const kec_error *err);
+
+/* Counts a call that could not start (err) and stops the run; the caller has taken it out
+ * of b->inflight (b->lock held). */
+void bench_start_failed(bench *b, const kec_error *err);
+
+/* Writes s's reserved ids into its events, notes s->started_ns and starts the call; its
+ * callback then runs on a client thread. Returns KEC_OK, or the error with err filled (no
+ * callback then). b->lock not held. */
+int bench_start_call(slot *s, kec_error *err);
+
+/* The progress line on stderr, "\r"-rewritten (b->lock held). */
+void bench_progress(bench *b, uint64_t now, uint64_t *last_t, uint64_t *last_done);
+
+/* The open loop of --rate (bench_rate.c): schedules the calls, then waits for their answers
+ * (b->lock not held). */
+void bench_rate_run(bench *b);
+
+/* A call of s started by bench_rate_run ended (on a client thread). */
+void bench_rate_completed(slot *s, int rc, const kec_error *err);
 
 /* Milliseconds of ns, for reports. */
 double bench_ms(uint64_t ns);

@@ -41,6 +41,18 @@ static double interval(const bench *b)
     return end > b->t_measure ? (double)(end - b->t_measure) / 1e9 : 0;
 }
 
+/* --rate: measured calls started per second, from when the first was due to when the last
+ * started, plus one period (the last call's share): R when every call started on time. */
+static double sent_per_s(const bench *b)
+{
+    double secs;
+
+    if (b->sent == 0)
+        return 0;
+    secs = (double)(b->last_sent_ns - b->t_measure) / 1e9 + 1.0 / b->cfg->rate;
+    return (double)b->sent / secs;
+}
+
 void bench_report_text(const bench *b)
 {
     const config *cfg = b->cfg;
@@ -48,8 +60,14 @@ void bench_report_text(const bench *b)
     int i;
 
     printf("target       %s\n", kec_client_target(b->client));
-    printf("concurrency  %d calls in flight over %d connection%s\n", cfg->concurrency,
-           cfg->copts.channels, cfg->copts.channels == 1 ? "" : "s");
+    if (cfg->rate > 0)
+        printf("concurrency  open loop, at most %d in flight over %d connection%s (peak %d;"
+               " delayed by the in-flight cap: %" PRIu64 ")\n",
+               cfg->concurrency, cfg->copts.channels, cfg->copts.channels == 1 ? "" : "s",
+               b->max_inflight, b->delayed_by_cap);
+    else
+        printf("concurrency  %d calls in flight over %d connection%s\n", cfg->concurrency,
+               cfg->copts.channels, cfg->copts.channels == 1 ? "" : "s");
     if (cfg->batch > 0)
         printf("batch        %d events per DispatchBatch call\n", cfg->batch);
     else
@@ -81,6 +99,11 @@ void bench_report_text(const bench *b)
                (double)(b->hist.sum / (long double)b->hist.total) / 1e6);
     else
         printf("latency      no successful call measured\n");
+    if (cfg->rate > 0)
+        printf("rate         %.15g calls/s scheduled, %.1f calls/s sent, lag p50 %.3f ms p99 %.3f "
+               "ms max %.3f ms\n",
+               cfg->rate, sent_per_s(b), bench_ms(bench_hist_quantile(&b->lag, 0.50)),
+               bench_ms(bench_hist_quantile(&b->lag, 0.99)), bench_ms(b->lag.max));
     if (b->errors == 0) {
         printf("errors       none\n");
         return;
@@ -92,6 +115,24 @@ void bench_report_text(const bench *b)
                b->kinds[i].first);
     if (b->other_errors > 0)
         printf("  %-20s %10" PRIu64 "\n", "(other kinds)", b->other_errors);
+}
+
+/* The "rate" member of the JSON report, and its comma: null in closed-loop mode. */
+static void json_rate(const bench *b)
+{
+    if (b->cfg->rate <= 0) {
+        printf("\"rate\":null,");
+        return;
+    }
+    printf("\"rate\":{\"scheduled_per_s\":%.15g,\"sent_per_s\":%.1f,", b->cfg->rate, sent_per_s(b));
+    if (b->lag.total > 0)
+        printf("\"lag_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f},",
+               bench_ms(bench_hist_quantile(&b->lag, 0.50)),
+               bench_ms(bench_hist_quantile(&b->lag, 0.99)), bench_ms(b->lag.max));
+    else
+        printf("\"lag_ms\":null,");
+    printf("\"delayed_by_cap\":%" PRIu64 ",\"max_in_flight\":%d},", b->delayed_by_cap,
+           b->max_inflight);
 }
 
 void bench_report_json(const bench *b)
@@ -127,6 +168,7 @@ void bench_report_json(const bench *b)
             (double)(b->hist.sum / (long double)b->hist.total) / 1e6);
     else
         printf("\"latency_ms\":null,");
+    json_rate(b);
     printf("\"interrupted\":%s,\"unreachable\":%s,\"errors\":%" PRIu64 ",\"errors_by_status\":[",
            b->interrupted ? "true" : "false", b->unreachable ? "true" : "false", b->errors);
     for (i = 0; i < b->n_kinds; i++) {

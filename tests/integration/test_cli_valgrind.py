@@ -152,6 +152,15 @@ class CliValgrindTest(unittest.TestCase):
         self.assertClean(0, "bench", "--target", self.target, "--requests", "200",
                          "--concurrency", "8")
 
+    def test_bench_rate_frees_everything(self):
+        # the open loop, its cap reached (slots reused) and a warmup: calls due 10 us apart,
+        # at most 4 in flight
+        self.assertClean(0, "bench", "--target", self.target, "--rate", "100000",
+                         "--requests", "200", "--warmup", "0.0005", "--concurrency", "4")
+        self.assertClean(0, "bench", "--target", self.target, "--rate", "500", "--requests",
+                         "50", "--batch", "3", "--json-out")
+        self.assertClean(2, "bench", "--rate", "nan")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
