@@ -97,6 +97,7 @@ struct ke_store {
     pthread_cond_t acond;      /* the answer queue got work, or answer_stopping */
     ke_req *ahead, *atail;     /* committed (or failed) requests whose callbacks are due */
     int answer_stopping;       /* the writer is gone: answer what is queued, then end */
+    int answering;             /* the answerer runs callbacks it took off the queue */
     pthread_t answerer;        /* the thread that runs the callbacks, off the writer */
     sqlite3 *cdb;              /* the checkpointer's connection (store_checkpoint.c) */
     pthread_mutex_t ckpt_lock; /* guards ckpt_due and ckpt_stopping */

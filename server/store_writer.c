@@ -321,12 +321,30 @@ static void keep_answer(ke_answers *a, ke_req *r)
     a->tail = r;
 }
 
-/* Moves a's requests to the answer queue (one lock and one wake-up for the whole batch). */
+/* Moves a's requests to the answer queue (one lock and one wake-up for the whole batch).
+ * When nothing waits for the writer and the answerer has nothing left of earlier batches, the
+ * writer answers them itself: one thread wake-up less on a lone request's way, and the order
+ * stays the queue's. */
 static void hand_answers(ke_store *s, ke_answers *a)
 {
+    ke_req *r, *next;
+    int idle;
+
     if (a->head == NULL)
         return;
+    pthread_mutex_lock(&s->qlock);
+    idle = s->head == NULL;
+    pthread_mutex_unlock(&s->qlock);
     pthread_mutex_lock(&s->alock);
+    if (idle && s->ahead == NULL && !s->answering) {
+        pthread_mutex_unlock(&s->alock);
+        for (r = a->head; r != NULL; r = next) {
+            next = r->next;
+            complete(s, r, 0);
+        }
+        a->head = a->tail = NULL;
+        return;
+    }
     if (s->atail != NULL)
         s->atail->next = a->head;
     else
@@ -350,12 +368,14 @@ static void *answerer_main(void *arg)
         s->ahead = s->atail = NULL;
         if (r == NULL) /* stopping, and nothing left */
             break;
+        s->answering = 1;
         pthread_mutex_unlock(&s->alock);
         for (; r != NULL; r = next) {
             next = r->next;
             complete(s, r, 0);
         }
         pthread_mutex_lock(&s->alock);
+        s->answering = 0;
     }
     pthread_mutex_unlock(&s->alock);
     return NULL;
