@@ -1,0 +1,193 @@
+/* store_lookup.c -- the read side's duplicate check: a resent event's key looked up on a pool
+ * of read connections beside the writer (WAL), and its original pipelines loaded there. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+/* Read connections the pool opens at most; a lookup finding none idle answers "not found"
+ * (the writer then checks), so a burst never opens more. */
+#define LOOKUP_MAX_CONNS 16
+
+/* One read connection and its statements, used by one thread at a time. */
+typedef struct lookup_conn {
+    sqlite3 *db;              /* opened on the store's database, query_only */
+    sqlite3_stmt *find;       /* the key's range of pipelines */
+    sqlite3_stmt *range;      /* the pipelines of a range */
+    sqlite3_stmt *history;    /* a pipeline's status history (KE_STORE_HISTORY_SQL) */
+    struct lookup_conn *next; /* idle list */
+} lookup_conn;
+
+struct ke_store_lookups {
+    pthread_mutex_t lock; /* guards idle and n_open */
+    lookup_conn *idle;    /* connections not in use */
+    size_t n_open;        /* connections opened (idle or in use) */
+};
+
+static void conn_free(lookup_conn *c)
+{
+    if (c == NULL)
+        return;
+    sqlite3_finalize(c->find);
+    sqlite3_finalize(c->range);
+    sqlite3_finalize(c->history);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+/* Opens a read connection on s's database (never creating it) with its statements, or NULL.
+ * No busy wait: a read that would wait (a WAL recovery under way) fails, and the caller leaves
+ * the event to the writer. */
+static lookup_conn *conn_open(const ke_store *s)
+{
+    static const char *const sql[] = {
+        "SELECT first_seq, count FROM events WHERE source = ? AND id = ?",
+        "SELECT " PIPE_COLS " FROM pipelines WHERE seq >= ? AND seq < ? ORDER BY seq",
+        KE_STORE_HISTORY_SQL,
+    };
+    lookup_conn *c = calloc(1, sizeof *c);
+    sqlite3_stmt **at[3];
+    size_t i;
+
+    if (c == NULL)
+        return NULL;
+    at[0] = &c->find;
+    at[1] = &c->range;
+    at[2] = &c->history;
+    if (sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, s->vfs) !=
+            SQLITE_OK ||
+        ke_store_exec(c->db, "PRAGMA query_only = 1") != KE_OK)
+        goto fail;
+    sqlite3_extended_result_codes(c->db, 1);
+    for (i = 0; i < 3; i++)
+        if (sqlite3_prepare_v3(c->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, at[i], NULL) !=
+            SQLITE_OK)
+            goto fail;
+    return c;
+fail:
+    conn_free(c);
+    return NULL;
+}
+
+/* s's pool, made at first use (two threads racing: one pool wins, the other is freed). */
+static struct ke_store_lookups *pool_of(ke_store *s)
+{
+    struct ke_store_lookups *p = atomic_load_explicit(&s->lookups, memory_order_acquire), *none;
+
+    if (p != NULL)
+        return p;
+    p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    pthread_mutex_init(&p->lock, NULL);
+    none = NULL;
+    if (atomic_compare_exchange_strong_explicit(&s->lookups, &none, p, memory_order_acq_rel,
+                                                memory_order_acquire))
+        return p;
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+    return none;
+}
+
+/* An idle connection, or a new one while fewer than LOOKUP_MAX_CONNS are open; else NULL. */
+static lookup_conn *conn_take(const ke_store *s, struct ke_store_lookups *p)
+{
+    lookup_conn *c;
+
+    pthread_mutex_lock(&p->lock);
+    c = p->idle;
+    if (c != NULL) {
+        p->idle = c->next;
+        pthread_mutex_unlock(&p->lock);
+        return c;
+    }
+    if (p->n_open == LOOKUP_MAX_CONNS) {
+        pthread_mutex_unlock(&p->lock);
+        return NULL;
+    }
+    p->n_open++;
+    pthread_mutex_unlock(&p->lock);
+    c = conn_open(s); /* outside the lock: opening reads the schema */
+    if (c == NULL) {
+        pthread_mutex_lock(&p->lock);
+        p->n_open--;
+        pthread_mutex_unlock(&p->lock);
+    }
+    return c;
+}
+
+static void conn_give_back(struct ke_store_lookups *p, lookup_conn *c)
+{
+    pthread_mutex_lock(&p->lock);
+    c->next = p->idle;
+    p->idle = c;
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* Looks the key up on c. Returns 1 with the pipelines in *ps / *n when it is committed, 0 when
+ * it is not or the read failed. */
+static int read_key(lookup_conn *c, const char *source, const char *event_id, ke_pipeline **ps,
+                    size_t *n)
+{
+    sqlite3_int64 first, count;
+    int found = 0;
+
+    if (ke_store_bind_text(c->find, 1, source) != SQLITE_OK ||
+        ke_store_bind_text(c->find, 2, event_id) != SQLITE_OK)
+        goto out;
+    if (sqlite3_step(c->find) != SQLITE_ROW)
+        goto out;
+    first = sqlite3_column_int64(c->find, 0);
+    count = sqlite3_column_int64(c->find, 1);
+    if (count <= 0) {
+        found = 1; /* a key that started nothing: no pipelines to load */
+        goto out;
+    }
+    /* c->find is still running, so its read transaction is too: the range and the history
+     * read the snapshot the key was found in (SQLite ends an autocommit read transaction
+     * when its last statement is reset), and a retention sweep committing meanwhile cannot
+     * take the pipelines away between the key and its rows. */
+    sqlite3_bind_int64(c->range, 1, first);
+    sqlite3_bind_int64(c->range, 2, first + count);
+    found = ke_store_load_rows(c->history, c->range, (size_t)count, ps, n, NULL) == KE_OK;
+    sqlite3_reset(c->range);
+out:
+    sqlite3_reset(c->find);
+    sqlite3_clear_bindings(c->find);
+    return found;
+}
+
+int ke_store_find_accepted(ke_store *s, const char *source, const char *event_id, ke_pipeline **ps,
+                           size_t *n)
+{
+    struct ke_store_lookups *p = pool_of(s);
+    lookup_conn *c;
+    int found;
+
+    *ps = NULL;
+    *n = 0;
+    if (p == NULL)
+        return 0;
+    c = conn_take(s, p);
+    if (c == NULL)
+        return 0;
+    found = read_key(c, source, event_id, ps, n);
+    conn_give_back(p, c);
+    return found;
+}
+
+void ke_store_lookups_close(ke_store *s)
+{
+    struct ke_store_lookups *p = atomic_exchange(&s->lookups, NULL);
+    lookup_conn *c;
+
+    if (p == NULL)
+        return;
+    for (c = p->idle; c != NULL; c = p->idle) {
+        p->idle = c->next;
+        conn_free(c);
+    }
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
