@@ -93,9 +93,11 @@ int ke_store_insert(ke_store *s, const ke_pipeline *p, ke_error *err);
  * and *n receiving copies of the pipelines it started, as they are now, read in one snapshot
  * (the originals ke_store_accept_async answers a duplicate with; free with ke_pipelines_free).
  * Returns 0 (*ps NULL, *n 0) when the key is not committed -- or when the read could not be
- * made (no idle connection, out of memory, a read error): the caller then queues the event to
- * the writer, which looks the key up again inside its transaction, so a resend racing its
- * original's commit still gets the original pipelines. Callable from any thread. */
+ * made (no idle connection, out of memory, a read error), or without reading when the key was
+ * not asked about recently (the first time since the store opened, or since about 2^17 other
+ * keys: a read for every new event would cost more than it saves). The caller then queues the
+ * event to the writer, which looks the key up again inside its transaction, so a resend
+ * racing its original's commit still gets the original pipelines. Callable from any thread. */
 int ke_store_find_accepted(ke_store *s, const char *source, const char *event_id, ke_pipeline **ps,
                            size_t *n);
 

@@ -1,6 +1,7 @@
 /* store_lookup.c -- the read side's duplicate check: a resent event's key looked up on a pool
  * of read connections beside the writer (WAL), and its original pipelines loaded there. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,12 @@
 /* Read connections the pool opens at most; a lookup finding none idle answers "not found"
  * (the writer then checks), so a burst never opens more. */
 #define LOOKUP_MAX_CONNS 16
+
+/* The keys asked about recently: a direct-mapped table of 2^RECENT_BITS 64-bit key hashes
+ * (1 MiB, its pages resident as they are written). A new key takes its slot from whatever key
+ * had it, so the table forgets a key after about 2^RECENT_BITS other keys (13 s at 10,000 new
+ * events/s); forgetting one only sends its next resend to the writer. */
+#define RECENT_BITS 17
 
 /* One read connection and its statements, used by one thread at a time. */
 typedef struct lookup_conn {
@@ -20,10 +27,38 @@ typedef struct lookup_conn {
 } lookup_conn;
 
 struct ke_store_lookups {
-    pthread_mutex_t lock; /* guards idle and n_open */
-    lookup_conn *idle;    /* connections not in use */
-    size_t n_open;        /* connections opened (idle or in use) */
+    pthread_mutex_t lock;     /* guards idle and n_open */
+    lookup_conn *idle;        /* connections not in use */
+    size_t n_open;            /* connections opened (idle or in use) */
+    _Atomic uint64_t *recent; /* 2^RECENT_BITS key hashes (0: empty slot); lock-free hints */
 };
+
+/* The key's 64-bit FNV-1a hash (source, a NUL, the id: neither holds a NUL), never 0. */
+static uint64_t key_hash(const char *source, const char *event_id)
+{
+    uint64_t h = 14695981039346656037ull;
+    const unsigned char *c;
+
+    for (c = (const unsigned char *)source; *c != '\0'; c++)
+        h = (h ^ *c) * 1099511628211ull;
+    h *= 1099511628211ull; /* the NUL between them */
+    for (c = (const unsigned char *)event_id; *c != '\0'; c++)
+        h = (h ^ *c) * 1099511628211ull;
+    return h != 0 ? h : 1;
+}
+
+/* Whether the key was asked about recently; records it when it was not. Two threads racing on
+ * one slot may both see "not recent": each then leaves its event to the writer, which is right
+ * in any case. */
+static int recent_or_note(struct ke_store_lookups *p, uint64_t h)
+{
+    _Atomic uint64_t *slot = &p->recent[h >> (64 - RECENT_BITS)];
+
+    if (atomic_load_explicit(slot, memory_order_relaxed) == h)
+        return 1;
+    atomic_store_explicit(slot, h, memory_order_relaxed);
+    return 0;
+}
 
 static void conn_free(lookup_conn *c)
 {
@@ -78,14 +113,19 @@ static struct ke_store_lookups *pool_of(ke_store *s)
     if (p != NULL)
         return p;
     p = calloc(1, sizeof *p);
-    if (p == NULL)
+    if (p != NULL)
+        p->recent = calloc((size_t)1 << RECENT_BITS, sizeof *p->recent);
+    if (p == NULL || p->recent == NULL) {
+        free(p);
         return NULL;
+    }
     pthread_mutex_init(&p->lock, NULL);
     none = NULL;
     if (atomic_compare_exchange_strong_explicit(&s->lookups, &none, p, memory_order_acq_rel,
                                                 memory_order_acquire))
         return p;
     pthread_mutex_destroy(&p->lock);
+    free(p->recent);
     free(p);
     return none;
 }
@@ -167,8 +207,8 @@ int ke_store_find_accepted(ke_store *s, const char *source, const char *event_id
 
     *ps = NULL;
     *n = 0;
-    if (p == NULL)
-        return 0;
+    if (p == NULL || !recent_or_note(p, key_hash(source, event_id)))
+        return 0; /* most keys are new: no read for them, the writer checks anyway */
     c = conn_take(s, p);
     if (c == NULL)
         return 0;
@@ -189,5 +229,6 @@ void ke_store_lookups_close(ke_store *s)
         conn_free(c);
     }
     pthread_mutex_destroy(&p->lock);
+    free(p->recent);
     free(p);
 }
