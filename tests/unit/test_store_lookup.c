@@ -157,6 +157,9 @@ static void find_shows_the_current_state(void **state)
     make(&p, "a");
     accept(s, "example.com", "e1", &p, 1);
     assert_int_equal(ke_store_find_accepted(s, "example.com", "e1", &got, &n), 0);
+    assert_int_equal(ke_store_find_accepted(s, "example.com", "e1", &got, &n), 1);
+    assert_int_equal(got[0].n_status, 1);
+    ke_pipelines_free(got, n);
     ke_error_clear(&err);
     assert_int_equal(ke_store_claim(s, "test", &claimed, &found, &err), KE_OK);
     assert_int_equal(found, 1);
