@@ -137,6 +137,10 @@ static int scan_string(scan *sc)
         if (c < 0x20 && (c == 0 || !(sc->flags & KEC_JSON_RAW_CONTROLS)))
             return fail(sc, KEC_JSON_ESYNTAX, sc->i,
                         "control character 0x%02x in a string (it must be escaped)", c);
+        if (c < 0x80) { /* ASCII, most of any text: no sequence to check */
+            sc->i++;
+            continue;
+        }
         len = kec_utf8_seq(sc->s, sc->i, sc->n);
         if (len == 0)
             return fail(sc, KEC_JSON_ESYNTAX, sc->i, "invalid UTF-8 in a string");

@@ -94,7 +94,7 @@ static size_t unescape(const char *s, char *out, size_t *used)
  * as it does in cJSON. */
 static char *read_string(build *b)
 {
-    size_t from = b->i + 1, end = from, o = 0, used;
+    size_t from = b->i + 1, end = from, o = 0, used, run;
     char *out;
 
     while (b->s[end] != '"')
@@ -106,9 +106,13 @@ static char *read_string(build *b)
         if (b->s[b->i] == '\\') {
             o += unescape(b->s + b->i + 1, out + o, &used);
             b->i += 1 + used;
-        } else {
-            out[o++] = b->s[b->i++];
+            continue;
         }
+        for (run = b->i + 1; run < end && b->s[run] != '\\'; run++)
+            ;
+        memcpy(out + o, b->s + b->i, run - b->i); /* the bytes up to the next escape */
+        o += run - b->i;
+        b->i = run;
     }
     out[o] = '\0';
     b->i = end + 1;

@@ -129,6 +129,24 @@ static void on_accepted(void *ctx, int rc, const ke_error *err, ke_pipeline *ps,
     free(p);
 }
 
+/* A resend of an event already committed, answered from the read side on this thread (no
+ * building, no writer): returns 1 once cb has the original pipelines, duplicate = 1, as the
+ * writer would answer. 0 when dispatch is disabled (build_all says so) or the key is not
+ * known committed: the writer decides. */
+static int answer_duplicate(const ke_dispatcher *d, const ke_event *ev, ke_dispatch_cb cb,
+                            void *ctx)
+{
+    ke_dispatch_result res = {NULL, 0, 1};
+
+    if (d->router == NULL || d->store == NULL ||
+        !ke_store_find_accepted(d->store, ke_event_source(ev), ke_event_id(ev), &res.pipelines,
+                                &res.n))
+        return 0;
+    ke_metrics_outcome(d->metrics, KE_OK, res.n, 1);
+    cb(ctx, KE_OK, NULL, &res);
+    return 1;
+}
+
 void ke_dispatch_async(const ke_dispatcher *d, const ke_event *ev, const struct timespec *received,
                        ke_dispatch_cb cb, void *ctx)
 {
@@ -140,6 +158,8 @@ void ke_dispatch_async(const ke_dispatcher *d, const ke_event *ev, const struct 
     int rc;
 
     ke_error_clear(&err);
+    if (answer_duplicate(d, ev, cb, ctx))
+        return;
     rc = build_all(d, ev, received, &built, &n, &err);
     if (rc == KE_OK) {
         p = malloc(sizeof *p);

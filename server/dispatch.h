@@ -51,7 +51,9 @@ typedef void (*ke_dispatch_cb)(void *ctx, int rc, const ke_error *err, ke_dispat
 /* ke_dispatch without waiting: builds the pipelines now (ev may be freed on
  * return) and hands them to the store's writer; cb runs once after the
  * commit, from the writer thread -- or right away, from this thread, when
- * dispatch is disabled or building fails. */
+ * dispatch is disabled, building fails, or the event is a resend of one
+ * already committed (ke_store_find_accepted: cb gets the original pipelines,
+ * duplicate = 1, and nothing is built or queued). */
 void ke_dispatch_async(const ke_dispatcher *d, const ke_event *ev, const struct timespec *received,
                        ke_dispatch_cb cb, void *ctx);
 

@@ -669,6 +669,7 @@ void ke_store_close(ke_store *s)
         return;
     ke_store_writer_stop(s);
     ke_store_checkpointer_stop(s);
+    ke_store_lookups_close(s);
     sqlite3_finalize(s->st_find_event);
     sqlite3_finalize(s->st_ins_pipe);
     sqlite3_finalize(s->st_ins_status);

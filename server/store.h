@@ -87,6 +87,20 @@ int ke_store_accept(ke_store *s, const char *source, const char *event_id, const
                     size_t n, ke_pipeline **orig, size_t *n_orig, int *duplicate, ke_error *err);
 int ke_store_insert(ke_store *s, const ke_pipeline *p, ke_error *err);
 
+/* A resent event answered without the writer: looks the key (source, event_id) up on a read
+ * connection of a small pool beside the writer (WAL: it never waits for the writer, nor the
+ * writer for it). Returns 1 when an event with that key was accepted and committed, with *ps
+ * and *n receiving copies of the pipelines it started, as they are now, read in one snapshot
+ * (the originals ke_store_accept_async answers a duplicate with; free with ke_pipelines_free).
+ * Returns 0 (*ps NULL, *n 0) when the key is not committed -- or when the read could not be
+ * made (no idle connection, out of memory, a read error), or without reading when the key was
+ * not asked about recently (the first time since the store opened, or since about 2^17 other
+ * keys: a read for every new event would cost more than it saves). The caller then queues the
+ * event to the writer, which looks the key up again inside its transaction, so a resend
+ * racing its original's commit still gets the original pipelines. Callable from any thread. */
+int ke_store_find_accepted(ke_store *s, const char *source, const char *event_id, ke_pipeline **ps,
+                           size_t *n);
+
 /* Copies the pipeline with this id into *out (release with
  * ke_pipeline_release). Returns KE_OK, KE_ENOTFOUND or KE_ESTORE. */
 int ke_store_get(ke_store *s, const char *id, ke_pipeline *out, ke_error *err);
@@ -262,7 +276,8 @@ int ke_store_list_remote(ke_store *s, long long after_seq, size_t max, ke_remote
 void ke_remote_refs_free(ke_remote_ref *refs, size_t n);
 
 /* Stops the writer once the requests already queued are done (their
- * callbacks run) and closes the database; NULL is fine. */
+ * callbacks run) and closes the database; NULL is fine. No other call on s
+ * (ke_store_find_accepted included) may be running. */
 void ke_store_close(ke_store *s);
 
 #endif

@@ -130,6 +130,9 @@ struct ke_store {
     sqlite3_stmt *st_begin, *st_commit, *st_savepoint, *st_release,
         *st_rollback_to;                 /* the writer's transaction control, prepared */
     sqlite3_stmt *st_get, *st_history_r; /* the readers' (under rlock) */
+
+    /* The read side's duplicate checks (store_lookup.c): their connections, made at first use. */
+    _Atomic(struct ke_store_lookups *) lookups;
 };
 
 /* Options of ke_store_open_with; zero members mean ke_store_open's behaviour. */
@@ -158,6 +161,11 @@ void ke_store_dir_tighten(const ke_store *s);
 
 /* Releases the lock (the file stays: unlinking it would race with a starting server). */
 void ke_store_dir_close(ke_store *s);
+
+/* ---- the read side's duplicate check (store_lookup.c) */
+
+/* Closes the lookups' connections (ke_store_close; no lookup may be running). */
+void ke_store_lookups_close(ke_store *s);
 
 /* ---- the writer (store_writer.c) */
 

@@ -43,6 +43,8 @@ ke_unit_test(store_changes ke_server)
 ke_unit_test(store_ops ke_server)
 # Retention's store requests (--retain): what a sweep removes, chains, keys, the batch cap.
 ke_unit_test(store_prune ke_server)
+# The read side's duplicate check (server/store_lookup.c): committed keys only, many threads.
+ke_unit_test(store_lookup ke_server)
 # The log reader of StreamLogs (server/logs.c): tail, follow through the change feed.
 ke_unit_test(logs ke_server)
 ke_unit_test(dispatch ke_server)

@@ -12,9 +12,10 @@
 #   The server runs with --runner none (runs are recorded, never started, so the answers keep
 #   one size). Every request carries the SAME event id, so the server deduplicates: the first request
 #   creates one pipeline per matching route, and every other request takes the duplicate
-#   path (decode, validation, route matching, CloudEvents-JSON rendering and building the
-#   pipeline records still run; the store insert does not, and the answer is the original
-#   pipelines with duplicate: true).  With --no-match the configured route does not match
+#   path (decode and validation, then the key and its original pipelines are read on a read
+#   connection on the thread that decoded the call -- server/store_lookup.c; no JSON
+#   rendering, no building, no writer -- and the answer is the original pipelines with
+#   duplicate: true).  With --no-match the configured route does not match
 #   the event, so no pipeline is built and the answer is an empty DispatchResponse.
 #
 # How to read the output
@@ -258,7 +259,7 @@ fi
 if [ "$match" = yes ]; then
     echo "note: every request carries the same event id (bench-0001), so the server dedupes:" \
         "the first request created the pipeline and all others took the duplicate path" \
-        "(validation, matching, JSON rendering and building still run; the insert does not)."
+        "(decode, validation and a read of the originals; no rendering, building or writer)."
 else
     echo "note: matching off: the route does not match, so each request is decoded, validated" \
         "and matched, and answers an empty DispatchResponse; no pipeline is built (the event id is still" \
