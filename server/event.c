@@ -37,23 +37,26 @@ static long control_at(const char *s, size_t len, unsigned *cp)
     return -1;
 }
 
-/* Checks that a string attribute of the event is valid UTF-8 and free of control
- * characters; what names it ("attribute \"id\"", ...). Returns KE_OK or KE_EINVAL. */
-static int check_text(const char *s, const char *what, ke_error *err)
+/* Checks that string attribute name of the event is valid UTF-8 and free of control
+ * characters. Returns KE_OK or KE_EINVAL naming it (attribute "id", ...): the name is quoted
+ * only when there is an error to tell. */
+static int check_text(const char *s, const char *name, ke_error *err)
 {
     size_t len = strlen(s);
     long at = kec_utf8_invalid_at(s, len);
+    char q[KE_QUOTE_CAP];
     unsigned cp = 0;
 
     if (at >= 0)
-        return ke_error_set(err, KE_EINVAL, "%s: must be valid UTF-8 (invalid byte at offset %ld)",
-                            what, at);
+        return ke_error_set(err, KE_EINVAL,
+                            "attribute %s: must be valid UTF-8 (invalid byte at offset %ld)",
+                            ke_quote(q, name), at);
     at = control_at(s, len, &cp);
     if (at >= 0)
         return ke_error_set(err, KE_EINVAL,
-                            "%s: must not contain control characters (U+0000-U+001F, "
+                            "attribute %s: must not contain control characters (U+0000-U+001F, "
                             "U+007F-U+009F), found U+%04X at offset %ld",
-                            what, cp, at);
+                            ke_quote(q, name), cp, at);
     return KE_OK;
 }
 
@@ -178,31 +181,32 @@ bool ke_media_type_is_text(const char *s)
 }
 
 /* Checks s with uriparser (RFC 3986): a URI-reference, or an absolute URI (with a scheme)
- * when absolute is set. what names the attribute, rule says what it must be. Returns KE_OK,
+ * when absolute is set. name is the attribute's, rule says what it must be. Returns KE_OK,
  * KE_EINVAL naming the attribute, the rule and the offset, or KE_ENOMEM. */
-static int check_uri(const char *s, bool absolute, const char *what, const char *rule,
+static int check_uri(const char *s, bool absolute, const char *name, const char *rule,
                      ke_error *err)
 {
     const char *at = NULL;
-    char qv[KE_QUOTE_CAP];
+    char q[KE_QUOTE_CAP], qv[KE_QUOTE_CAP];
     UriUriA uri;
     int rc;
     bool has_scheme;
 
     rc = uriParseSingleUriA(&uri, s, &at);
     if (rc == URI_ERROR_MALLOC)
-        return ke_error_set(err, KE_ENOMEM, "out of memory checking %s", what);
+        return ke_error_set(err, KE_ENOMEM, "out of memory checking attribute %s",
+                            ke_quote(q, name));
     if (rc != URI_SUCCESS) {
         if (at == NULL || at < s)
             at = s;
-        return ke_error_set(err, KE_EINVAL, "%s: %s, got %s (invalid at offset %zu)", what, rule,
-                            ke_quote(qv, s), (size_t)(at - s));
+        return ke_error_set(err, KE_EINVAL, "attribute %s: %s, got %s (invalid at offset %zu)",
+                            ke_quote(q, name), rule, ke_quote(qv, s), (size_t)(at - s));
     }
     has_scheme = uri.scheme.first != NULL;
     uriFreeUriMembersA(&uri);
     if (absolute && !has_scheme)
-        return ke_error_set(err, KE_EINVAL, "%s: %s, got %s (no scheme)", what, rule,
-                            ke_quote(qv, s));
+        return ke_error_set(err, KE_EINVAL, "attribute %s: %s, got %s (no scheme)",
+                            ke_quote(q, name), rule, ke_quote(qv, s));
     return KE_OK;
 }
 
@@ -349,18 +353,16 @@ static int check_timestamp(const char *name, const pb_value *v, ke_error *err)
  * known ones in ev. Returns KE_OK or KE_EINVAL naming the attribute. */
 static int check_value(ke_event *ev, const char *name, const pb_value *v, ke_error *err)
 {
-    char q[KE_QUOTE_CAP], qv[KE_QUOTE_CAP];
-    char what[KE_QUOTE_CAP + 16];
+    char qv[KE_QUOTE_CAP];
     int rc;
 
-    snprintf(what, sizeof what, "attribute %s", ke_quote(q, name));
     switch (v->attr_case) { /* every string must be UTF-8, whatever its rule */
     case ATTR(CE_STRING):
     case ATTR(CE_URI):
     case ATTR(CE_URI_REF):
-        rc = check_text(v->ce_string, what, err);
+        rc = check_text(v->ce_string, name, err);
         if (rc == KE_OK && v->attr_case == ATTR(CE_URI_REF))
-            rc = check_uri(v->ce_uri_ref, false, what, RULE_CE_URI_REF, err);
+            rc = check_uri(v->ce_uri_ref, false, name, RULE_CE_URI_REF, err);
         if (rc != KE_OK)
             return rc;
         break;
@@ -395,7 +397,7 @@ static int check_value(ke_event *ev, const char *name, const pb_value *v, ke_err
                                 "attribute \"dataschema\": must be a ce_uri holding a non-empty "
                                 "absolute URI, got %s",
                                 value_kind(v));
-        rc = check_uri(v->ce_uri, true, what, RULE_DATASCHEMA, err);
+        rc = check_uri(v->ce_uri, true, name, RULE_DATASCHEMA, err);
         if (rc != KE_OK)
             return rc;
         ev->dataschema = v->ce_uri;
@@ -409,7 +411,7 @@ static int check_value(ke_event *ev, const char *name, const pb_value *v, ke_err
             return rc;
         ev->time = v;
     } else if (v->attr_case == ATTR(CE_URI)) {
-        return check_uri(v->ce_uri, true, what, RULE_CE_URI, err);
+        return check_uri(v->ce_uri, true, name, RULE_CE_URI, err);
     } else if (v->attr_case == ATTR(CE_TIMESTAMP)) {
         return check_timestamp(name, v, err);
     }
@@ -458,15 +460,13 @@ static int entry_cmp(const void *a, const void *b)
 /* Checks one required attribute: present (non-empty) and UTF-8. */
 static int check_required(const char *name, const char *value, ke_error *err)
 {
-    char what[64];
     int rc;
 
     if (value == NULL || value[0] == '\0')
         return ke_error_set(err, KE_EINVAL, "required attribute \"%s\" is missing or empty", name);
-    snprintf(what, sizeof what, "attribute \"%s\"", name);
-    rc = check_text(value, what, err);
+    rc = check_text(value, name, err);
     if (rc == KE_OK && strcmp(name, "source") == 0)
-        rc = check_uri(value, false, what, RULE_URI_REF, err);
+        rc = check_uri(value, false, name, RULE_URI_REF, err);
     return rc;
 }
 
