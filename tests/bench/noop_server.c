@@ -1,7 +1,10 @@
 /* noop_server.c -- benchmark reference (not a test): the least a grpc core C API server can do
- * per unary call. It accepts every call on any method (unregistered), receives the request
- * message, and answers an empty message with status OK; kedro-eventd's Dispatch is compared
- * with it (tests/bench/compare.sh). Like kedro-eventd, one completion-queue thread per CPU.
+ * per unary call. It accepts every call on any method, receives the request message, and
+ * answers an empty message with status OK; kedro-eventd's Dispatch is compared with it
+ * (tests/bench/compare.sh). Like kedro-eventd, one completion-queue thread per CPU, and the
+ * method compared registered with its message read before the call is handed over (as
+ * kedro-eventd registers its methods: one batch less per call than an unregistered call);
+ * every other method is accepted unregistered, its message read by a batch of its own.
  *
  *   noop_server [--listen ADDR] [--threads N]     (default 127.0.0.1:0, the number of CPUs)
  *
@@ -19,33 +22,47 @@
 #include <unistd.h>
 
 #define MAX_THREADS 64
-#define DEPTH 64 /* calls requested in advance per queue */
+#define DEPTH 64      /* registered calls requested in advance per queue */
+#define DEPTH_OTHER 4 /* unregistered ones */
+#define METHOD "/kedro.events.v1.EventService/Dispatch"
+
+enum { REQUESTED_OTHER, REQUESTED, RECEIVING, ANSWERING };
 
 /* One call, from its request to its close. */
 typedef struct call {
     grpc_completion_queue *cq;  /* its queue (calls are re-requested on it) */
     grpc_call *call;            /* the call, once it arrived */
     grpc_call_details details;  /* method and host (unregistered calls) */
+    gpr_timespec deadline;      /* the call's deadline (registered calls) */
     grpc_metadata_array md;     /* the request's metadata */
     grpc_byte_buffer *request;  /* the request message */
     grpc_byte_buffer *response; /* the empty answer */
     int cancelled;              /* RECV_CLOSE_ON_SERVER's out-parameter */
-    int step;                   /* 0 requested, 1 receiving, 2 answering */
+    int step;                   /* REQUESTED... ANSWERING */
 } call;
 
 static grpc_server *server;
+static void *method; /* METHOD, registered */
 
-/* Asks grpc core for one more call on cq; the call struct is freed when it is over. */
-static void request(grpc_completion_queue *cq)
+/* Asks grpc core for one more call on cq, of METHOD (registered) or of any other; the call
+ * struct is freed when the call is over. */
+static void request(grpc_completion_queue *cq, int registered)
 {
     call *c = calloc(1, sizeof *c);
+    grpc_call_error e;
 
     if (c == NULL)
         abort();
     c->cq = cq;
+    c->step = registered ? REQUESTED : REQUESTED_OTHER;
     grpc_call_details_init(&c->details);
     grpc_metadata_array_init(&c->md);
-    if (grpc_server_request_call(server, &c->call, &c->details, &c->md, cq, cq, c) != GRPC_CALL_OK)
+    if (registered)
+        e = grpc_server_request_registered_call(server, method, &c->call, &c->deadline, &c->md,
+                                                &c->request, cq, cq, c);
+    else
+        e = grpc_server_request_call(server, &c->call, &c->details, &c->md, cq, cq, c);
+    if (e != GRPC_CALL_OK)
         abort();
 }
 
@@ -62,30 +79,44 @@ static void call_free(call *c)
     free(c);
 }
 
-/* Moves c one step on: arrived → receive the message → answer empty, OK → free. */
-static void advance(call *c, int ok)
+/* Answers c: an empty message, status OK, and the close. */
+static int answer(call *c)
 {
     grpc_op ops[4];
 
     memset(ops, 0, sizeof ops);
-    if (c->step == 0 && ok) {
-        request(c->cq);
-        c->step = 1;
-        ops[0].op = GRPC_OP_RECV_MESSAGE;
-        ops[0].data.recv_message.recv_message = &c->request;
-        if (grpc_call_start_batch(c->call, ops, 1, c, NULL) == GRPC_CALL_OK)
+    c->step = ANSWERING;
+    c->response = grpc_raw_byte_buffer_create(NULL, 0);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = c->response;
+    ops[2].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[2].data.send_status_from_server.status = GRPC_STATUS_OK;
+    ops[3].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    ops[3].data.recv_close_on_server.cancelled = &c->cancelled;
+    return grpc_call_start_batch(c->call, ops, 4, c, NULL) == GRPC_CALL_OK;
+}
+
+/* Moves c one step on: arrived (with its message when registered) → [receive the message] →
+ * answer → free. */
+static void advance(call *c, int ok)
+{
+    grpc_op op;
+
+    if (ok && c->step == REQUESTED) {
+        request(c->cq, 1);
+        if (answer(c))
             return;
-    } else if (c->step == 1 && ok) {
-        c->step = 2;
-        c->response = grpc_raw_byte_buffer_create(NULL, 0);
-        ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-        ops[1].op = GRPC_OP_SEND_MESSAGE;
-        ops[1].data.send_message.send_message = c->response;
-        ops[2].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-        ops[2].data.send_status_from_server.status = GRPC_STATUS_OK;
-        ops[3].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-        ops[3].data.recv_close_on_server.cancelled = &c->cancelled;
-        if (grpc_call_start_batch(c->call, ops, 4, c, NULL) == GRPC_CALL_OK)
+    } else if (ok && c->step == REQUESTED_OTHER) {
+        request(c->cq, 0);
+        c->step = RECEIVING;
+        memset(&op, 0, sizeof op);
+        op.op = GRPC_OP_RECV_MESSAGE;
+        op.data.recv_message.recv_message = &c->request;
+        if (grpc_call_start_batch(c->call, &op, 1, c, NULL) == GRPC_CALL_OK)
+            return;
+    } else if (ok && c->step == RECEIVING) {
+        if (answer(c))
             return;
     }
     call_free(c); /* answered, cancelled, or the server is shutting down */
@@ -140,6 +171,8 @@ int main(int argc, char **argv)
 
     grpc_init();
     server = grpc_server_create(&args, NULL);
+    method = grpc_server_register_method(server, METHOD, NULL,
+                                         GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
     for (i = 0; i < nthreads; i++) {
         cqs[i] = grpc_completion_queue_create_for_next(NULL);
         grpc_server_register_completion_queue(server, cqs[i], NULL);
@@ -154,7 +187,9 @@ int main(int argc, char **argv)
     grpc_server_start(server);
     for (i = 0; i < nthreads; i++) {
         for (j = 0; j < DEPTH; j++)
-            request(cqs[i]);
+            request(cqs[i], 1);
+        for (j = 0; j < DEPTH_OTHER; j++)
+            request(cqs[i], 0);
         pthread_create(&threads[i], NULL, worker, cqs[i]);
     }
     colon = strrchr(listen, ':');
