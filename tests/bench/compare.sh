@@ -7,7 +7,7 @@
 #
 # Usage: tests/bench/compare.sh [--quick | --smoke] [--keep] [--no-build]
 #   (default)   load runs of 8 s, latency over 9 s, 2,000 runs, a 1,000,000-run backlog
-#               (about 4 minutes here; filling the backlog takes about a minute)
+#               (about 3 minutes here; filling the backlog takes about a minute)
 #   --quick     2 s runs, latency over 3 s, 500 runs, a 100,000-run backlog (under a minute)
 #   --smoke     1 s runs, tiny counts: only checks that every line gets a figure
 #   --keep      keep the work directory (servers' output, every tool's report)
