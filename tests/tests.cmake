@@ -131,6 +131,15 @@ if(KE_FUZZ)
   ke_fuzz_target(graphql_answer ke_graphql)
 endif()
 
-# Benchmarks (built, never run as tests): tests/bench/durable.sh drives them.
+# Benchmarks (built, never run as tests): tests/bench/durable.sh and compare.sh drive them.
 add_executable(bench_store ${CMAKE_SOURCE_DIR}/tests/bench/bench_store.c)
 target_link_libraries(bench_store PRIVATE ke_server)
+# The reference server of compare.sh: grpc core answering every call empty, OK.
+add_executable(noop_server ${CMAKE_SOURCE_DIR}/tests/bench/noop_server.c)
+target_link_libraries(noop_server PRIVATE PkgConfig::GRPC Threads::Threads)
+# The disk's fdatasync latency after small appends (compare.sh's latency reference).
+add_executable(fsync_probe ${CMAKE_SOURCE_DIR}/tests/bench/fsync_probe.c)
+# compare.sh --smoke: every line of its table gets a figure (no speed asserted; about 30 s).
+add_test(NAME bench_compare_smoke COMMAND ${CMAKE_SOURCE_DIR}/tests/bench/compare_smoke.sh)
+set_tests_properties(bench_compare_smoke PROPERTIES ENVIRONMENT "${KE_TEST_ENV}"
+                     SKIP_RETURN_CODE 77 TIMEOUT 180)
