@@ -13,7 +13,9 @@
 int kec_media_type_is_json(const char *s);
 
 /* p as kedro-graphql's pipeline dict (see kec_pipeline_to_json), as a new cJSON object the
- * caller frees with cJSON_Delete (the text read back); NULL when out of memory. */
+ * caller frees with cJSON_Delete: the text read back with kec_json_parse, for looking at its
+ * members (the tests); NULL when out of memory, or when a string of p is not UTF-8 (which the
+ * text keeps as it is and the strict reader refuses). */
 cJSON *kec_pipeline_json(const kec_pipeline *p);
 
 /* JSON text being written (pipeline_json.c): zero it to begin. Out of memory frees the text

@@ -354,7 +354,8 @@ cJSON *kec_pipeline_json(const kec_pipeline *p)
     if (text == NULL)
         return NULL;
     len = strlen(text);
-    /* what put_pipeline wrote nests at most KEC_JSON_MAX_DEPTH: only memory can fail here */
+    /* what put_pipeline wrote nests at most KEC_JSON_MAX_DEPTH: memory, or a string of p that
+     * is not UTF-8, can fail here */
     if (kec_json_parse(text, len, KEC_JSON_MAX_DEPTH, 0, &doc, NULL) != KEC_JSON_OK)
         doc = NULL;
     free(text);
