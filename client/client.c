@@ -3,7 +3,9 @@
  *
  * Every call is one grpc_call_start_batch of the six unary operations with the call itself as
  * the tag, so each call produces exactly one completion; the in-flight list lets
- * kec_client_free cancel what is left and wait until every callback has returned. */
+ * kec_client_free cancel what is left and wait until every callback has returned. A unary
+ * call's batch starts outside the client's lock (it may write to the socket there), so
+ * kec_client_free first waits for the calls being started. */
 #include <errno.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
@@ -57,11 +59,12 @@ struct kec_client {
     grpc_completion_queue *cq;                   /* every call's completion */
     pthread_t thread;                            /* serves cq */
     int thread_started;                          /* thread must be joined */
-    pthread_mutex_t lock;                        /* guards calls, closing */
+    pthread_mutex_t lock;                        /* guards calls, starting, closing, auth */
     pthread_cond_t idle;                         /* signalled when calls empties */
     call *calls;                                 /* in flight, a doubly linked list */
     kec_live *streams;                           /* streaming calls not over yet */
     int running;                                 /* callbacks running now */
+    int starting;                                /* unary calls listed, batch not yet started */
     int closing;                                 /* kec_client_free has begun: start nothing */
     grpc_metadata auth;                          /* authorization: Bearer <token>, when */
     size_t n_md;                                 /* 1 with a token, else 0 */
@@ -89,16 +92,23 @@ int kec_call_on_client_thread(const kec_client *c)
     return current_client == c;
 }
 
-/* Takes k out of the in-flight list and counts its callback as running. */
-static void unlink_call(kec_client *c, call *k)
+/* Takes k out of the in-flight list (lock held). */
+static void remove_call(kec_client *c, call *k)
 {
-    pthread_mutex_lock(&c->lock);
     if (k->prev != NULL)
         k->prev->next = k->next;
     else
         c->calls = k->next;
     if (k->next != NULL)
         k->next->prev = k->prev;
+    k->prev = k->next = NULL;
+}
+
+/* Takes k out of the in-flight list and counts its callback as running. */
+static void unlink_call(kec_client *c, call *k)
+{
+    pthread_mutex_lock(&c->lock);
+    remove_call(c, k);
     c->running++;
     pthread_mutex_unlock(&c->lock);
 }
@@ -189,6 +199,8 @@ int kec_call_start(kec_client *c, kec_method method, uint8_t *req, size_t len, k
     unsigned ch;
     gpr_timespec deadline;
     grpc_call_error e;
+    grpc_metadata auth;
+    size_t n_md;
 
     if (k == NULL) {
         free(req);
@@ -231,23 +243,35 @@ int kec_call_start(kec_client *c, kec_method method, uint8_t *req, size_t len, k
         free(k);
         return kec_error_set(err, KEC_EINVAL, "the client is closing");
     }
-    ops[0].data.send_initial_metadata.count = c->n_md;
-    ops[0].data.send_initial_metadata.metadata = c->n_md > 0 ? &c->auth : NULL;
-    k->gc = grpc_channel_create_registered_call(c->channels[ch], NULL, GRPC_PROPAGATE_DEFAULTS,
-                                                c->cq, c->registered[ch][method], deadline, NULL);
+    /* a reference of its own to the token, which kec_client_set_token may swap meanwhile */
+    n_md = c->n_md;
+    if (n_md > 0) {
+        auth.key = c->auth.key;
+        auth.value = grpc_slice_ref(c->auth.value);
+    }
     k->next = c->calls;
     if (c->calls != NULL)
         c->calls->prev = k;
     c->calls = k;
-    /* under the lock, so kec_client_free's cancel cannot meet a call not yet started */
-    e = grpc_call_start_batch(k->gc, ops, 6, k, NULL);
-    if (e != GRPC_CALL_OK) {
-        c->calls = k->next;
-        if (k->next != NULL)
-            k->next->prev = NULL;
-        if (c->calls == NULL && c->streams == NULL)
-            pthread_cond_broadcast(&c->idle);
-    }
+    c->starting++; /* kec_client_free waits for it before cancelling what is listed */
+    pthread_mutex_unlock(&c->lock);
+    /* Outside the lock: starting the batch may write the request to the socket at once, and
+     * callers on other threads (and the completions) need not wait for that. */
+    ops[0].data.send_initial_metadata.count = n_md;
+    ops[0].data.send_initial_metadata.metadata = n_md > 0 ? &auth : NULL;
+    k->gc = grpc_channel_create_registered_call(c->channels[ch], NULL, GRPC_PROPAGATE_DEFAULTS,
+                                                c->cq, c->registered[ch][method], deadline, NULL);
+    e = grpc_call_start_batch(k->gc, ops, 6, k, NULL); /* grpc refs the metadata it sends */
+    if (n_md > 0)
+        grpc_slice_unref(auth.value);
+    /* from here, when started, k belongs to finish (it may be freed already) */
+    pthread_mutex_lock(&c->lock);
+    if (e != GRPC_CALL_OK)
+        remove_call(c, k);
+    c->starting--;
+    if ((c->starting == 0 && c->closing) ||
+        (e != GRPC_CALL_OK && c->calls == NULL && c->streams == NULL && c->running == 0))
+        pthread_cond_broadcast(&c->idle);
     pthread_mutex_unlock(&c->lock);
     if (e != GRPC_CALL_OK) {
         grpc_call_unref(k->gc);
@@ -553,6 +577,8 @@ void kec_client_free(kec_client *c)
         return;
     pthread_mutex_lock(&c->lock);
     c->closing = 1;
+    while (c->starting > 0) /* every listed call has its batch started: it can be cancelled */
+        pthread_cond_wait(&c->idle, &c->lock);
     for (k = c->calls; k != NULL; k = k->next)
         grpc_call_cancel(k->gc, NULL);
     for (l = c->streams; l != NULL; l = l->next)

@@ -1,63 +1,183 @@
 /* pipeline_json.c -- pipelines and dispatch results as JSON shaped like kedro-graphql's
- * pipeline dict, for the CLI's --json output and the HTTP shim's answers. */
+ * pipeline dict, for the CLI's --json output and the HTTP shim's answers.
+ *
+ * The dict is written straight into text (kec_json_out), byte for byte what
+ * cJSON_PrintUnformatted prints for the same members: building a cJSON tree of some sixty
+ * nodes, printing and freeing it cost the shim more per request than the rest of its answer. */
 #include "kedroevents.h"
 
 #include "internal.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Adds name = s to obj, or null when s is NULL or "" (an absent value); 0 when out of memory. */
-static int add_text_or_null(cJSON *obj, const char *name, const char *s)
+/* ---- the text ---- */
+
+/* Makes room for n more bytes (and a NUL); 0 when out of memory (o marked failed). */
+static int reserve(kec_json_out *o, size_t n)
 {
+    size_t cap;
+    char *t;
+
+    if (o->failed)
+        return 0;
+    if (n < o->cap - o->len)
+        return 1;
+    cap = o->cap > 0 ? o->cap : 1024;
+    while (cap - o->len <= n) {
+        if (cap > SIZE_MAX / 2)
+            goto fail;
+        cap *= 2;
+    }
+    if ((t = realloc(o->text, cap)) == NULL)
+        goto fail;
+    o->text = t;
+    o->cap = cap;
+    return 1;
+fail:
+    free(o->text);
+    memset(o, 0, sizeof *o);
+    o->failed = 1;
+    return 0;
+}
+
+void kec_json_out_raw(kec_json_out *o, const char *s, size_t n)
+{
+    if (!reserve(o, n))
+        return;
+    memcpy(o->text + o->len, s, n);
+    o->len += n;
+    o->text[o->len] = '\0';
+}
+
+/* A literal: its length known at compile time. */
+#define RAW(o, lit) kec_json_out_raw((o), (lit), sizeof(lit) - 1)
+
+char *kec_json_out_take(kec_json_out *o, size_t *len)
+{
+    char *t = o->failed ? NULL : o->text;
+
+    if (t == NULL && !o->failed && (t = calloc(1, 1)) == NULL)
+        o->len = 0;
+    if (len != NULL)
+        *len = t != NULL ? o->len : 0;
+    memset(o, 0, sizeof *o);
+    return t;
+}
+
+/* s as a JSON string, escaped as cJSON prints it: \" \\ \b \f \n \r \t, \u00XX for the other
+ * control characters, every other byte as it is. */
+static void put_string(kec_json_out *o, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s), i;
+    char *w;
+
+    if (!reserve(o, n * 6 + 2))
+        return;
+    w = o->text + o->len;
+    *w++ = '"';
+    for (i = 0; i < n; i++) {
+        unsigned char c = p[i];
+
+        if (c >= 32 && c != '"' && c != '\\') {
+            *w++ = (char)c;
+            continue;
+        }
+        *w++ = '\\';
+        switch (c) {
+        case '"':
+        case '\\':
+            *w++ = (char)c;
+            break;
+        case '\b':
+            *w++ = 'b';
+            break;
+        case '\f':
+            *w++ = 'f';
+            break;
+        case '\n':
+            *w++ = 'n';
+            break;
+        case '\r':
+            *w++ = 'r';
+            break;
+        case '\t':
+            *w++ = 't';
+            break;
+        default:
+            memcpy(w, "u00", 3);
+            w[3] = hex[c >> 4];
+            w[4] = hex[c & 15];
+            w += 5;
+        }
+    }
+    *w++ = '"';
+    *w = '\0';
+    o->len = (size_t)(w - o->text);
+}
+
+/* "name": (with the comma before it unless it opens its object). */
+static void put_key(kec_json_out *o, const char *name, int first)
+{
+    if (!first)
+        RAW(o, ",");
+    put_string(o, name);
+    RAW(o, ":");
+}
+
+/* name: s, or null when s is NULL or "" (an absent value). */
+static void put_text_or_null(kec_json_out *o, const char *name, const char *s)
+{
+    put_key(o, name, 0);
     if (s == NULL || s[0] == '\0')
-        return cJSON_AddNullToObject(obj, name) != NULL;
-    return cJSON_AddStringToObject(obj, name, s) != NULL;
+        RAW(o, "null");
+    else
+        put_string(o, s);
 }
 
-/* Adds name = s to obj, "" for NULL (a parameter's or tag's empty value is a value). */
-static int add_text(cJSON *obj, const char *name, const char *s)
+/* name: s, "" for NULL (a parameter's or tag's empty value is a value). */
+static void put_text(kec_json_out *o, const char *name, const char *s, int first)
 {
-    return cJSON_AddStringToObject(obj, name, s != NULL ? s : "") != NULL;
+    put_key(o, name, first);
+    put_string(o, s != NULL ? s : "");
 }
 
-/* Adds name = t as RFC 3339, or null when t is unset; 0 when out of memory. */
-static int add_time(cJSON *obj, const char *name, kec_time t)
+/* name: t as RFC 3339, or null when t is unset. */
+static void put_time(kec_json_out *o, const char *name, kec_time t)
 {
     char buf[KEC_TIME_TEXT_MAX];
 
+    put_key(o, name, 0);
     if (!t.set)
-        return cJSON_AddNullToObject(obj, name) != NULL;
-    return cJSON_AddStringToObject(obj, name, kec_time_format(t, buf)) != NULL;
+        RAW(o, "null");
+    else
+        put_string(o, kec_time_format(t, buf));
 }
 
-/* Adds name = v, or null when has is 0; 0 when out of memory. */
-static int add_int(cJSON *obj, const char *name, int has, int v)
+/* name: v, or null when has is 0. */
+static void put_int(kec_json_out *o, const char *name, int has, int v)
 {
+    char buf[16];
+
+    put_key(o, name, 0);
     if (!has)
-        return cJSON_AddNullToObject(obj, name) != NULL;
-    return cJSON_AddNumberToObject(obj, name, v) != NULL;
+        RAW(o, "null");
+    else
+        kec_json_out_raw(o, buf, (size_t)snprintf(buf, sizeof buf, "%d", v));
 }
 
-/* Appends item (taken) to the array arr; 0 when item is NULL or out of memory. */
-static int append(cJSON *arr, cJSON *item)
-{
-    if (item == NULL)
-        return 0;
-    if (!cJSON_AddItemToArray(arr, item)) {
-        cJSON_Delete(item);
-        return 0;
-    }
-    return 1;
-}
+/* ---- kedro-graphql's own values ---- */
 
 /* kedro-graphql's keys whose values only it has: ours are null (data_catalog []) and, for a
  * forwarded run, its own from kedro_graphql_json take their place. */
 static const char *const remote_pipeline_keys[] = {
     "data_catalog",    "describe",         "nodes",
     "project_version", "pipeline_version", "kedro_graphql_version"};
-/* In the dict's order; status_json and kec_pipeline_json add them in slices of these tables
+/* In the dict's order; status_json and put_pipeline write them in slices of these tables
  * between the keys we have values for. */
 static const char *const remote_status_keys[] = {
     "session",      "filtered_nodes", "task_id",        "task_name",  "task_args",  "task_kwargs",
@@ -71,166 +191,194 @@ static const char *const remote_status_keys[] = {
  * KEC_JSON_ENVELOPE_DEPTH, as every reader of ours accepts. */
 #define STATUS_ENTRY_DEPTH 2
 
-/* Adds a null for each of the n keys to obj; 0 when out of memory. */
-static int add_nulls(cJSON *obj, const char *const *keys, size_t n)
+/* The values kedro-graphql reported, json (a JSON object's text, nesting at most max_depth),
+ * as a tree in *out (NULL when there are none: NULL, "", text that does not parse or nests
+ * deeper, JSON that is not an object; a forwarded run's answer never fails on what
+ * kedro-graphql stored). 0 only when out of memory. */
+static int read_remote(const char *json, int max_depth, cJSON **out)
 {
-    size_t i;
+    int rc;
 
-    for (i = 0; i < n; i++)
-        if (cJSON_AddNullToObject(obj, keys[i]) == NULL)
-            return 0;
+    *out = NULL;
+    if (json == NULL || json[0] == '\0')
+        return 1;
+    rc = kec_json_parse(json, strlen(json), max_depth, 0, out, NULL);
+    if (rc == KEC_JSON_ENOMEM)
+        return 0;
+    if (rc != KEC_JSON_OK || !cJSON_IsObject(*out)) {
+        cJSON_Delete(*out);
+        *out = NULL;
+    }
     return 1;
 }
 
-/* Puts the values kedro-graphql reported, json (a JSON object's text, nesting at most
- * max_depth), in place of the members of obj named by keys; keys json lacks, or has as null,
- * keep obj's value. NULL, "", text that does not parse or nests deeper, and JSON that is not an
- * object change nothing: a forwarded run's answer never fails on what kedro-graphql stored.
- * Returns 0 only when out of memory. */
-static int merge_remote(cJSON *obj, const char *json, int max_depth, const char *const *keys,
-                        size_t n)
+/* The n keys, each with remote's value for it when remote has one that is not null (its
+ * first member of that name), else ours, the literal fallback. */
+static void put_remote(kec_json_out *o, const cJSON *remote, const char *const *keys, size_t n,
+                       const char *fallback)
 {
-    cJSON *remote = NULL, *v;
+    const cJSON *v;
+    char *text;
     size_t i;
-    int rc, ok = 1;
 
-    if (json == NULL || json[0] == '\0')
-        return 1;
-    rc = kec_json_parse(json, strlen(json), max_depth, 0, &remote, NULL);
-    if (rc == KEC_JSON_ENOMEM)
-        return 0;
-    if (rc != KEC_JSON_OK || !cJSON_IsObject(remote)) {
-        cJSON_Delete(remote);
-        return 1;
-    }
-    for (i = 0; ok && i < n; i++) {
-        v = cJSON_DetachItemFromObjectCaseSensitive(remote, keys[i]);
+    for (i = 0; i < n; i++) {
+        put_key(o, keys[i], 0);
+        v = remote != NULL ? cJSON_GetObjectItemCaseSensitive(remote, keys[i]) : NULL;
         if (v == NULL || cJSON_IsNull(v)) {
-            cJSON_Delete(v);
+            kec_json_out_raw(o, fallback, strlen(fallback));
             continue;
         }
-        /* the replacement takes the place (and position) of obj's member */
-        if (!cJSON_ReplaceItemInObjectCaseSensitive(obj, keys[i], v)) {
-            cJSON_Delete(v);
-            ok = 0;
+        if ((text = cJSON_PrintUnformatted(v)) == NULL) {
+            reserve(o, SIZE_MAX); /* marks o failed */
+            return;
         }
+        kec_json_out_raw(o, text, strlen(text));
+        cJSON_free(text);
     }
-    cJSON_Delete(remote);
-    return ok;
 }
+
+/* ---- the dict ---- */
 
 /* One status entry: kedro-graphql's keys in its order (state, session, runner, filtered_nodes,
  * started_at, finished_at, task_id, ..., task_result), then ours (changed_at, exit_code, signal,
- * error, log_path); NULL when out of memory. */
-static cJSON *status_json(const kec_status *s)
+ * error, log_path). */
+static void put_status(kec_json_out *o, const kec_status *s)
 {
-    cJSON *o = cJSON_CreateObject();
+    cJSON *remote;
 
-    if (o == NULL || cJSON_AddStringToObject(o, "state", kec_state_name(s->state)) == NULL ||
-        !add_nulls(o, &remote_status_keys[0], 1) || !add_text_or_null(o, "runner", s->runner) ||
-        !add_nulls(o, &remote_status_keys[1], 1) || !add_time(o, "started_at", s->started_at) ||
-        !add_time(o, "finished_at", s->finished_at) ||
-        !add_nulls(o, &remote_status_keys[2], N_REMOTE_STATUS_KEYS - 2) ||
-        !add_time(o, "changed_at", s->changed_at) ||
-        !add_int(o, "exit_code", s->has_exit_code, s->exit_code) ||
-        !add_int(o, "signal", s->has_signal, s->signal) ||
-        !add_text_or_null(o, "error", s->error) || !add_text_or_null(o, "log_path", s->log_path) ||
-        !merge_remote(o, s->kedro_graphql_json, KEC_JSON_MAX_DEPTH - STATUS_ENTRY_DEPTH,
-                      remote_status_keys, N_REMOTE_STATUS_KEYS)) {
-        cJSON_Delete(o);
-        return NULL;
+    if (!read_remote(s->kedro_graphql_json, KEC_JSON_MAX_DEPTH - STATUS_ENTRY_DEPTH, &remote)) {
+        reserve(o, SIZE_MAX);
+        return;
     }
-    return o;
+    put_text(o, "state", kec_state_name(s->state), 1);
+    put_remote(o, remote, &remote_status_keys[0], 1, "null");
+    put_text_or_null(o, "runner", s->runner);
+    put_remote(o, remote, &remote_status_keys[1], 1, "null");
+    put_time(o, "started_at", s->started_at);
+    put_time(o, "finished_at", s->finished_at);
+    put_remote(o, remote, &remote_status_keys[2], N_REMOTE_STATUS_KEYS - 2, "null");
+    put_time(o, "changed_at", s->changed_at);
+    put_int(o, "exit_code", s->has_exit_code, s->exit_code);
+    put_int(o, "signal", s->has_signal, s->signal);
+    put_text_or_null(o, "error", s->error);
+    put_text_or_null(o, "log_path", s->log_path);
+    cJSON_Delete(remote);
 }
 
-/* Adds p's parameters [{name, value, type}] to o; 0 when out of memory. */
-static int add_params(cJSON *o, const kec_pipeline *p)
+/* p's parameters [{name, value, type}], status history [{state, ...}] and tags [{key, value}]. */
+static void put_lists(kec_json_out *o, const kec_pipeline *p)
 {
-    cJSON *arr = cJSON_AddArrayToObject(o, "parameters"), *item;
     size_t i;
 
-    for (i = 0; arr != NULL && i < p->n_params; i++) {
-        item = cJSON_CreateObject();
-        if (!append(arr, item) || !add_text(item, "name", p->params[i].name) ||
-            !add_text(item, "value", p->params[i].value) ||
-            !add_text(item, "type", p->params[i].type))
-            return 0;
+    put_key(o, "parameters", 0);
+    RAW(o, "[");
+    for (i = 0; i < p->n_params; i++) {
+        if (i > 0)
+            RAW(o, ",");
+        RAW(o, "{");
+        put_text(o, "name", p->params[i].name, 1);
+        put_text(o, "value", p->params[i].value, 0);
+        put_text(o, "type", p->params[i].type, 0);
+        RAW(o, "}");
     }
-    return arr != NULL;
+    RAW(o, "]");
+    put_key(o, "status", 0);
+    RAW(o, "[");
+    for (i = 0; i < p->n_status; i++) {
+        if (i > 0)
+            RAW(o, ",");
+        RAW(o, "{");
+        put_status(o, &p->status[i]);
+        RAW(o, "}");
+    }
+    RAW(o, "]");
+    put_key(o, "tags", 0);
+    RAW(o, "[");
+    for (i = 0; i < p->n_tags; i++) {
+        if (i > 0)
+            RAW(o, ",");
+        RAW(o, "{");
+        put_text(o, "key", p->tags[i].key, 1);
+        put_text(o, "value", p->tags[i].value, 0);
+        RAW(o, "}");
+    }
+    RAW(o, "]");
 }
 
-/* Adds p's status history [{state, ...}] to o; 0 when out of memory. */
-static int add_status(cJSON *o, const kec_pipeline *p)
+/* p's dict: kedro-graphql's keys in the order of its /event/ answer, then ours. */
+static void put_pipeline(kec_json_out *o, const kec_pipeline *p)
 {
-    cJSON *arr = cJSON_AddArrayToObject(o, "status");
-    size_t i;
+    cJSON *remote;
 
-    for (i = 0; arr != NULL && i < p->n_status; i++)
-        if (!append(arr, status_json(&p->status[i])))
-            return 0;
-    return arr != NULL;
+    if (!read_remote(p->kedro_graphql_json, KEC_JSON_MAX_DEPTH, &remote)) {
+        reserve(o, SIZE_MAX);
+        return;
+    }
+    RAW(o, "{");
+    put_key(o, "id", 1);
+    if (p->id == NULL || p->id[0] == '\0')
+        RAW(o, "null");
+    else
+        put_string(o, p->id);
+    put_text_or_null(o, "name", p->name);
+    put_remote(o, remote, &remote_pipeline_keys[0], 1, "[]");
+    put_remote(o, remote, &remote_pipeline_keys[1], 2, "null");
+    put_lists(o, p);
+    put_time(o, "created_at", p->created_at);
+    put_text_or_null(o, "parent", p->parent);
+    put_remote(o, remote, &remote_pipeline_keys[3], N_REMOTE_PIPELINE_KEYS - 3, "null");
+    put_text_or_null(o, "kedro_graphql_id", p->kedro_graphql_id);
+    RAW(o, "}");
+    cJSON_Delete(remote);
 }
 
-/* Adds p's tags [{key, value}] to o; 0 when out of memory. */
-static int add_tags(cJSON *o, const kec_pipeline *p)
+void kec_json_out_pipelines(kec_json_out *o, const kec_pipeline *p, size_t count)
 {
-    cJSON *arr = cJSON_AddArrayToObject(o, "tags"), *item;
     size_t i;
 
-    for (i = 0; arr != NULL && i < p->n_tags; i++) {
-        item = cJSON_CreateObject();
-        if (!append(arr, item) || !add_text(item, "key", p->tags[i].key) ||
-            !add_text(item, "value", p->tags[i].value))
-            return 0;
+    RAW(o, "[");
+    for (i = 0; i < count; i++) {
+        if (i > 0)
+            RAW(o, ",");
+        put_pipeline(o, &p[i]);
     }
-    return arr != NULL;
+    RAW(o, "]");
 }
 
 cJSON *kec_pipeline_json(const kec_pipeline *p)
 {
-    cJSON *o = cJSON_CreateObject();
+    size_t len;
+    char *text = kec_pipeline_to_json(p);
+    cJSON *doc = NULL;
 
-    /* kedro-graphql's keys in the order of its /event/ answer, then ours */
-    if (o == NULL || !add_text_or_null(o, "id", p->id) || !add_text_or_null(o, "name", p->name) ||
-        cJSON_AddArrayToObject(o, "data_catalog") == NULL ||
-        !add_nulls(o, &remote_pipeline_keys[1], 2) || !add_params(o, p) || !add_status(o, p) ||
-        !add_tags(o, p) || !add_time(o, "created_at", p->created_at) ||
-        !add_text_or_null(o, "parent", p->parent) ||
-        !add_nulls(o, &remote_pipeline_keys[3], N_REMOTE_PIPELINE_KEYS - 3) ||
-        !add_text_or_null(o, "kedro_graphql_id", p->kedro_graphql_id) ||
-        !merge_remote(o, p->kedro_graphql_json, KEC_JSON_MAX_DEPTH, remote_pipeline_keys,
-                      N_REMOTE_PIPELINE_KEYS)) {
-        cJSON_Delete(o);
+    if (text == NULL)
         return NULL;
-    }
-    return o;
+    len = strlen(text);
+    /* what put_pipeline wrote nests at most KEC_JSON_MAX_DEPTH: memory, or a string of p that
+     * is not UTF-8, can fail here */
+    if (kec_json_parse(text, len, KEC_JSON_MAX_DEPTH, 0, &doc, NULL) != KEC_JSON_OK)
+        doc = NULL;
+    free(text);
+    return doc;
 }
 
 char *kec_pipeline_to_json(const kec_pipeline *p)
 {
-    cJSON *o = kec_pipeline_json(p);
-    char *text = o != NULL ? kec_json_print(o) : NULL;
+    kec_json_out o = {0};
 
-    cJSON_Delete(o);
-    return text;
+    put_pipeline(&o, p);
+    return kec_json_out_take(&o, NULL);
 }
 
 char *kec_dispatch_result_to_json(const kec_dispatch_result *r)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON *list = o != NULL ? cJSON_AddArrayToObject(o, "pipelines") : NULL;
-    char *text = NULL;
-    size_t i;
+    kec_json_out o = {0};
 
-    if (list == NULL)
-        goto out;
-    for (i = 0; i < r->count; i++)
-        if (!append(list, kec_pipeline_json(&r->pipelines[i])))
-            goto out;
-    if (cJSON_AddBoolToObject(o, "duplicate", r->duplicate != 0) == NULL)
-        goto out;
-    text = kec_json_print(o);
-out:
-    cJSON_Delete(o);
-    return text;
+    RAW(&o, "{\"pipelines\":");
+    kec_json_out_pipelines(&o, r->pipelines, r->count);
+    if (r->duplicate)
+        RAW(&o, ",\"duplicate\":true}");
+    else
+        RAW(&o, ",\"duplicate\":false}");
+    return kec_json_out_take(&o, NULL);
 }

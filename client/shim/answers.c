@@ -15,7 +15,7 @@ void kes_answer_release(kes_answer *a)
 {
     size_t i;
 
-    cJSON_free(a->body);
+    free(a->body);
     for (i = 0; i < a->n_headers; i++)
         free(a->headers[i].value);
     memset(a, 0, sizeof *a);
@@ -23,7 +23,7 @@ void kes_answer_release(kes_answer *a)
 
 void kes_answer_free_body(void *body)
 {
-    cJSON_free(body);
+    free(body);
 }
 
 void kes_answer_header(kes_answer *a, const char *name, const char *value)
@@ -36,17 +36,32 @@ void kes_answer_header(kes_answer *a, const char *name, const char *value)
     a->headers[a->n_headers++].value = v;
 }
 
+/* Sets status and the body text (taken, len bytes); a NULL text answers 500 out of memory. */
+static void set_text(kes_answer *a, int status, char *text, size_t len)
+{
+    free(a->body);
+    a->body = text;
+    a->len = text != NULL ? len : 0;
+    a->status = text != NULL ? status : 500;
+}
+
 /* Sets status and the body of doc (taken: deleted here); a NULL doc, or one that cannot be
  * printed, answers 500 out of memory. */
 static void set_body(kes_answer *a, int status, cJSON *doc)
 {
-    char *text = doc != NULL ? cJSON_PrintUnformatted(doc) : NULL;
+    char *text = doc != NULL ? kec_json_print(doc) : NULL;
 
     cJSON_Delete(doc);
-    cJSON_free(a->body);
-    a->body = text;
-    a->len = text != NULL ? strlen(text) : 0;
-    a->status = text != NULL ? status : 500;
+    set_text(a, status, text, text != NULL ? strlen(text) : 0);
+}
+
+/* Sets status and the body of the text o holds (taken). */
+static void set_out(kes_answer *a, int status, kec_json_out *o)
+{
+    size_t len;
+    char *text = kec_json_out_take(o, &len);
+
+    set_text(a, status, text, len);
 }
 
 /* s (len bytes) with each byte that is not part of well-formed UTF-8 replaced by U+FFFD, as
@@ -195,50 +210,35 @@ void kes_answer_call_error(kes_answer *a, int rc, const kec_error *err, int conn
         kes_answer_header(a, "Retry-After", KES_RETRY_AFTER_S);
 }
 
-/* [pipeline dicts] of count pipelines; NULL when out of memory. */
-static cJSON *pipelines_json(const kec_pipeline *p, size_t count)
-{
-    cJSON *arr = cJSON_CreateArray(), *item;
-    size_t i;
-
-    for (i = 0; arr != NULL && i < count; i++) {
-        item = kec_pipeline_json(&p[i]);
-        if (item == NULL || !cJSON_AddItemToArray(arr, item)) {
-            cJSON_Delete(item);
-            cJSON_Delete(arr);
-            return NULL;
-        }
-    }
-    return arr;
-}
-
 void kes_answer_dispatch(kes_answer *a, const kec_dispatch_result *r)
 {
-    set_body(a, 200, pipelines_json(r->pipelines, r->count));
+    kec_json_out o = {0};
+
+    kec_json_out_pipelines(&o, r->pipelines, r->count);
+    set_out(a, 200, &o);
     if (a->status == 200 && r->duplicate)
         kes_answer_header(a, "X-Duplicate", "true");
 }
 
 void kes_answer_batch(kes_answer *a, const kec_dispatch_result *r, size_t count)
 {
-    cJSON *arr = cJSON_CreateArray(), *item;
+    kec_json_out o = {0};
     char *dup = malloc(count * 7 + 1);
     size_t i, n = 0;
     int any = 0;
 
-    for (i = 0; arr != NULL && i < count; i++) {
-        item = pipelines_json(r[i].pipelines, r[i].count);
-        if (item == NULL || !cJSON_AddItemToArray(arr, item)) {
-            cJSON_Delete(item);
-            cJSON_Delete(arr);
-            arr = NULL;
-        }
+    kec_json_out_raw(&o, "[", 1);
+    for (i = 0; i < count; i++) {
+        if (i > 0)
+            kec_json_out_raw(&o, ",", 1);
+        kec_json_out_pipelines(&o, r[i].pipelines, r[i].count);
         if (dup != NULL)
             n += (size_t)sprintf(dup + n, "%s%s", i > 0 ? ", " : "",
                                  r[i].duplicate ? "true" : "false");
         any |= r[i].duplicate;
     }
-    set_body(a, 200, arr);
+    kec_json_out_raw(&o, "]", 1);
+    set_out(a, 200, &o);
     if (a->status == 200 && any && dup != NULL)
         kes_answer_header(a, "X-Duplicate", dup);
     free(dup);
@@ -246,12 +246,17 @@ void kes_answer_batch(kes_answer *a, const kec_dispatch_result *r, size_t count)
 
 void kes_answer_pipeline(kes_answer *a, int status, const kec_pipeline *p)
 {
-    set_body(a, status, kec_pipeline_json(p));
+    char *text = kec_pipeline_to_json(p);
+
+    set_text(a, status, text, text != NULL ? strlen(text) : 0);
 }
 
 void kes_answer_page(kes_answer *a, const kec_pipeline_page *page)
 {
-    set_body(a, 200, pipelines_json(page->pipelines, page->count));
+    kec_json_out o = {0};
+
+    kec_json_out_pipelines(&o, page->pipelines, page->count);
+    set_out(a, 200, &o);
     if (a->status == 200 && page->next_page_token != NULL && page->next_page_token[0] != '\0')
         kes_answer_header(a, "X-Next-Page-Token", page->next_page_token);
 }

@@ -87,13 +87,9 @@ typedef struct request {
     int early;                   /* r->answer (404, 405) is sent on the next call (no body) */
     double start;                /* when its headers arrived (kec_metrics_mono) */
     kes_list_args args;          /* R_LIST: the query (borrowed from MHD) */
-    int batch;                   /* R_EVENT: a DispatchBatch */
     int rc;                      /* R_EVENT: how the call ended (KEC_OK or an error) */
     kec_error err;               /* R_EVENT: its error */
     int connected;               /* R_EVENT: UNAVAILABLE while the channel was up */
-    kec_dispatch_result one;     /* R_EVENT: a Dispatch's result */
-    kec_dispatch_result *many;   /* R_EVENT: a DispatchBatch's n results */
-    size_t n;                    /* count of many */
     kes_answer answer;           /* what will be answered */
     kes_log_req *logs;           /* R_LOGS: its stream, once begun */
 } request;
@@ -158,13 +154,17 @@ static void note_error(request *r, int rc, const kec_error *err)
         r->connected = kec_client_connected(r->h->client, 1);
 }
 
+/* A result is answered here, on the thread that decoded it, and released at once: its two
+ * dozen allocations freed by the thread that made them, not by an HTTP thread (frees across
+ * threads contend for malloc's arena lock). The HTTP thread gets the answer's text. */
 static void on_dispatched(void *ctx, int rc, const kec_error *err, kec_dispatch_result *result)
 {
     request *r = ctx;
 
     if (rc == KEC_OK) {
-        r->one = *result;
-        memset(result, 0, sizeof *result);
+        r->rc = KEC_OK;
+        kes_answer_dispatch(&r->answer, result);
+        kec_dispatch_result_release(result);
     } else {
         note_error(r, rc, err);
     }
@@ -177,8 +177,9 @@ static void on_batch(void *ctx, int rc, const kec_error *err, kec_dispatch_resul
     request *r = ctx;
 
     if (rc == KEC_OK) {
-        r->many = results;
-        r->n = count;
+        r->rc = KEC_OK;
+        kes_answer_batch(&r->answer, results, count);
+        kec_dispatch_results_free(results, count);
     } else {
         note_error(r, rc, err);
     }
@@ -299,7 +300,6 @@ static enum MHD_Result start_event(request *r)
         kes_events_release(&evs);
         return send_answer(r);
     }
-    r->batch = evs.batch;
     r->waiting = 1;
     MHD_suspend_connection(r->conn);
     /* from here the callback may run (and resume) at any moment: r is its until then */
@@ -368,13 +368,9 @@ static enum MHD_Result finish(request *r)
     r->waiting = 0;
     if (r->route != R_EVENT)
         return send_answer(r);
-    if (r->rc != KEC_OK)
+    if (r->rc != KEC_OK) /* a result was answered by its callback */
         kes_answer_call_error(&r->answer, r->rc, &r->err, r->connected,
                               kec_client_target(h->client));
-    else if (r->batch)
-        kes_answer_batch(&r->answer, r->many, r->n);
-    else
-        kes_answer_dispatch(&r->answer, &r->one);
     log_outcome(r);
     return send_answer(r);
 }
@@ -669,8 +665,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     kes_logs_release(r->logs);
     free(r->id);
     free(r->body);
-    kec_dispatch_result_release(&r->one);
-    kec_dispatch_results_free(r->many, r->n);
     kes_answer_release(&r->answer);
     free(r);
     *con_cls = NULL;

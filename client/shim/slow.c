@@ -44,6 +44,7 @@ struct kes_slow {
     list idle;            /* P_IDLE connections, by deadline */
     unsigned long cut;    /* connections cut so far */
     int stop;             /* kes_slow_free was called */
+    struct timespec look; /* when the watcher looks again (zero: it has not slept yet) */
 };
 
 static list *list_of(kes_slow *s, phase p)
@@ -69,11 +70,15 @@ static void unlink_conn(kes_slow_conn *c)
     c->prev = c->next = NULL;
 }
 
+static int before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec <= b->tv_nsec);
+}
+
 /* Moves c to phase p, due ms from now for a timed phase (lock held). */
 static void enter(kes_slow_conn *c, phase p, unsigned ms)
 {
     list *l;
-    int was_empty;
 
     unlink_conn(c);
     c->phase = p;
@@ -87,20 +92,17 @@ static void enter(kes_slow_conn *c, phase p, unsigned ms)
         c->due.tv_sec++;
         c->due.tv_nsec -= 1000000000L;
     }
-    was_empty = l->head == NULL;
     c->prev = l->tail;
     if (l->tail != NULL)
         l->tail->next = c;
     else
         l->head = c;
     l->tail = c;
-    if (was_empty)
-        pthread_cond_signal(&c->s->wake); /* the watcher may be sleeping without a deadline */
-}
-
-static int before(const struct timespec *a, const struct timespec *b)
-{
-    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec <= b->tv_nsec);
+    /* Woken only when it would look too late: a busy server moves connections between
+     * phases several times a request, and a wake-up each time cost more than the request's
+     * own work. A deadline at or after the watcher's next look is seen then. */
+    if (c->s->look.tv_sec != 0 && !before(&c->s->look, &c->due))
+        pthread_cond_signal(&c->s->wake);
 }
 
 /* Cuts the connections of l due by now; leaves the next deadline in *next (when earlier). */
@@ -130,6 +132,7 @@ static void *watch(void *arg)
         next.tv_sec += 3600;
         cut_due(s, &s->reading, &now, &next);
         cut_due(s, &s->idle, &now, &next);
+        s->look = next;
         pthread_cond_timedwait(&s->wake, &s->lock, &next);
     }
     pthread_mutex_unlock(&s->lock);

@@ -336,6 +336,49 @@ static void pipeline_json_bounds_kedro_graphql_nesting_so_its_documents_read_bac
     free(deeper);
 }
 
+/* The dict is written as text, not printed by cJSON: every string must come out escaped
+ * exactly as cJSON_PrintUnformatted escapes it, and read back to the same bytes. */
+static void pipeline_json_escapes_strings_as_cjson_prints_them(void **state)
+{
+    static const char *const texts[] = {"",
+                                        "plain",
+                                        "q\"uote\\back/slash",
+                                        "ctl\x01\x1f\x7f\b\f\n\r\t end",
+                                        "utf8 \xe2\x82\xac\xf0\x9f\x98\x80 \xe2\x80\xa8",
+                                        "{\"a\":[1,2.5,\"$\"]}"};
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        kec_param param = {"event", (char *)texts[i], "string"};
+        kec_tag tag = {(char *)texts[i], "v"};
+        kec_pipeline p = {.id = "p-1",
+                          .name = (char *)texts[i],
+                          .parent = "",
+                          .params = &param,
+                          .n_params = 1,
+                          .tags = &tag,
+                          .n_tags = 1};
+        char *s = kec_pipeline_to_json(&p), *again;
+        cJSON *back = NULL;
+
+        assert_non_null(s);
+        assert_int_equal(kec_json_parse(s, strlen(s), KEC_JSON_MAX_DEPTH, 0, &back, NULL),
+                         KEC_JSON_OK);
+        again = kec_json_print(back);
+        assert_string_equal(again, s);
+        assert_string_equal(
+            cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(back, "parameters"), 0),
+                "value")
+                ->valuestring,
+            texts[i]);
+        free(again);
+        cJSON_Delete(back);
+        free(s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +388,7 @@ int main(void)
         cmocka_unit_test(pipeline_json_puts_kedro_graphql_values_in_place_of_the_nulls),
         cmocka_unit_test(pipeline_json_ignores_kedro_graphql_json_that_is_not_an_object),
         cmocka_unit_test(pipeline_json_bounds_kedro_graphql_nesting_so_its_documents_read_back),
+        cmocka_unit_test(pipeline_json_escapes_strings_as_cjson_prints_them),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
