@@ -5,7 +5,7 @@
 # Errors, base64, RFC 3339 and small text helpers: part of the library, and linked by the
 # server too (ke_event), so both print instants and base64 the same way.
 add_library(kec_text OBJECT client/errors.c client/text.c client/time.c client/json_check.c
-            client/json_parse.c client/tokens.c client/files.c)
+            client/json_parse.c client/json_out.c client/tokens.c client/files.c)
 set_target_properties(kec_text PROPERTIES POSITION_INDEPENDENT_CODE ON C_VISIBILITY_PRESET hidden)
 target_include_directories(kec_text PUBLIC ${CMAKE_SOURCE_DIR}/client/include ${CMAKE_SOURCE_DIR}/client)
 target_link_libraries(kec_text PUBLIC PkgConfig::CJSON Threads::Threads)

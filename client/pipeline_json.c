@@ -13,119 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the text ---- */
-
-/* Makes room for n more bytes (and a NUL); 0 when out of memory (o marked failed). */
-static int reserve(kec_json_out *o, size_t n)
-{
-    size_t cap;
-    char *t;
-
-    if (o->failed)
-        return 0;
-    if (n < o->cap - o->len)
-        return 1;
-    cap = o->cap > 0 ? o->cap : 1024;
-    while (cap - o->len <= n) {
-        if (cap > SIZE_MAX / 2)
-            goto fail;
-        cap *= 2;
-    }
-    if ((t = realloc(o->text, cap)) == NULL)
-        goto fail;
-    o->text = t;
-    o->cap = cap;
-    return 1;
-fail:
-    free(o->text);
-    memset(o, 0, sizeof *o);
-    o->failed = 1;
-    return 0;
-}
-
-void kec_json_out_raw(kec_json_out *o, const char *s, size_t n)
-{
-    if (!reserve(o, n))
-        return;
-    memcpy(o->text + o->len, s, n);
-    o->len += n;
-    o->text[o->len] = '\0';
-}
-
 /* A literal: its length known at compile time. */
-#define RAW(o, lit) kec_json_out_raw((o), (lit), sizeof(lit) - 1)
-
-char *kec_json_out_take(kec_json_out *o, size_t *len)
-{
-    char *t = o->failed ? NULL : o->text;
-
-    if (t == NULL && !o->failed && (t = calloc(1, 1)) == NULL)
-        o->len = 0;
-    if (len != NULL)
-        *len = t != NULL ? o->len : 0;
-    memset(o, 0, sizeof *o);
-    return t;
-}
-
-/* s as a JSON string, escaped as cJSON prints it: \" \\ \b \f \n \r \t, \u00XX for the other
- * control characters, every other byte as it is. */
-static void put_string(kec_json_out *o, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s), i;
-    char *w;
-
-    if (!reserve(o, n * 6 + 2))
-        return;
-    w = o->text + o->len;
-    *w++ = '"';
-    for (i = 0; i < n; i++) {
-        unsigned char c = p[i];
-
-        if (c >= 32 && c != '"' && c != '\\') {
-            *w++ = (char)c;
-            continue;
-        }
-        *w++ = '\\';
-        switch (c) {
-        case '"':
-        case '\\':
-            *w++ = (char)c;
-            break;
-        case '\b':
-            *w++ = 'b';
-            break;
-        case '\f':
-            *w++ = 'f';
-            break;
-        case '\n':
-            *w++ = 'n';
-            break;
-        case '\r':
-            *w++ = 'r';
-            break;
-        case '\t':
-            *w++ = 't';
-            break;
-        default:
-            memcpy(w, "u00", 3);
-            w[3] = hex[c >> 4];
-            w[4] = hex[c & 15];
-            w += 5;
-        }
-    }
-    *w++ = '"';
-    *w = '\0';
-    o->len = (size_t)(w - o->text);
-}
+#define RAW(o, lit) KEC_JSON_OUT_LIT(o, lit)
 
 /* "name": (with the comma before it unless it opens its object). */
 static void put_key(kec_json_out *o, const char *name, int first)
 {
     if (!first)
         RAW(o, ",");
-    put_string(o, name);
+    kec_json_out_string(o, name);
     RAW(o, ":");
 }
 
@@ -136,14 +32,14 @@ static void put_text_or_null(kec_json_out *o, const char *name, const char *s)
     if (s == NULL || s[0] == '\0')
         RAW(o, "null");
     else
-        put_string(o, s);
+        kec_json_out_string(o, s);
 }
 
 /* name: s, "" for NULL (a parameter's or tag's empty value is a value). */
 static void put_text(kec_json_out *o, const char *name, const char *s, int first)
 {
     put_key(o, name, first);
-    put_string(o, s != NULL ? s : "");
+    kec_json_out_string(o, s != NULL ? s : "");
 }
 
 /* name: t as RFC 3339, or null when t is unset. */
@@ -155,7 +51,7 @@ static void put_time(kec_json_out *o, const char *name, kec_time t)
     if (!t.set)
         RAW(o, "null");
     else
-        put_string(o, kec_time_format(t, buf));
+        kec_json_out_string(o, kec_time_format(t, buf));
 }
 
 /* name: v, or null when has is 0. */
@@ -229,7 +125,7 @@ static void put_remote(kec_json_out *o, const cJSON *remote, const char *const *
             continue;
         }
         if ((text = cJSON_PrintUnformatted(v)) == NULL) {
-            reserve(o, SIZE_MAX); /* marks o failed */
+            kec_json_out_fail(o);
             return;
         }
         kec_json_out_raw(o, text, strlen(text));
@@ -247,7 +143,7 @@ static void put_status(kec_json_out *o, const kec_status *s)
     cJSON *remote;
 
     if (!read_remote(s->kedro_graphql_json, KEC_JSON_MAX_DEPTH - STATUS_ENTRY_DEPTH, &remote)) {
-        reserve(o, SIZE_MAX);
+        kec_json_out_fail(o);
         return;
     }
     put_text(o, "state", kec_state_name(s->state), 1);
@@ -311,7 +207,7 @@ static void put_pipeline(kec_json_out *o, const kec_pipeline *p)
     cJSON *remote;
 
     if (!read_remote(p->kedro_graphql_json, KEC_JSON_MAX_DEPTH, &remote)) {
-        reserve(o, SIZE_MAX);
+        kec_json_out_fail(o);
         return;
     }
     RAW(o, "{");
@@ -319,7 +215,7 @@ static void put_pipeline(kec_json_out *o, const kec_pipeline *p)
     if (p->id == NULL || p->id[0] == '\0')
         RAW(o, "null");
     else
-        put_string(o, p->id);
+        kec_json_out_string(o, p->id);
     put_text_or_null(o, "name", p->name);
     put_remote(o, remote, &remote_pipeline_keys[0], 1, "[]");
     put_remote(o, remote, &remote_pipeline_keys[1], 2, "null");

@@ -402,6 +402,14 @@ static int check_cap(ke_store *s, ke_req *r)
                         s->path, size, cap);
 }
 
+int ke_store_past_cap(ke_store *s)
+{
+    ke_req r;
+
+    memset(&r, 0, sizeof r);
+    return check_cap(s, &r) != KE_OK;
+}
+
 int ke_store_exec_req(ke_store *s, ke_req *r)
 {
     int rc;
@@ -409,7 +417,7 @@ int ke_store_exec_req(ke_store *s, ke_req *r)
     switch (r->kind) {
     case KE_REQ_ACCEPT:
         rc = do_accept(s, r);
-        return rc == KE_OK && !r->duplicate ? check_cap(s, r) : rc;
+        return rc == KE_OK && !r->duplicate && !s->cap_deferred ? check_cap(s, r) : rc;
     case KE_REQ_INSERT:
         rc = do_insert(s, r);
         return rc == KE_OK ? check_cap(s, r) : rc;

@@ -98,6 +98,8 @@ struct ke_store {
     ke_req *ahead, *atail;     /* committed (or failed) requests whose callbacks are due */
     int answer_stopping;       /* the writer is gone: answer what is queued, then end */
     int answering;             /* the answerer runs callbacks it took off the queue */
+    int cap_deferred;          /* the writer's savepoint-free run: accepts skip the size cap check,
+                                  which runs once before COMMIT */
     pthread_t answerer;        /* the thread that runs the callbacks, off the writer */
     sqlite3 *cdb;              /* the checkpointer's connection (store_checkpoint.c) */
     pthread_mutex_t ckpt_lock; /* guards ckpt_due and ckpt_stopping */
@@ -187,6 +189,10 @@ void ke_store_hold(ke_store *s, int hold);
 /* Runs request r's SQL inside the writer's transaction (store.c). Returns KE_OK or a KE_E*
  * code; r->err may name a request-level error (KE_ENOTFOUND). */
 int ke_store_exec_req(ke_store *s, ke_req *r);
+
+/* 1 when the database, with what the transaction wrote so far, is past --max-store-bytes (or
+ * its size cannot be read); 0 under the cap or without one. */
+int ke_store_past_cap(ke_store *s);
 
 /* Queues r (sync: no callback) and waits until the writer finished it. Returns r->rc, with err
  * set from r->err when it is not KE_OK. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kec_json_out.h"
 #include "kec_text.h" /* kec_json_parse */
 #include "store_internal.h"
 
@@ -70,28 +71,28 @@ int ke_store_db_error(ke_error *err, sqlite3 *db, const char *path, const char *
 char *ke_store_lists_json(const ke_pipeline *p, int tags)
 {
     size_t n = tags ? p->n_tags : p->n_params, i;
-    cJSON *a = cJSON_CreateArray(), *row;
-    char *out = NULL;
+    kec_json_out o = {0};
 
-    for (i = 0; a != NULL && i < n; i++) {
-        row = cJSON_CreateArray();
-        if (row == NULL || !cJSON_AddItemToArray(a, row))
-            goto out;
+    KEC_JSON_OUT_LIT(&o, "[");
+    for (i = 0; i < n; i++) {
+        if (i > 0)
+            KEC_JSON_OUT_LIT(&o, ",");
+        KEC_JSON_OUT_LIT(&o, "[");
         if (tags) {
-            cJSON_AddItemToArray(row, cJSON_CreateString(p->tags[i].key));
-            cJSON_AddItemToArray(row, cJSON_CreateString(p->tags[i].value));
+            kec_json_out_string(&o, p->tags[i].key);
+            KEC_JSON_OUT_LIT(&o, ",");
+            kec_json_out_string(&o, p->tags[i].value);
         } else {
-            cJSON_AddItemToArray(row, cJSON_CreateString(p->params[i].name));
-            cJSON_AddItemToArray(row, cJSON_CreateString(p->params[i].value));
-            cJSON_AddItemToArray(row,
-                                 cJSON_CreateString(p->params[i].type ? p->params[i].type : ""));
+            kec_json_out_string(&o, p->params[i].name);
+            KEC_JSON_OUT_LIT(&o, ",");
+            kec_json_out_string(&o, p->params[i].value);
+            KEC_JSON_OUT_LIT(&o, ",");
+            kec_json_out_string(&o, p->params[i].type ? p->params[i].type : "");
         }
+        KEC_JSON_OUT_LIT(&o, "]");
     }
-    if (a != NULL)
-        out = cJSON_PrintUnformatted(a);
-out:
-    cJSON_Delete(a);
-    return out;
+    KEC_JSON_OUT_LIT(&o, "]");
+    return kec_json_out_take(&o, NULL);
 }
 
 /* The string at a[i] of a JSON row, or "" when absent. */

@@ -80,9 +80,10 @@ static int run_req(ke_store *s, ke_req *r, ke_error *berr)
  *
  * A savepoint per request costs its pages' copies in the statement journal. Nearly every
  * batch on the hot path holds only accepts that all succeed, so such a batch first runs without
- * savepoints; when any of its accepts fails (store full, a SQLite error) or the commit does,
- * the transaction is rolled back, every request is put back as it was queued, and the batch
- * runs again the careful way (run_req), which gives each request its own answer. */
+ * savepoints and checks the size cap once, before COMMIT. When any of its accepts fails (a
+ * SQLite error), the database is past the cap, or the commit fails, the transaction is rolled
+ * back, every request is put back as it was queued, and the batch runs again the careful way
+ * (run_req), which gives each request its own answer. */
 
 static int only_accepts(const ke_req *batch)
 {
@@ -116,9 +117,11 @@ static int run_fast(ke_store *s, ke_req *batch)
     int ok;
 
     ok = ke_store_step_once(s->st_begin) == KE_OK;
+    s->cap_deferred = 1; /* once for the whole batch, below */
     for (r = batch; ok && r != NULL; r = r->next)
         ok = ke_store_exec_req(s, r) == KE_OK;
-    if (ok && ke_store_step_once(s->st_commit) == KE_OK)
+    s->cap_deferred = 0;
+    if (ok && !ke_store_past_cap(s) && ke_store_step_once(s->st_commit) == KE_OK)
         return 1;
     if (!sqlite3_get_autocommit(s->wdb))
         ke_store_exec(s->wdb, "ROLLBACK");

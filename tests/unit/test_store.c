@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -2073,6 +2074,57 @@ static void wal_is_checkpointed_and_cut_back_after_a_large_commit(void **state)
     remove_dir(dir);
 }
 
+/* The rows' JSON columns are written without cJSON, byte for byte what cJSON printed before
+ * (rows written by either read back the same): escapes, control characters, UTF-8 kept as it
+ * is, an empty type, no lists at all. */
+static void lists_json_is_what_cjson_prints(void **state)
+{
+    static const char *const values[] = {"plain",
+                                         "quote \" and \\ backslash",
+                                         "\b\f\n\r\t and \x01\x1f\x7f",
+                                         "Euro \xe2\x82\xac",
+                                         "{\"event\": [1, 2.5e3, null]}",
+                                         ""};
+    cJSON *params = cJSON_CreateArray(), *tags = cJSON_CreateArray(), *row;
+    char *want, *got;
+    ke_pipeline p;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(ke_pipeline_init(&p, "a", KE_STATE_READY), KE_OK);
+    got = ke_store_lists_json(&p, 0);
+    assert_string_equal(got, "[]");
+    free(got);
+    for (i = 0; i < sizeof values / sizeof values[0]; i++) {
+        assert_int_equal(
+            ke_pipeline_add_param(&p, values[i], values[(i + 1) % 6], i % 2 ? NULL : "string"),
+            KE_OK);
+        assert_int_equal(ke_pipeline_add_tag(&p, values[(i + 2) % 6], values[i]), KE_OK);
+        assert_non_null(row = cJSON_CreateArray());
+        cJSON_AddItemToArray(row, cJSON_CreateString(values[i]));
+        cJSON_AddItemToArray(row, cJSON_CreateString(values[(i + 1) % 6]));
+        cJSON_AddItemToArray(row, cJSON_CreateString(i % 2 ? "" : "string"));
+        cJSON_AddItemToArray(params, row);
+        assert_non_null(row = cJSON_CreateArray());
+        cJSON_AddItemToArray(row, cJSON_CreateString(values[(i + 2) % 6]));
+        cJSON_AddItemToArray(row, cJSON_CreateString(values[i]));
+        cJSON_AddItemToArray(tags, row);
+    }
+    want = cJSON_PrintUnformatted(params);
+    got = ke_store_lists_json(&p, 0);
+    assert_string_equal(got, want);
+    free(got);
+    cJSON_free(want);
+    want = cJSON_PrintUnformatted(tags);
+    got = ke_store_lists_json(&p, 1);
+    assert_string_equal(got, want);
+    free(got);
+    cJSON_free(want);
+    cJSON_Delete(params);
+    cJSON_Delete(tags);
+    ke_pipeline_release(&p);
+}
+
 /* ---- the pipeline record ---- */
 
 static void pipeline_init_makes_a_record_in_the_given_state(void **state)
@@ -2237,6 +2289,7 @@ int main(void)
         cmocka_unit_test(open_of_a_database_with_a_newer_schema_fails_saying_so),
         cmocka_unit_test(open_creates_a_wal_database_at_the_current_schema),
         cmocka_unit_test(wal_is_checkpointed_and_cut_back_after_a_large_commit),
+        cmocka_unit_test(lists_json_is_what_cjson_prints),
         cmocka_unit_test(pipeline_init_makes_a_record_in_the_given_state),
         STORE_TEST(pipeline_copy_is_deep),
         cmocka_unit_test(pipeline_copy_of_an_empty_record_is_empty),
