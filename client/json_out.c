@@ -63,9 +63,14 @@ char *kec_json_out_take(kec_json_out *o, size_t *len)
 
 void kec_json_out_string(kec_json_out *o, const char *s)
 {
+    kec_json_out_string_n(o, s, strlen(s));
+}
+
+void kec_json_out_string_n(kec_json_out *o, const char *s, size_t n)
+{
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s), i;
+    size_t i;
     char *w;
 
     if (!reserve(o, n * 6 + 2))

@@ -26,6 +26,9 @@ void kec_json_out_raw(kec_json_out *o, const char *s, size_t n);
  * the other control characters, every other byte as it is. */
 void kec_json_out_string(kec_json_out *o, const char *s);
 
+/* The same for the n bytes at s (which may hold no NUL). */
+void kec_json_out_string_n(kec_json_out *o, const char *s, size_t n);
+
 /* Marks o failed (what it holds is freed), as running out of memory does: for a writer that
  * cannot go on. */
 void kec_json_out_fail(kec_json_out *o);

@@ -1,14 +1,14 @@
 /* event_json.c -- rendering a validated CloudEvent in the CloudEvents JSON format
  * (DESIGN.md 3.4), as the `event` parameter every run receives, and the check of JSON data
  * (strict RFC 8259, one nesting limit) that lets its text be embedded exactly as sent. */
-#include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "event_internal.h"
-#include "kec_text.h" /* base64 and the RFC 3339 writer, shared with the client library */
+#include "kec_json_out.h" /* the JSON writer, shared with the client library */
+#include "kec_text.h"     /* base64 and the RFC 3339 writer, shared with the client library */
 #include "text.h"
 
 /* ---- JSON rendering ---- */
@@ -69,136 +69,109 @@ int ke_event_check_data(ke_event *ev, ke_error *err)
     return check_json(bytes, n, &ev->json_data, &ev->json_len, err);
 }
 
-/* The JSON text ev->json_data as a raw cJSON item (printed as is); NULL when out of memory. */
-static cJSON *raw_data(const ke_event *ev)
+/* The separator and the key of a member of the event's object; the first member
+ * (specversion) has no comma before it. */
+static void put_key(kec_json_out *o, const char *name, int first)
 {
-    char *text = malloc(ev->json_len + 1);
-    cJSON *v;
-
-    if (text == NULL)
-        return NULL;
-    memcpy(text, ev->json_data, ev->json_len);
-    text[ev->json_len] = '\0';
-    v = cJSON_CreateRaw(text);
-    free(text);
-    return v;
+    if (!first)
+        KEC_JSON_OUT_LIT(o, ",");
+    kec_json_out_string(o, name);
+    KEC_JSON_OUT_LIT(o, ":");
 }
 
-/* Adds value to obj as member name; returns value, or NULL (value freed)
- * when out of memory. */
-static cJSON *add_item(cJSON *obj, const char *name, cJSON *value)
+static void put_text(kec_json_out *o, const char *name, const char *value, int first)
 {
-    if (!cJSON_AddItemToObject(obj, name, value)) {
-        cJSON_Delete(value);
-        return NULL;
-    }
-    return value;
+    put_key(o, name, first);
+    kec_json_out_string(o, value);
 }
 
-/* Adds member name = string value to obj; returns KE_OK or KE_ENOMEM. */
-static int add_string(cJSON *obj, const char *name, const char *value, ke_error *err)
+/* "data_base64": the n bytes at bytes in base64. KE_OK or KE_ENOMEM. */
+static int put_base64(kec_json_out *o, const uint8_t *bytes, size_t n)
 {
-    if (cJSON_AddStringToObject(obj, name, value) == NULL)
-        return ke_error_set(err, KE_ENOMEM, "out of memory rendering an event");
+    char *b64 = kec_base64_encode(bytes, n);
+
+    if (b64 == NULL)
+        return KE_ENOMEM;
+    put_text(o, "data_base64", b64, 0);
+    free(b64);
     return KE_OK;
 }
 
-/* Adds "data" or "data_base64" for the event's data (rules in event.h and
- * DESIGN.md 3.4); nothing when the event has none. */
-static int add_data(cJSON *root, const ke_event *ev, ke_error *err)
+/* "data" or "data_base64" for the event's data (rules in event.h and DESIGN.md 3.4); nothing
+ * when the event has none. KE_OK or KE_ENOMEM. */
+static int put_data(kec_json_out *o, const ke_event *ev)
 {
     const pb_event *pb = ev->pb;
     const char *ct = ev->content_type;
     bool json_ct = ct != NULL && ke_media_type_is_json(ct);
-    char *text = NULL;
-    char *b64 = NULL;
     const uint8_t *bytes = NULL;
     size_t n = 0;
-    cJSON *item = NULL, *value = NULL;
-    int rc = KE_OK;
 
     if (ev->json_data != NULL) { /* checked JSON (ke_event_check_data): embedded as sent */
-        value = raw_data(ev);
-        if (value == NULL || add_item(root, "data", value) == NULL)
-            goto nomem;
-        goto out;
+        put_key(o, "data", 0);
+        kec_json_out_raw(o, ev->json_data, ev->json_len);
+        return KE_OK;
     }
     switch (pb->data_case) {
     case DATA(TEXT_DATA):
-        item = cJSON_AddStringToObject(root, "data", pb->text_data);
-        break;
+        put_text(o, "data", pb->text_data, 0);
+        return KE_OK;
     case DATA(BINARY_DATA):
         bytes = pb->binary_data.data;
         n = pb->binary_data.len;
-        /* NUL cannot pass through cJSON's C strings: such bytes go as base64 */
+        /* text only when it is UTF-8 without NUL, as the C strings of the reader hold it */
         if (ct != NULL && (json_ct || ke_media_type_is_text(ct)) &&
             kec_utf8_invalid_at((const char *)bytes, n) < 0 &&
             (n == 0 || memchr(bytes, 0, n) == NULL)) {
-            text = malloc(n + 1);
-            if (text == NULL)
-                goto nomem;
-            if (n > 0)
-                memcpy(text, bytes, n);
-            text[n] = '\0';
-            item = cJSON_AddStringToObject(root, "data", text);
-            break;
+            put_key(o, "data", 0);
+            kec_json_out_string_n(o, (const char *)bytes, n);
+            return KE_OK;
         }
-        b64 = kec_base64_encode(bytes, n);
-        if (b64 == NULL)
-            goto nomem;
-        item = cJSON_AddStringToObject(root, "data_base64", b64);
-        break;
+        return put_base64(o, bytes, n);
     case DATA(PROTO_DATA):
         if (pb->proto_data != NULL) {
             bytes = pb->proto_data->value.data;
             n = pb->proto_data->value.len;
         }
-        b64 = kec_base64_encode(bytes, n);
-        if (b64 == NULL)
-            goto nomem;
-        item = cJSON_AddStringToObject(root, "data_base64", b64);
-        break;
+        return put_base64(o, bytes, n);
     default:
-        goto out;
+        return KE_OK;
     }
-    if (item == NULL)
-        goto nomem;
-    goto out;
-nomem:
-    rc = ke_error_set(err, KE_ENOMEM, "out of memory rendering an event");
-out:
-    free(b64);
-    free(text);
-    return rc;
 }
 
-/* The JSON value of an extension attribute; NULL when out of memory. */
-static cJSON *value_to_json(const pb_value *v)
+/* The JSON value of an extension attribute. KE_OK or KE_ENOMEM. */
+static int put_value(kec_json_out *o, const pb_value *v)
 {
     char buf[KEC_TIME_TEXT_MAX];
     char *b64;
-    cJSON *item;
 
     switch (v->attr_case) {
     case ATTR(CE_BOOLEAN):
-        return cJSON_CreateBool(v->ce_boolean);
-    case ATTR(CE_INTEGER):
-        return cJSON_CreateNumber((double)v->ce_integer); /* exact: every int32 fits */
+        if (v->ce_boolean)
+            KEC_JSON_OUT_LIT(o, "true");
+        else
+            KEC_JSON_OUT_LIT(o, "false");
+        return KE_OK;
+    case ATTR(CE_INTEGER): /* as cJSON prints an integral number */
+        kec_json_out_raw(o, buf, (size_t)snprintf(buf, sizeof buf, "%d", (int)v->ce_integer));
+        return KE_OK;
     case ATTR(CE_BYTES):
         b64 = kec_base64_encode(v->ce_bytes.data, v->ce_bytes.len);
         if (b64 == NULL)
-            return NULL;
-        item = cJSON_CreateString(b64);
+            return KE_ENOMEM;
+        kec_json_out_string(o, b64);
         free(b64);
-        return item;
+        return KE_OK;
     case ATTR(CE_TIMESTAMP):
         if (v->ce_timestamp == NULL)
             format_rfc3339(buf, 0, 0);
         else
             format_rfc3339(buf, v->ce_timestamp->seconds, v->ce_timestamp->nanos);
-        return cJSON_CreateString(buf);
+        kec_json_out_string(o, buf);
+        return KE_OK;
     default: /* ce_string, ce_uri, ce_uri_ref share the char * */
-        return cJSON_CreateString(v->ce_string);
+        kec_json_out_string(o, v->ce_string);
+        return KE_OK;
     }
 }
 
@@ -234,71 +207,53 @@ static char *escape_interpolation(const char *s)
 int ke_event_to_json(const ke_event *ev, const struct timespec *received, char **out, ke_error *err)
 {
     const pb_event *pb = ev->pb;
-    cJSON *root = NULL;
-    char *printed = NULL;
+    kec_json_out o = {0};
     char tbuf[KEC_TIME_TEXT_MAX];
+    char *text;
     size_t i;
-    int rc = KE_OK;
+    int rc;
 
     *out = NULL;
     if (ev->time == NULL && received == NULL)
         return ke_error_set(err, KE_EINVAL, "rendering an event without time needs a receive time");
-    root = cJSON_CreateObject();
-    if (root == NULL)
-        goto nomem;
-    rc = add_string(root, "specversion", pb->spec_version, err);
-    if (rc == KE_OK)
-        rc = add_string(root, "id", pb->id, err);
-    if (rc == KE_OK)
-        rc = add_string(root, "source", pb->source, err);
-    if (rc == KE_OK)
-        rc = add_string(root, "type", pb->type, err);
-    if (rc == KE_OK && ev->content_type != NULL)
-        rc = add_string(root, "datacontenttype", ev->content_type, err);
-    if (rc == KE_OK && ev->dataschema != NULL)
-        rc = add_string(root, "dataschema", ev->dataschema, err);
-    if (rc == KE_OK && ev->subject != NULL)
-        rc = add_string(root, "subject", ev->subject, err);
-    if (rc != KE_OK)
-        goto out;
+    KEC_JSON_OUT_LIT(&o, "{");
+    put_text(&o, "specversion", pb->spec_version, 1);
+    put_text(&o, "id", pb->id, 0);
+    put_text(&o, "source", pb->source, 0);
+    put_text(&o, "type", pb->type, 0);
+    if (ev->content_type != NULL)
+        put_text(&o, "datacontenttype", ev->content_type, 0);
+    if (ev->dataschema != NULL)
+        put_text(&o, "dataschema", ev->dataschema, 0);
+    if (ev->subject != NULL)
+        put_text(&o, "subject", ev->subject, 0);
     if (ev->time != NULL && ev->time->ce_timestamp != NULL)
         format_rfc3339(tbuf, ev->time->ce_timestamp->seconds, ev->time->ce_timestamp->nanos);
     else if (ev->time != NULL)
         format_rfc3339(tbuf, 0, 0);
     else
         format_rfc3339(tbuf, (int64_t)received->tv_sec, (int32_t)received->tv_nsec);
-    rc = add_string(root, "time", tbuf, err);
-    if (rc == KE_OK)
-        rc = add_data(root, ev, err);
-    if (rc != KE_OK)
-        goto out;
-    for (i = 0; i < ev->n_attrs; i++) {
+    put_text(&o, "time", tbuf, 0);
+    rc = put_data(&o, ev);
+    for (i = 0; rc == KE_OK && i < ev->n_attrs; i++) {
         const pb_entry *e = ev->attrs[i];
-        cJSON *item;
 
         if (strcmp(e->key, "datacontenttype") == 0 || strcmp(e->key, "dataschema") == 0 ||
             strcmp(e->key, "subject") == 0 || strcmp(e->key, "time") == 0)
             continue;
-        item = value_to_json(e->value);
-        if (item == NULL)
-            goto nomem;
-        if (!cJSON_AddItemToObject(root, e->key, item)) {
-            cJSON_Delete(item);
-            goto nomem;
-        }
+        put_key(&o, e->key, 0);
+        rc = put_value(&o, e->value);
     }
-    printed = cJSON_PrintUnformatted(root);
-    if (printed == NULL)
-        goto nomem;
-    *out = escape_interpolation(printed);
+    KEC_JSON_OUT_LIT(&o, "}");
+    text = kec_json_out_take(&o, NULL);
+    if (rc == KE_OK && text != NULL && strstr(text, "${") == NULL) {
+        *out = text; /* nothing to escape: the text as written */
+        return KE_OK;
+    }
+    if (rc == KE_OK && text != NULL)
+        *out = escape_interpolation(text);
+    free(text);
     if (*out == NULL)
-        goto nomem;
-    goto out;
-nomem:
-    rc = ke_error_set(err, KE_ENOMEM, "out of memory rendering an event");
-out:
-    if (printed != NULL)
-        cJSON_free(printed);
-    cJSON_Delete(root);
-    return rc;
+        return ke_error_set(err, KE_ENOMEM, "out of memory rendering an event");
+    return KE_OK;
 }

@@ -1063,6 +1063,51 @@ static void json_core_attributes_in_order_and_event_time_wins(void **state)
     cJSON_Delete(doc);
 }
 
+/* The whole text of an event with every kind of attribute, byte for byte: the rendering is
+ * written without a cJSON tree, and must stay what cJSON printed (want is what the cJSON
+ * rendering printed for this event; members in this order,
+ * cJSON's escapes, "${" written "\\u0024{"). */
+static void json_text_is_byte_for_byte_the_format(void **state)
+{
+    static const char want[] =
+        "{\"specversion\":\"1.0\",\"id\":\"e1\",\"source\":\"https://example.com/src\",\"type"
+        "\":\"com.example.thing\",\"datacontenttype\":\"text/plain; charset=utf-8\",\"subject"
+        "\":\"\\\"quoted\\\" \\u0024{HOME} \xe2"
+        "\x82"
+        "\xac"
+        " back\\\\slash /\",\"time\":\"20"
+        "24-01-02T03:04:05Z\",\"data\":\"tab\\t nl\\n cr\\r bs\\b ff\\f \\u0001 \\u001f "
+        "\x7f"
+        " \\\"q\\\" \\\\ \\u0024{v} \xc3"
+        "\xa9"
+        "\",\"flagf\":false,\"flagt\":true,\"lin"
+        "k\":\"https://example.com/a?b=c&d=$x\",\"nneg\":-2147483648,\"npos\":42,\"raw\":\"AA"
+        "H+/w==\",\"rel\":\"../x/y#z\",\"when\":\"2024-01-02T03:04:05.120Z\"}";
+    tev t;
+    char *text = NULL;
+    cJSON *doc;
+
+    (void)state;
+    tev_init(&t);
+    tev_string(&t, "subject", "\"quoted\" ${HOME} \xe2\x82\xac back\\slash /");
+    tev_string(&t, "datacontenttype", "text/plain; charset=utf-8");
+    tev_bool(&t, "flagt", true);
+    tev_bool(&t, "flagf", false);
+    tev_int(&t, "nneg", -2147483647 - 1);
+    tev_int(&t, "npos", 42);
+    tev_bytes(&t, "raw", "\x00\x01\xfe\xff", 4);
+    tev_time(&t, "when", 1704164645, 120000000);
+    tev_uri(&t, "link", "https://example.com/a?b=c&d=$x");
+    tev_uri_ref(&t, "rel", "../x/y#z");
+    t.ev.data_case = DATA(TEXT_DATA);
+    t.ev.text_data = "tab\t nl\n cr\r bs\b ff\f \x01 \x1f \x7f \"q\" \\ ${v} \xc3\xa9";
+    doc = decode_render(&t, &text);
+    assert_string_equal(text, want);
+    cJSON_Delete(doc);
+    free(text);
+    tev_release(&t);
+}
+
 static void json_time_renders_rfc3339_utc_with_shortest_exact_fraction(void **state)
 {
     static const struct {
@@ -1864,6 +1909,7 @@ int main(void)
         cmocka_unit_test(json_receive_time_keeps_its_fraction),
         cmocka_unit_test(json_core_attributes_in_order_and_event_time_wins),
         cmocka_unit_test(json_time_renders_rfc3339_utc_with_shortest_exact_fraction),
+        cmocka_unit_test(json_text_is_byte_for_byte_the_format),
         cmocka_unit_test(json_text_data_with_json_content_type_is_embedded),
         cmocka_unit_test(json_text_data_without_content_type_is_embedded_when_json),
         cmocka_unit_test(json_text_data_with_other_content_type_is_a_string),
