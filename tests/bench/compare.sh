@@ -299,6 +299,15 @@ bench_cli b1_ref "noop_server, kedro-events bench --same-id" --connections 4 --c
     --same-id
 bench_cli a_ref "noop_server, kedro-events bench (distinct ids)" --connections 4 \
     --concurrency 64
+# Not a line of the table: the gRPC round trip alone at line e's rate, which kedro-eventd pays
+# on top of its commit (the table compares kedro-eventd with fdatasync alone).
+if "$cli" bench --help 2>&1 | grep -q -- '--rate' &&
+    "$cli" bench --target "$target" --rate 1000 --duration "$LAT_D" --warmup "$W" \
+        --json-out >"$work/noop_latency.json" 2>/dev/null; then
+    raw "noop_server, kedro-events bench --rate 1000 (the gRPC round trip alone): latency p50" \
+        "$(jnum "$work/noop_latency.json" latency_ms.p50) ms p99" \
+        "$(jnum "$work/noop_latency.json" latency_ms.p99) ms"
+fi
 stop "$pid"
 
 note "a, b, c, d: kedro-eventd --runner none"
