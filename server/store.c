@@ -574,6 +574,11 @@ static int open_db(ke_store *s, const ke_store_options *o, sqlite3 **db, ke_erro
     if (pragma_text(*db, "PRAGMA page_size", mode, sizeof mode) != KE_OK)
         return ke_store_db_error(err, *db, s->path, "page_size");
     s->page_size = atoll(mode);
+    if (o != NULL && o->wal_autocheckpoint > 0) {
+        snprintf(sql, sizeof sql, "PRAGMA wal_autocheckpoint = %d", o->wal_autocheckpoint);
+        if (ke_store_exec(*db, sql) != KE_OK)
+            return ke_store_db_error(err, *db, s->path, "wal_autocheckpoint");
+    }
     if (o != NULL && o->cache_pages > 0) {
         snprintf(sql, sizeof sql, "PRAGMA cache_size = %d", o->cache_pages);
         if (ke_store_exec(*db, sql) != KE_OK)
@@ -610,8 +615,6 @@ int ke_store_open_with(const char *data_dir, const ke_store_options *o, ke_store
     pthread_cond_init(&s->donecond, NULL);
     pthread_mutex_init(&s->alock, NULL);
     pthread_cond_init(&s->acond, NULL);
-    pthread_mutex_init(&s->ckpt_lock, NULL);
-    pthread_cond_init(&s->ckpt_cond, NULL);
     if (o != NULL && o->vfs != NULL && (s->vfs = strdup(o->vfs)) == NULL) {
         rc = ke_error_set(err, KE_ENOMEM, "store: out of memory");
         goto out;
@@ -641,10 +644,6 @@ int ke_store_open_with(const char *data_dir, const ke_store_options *o, ke_store
         ke_store_dir_tighten(s);
     if (rc == KE_OK)
         rc = prepare_all(s, err);
-    if (rc == KE_OK)
-        rc = open_db(s, o, &s->cdb, err);
-    if (rc == KE_OK)
-        rc = ke_store_checkpointer_start(s, o, err);
     if (rc == KE_OK)
         rc = ke_store_writer_start(s, err);
 out:
@@ -676,7 +675,6 @@ void ke_store_close(ke_store *s)
     if (s == NULL)
         return;
     ke_store_writer_stop(s);
-    ke_store_checkpointer_stop(s);
     ke_store_lookups_close(s);
     sqlite3_finalize(s->st_find_event);
     sqlite3_finalize(s->st_ins_pipe);
@@ -701,7 +699,6 @@ void ke_store_close(ke_store *s)
     sqlite3_finalize(s->st_history_r);
     sqlite3_close(s->rdb);
     sqlite3_close(s->wdb);
-    sqlite3_close(s->cdb);
     ke_store_dir_close(s);
     if (s->tmpdir != NULL)
         remove_tmpdir(s->tmpdir);
@@ -711,8 +708,6 @@ void ke_store_close(ke_store *s)
     pthread_cond_destroy(&s->donecond);
     pthread_cond_destroy(&s->acond);
     pthread_mutex_destroy(&s->alock);
-    pthread_cond_destroy(&s->ckpt_cond);
-    pthread_mutex_destroy(&s->ckpt_lock);
     pthread_cond_destroy(&s->qcond);
     pthread_mutex_destroy(&s->qlock);
     pthread_mutex_destroy(&s->rlock);

@@ -81,35 +81,27 @@ typedef struct ke_req {
 } ke_req;
 
 struct ke_store {
-    sqlite3 *wdb;              /* the writer's connection */
-    sqlite3 *rdb;              /* readers' connection */
-    pthread_mutex_t rlock;     /* guards rdb */
-    pthread_mutex_t qlock;     /* guards the queue, the hold, stopping and done flags */
-    pthread_cond_t qcond;      /* the queue got work, the hold ended, or stopping */
-    pthread_cond_t donecond;   /* a sync request finished */
-    ke_req *head, *tail;       /* queued requests */
-    ke_req *retry;             /* final statuses that failed to commit (writer only) */
-    int held;                  /* tests: the writer takes no new work while set */
-    int stopping;              /* close() asked the writer to finish */
-    pthread_t writer;          /* the writer thread */
-    int writer_started;        /* writer is running */
-    pthread_mutex_t alock;     /* guards the answer queue and answer_stopping */
-    pthread_cond_t acond;      /* the answer queue got work, or answer_stopping */
-    ke_req *ahead, *atail;     /* committed (or failed) requests whose callbacks are due */
-    int answer_stopping;       /* the writer is gone: answer what is queued, then end */
-    int answering;             /* the answerer runs callbacks it took off the queue */
-    int cap_deferred;          /* the writer's savepoint-free run: accepts skip the size cap check,
-                                  which runs once before COMMIT */
-    pthread_t answerer;        /* the thread that runs the callbacks, off the writer */
-    sqlite3 *cdb;              /* the checkpointer's connection (store_checkpoint.c) */
-    pthread_mutex_t ckpt_lock; /* guards ckpt_due and ckpt_stopping */
-    pthread_cond_t ckpt_cond;  /* a checkpoint is due, or stopping */
-    int ckpt_due;              /* the WAL passed ckpt_pages frames since the last one */
-    int ckpt_stopping;         /* the store closes */
-    int ckpt_pages;            /* WAL frames that make a checkpoint due */
-    pthread_t checkpointer;    /* runs checkpoints off the writer */
-    int checkpointer_started;  /* checkpointer is running */
-    int answerer_started;      /* answerer is running */
+    sqlite3 *wdb;            /* the writer's connection */
+    sqlite3 *rdb;            /* readers' connection */
+    pthread_mutex_t rlock;   /* guards rdb */
+    pthread_mutex_t qlock;   /* guards the queue, the hold, stopping and done flags */
+    pthread_cond_t qcond;    /* the queue got work, the hold ended, or stopping */
+    pthread_cond_t donecond; /* a sync request finished */
+    ke_req *head, *tail;     /* queued requests */
+    ke_req *retry;           /* final statuses that failed to commit (writer only) */
+    int held;                /* tests: the writer takes no new work while set */
+    int stopping;            /* close() asked the writer to finish */
+    pthread_t writer;        /* the writer thread */
+    int writer_started;      /* writer is running */
+    pthread_mutex_t alock;   /* guards the answer queue and answer_stopping */
+    pthread_cond_t acond;    /* the answer queue got work, or answer_stopping */
+    ke_req *ahead, *atail;   /* committed (or failed) requests whose callbacks are due */
+    int answer_stopping;     /* the writer is gone: answer what is queued, then end */
+    int answering;           /* the answerer runs callbacks it took off the queue */
+    int cap_deferred;        /* the writer's savepoint-free run: accepts skip the size cap check,
+                                which runs once before COMMIT */
+    pthread_t answerer;      /* the thread that runs the callbacks, off the writer */
+    int answerer_started;    /* answerer is running */
     ke_store_change_fn subs[KE_STORE_MAX_SUBSCRIBERS]; /* change subscribers (under qlock) */
     void *subs_ctx[KE_STORE_MAX_SUBSCRIBERS];          /* for subs */
     atomic_int n_subs;                                 /* subscribed (written under qlock) */
@@ -140,7 +132,7 @@ struct ke_store {
 /* Options of ke_store_open_with; zero members mean ke_store_open's behaviour. */
 typedef struct ke_store_options {
     const char *vfs;        /* tests: a registered SQLite VFS name, or NULL for the default */
-    int wal_autocheckpoint; /* tests: WAL frames that start a checkpoint; 0 = 1000 */
+    int wal_autocheckpoint; /* tests: PRAGMA wal_autocheckpoint pages; 0 = SQLite's default */
     int cache_pages;        /* tests: PRAGMA cache_size (pages: small spills mid-transaction) */
 } ke_store_options;
 
@@ -172,11 +164,6 @@ void ke_store_lookups_close(ke_store *s);
 /* ---- the writer (store_writer.c) */
 
 /* Starts the writer thread. Returns KE_OK or KE_ESTORE. */
-/* Starts the checkpointer (store_checkpoint.c) on s->cdb, and hooks the writer's connection
- * to it (before the writer starts); stop it after the writer. */
-int ke_store_checkpointer_start(ke_store *s, const ke_store_options *o, ke_error *err);
-void ke_store_checkpointer_stop(ke_store *s);
-
 int ke_store_writer_start(ke_store *s, ke_error *err);
 
 /* Stops the writer once the queued requests (and kept final statuses: one last try) are done. */

@@ -2035,9 +2035,9 @@ static void open_creates_a_wal_database_at_the_current_schema(void **state)
     remove_dir(dir);
 }
 
-/* The WAL is copied back by the checkpointer thread once it passes its threshold, and cut
- * back to KE_STORE_WAL_LIMIT at the writer's next commits: a 6 MiB transaction does not leave
- * a 6 MiB log beside the database. */
+/* The WAL is copied back once it passes the checkpoint threshold, and cut back to
+ * KE_STORE_WAL_LIMIT at the writer's next commits: a 6 MiB transaction does not leave a 6 MiB
+ * log beside the database. */
 static void wal_is_checkpointed_and_cut_back_after_a_large_commit(void **state)
 {
     static const struct timespec pause = {0, 10000000};
@@ -2065,7 +2065,7 @@ static void wal_is_checkpointed_and_cut_back_after_a_large_commit(void **state)
     assert_int_equal(stat(wal, &sb), 0);
     assert_true(sb.st_size > (off_t)len);
     for (i = 0; i < 500 && sb.st_size > KE_STORE_WAL_LIMIT; i++) {
-        nanosleep(&pause, NULL); /* the checkpoint runs on its own thread */
+        nanosleep(&pause, NULL);
         insert(s, "small", NULL, KE_STATE_READY, NULL);
         assert_int_equal(stat(wal, &sb), 0);
     }
