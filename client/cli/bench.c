@@ -332,26 +332,47 @@ static struct timespec to_timespec(uint64_t ns)
     return ts;
 }
 
-void bench_progress(bench *b, uint64_t now, uint64_t *last_t, uint64_t *last_done)
+static void progress(bench *b, uint64_t now, bench_ticker *t)
 {
-    double dt = (double)(now - *last_t) / 1e9;
-    double rate = dt > 0 ? (double)(b->all_done - *last_done) / dt : 0;
+    double dt = (double)(now - t->last_t) / 1e9;
+    double rate = dt > 0 ? (double)(b->all_done - t->last_done) / dt : 0;
     int warm = now < b->t_measure;
 
     fprintf(stderr, "\r%s %6.1f s  %10" PRIu64 " calls  %9.0f calls/s  %" PRIu64 " errors\033[K",
             warm ? "warmup" : "      ", (double)(now - b->t0) / 1e9,
             warm ? b->warmup_calls : b->calls, rate, b->errors);
     fflush(stderr);
-    *last_t = now;
-    *last_done = b->all_done;
+    t->last_t = now;
+    t->last_done = b->all_done;
+}
+
+void bench_ticker_init(bench_ticker *t, int show, uint64_t start, uint64_t done)
+{
+    t->show = show;
+    t->next_tick = start + NS;
+    t->last_t = start;
+    t->last_done = done;
+}
+
+uint64_t bench_tick(bench *b, bench_ticker *t, uint64_t now)
+{
+    uint64_t wake = now + SIGNAL_POLL_NS;
+
+    if (!t->show)
+        return wake;
+    if (now >= t->next_tick) {
+        progress(b, now, t);
+        t->next_tick += NS * ((now - t->next_tick) / NS + 1);
+    }
+    return t->next_tick < wake ? t->next_tick : wake;
 }
 
 /* Runs the load until the end, SIGINT or a dead server, then drains (b->lock not held). */
 static void run(bench *b)
 {
     const config *cfg = b->cfg;
-    int show = isatty(STDERR_FILENO);
-    uint64_t now, next_tick, last_t, last_done = 0, wake, drain_until = 0;
+    uint64_t now, wake, drain_until = 0;
+    bench_ticker tk;
     int i, n_start;
     struct timespec ts;
 
@@ -366,8 +387,7 @@ static void run(bench *b)
     for (i = 0; i < n_start; i++)
         launch(&b->slots[i]);
 
-    last_t = b->t0;
-    next_tick = b->t0 + NS;
+    bench_ticker_init(&tk, isatty(STDERR_FILENO), b->t0, 0);
     pthread_mutex_lock(&b->lock);
     for (;;) {
         now = bench_now_ns();
@@ -385,13 +405,7 @@ static void run(bench *b)
             b->abandoned = b->inflight; /* kec_client_free cancels them; not counted */
             break;
         }
-        if (show && now >= next_tick) {
-            bench_progress(b, now, &last_t, &last_done);
-            next_tick += NS * ((now - next_tick) / NS + 1);
-        }
-        wake = now + SIGNAL_POLL_NS;
-        if (show && next_tick < wake)
-            wake = next_tick;
+        wake = bench_tick(b, &tk, now);
         if (!b->stopping && cfg->requests == 0 && b->t_end < wake)
             wake = b->t_end;
         if (drain_until != 0 && drain_until < wake)
@@ -400,7 +414,7 @@ static void run(bench *b)
         pthread_cond_timedwait(&b->cond, &b->lock, &ts);
     }
     pthread_mutex_unlock(&b->lock);
-    if (show) {
+    if (tk.show) {
         fprintf(stderr, "\r\033[K");
         fflush(stderr);
     }

@@ -150,8 +150,19 @@ void bench_start_failed(bench *b, const kec_error *err);
  * callback then). b->lock not held. */
 int bench_start_call(slot *s, kec_error *err);
 
-/* The progress line on stderr, "\r"-rewritten (b->lock held). */
-void bench_progress(bench *b, uint64_t now, uint64_t *last_t, uint64_t *last_done);
+/* The progress line on a terminal, once a second (bench_tick). */
+typedef struct bench_ticker {
+    int show;           /* stderr is a terminal: print it */
+    uint64_t next_tick; /* when the next line is due */
+    uint64_t last_t;    /* when the last one was printed (or the start) */
+    uint64_t last_done; /* answers counted then */
+} bench_ticker;
+
+void bench_ticker_init(bench_ticker *t, int show, uint64_t start, uint64_t done);
+
+/* Prints the progress line when it is due (b->lock held); returns when the main thread wakes
+ * next at the latest: SIGNAL_POLL_NS from now, or the next line's time when sooner. */
+uint64_t bench_tick(bench *b, bench_ticker *t, uint64_t now);
 
 /* The open loop of --rate (bench_rate.c): schedules the calls, then waits for their answers
  * (b->lock not held). */

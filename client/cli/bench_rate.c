@@ -127,12 +127,12 @@ static slot *claim(bench *b, uint64_t i, uint64_t due, uint64_t warm)
 static void generate(bench *b, uint64_t warm, uint64_t total, int show)
 {
     const double rate = b->cfg->rate;
-    uint64_t i = 0, counted = UINT64_MAX, now, due = b->t0, wake, next_tick, last_t, last_done = 0;
+    uint64_t i = 0, counted = UINT64_MAX, now, due = b->t0, wake;
+    bench_ticker tk;
     struct timespec ts;
     slot *s;
 
-    last_t = b->t0;
-    next_tick = b->t0 + NS;
+    bench_ticker_init(&tk, show, b->t0, 0);
     for (;;) {
         now = bench_now_ns();
         pthread_mutex_lock(&b->lock);
@@ -140,10 +140,7 @@ static void generate(bench *b, uint64_t warm, uint64_t total, int show)
             b->interrupted = 1;
             bench_stop_at(b, now);
         }
-        if (show && now >= next_tick) {
-            bench_progress(b, now, &last_t, &last_done);
-            next_tick += NS * ((now - next_tick) / NS + 1);
-        }
+        wake = bench_tick(b, &tk, now);
         /* every call due by now, while a slot is free */
         while (!b->stopping && i < total) {
             due = b->t0 + due_offset(rate, i);
@@ -159,9 +156,6 @@ static void generate(bench *b, uint64_t warm, uint64_t total, int show)
             pthread_mutex_unlock(&b->lock);
             return;
         }
-        wake = now + SIGNAL_POLL_NS;
-        if (show && next_tick < wake)
-            wake = next_tick;
         if (due <= now) {
             /* due, but --concurrency calls are in flight: wait for an answer */
             if (i >= warm && counted != i) {
@@ -187,12 +181,13 @@ static void generate(bench *b, uint64_t warm, uint64_t total, int show)
  * (b->lock not held). */
 static void drain(bench *b, int show)
 {
-    uint64_t now = bench_now_ns(), wake, next_tick = now + NS, last_t = now, last_done;
+    uint64_t now = bench_now_ns(), wake;
     uint64_t until = now + DRAIN_GRACE_NS;
+    bench_ticker tk;
     struct timespec ts;
 
     pthread_mutex_lock(&b->lock);
-    last_done = b->all_done;
+    bench_ticker_init(&tk, show, now, b->all_done);
     if (!b->stopping)
         until += (uint64_t)b->cfg->copts.timeout_ms * 1000000ull;
     while (b->inflight > 0) {
@@ -207,13 +202,7 @@ static void drain(bench *b, int show)
             b->abandoned = b->inflight; /* kec_client_free cancels them; not counted */
             break;
         }
-        if (show && now >= next_tick) {
-            bench_progress(b, now, &last_t, &last_done);
-            next_tick += NS * ((now - next_tick) / NS + 1);
-        }
-        wake = now + SIGNAL_POLL_NS;
-        if (show && next_tick < wake)
-            wake = next_tick;
+        wake = bench_tick(b, &tk, now);
         if (until < wake)
             wake = until;
         ts = at(wake);

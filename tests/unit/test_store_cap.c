@@ -52,17 +52,23 @@ static int teardown(void **state)
     return 0;
 }
 
-/* A READY pipeline whose parameter holds VALUE bytes. */
-static void make(ke_pipeline *p)
+/* A READY pipeline whose parameter holds len bytes. */
+static void make_sized(ke_pipeline *p, size_t len)
 {
-    char *value = malloc(VALUE + 1);
+    char *value = malloc(len + 1);
 
     assert_non_null(value);
-    memset(value, 'v', VALUE);
-    value[VALUE] = '\0';
+    memset(value, 'v', len);
+    value[len] = '\0';
     assert_int_equal(ke_pipeline_init(p, "event00", KE_STATE_READY), KE_OK);
     assert_int_equal(ke_pipeline_add_param(p, "event", value, "string"), KE_OK);
     free(value);
+}
+
+/* A READY pipeline whose parameter holds VALUE bytes. */
+static void make(ke_pipeline *p)
+{
+    make_sized(p, VALUE);
 }
 
 /* Accepts one pipeline for event key i; returns the store's answer. */
@@ -218,15 +224,9 @@ static void on_accept(void *ctx, int rc, const ke_error *err, ke_pipeline *ps, s
 static void queue_accept(fixture *f, const char *key, size_t value, answer *a)
 {
     ke_pipeline *p = calloc(1, sizeof *p);
-    char *text = malloc(value + 1);
 
     assert_non_null(p);
-    assert_non_null(text);
-    memset(text, 'v', value);
-    text[value] = '\0';
-    assert_int_equal(ke_pipeline_init(p, "event00", KE_STATE_READY), KE_OK);
-    assert_int_equal(ke_pipeline_add_param(p, "event", text, "string"), KE_OK);
-    free(text);
+    make_sized(p, value);
     memcpy(a->sent, p->id, KE_ID_LEN + 1);
     a->rc = 99;
     ke_store_accept_async(f->s, "example.com", key, p, 1, on_accept, a);
