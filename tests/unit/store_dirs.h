@@ -1,5 +1,6 @@
 /* store_dirs.h -- what the durable-store tests share: a fresh data directory under /tmp, its
- * removal, and opening a store on it. Included by one test program each (static functions). */
+ * removal, opening a store on it, and comparing two records. Included by one test program each
+ * (static functions). */
 #ifndef KE_TEST_STORE_DIRS_H
 #define KE_TEST_STORE_DIRS_H
 
@@ -47,6 +48,36 @@ static inline ke_store *open_dir(const char *dir)
     assert_int_equal(ke_store_open(dir, &s, &err), KE_OK);
     assert_non_null(s);
     return s;
+}
+
+/* Asserts a and b hold the same record, every field the store keeps (needs cmocka). */
+static inline void assert_same_pipeline(const ke_pipeline *a, const ke_pipeline *b)
+{
+    size_t i;
+
+    assert_string_equal(a->id, b->id);
+    assert_string_equal(a->name, b->name);
+    if (a->parent == NULL || b->parent == NULL)
+        assert_ptr_equal(a->parent, b->parent);
+    else
+        assert_string_equal(a->parent, b->parent);
+    assert_int_equal(a->created_at, b->created_at);
+    assert_int_equal(a->n_params, b->n_params);
+    for (i = 0; i < a->n_params; i++) {
+        assert_string_equal(a->params[i].name, b->params[i].name);
+        assert_string_equal(a->params[i].value, b->params[i].value);
+        assert_string_equal(a->params[i].type, b->params[i].type);
+    }
+    assert_int_equal(a->n_tags, b->n_tags);
+    for (i = 0; i < a->n_tags; i++) {
+        assert_string_equal(a->tags[i].key, b->tags[i].key);
+        assert_string_equal(a->tags[i].value, b->tags[i].value);
+    }
+    assert_int_equal(a->n_status, b->n_status);
+    for (i = 0; i < a->n_status; i++) {
+        assert_int_equal(a->status[i].state, b->status[i].state);
+        assert_int_equal(a->status[i].changed_at, b->status[i].changed_at);
+    }
 }
 
 #endif

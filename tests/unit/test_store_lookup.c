@@ -14,6 +14,7 @@
 
 #include "pipeline.h"
 #include "store.h"
+#include "store_dirs.h"
 #include "store_internal.h"
 
 #define N_THREADS 24 /* lookups at once: more than the pool's connections */
@@ -58,32 +59,6 @@ static void accept(ke_store *s, const char *source, const char *id, ke_pipeline 
     assert_int_equal(ke_store_accept(s, source, id, ps, n, &orig, &n_orig, &dup, &err), KE_OK);
     assert_int_equal(dup, 0);
     ke_pipelines_free(orig, n_orig);
-}
-
-/* Asserts a and b hold the same record, every field the store keeps. */
-static void assert_same_pipeline(const ke_pipeline *a, const ke_pipeline *b)
-{
-    size_t i;
-
-    assert_string_equal(a->id, b->id);
-    assert_string_equal(a->name, b->name);
-    assert_int_equal(a->created_at, b->created_at);
-    assert_int_equal(a->n_params, b->n_params);
-    for (i = 0; i < a->n_params; i++) {
-        assert_string_equal(a->params[i].name, b->params[i].name);
-        assert_string_equal(a->params[i].value, b->params[i].value);
-        assert_string_equal(a->params[i].type, b->params[i].type);
-    }
-    assert_int_equal(a->n_tags, b->n_tags);
-    for (i = 0; i < a->n_tags; i++) {
-        assert_string_equal(a->tags[i].key, b->tags[i].key);
-        assert_string_equal(a->tags[i].value, b->tags[i].value);
-    }
-    assert_int_equal(a->n_status, b->n_status);
-    for (i = 0; i < a->n_status; i++) {
-        assert_int_equal(a->status[i].state, b->status[i].state);
-        assert_int_equal(a->status[i].changed_at, b->status[i].changed_at);
-    }
 }
 
 static void find_answers_a_committed_key_once_it_was_asked_about(void **state)
