@@ -80,4 +80,23 @@ static inline void assert_same_pipeline(const ke_pipeline *a, const ke_pipeline 
     }
 }
 
+/* cmocka fixtures: a store in a temporary directory of its own, closed (and removed) after. */
+static inline int store_setup(void **state)
+{
+    ke_store *s = NULL;
+    ke_error err;
+
+    ke_error_clear(&err);
+    if (ke_store_open(NULL, &s, &err) != KE_OK || s == NULL)
+        return -1;
+    *state = s;
+    return 0;
+}
+
+static inline int store_teardown(void **state)
+{
+    ke_store_close(*state);
+    return 0;
+}
+
 #endif

@@ -20,24 +20,6 @@
 #define N_THREADS 24 /* lookups at once: more than the pool's connections */
 #define N_ROUNDS 200 /* lookups per thread */
 
-static int store_setup(void **state)
-{
-    ke_store *s = NULL;
-    ke_error err;
-
-    ke_error_clear(&err);
-    if (ke_store_open(NULL, &s, &err) != KE_OK || s == NULL)
-        return -1;
-    *state = s;
-    return 0;
-}
-
-static int store_teardown(void **state)
-{
-    ke_store_close(*state);
-    return 0;
-}
-
 /* A READY record named name with one parameter and one tag. */
 static void make(ke_pipeline *p, const char *name)
 {

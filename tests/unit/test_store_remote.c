@@ -28,24 +28,6 @@
 
 /* ---- helpers */
 
-static int store_setup(void **state)
-{
-    ke_store *s = NULL;
-    ke_error err;
-
-    ke_error_clear(&err);
-    if (ke_store_open(NULL, &s, &err) != KE_OK)
-        return -1;
-    *state = s;
-    return 0;
-}
-
-static int store_teardown(void **state)
-{
-    ke_store_close(*state);
-    return 0;
-}
-
 /* Inserts a pipeline named name (child of parent, may be NULL) in state st; its id into id. */
 static void insert(ke_store *s, const char *name, const char *parent, ke_state st,
                    char id[KE_ID_LEN + 1])
