@@ -17,10 +17,6 @@ int64_t ke_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* A version 7 UUID (RFC 9562): the Unix time in milliseconds, then 12 bits of the
- * sub-millisecond time (its method 3), then libuuid's random bits. Ids made one after another
- * sort in time order, so the id index takes new ids at its end instead of at random pages:
- * a commit writes a few pages of it, not one per new pipeline. */
 /* Random bits from getrandom(2), 64 ids' worth a call, per thread (libuuid's
  * uuid_generate_random makes a system call and reseeds random(3) for every id). Falls back to
  * libuuid when getrandom fails. */
@@ -45,6 +41,10 @@ static void random_id_bits(uuid_t u)
     u[8] = (unsigned char)(0x80 | (u[8] & 0x3f)); /* variant 10 */
 }
 
+/* A version 7 UUID (RFC 9562): the Unix time in milliseconds, then 12 bits of the
+ * sub-millisecond time (its method 3), then random bits (random_id_bits). Ids made one after another
+ * sort in time order, so the id index takes new ids at its end instead of at random pages:
+ * a commit writes a few pages of it, not one per new pipeline. */
 void ke_new_id(char id[KE_ID_LEN + 1])
 {
     struct timespec ts;
