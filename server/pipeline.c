@@ -42,8 +42,8 @@ static void random_id_bits(uuid_t u)
 }
 
 /* A version 7 UUID (RFC 9562): the Unix time in milliseconds, then 12 bits of the
- * sub-millisecond time (its method 3), then random bits (random_id_bits). Ids made one after another
- * sort in time order, so the id index takes new ids at its end instead of at random pages:
+ * sub-millisecond time (its method 3), then random bits (random_id_bits). Ids made one after
+ * another sort in time order, so the id index takes new ids at its end instead of at random pages:
  * a commit writes a few pages of it, not one per new pipeline. */
 void ke_new_id(char id[KE_ID_LEN + 1])
 {
