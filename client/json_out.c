@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SHRINK_SLACK (64 << 10) /* unused bytes past which take() shrinks the text */
+
 /* Makes room for n more bytes (and a NUL); 0 when out of memory (o marked failed). */
 static int reserve(kec_json_out *o, size_t n)
 {
@@ -51,10 +53,14 @@ void kec_json_out_raw(kec_json_out *o, const char *s, size_t n)
 
 char *kec_json_out_take(kec_json_out *o, size_t *len)
 {
-    char *t = o->failed ? NULL : o->text;
+    char *t = o->failed ? NULL : o->text, *fit;
 
     if (t == NULL && !o->failed && (t = calloc(1, 1)) == NULL)
         o->len = 0;
+    /* A string reserves room for its every byte escaped: a text kept for long (a request's
+     * rendered event) gives back what it did not use. */
+    if (t != NULL && o->cap - o->len > SHRINK_SLACK && (fit = realloc(t, o->len + 1)) != NULL)
+        t = fit;
     if (len != NULL)
         *len = t != NULL ? o->len : 0;
     memset(o, 0, sizeof *o);

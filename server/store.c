@@ -116,21 +116,13 @@ static int put_status(ke_store *s, sqlite3_int64 seq, int n, const ke_status *st
 
 /* Inserts p and its history; *seq receives its row. A new record has not been forwarded: p's
  * remote_id and remote_json are not stored (ke_store_apply_remote records them). */
-static int put_pipeline(ke_store *s, const ke_pipeline *p, char *const *lists, sqlite3_int64 *seq)
+static int put_pipeline(ke_store *s, const ke_pipeline *p, sqlite3_int64 *seq)
 {
     sqlite3_stmt *q = s->st_ins_pipe;
-    char *made[2] = {NULL, NULL};
-    const char *params, *tags;
-    int rc, bad = 0;
+    char *params = ke_store_lists_json(p, 0), *tags = ke_store_lists_json(p, 1);
+    int rc = params != NULL && tags != NULL ? KE_OK : KE_ENOMEM, bad = 0;
     size_t i;
 
-    if (lists == NULL) {
-        made[0] = ke_store_lists_json(p, 0);
-        made[1] = ke_store_lists_json(p, 1);
-    }
-    params = lists != NULL ? lists[0] : made[0];
-    tags = lists != NULL ? lists[1] : made[1];
-    rc = params != NULL && tags != NULL ? KE_OK : KE_ENOMEM;
     *seq = 0;
     if (rc == KE_OK) {
         bad += ke_store_bind_text(q, 1, p->id) != SQLITE_OK;
@@ -149,8 +141,8 @@ static int put_pipeline(ke_store *s, const ke_pipeline *p, char *const *lists, s
     }
     for (i = 0; rc == KE_OK && i < p->n_status; i++)
         rc = put_status(s, *seq, (int)i, &p->status[i]);
-    free(made[0]);
-    free(made[1]);
+    free(params);
+    free(tags);
     return rc;
 }
 
@@ -202,7 +194,7 @@ static int do_accept(ke_store *s, ke_req *r)
         return KE_ESTORE;
     rc = KE_OK;
     for (i = 0; rc == KE_OK && i < r->n; i++) {
-        rc = put_pipeline(s, &r->ps[i], r->lists != NULL ? r->lists + 2 * i : NULL, &seq);
+        rc = put_pipeline(s, &r->ps[i], &seq);
         if (i == 0)
             first = seq;
         if (ke_pipeline_state(&r->ps[i]) == KE_STATE_READY)
@@ -254,7 +246,7 @@ static int do_insert(ke_store *s, ke_req *r)
     }
     if (ke_pipeline_state(r->ps) == KE_STATE_READY)
         r->added_ready = 1;
-    return put_pipeline(s, r->ps, NULL, &seq);
+    return put_pipeline(s, r->ps, &seq);
 }
 
 int ke_store_append_status(ke_store *s, sqlite3_int64 seq, const ke_status *st)

@@ -57,10 +57,6 @@ typedef struct ke_req {
     ke_pipeline *spare;          /* ACCEPT duplicate: the new pipelines ps held (owned), kept
                                     until the request completes in case the batch runs again */
     size_t n_spare;              /* ACCEPT: number of spare */
-    char **lists;                /* ACCEPT: ps[i]'s parameters and tags as JSON at 2i and 2i+1
-                                    (owned), made on the caller's thread; NULL: the writer
-                                    makes them */
-    size_t n_lists;              /* ACCEPT: entries of lists */
     int added_ready;             /* the request stored READY pipelines */
     ke_store_accept_cb acb;      /* ACCEPT: completion, or NULL when sync */
     ke_store_insert_cb icb;      /* INSERT: completion, or NULL when sync */

@@ -243,26 +243,12 @@ static void finish_done(ke_store *s, ke_req *r, int final)
     finish_free(r);
 }
 
-static void free_lists(ke_req *r)
-{
-    size_t i;
-
-    if (r->lists == NULL)
-        return;
-    for (i = 0; i < r->n_lists; i++)
-        free(r->lists[i]);
-    free(r->lists);
-    r->lists = NULL;
-    r->n_lists = 0;
-}
-
 /* Completes a request: callback (async), its waiter (finish), or wake its waiter (sync). */
 static void complete(ke_store *s, ke_req *r, int final)
 {
     ke_pipelines_free(r->spare, r->n_spare);
     r->spare = NULL;
     r->n_spare = 0;
-    free_lists(r);
     if (r->kind == KE_REQ_FINISH) {
         finish_done(s, r, final);
         return;
@@ -585,25 +571,6 @@ int ke_store_run_sync(ke_store *s, ke_req *r, ke_error *err)
 
 /* ---- public: writes */
 
-/* The rows' JSON columns of an accept's pipelines, made here on the caller's thread so the
- * writer only binds them. Out of memory: none, and the writer makes them itself. */
-static void make_lists(ke_req *r)
-{
-    size_t i;
-
-    if (r->n == 0 || (r->lists = calloc(2 * r->n, sizeof *r->lists)) == NULL)
-        return;
-    r->n_lists = 2 * r->n;
-    for (i = 0; i < r->n; i++) {
-        r->lists[2 * i] = ke_store_lists_json(&r->ps[i], 0);
-        r->lists[2 * i + 1] = ke_store_lists_json(&r->ps[i], 1);
-        if (r->lists[2 * i] == NULL || r->lists[2 * i + 1] == NULL) {
-            free_lists(r);
-            return;
-        }
-    }
-}
-
 void ke_store_accept_async(ke_store *s, const char *source, const char *event_id, ke_pipeline *ps,
                            size_t n, ke_store_accept_cb cb, void *ctx)
 {
@@ -631,7 +598,6 @@ void ke_store_accept_async(ke_store *s, const char *source, const char *event_id
     r->n = n;
     r->acb = cb;
     r->ctx = ctx;
-    make_lists(r);
     enqueue(s, r);
 }
 
