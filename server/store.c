@@ -483,8 +483,7 @@ static int prepare_all(ke_store *s, ke_error *err)
         int reader;      /* on the readers' connection */
         const char *sql; /* the statement */
     } stmts[] = {
-        {offsetof(ke_store, st_find_event), 0,
-         "SELECT first_seq, count FROM events WHERE source = ? AND id = ?"},
+        {offsetof(ke_store, st_find_event), 0, KE_STORE_FIND_EVENT_SQL},
         {offsetof(ke_store, st_ins_pipe), 0,
          "INSERT INTO pipelines (id, name, parent, params, tags, created_at, state)"
          " VALUES (?, ?, ?, ?, ?, ?, ?)"},
@@ -498,8 +497,7 @@ static int prepare_all(ke_store *s, ke_error *err)
         {offsetof(ke_store, st_set_state), 0, "UPDATE pipelines SET state = ? WHERE seq = ?"},
         {offsetof(ke_store, st_seq_of), 0, "SELECT seq FROM pipelines WHERE id = ?"},
         {offsetof(ke_store, st_status_count), 0, "SELECT count(*) FROM status WHERE pipeline = ?"},
-        {offsetof(ke_store, st_range), 0,
-         "SELECT " PIPE_COLS " FROM pipelines WHERE seq >= ? AND seq < ? ORDER BY seq"},
+        {offsetof(ke_store, st_range), 0, KE_STORE_RANGE_SQL},
         {offsetof(ke_store, st_by_seq), 0, "SELECT " PIPE_COLS " FROM pipelines WHERE seq = ?"},
         {offsetof(ke_store, st_history_w), 0, KE_STORE_HISTORY_SQL},
         {offsetof(ke_store, st_page_count), 0, "PRAGMA page_count"},

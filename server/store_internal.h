@@ -13,6 +13,12 @@
 /* The columns every pipeline query selects, in this order. */
 #define PIPE_COLS "seq, id, name, parent, params, tags, created_at, remote_id, remote_json"
 
+/* An event key's range of pipelines (source, id), and the pipelines of a range [first, end):
+ * the writer's duplicate check and the read side's (store_lookup.c) run the same queries. */
+#define KE_STORE_FIND_EVENT_SQL "SELECT first_seq, count FROM events WHERE source = ? AND id = ?"
+#define KE_STORE_RANGE_SQL                                                                         \
+    "SELECT " PIPE_COLS " FROM pipelines WHERE seq >= ? AND seq < ? ORDER BY seq"
+
 #define KE_STORE_DB_FILE "kedro-events.db"     /* the database, in the data dir */
 #define KE_STORE_LOCK_FILE "kedro-events.lock" /* held (flock) by the server using the dir */
 #define KE_STORE_FILE_MODE 0600                /* database, WAL, SHM and lock files */

@@ -83,8 +83,8 @@ static void conn_free(lookup_conn *c)
 static lookup_conn *conn_open(const ke_store *s)
 {
     static const char *const sql[] = {
-        "SELECT first_seq, count FROM events WHERE source = ? AND id = ?",
-        "SELECT " PIPE_COLS " FROM pipelines WHERE seq >= ? AND seq < ? ORDER BY seq",
+        KE_STORE_FIND_EVENT_SQL,
+        KE_STORE_RANGE_SQL,
         KE_STORE_HISTORY_SQL,
     };
     lookup_conn *c = calloc(1, sizeof *c);
