@@ -11,6 +11,11 @@
  * (the writer then checks), so a burst never opens more. */
 #define LOOKUP_MAX_CONNS 16
 
+/* The most a read connection keeps of the last range it loaded (its parameter and tag values,
+ * where the rendered event is): a resend loop over small events is answered from memory, and
+ * 16 idle connections never hold a few events of several MiB each. */
+#define LAST_MAX_BYTES (64 << 10)
+
 /* The keys asked about recently: a direct-mapped table of 2^RECENT_BITS 64-bit key hashes
  * (1 MiB, its pages resident as they are written). A new key takes its slot from whatever key
  * had it, so the table forgets a key after about 2^RECENT_BITS other keys (13 s at 10,000 new
@@ -190,11 +195,26 @@ static int copy_all(const ke_pipeline *ps, size_t n, ke_pipeline **out)
     return KE_OK;
 }
 
+/* The bytes of the values of ps's parameters and tags (what makes a record large). */
+static size_t values_bytes(const ke_pipeline *ps, size_t n)
+{
+    size_t bytes = 0, i, j;
+
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < ps[i].n_params; j++)
+            bytes += strlen(ps[i].params[j].value);
+        for (j = 0; j < ps[i].n_tags; j++)
+            bytes += strlen(ps[i].tags[j].value);
+    }
+    return bytes;
+}
+
 /* Loads the count records from seq first into *ps / *n, inside the read transaction the
  * caller's statement holds open. The range c read last is kept with the database's data
  * version: while no connection has changed the database since (SQLite counts every change of
  * the file, by any connection, in the version), the same range is the same records, and a copy
- * of them answers without reading them again -- a sender resending one event in a loop. */
+ * of them answers without reading them again -- a sender resending one event in a loop. Only
+ * ranges up to LAST_MAX_BYTES are kept. */
 static int load_range(lookup_conn *c, sqlite3_int64 first, sqlite3_int64 count, ke_pipeline **ps,
                       size_t *n)
 {
@@ -215,7 +235,8 @@ static int load_range(lookup_conn *c, sqlite3_int64 first, sqlite3_int64 count, 
     sqlite3_bind_int64(c->range, 2, first + count);
     rc = ke_store_load_rows(c->history, c->range, (size_t)count, ps, n, NULL);
     sqlite3_reset(c->range);
-    if (rc == KE_OK && known && *n > 0 && copy_all(*ps, *n, &c->last) == KE_OK) {
+    if (rc == KE_OK && known && *n > 0 && values_bytes(*ps, *n) <= LAST_MAX_BYTES &&
+        copy_all(*ps, *n, &c->last) == KE_OK) {
         c->n_last = *n;
         c->last_first = first;
         c->last_count = count;

@@ -141,6 +141,38 @@ typedef struct accepted {
     int rc;               /* its result */
 } accepted;
 
+/* A key whose pipeline holds more than the 64 KiB a read connection keeps of its last range
+ * (and a control byte, a quote, UTF-8 and a NUL-free 200 KiB value): every resend answers the
+ * whole value, read again each time. */
+static void find_answers_a_large_range_whole_every_time(void **state)
+{
+    size_t len = 200 << 10, n = 0, i;
+    ke_store *s = *state;
+    ke_pipeline p, *got = NULL;
+    char *value = malloc(len + 1);
+
+    assert_non_null(value);
+    for (i = 0; i < len; i++)
+        value[i] = "ab\"\x01\xc3\xa9{}"[i % 8];
+    value[len - 1] = 'z';
+    value[len] = '\0';
+    assert_int_equal(ke_pipeline_init(&p, "big", KE_STATE_READY), KE_OK);
+    assert_int_equal(ke_pipeline_add_param(&p, "event", value, "string"), KE_OK);
+    accept(s, "example.com", "big", &p, 1);
+    assert_int_equal(ke_store_find_accepted(s, "example.com", "big", &got, &n), 0); /* noted */
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(ke_store_find_accepted(s, "example.com", "big", &got, &n), 1);
+        assert_int_equal(n, 1);
+        assert_string_equal(got[0].id, p.id);
+        assert_int_equal(strlen(got[0].params[0].value), len);
+        assert_memory_equal(got[0].params[0].value, value, len);
+        ke_pipelines_free(got, n);
+        got = NULL;
+    }
+    ke_pipeline_release(&p);
+    free(value);
+}
+
 static void on_accepted(void *ctx, int rc, const ke_error *err, ke_pipeline *ps, size_t n,
                         int duplicate)
 {
@@ -246,6 +278,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(find_answers_a_key_that_started_nothing, store_setup,
                                         store_teardown),
         cmocka_unit_test_setup_teardown(find_shows_the_current_state, store_setup, store_teardown),
+        cmocka_unit_test_setup_teardown(find_answers_a_large_range_whole_every_time, store_setup,
+                                        store_teardown),
         cmocka_unit_test_setup_teardown(find_leaves_a_key_not_committed_yet_to_the_writer,
                                         store_setup, store_teardown),
         cmocka_unit_test_setup_teardown(lookups_from_many_threads_answer_the_same_records,
