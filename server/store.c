@@ -552,10 +552,6 @@ static int open_db(ke_store *s, const ke_store_options *o, sqlite3 **db, ke_erro
                             s->path, mode);
     if (ke_store_exec(*db, "PRAGMA synchronous = FULL") != KE_OK)
         return ke_store_db_error(err, *db, s->path, "cannot set synchronous = FULL");
-    /* Each request runs in a savepoint, which keeps the pages it changes in a statement
-     * journal: in memory, not written to a temporary file (a request is at most a few MiB). */
-    if (ke_store_exec(*db, "PRAGMA temp_store = MEMORY") != KE_OK)
-        return ke_store_db_error(err, *db, s->path, "temp_store");
     /* A large transaction grows the WAL; cut it back after the checkpoint, or the disk keeps
      * the high-water mark next to the database (and its size cap) for good. */
     snprintf(sql, sizeof sql, "PRAGMA journal_size_limit = %d", KE_STORE_WAL_LIMIT);
@@ -626,6 +622,11 @@ int ke_store_open_with(const char *data_dir, const ke_store_options *o, ke_store
     rc = ke_store_dir_open(s, data_dir, err);
     if (rc == KE_OK)
         rc = open_db(s, o, &s->wdb, err);
+    /* The writer's requests run in savepoints, which keep the pages they change in a statement
+     * journal: in memory, not written to a temporary file (a request is at most a few MiB).
+     * Readers keep the default: a large sort may still spill to a file. */
+    if (rc == KE_OK && ke_store_exec(s->wdb, "PRAGMA temp_store = MEMORY") != KE_OK)
+        rc = ke_store_db_error(err, s->wdb, s->path, "temp_store");
     if (rc == KE_OK)
         rc = migrate(s, err);
     if (rc == KE_OK)
