@@ -74,7 +74,11 @@ class DiskFullTest(unittest.TestCase):
         unmount(self.mnt)
 
     def start(self, data_dir):
-        s = harness.Server(data_dir=data_dir, args=["--max-message-bytes", str(4 << 20)])
+        # 64 clients x 300 KB in flight is past the default --max-inflight-bytes (16 MiB): its
+        # "overloaded" answer is test_overload's subject, not this one's, so the budget here
+        # holds every client's event at once and each failure is the disk's.
+        s = harness.Server(data_dir=data_dir, args=["--max-message-bytes", str(4 << 20),
+                                                    "--max-inflight-bytes", str(64 << 20)])
         self.servers.append(s)
         return s
 
