@@ -1,0 +1,179 @@
+// runs.js -- the Runs page: pipelines newest first, filtered by name/state/parent from the URL,
+// paged with the shim's X-Next-Page-Token, kept live by GET /pipelines/watch (server-sent
+// events read through fetch) with polling as the fallback.
+
+import * as api from "/ui/api.js";
+import { el, replace, stateBadge, timeEl, durationText, tag, current, STATES } from "/ui/dom.js";
+
+const PAGE_SIZE = 25;
+const POLL_MS = 3000; // polling period while the watch stream is not available
+const STREAM_RETRY_MS = 30000; // how long to poll before trying the stream again
+
+// Resolves after ms, or at once when signal aborts.
+function pause(ms, signal) {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
+  });
+}
+
+function filterForm(f, ctx) {
+  const state = el("select", { id: "f-state", name: "state" },
+    el("option", { value: "", text: "any" }),
+    STATES.map((s) => el("option", { value: s, text: s, selected: s === f.state })));
+  const name = el("input", { id: "f-name", name: "name", value: f.name, autocomplete: "off" });
+  const parent = el("input", { id: "f-parent", name: "parent", value: f.parent,
+    autocomplete: "off", placeholder: "a run id" });
+  const form = el("form", { class: "filters", role: "search", "aria-label": "Filter runs" },
+    el("div", { class: "field" }, el("label", { for: "f-name", text: "Name" }), name),
+    el("div", { class: "field" }, el("label", { for: "f-state", text: "State" }), state),
+    el("div", { class: "field" }, el("label", { for: "f-parent", text: "Parent" }), parent),
+    el("div", { class: "field buttons" }, el("button", { type: "submit", text: "Filter" }),
+      el("a", { href: "/ui/runs", text: "Clear" })));
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    ctx.navigate("/ui/runs" + api.query({ name: name.value.trim(), state: state.value,
+      parent: parent.value.trim() }));
+  });
+  return form;
+}
+
+// The cells of one run's row; each has a data-label for the narrow (card) layout.
+function cells(p) {
+  const st = current(p);
+  const cell = (label, cls, ...content) => el("td", { "data-label": label, class: cls }, ...content);
+  return [
+    el("th", { scope: "row", "data-label": "Name", class: "name" },
+      el("a", { href: "/ui/runs/" + encodeURIComponent(p.id), text: p.name })),
+    cell("State", "st", stateBadge(st.state)),
+    cell("Event", "ev", el("span", { class: "ev-source", text: tag(p, "event_source") }),
+      el("span", { class: "ev-type", text: tag(p, "event_type") }),
+      el("span", { class: "ev-id mono", text: tag(p, "event_id") })),
+    cell("Created", "created", timeEl(p.created_at)),
+    cell("Duration", "dur", durationText(p)),
+  ];
+}
+
+export function mount(main, ctx) {
+  const f = { name: ctx.query.get("name") || "", state: ctx.query.get("state") || "",
+    parent: ctx.query.get("parent") || "" };
+  const described = Object.entries(f).filter(([, v]) => v).map(([k, v]) => k + "=" + v);
+  ctx.title(described.length ? "Runs (" + described.join(", ") + ")" : "Runs");
+  const ac = new AbortController();
+  const rows = new Map(); // id -> { p, tr }
+  let nextToken = null;
+
+  const indicator = el("span", { id: "live", class: "live", role: "status", text: "loading" });
+  const tbody = el("tbody");
+  const empty = el("p", { class: "empty", text: "No runs match.", hidden: true });
+  const older = el("button", { type: "button", id: "older", text: "Older runs", hidden: true });
+  replace(main,
+    el("div", { class: "title-row" }, el("h1", { text: "Runs" }), indicator),
+    filterForm(f, ctx),
+    el("div", { class: "table-box" },
+      el("table", { class: "runs" },
+        el("caption", { class: "visually-hidden", text: "Runs, newest first" }),
+        el("thead", {}, el("tr", {}, ["Name", "State", "Event source / type / id", "Created",
+          "Duration"].map((h) => el("th", { scope: "col", text: h })))),
+        tbody)),
+    empty, older);
+
+  const matches = (p) => (!f.name || p.name === f.name) &&
+    (!f.state || current(p).state === f.state) && (!f.parent || p.parent === f.parent);
+
+  // Puts p where it belongs by creation time (newest first); a run older than every loaded
+  // one while older pages remain is left for those pages.
+  function place(p, tr) {
+    for (const r of tbody.children) {
+      const other = rows.get(r.dataset.id);
+      if (other && other.p.created_at < p.created_at) return tbody.insertBefore(tr, r);
+    }
+    if (!nextToken) tbody.append(tr);
+  }
+
+  // Merges one pipeline dict: updates its row in place, or adds it when it matches.
+  function upsert(p) {
+    const had = rows.get(p.id);
+    if (had) {
+      had.p = p;
+      had.tr.replaceChildren(...cells(p));
+      had.tr.dataset.state = current(p).state || "";
+    } else if (matches(p)) {
+      const tr = el("tr", { "data-id": p.id, "data-state": current(p).state || "" }, cells(p));
+      rows.set(p.id, { p, tr });
+      place(p, tr);
+      if (!tr.isConnected) rows.delete(p.id);
+    }
+    empty.hidden = rows.size > 0;
+  }
+
+  async function loadPage(token) {
+    const q = api.query({ ...f, limit: String(PAGE_SIZE), page_token: token || "" });
+    const { data, headers } = await api.getJSON("/pipelines" + q, { signal: ac.signal });
+    if (token || !rows.size) nextToken = headers.get("X-Next-Page-Token");
+    for (const p of data) upsert(p);
+    older.hidden = !nextToken;
+    empty.hidden = rows.size > 0;
+  }
+
+  older.addEventListener("click", () => {
+    older.disabled = true;
+    loadPage(nextToken).catch(ctx.fail).finally(() => { older.disabled = false; });
+  });
+
+  async function pollFor(ms) {
+    const until = Date.now() + ms;
+    while (!ac.signal.aborted && Date.now() < until) {
+      await pause(POLL_MS, ac.signal);
+      if (ac.signal.aborted) return;
+      try {
+        await loadPage(null);
+        ctx.clearAlert();
+      } catch (e) {
+        if (e.status === 401) return ac.abort();
+        ctx.fail(e);
+      }
+    }
+  }
+
+  // The live loop: the watch stream while it lasts, else polling for a while, then again.
+  async function live() {
+    while (!ac.signal.aborted) {
+      indicator.textContent = "connecting";
+      try {
+        const resp = await api.request("/pipelines/watch" + api.query(f),
+          { accept: "text/event-stream", signal: ac.signal });
+        indicator.textContent = "live";
+        indicator.title = "updates stream from the shim";
+        loadPage(null).catch(ctx.fail); // what changed before the stream opened
+        let end = "";
+        await api.readEvents(resp, (type, data) => {
+          if (type === "pipeline") upsert(JSON.parse(data));
+          else if (type === "end") end = data;
+        });
+        indicator.title = "the stream ended" + (end ? ": " + end : "") + "; polling";
+      } catch (e) {
+        if (ac.signal.aborted || e.status === 401) return;
+        indicator.title = "no watch stream (" + (e.detail || e.message) + "); polling";
+      }
+      indicator.textContent = "polling";
+      await pollFor(STREAM_RETRY_MS);
+    }
+  }
+
+  // Durations of running rows grow every second.
+  const ticker = setInterval(() => {
+    for (const { p, tr } of rows.values()) {
+      if (current(p).state === "STARTED") tr.querySelector(".dur").textContent = durationText(p);
+    }
+  }, 1000);
+
+  loadPage(null).then(() => ctx.live() && live()).catch((e) => {
+    indicator.textContent = "not loaded";
+    ctx.fail(e);
+  });
+  return () => {
+    ac.abort();
+    clearInterval(ticker);
+  };
+}
