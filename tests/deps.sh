@@ -10,7 +10,8 @@ packages="build-essential cmake pkg-config
   python3 python3-grpcio python3-protobuf protobuf-compiler-grpc python3-omegaconf python3-yaml
   nghttp2-client curl openssl
   libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev wrk python3-requests nodejs
-  python3-prometheus-client libsystemd-dev systemd dpkg-dev file debootstrap"
+  python3-prometheus-client libsystemd-dev systemd dpkg-dev file debootstrap
+  chromium chromium-driver python3-selenium"
 
 if [ "$(id -u)" -eq 0 ]; then
     as_root=""

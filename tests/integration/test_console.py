@@ -1,0 +1,322 @@
+"""The web console (/ui/ of kedro-event-shim) in a real headless Chromium driven by Selenium
+(Debian's chromium, chromium-driver and python3-selenium), against the real shim and
+kedro-eventd running the Kedro stand-in: Send starts runs that Runs shows changing state without
+a reload, a run started elsewhere appears live, a run's event JSON and log, the state filter, a
+FAILURE's error, deep links, the token prompt, a 360 px wide screen, keyboard navigation and
+the Overview's figures. Screenshots of each page go to $KE_ARTEFACTS_DIR (default
+<build>/test-artefacts/console/). Skipped, with the reason printed, when chromium,
+chromedriver or selenium is missing."""
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+import uuid
+
+import harness
+import shim_harness as sh
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+for _path in (CHROMIUM, CHROMEDRIVER):
+    if not os.path.exists(_path):
+        print("skipped: %s is missing (tests/deps.sh installs chromium chromium-driver)" % _path)
+        sys.exit(77)
+try:
+    from selenium import webdriver
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+except ImportError as e:
+    print("skipped: selenium is missing (tests/deps.sh installs python3-selenium): %s" % e)
+    sys.exit(77)
+
+SOURCE, TYPE = "example.com", "com.example.event"
+CONFIG = {"event00": {"source": SOURCE, "type": TYPE}, "fail00": {"source": SOURCE, "type": TYPE}}
+TOKEN = "console-token-0123456789abcdef"
+ARTEFACTS = os.environ.get("KE_ARTEFACTS_DIR") or os.path.join(
+    harness.BUILD_DIR, "test-artefacts", "console")
+WAIT = 15  # seconds: a run lasts about 1.5 s, polling (the fallback) every 3 s
+
+
+def console_url(shim):
+    """Where the console of shim is served: the shim itself."""
+    return shim.url
+
+
+def post_event(shim, data, id=None):
+    """POSTs a structured event through the shim (as an outside client); answers its runs."""
+    ev = sh.structured(id=id or str(uuid.uuid4()), source=SOURCE, type=TYPE, data=data)
+    a = sh.curl(shim.url + "/event/", "-H", "Content-Type: application/cloudevents+json",
+                data=json.dumps(ev).encode())
+    assert a.status == 200, a
+    return {p["name"]: p["id"] for p in a.json()}
+
+
+def state_of(shim, id):
+    a = sh.curl(shim.url + "/pipelines/" + id)
+    assert a.status == 200, a
+    return a.json()["status"][-1]["state"]
+
+
+class ConsoleTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        os.makedirs(ARTEFACTS, exist_ok=True)
+        print("console screenshots in %s" % ARTEFACTS)
+        tokens_dir = tempfile.mkdtemp(prefix="ke-console-tokens-")
+        tokens = os.path.join(tokens_dir, "tokens")
+        with open(tokens, "w") as f:
+            f.write(TOKEN + "\n")
+        os.chmod(tokens, 0o600)
+        cls.server = harness.Server(config=CONFIG, runner="local",
+                                    args=["--kedro-bin", harness.KEDRO_STANDIN],
+                                    env={"KEDRO_STANDIN_SLEEP": "1.5"})
+        cls.shim = sh.Shim(cls.server.target)
+        cls.tshim = sh.Shim(cls.server.target, args=["--auth-tokens", tokens])
+        cls.url = console_url(cls.shim)
+        cls.turl = console_url(cls.tshim)
+        cls.profile = tempfile.mkdtemp(prefix="ke-chromium-")
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = CHROMIUM
+        for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                  "--user-data-dir=" + cls.profile):
+            opts.add_argument(a)
+        opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        cls.driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.driver.quit()
+        shutil.rmtree(cls.profile, ignore_errors=True)
+        cls.tshim.__exit__(None)
+        cls.shim.__exit__(None)
+        cls.server.__exit__(None)
+
+    def setUp(self):
+        self.d = self.driver
+        self.d.set_window_size(1280, 900)
+
+    def tearDown(self):
+        # A script error or a CSP refusal in the page fails the test that caused it.
+        bad = [e["message"] for e in self.d.get_log("browser")
+               if e["level"] == "SEVERE" and "Failed to load resource" not in e["message"]]
+        self.assertEqual(bad, [])
+
+    # helpers
+
+    def wait(self, cond, timeout=WAIT, msg=""):
+        def safe(d):
+            try:
+                return cond(d)
+            except StaleElementReferenceException:
+                return False
+        return WebDriverWait(self.d, timeout).until(safe, msg)
+
+    def find(self, css):
+        return self.wait(EC.visibility_of_element_located((By.CSS_SELECTOR, css)),
+                         msg="no visible %s" % css)
+
+    def shot(self, name):
+        self.d.save_screenshot(os.path.join(ARTEFACTS, name + ".png"))
+
+    def mark_document(self):
+        """Sets a marker on window: it survives only while the document is not reloaded."""
+        self.d.execute_script("window.keMarker = 'kept';")
+
+    def assert_not_reloaded(self):
+        self.assertEqual(self.d.execute_script("return window.keMarker || null;"), "kept")
+
+    def row_state(self, id):
+        rows = self.d.find_elements(By.CSS_SELECTOR, 'tr[data-id="%s"]' % id)
+        return rows[0].get_attribute("data-state") if rows else None
+
+    def open_runs(self, query=""):
+        self.d.get(self.url + "/ui/runs" + query)
+        self.wait(lambda d: d.find_element(By.ID, "live").text in ("live", "polling"),
+                  msg="the Runs page did not load")
+
+    def finished_run(self, name, data):
+        """Starts runs through the shim and waits until name's has ended; answers its id."""
+        id = post_event(self.shim, data)[name]
+        self.assertTrue(harness.wait_until(
+            lambda: state_of(self.shim, id) in ("SUCCESS", "FAILURE"), timeout=WAIT))
+        return id
+
+    # tests
+
+    def test_send_starts_runs_that_runs_shows_changing_state_without_reload(self):
+        d = self.d
+        d.get(self.url + "/ui/send")
+        self.assertEqual(d.title, "Send — kedro-events")
+        self.mark_document()
+        data = {"sent_from": "the console", "n": 14}
+        for field, value in (("s-source", SOURCE), ("s-type", TYPE)):
+            el = d.find_element(By.ID, field)
+            el.clear()
+            el.send_keys(value)
+        area = d.find_element(By.ID, "s-data")
+        area.clear()
+        area.send_keys(json.dumps(data))
+        self.assertIn("Valid JSON", d.find_element(By.ID, "s-data-hint").text)
+        d.find_element(By.CSS_SELECTOR, "#send-form button[type=submit]").click()
+        self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "a.started-run")) == 2,
+                  msg="Send did not list the two runs it started")
+        started = {a.text.split()[0]: a.get_attribute("data-id")
+                   for a in d.find_elements(By.CSS_SELECTOR, "a.started-run")}
+        self.assertEqual(sorted(started), ["event00", "fail00"])
+        self.shot("send")
+
+        d.find_element(By.CSS_SELECTOR, 'nav a[data-page="runs"]').click()
+        id = started["event00"]
+        self.wait(lambda d: self.row_state(id), msg="the new run's row did not appear")
+        first = self.row_state(id)
+        self.assertIn(first, ("READY", "STARTED"))
+        self.wait(lambda d: self.row_state(id) == "SUCCESS", msg="the row never said SUCCESS")
+        self.wait(lambda d: self.row_state(started["fail00"]) == "FAILURE")
+        row = d.find_element(By.CSS_SELECTOR, 'tr[data-id="%s"]' % id)
+        self.assertIn("SUCCESS", row.text)  # the state as text, not only a colour
+        self.assertIn("com.example.event", row.text)
+        self.assertEqual(d.title, "Runs — kedro-events")
+        self.assertEqual(d.find_element(By.CSS_SELECTOR, 'nav a[aria-current="page"]').text,
+                         "Runs")
+        self.assert_not_reloaded()
+        self.shot("runs")
+
+    def test_a_run_started_elsewhere_appears_on_an_open_runs_page(self):
+        self.open_runs()
+        self.mark_document()
+        ids = post_event(self.shim, {"from": "curl"})
+        self.wait(lambda d: self.row_state(ids["event00"]) is not None,
+                  msg="the run posted with curl did not appear")
+        self.wait(lambda d: self.row_state(ids["event00"]) == "SUCCESS")
+        self.assert_not_reloaded()
+
+    def test_run_page_shows_the_event_json_and_the_log(self):
+        data = {"x": [1, 2, {"y": "z"}], "euro": "\u20ac", "nested": {"deep": True}}
+        id = post_event(self.shim, data)["event00"]
+        self.d.get(self.url + "/ui/runs/" + id)
+        pre = self.find("#event-json")
+        self.assertEqual(json.loads(pre.text)["data"], data)
+        self.assertIn("\n  ", pre.text)  # pretty-printed
+        self.wait(lambda d: "Using pipeline 'event00'" in d.find_element(By.ID, "log").text,
+                  msg="the log did not show the stand-in's lines")
+        self.wait(lambda d: "SUCCESS" in d.find_element(By.ID, "history").text)
+        self.assertTrue(self.d.find_element(By.ID, "retry").is_displayed())
+        self.assertIn("event_source", self.d.find_element(By.CSS_SELECTOR, "main").text)
+        self.shot("run")
+
+    def test_filter_by_state_shows_only_failures_and_a_failure_shows_its_error(self):
+        fail_id = self.finished_run("fail00", {"to": "fail"})
+        self.finished_run("event00", {"to": "succeed"})
+        self.open_runs()
+        Select(self.d.find_element(By.ID, "f-state")).select_by_value("FAILURE")
+        self.d.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+        self.wait(lambda d: "state=FAILURE" in d.current_url)
+        self.wait(lambda d: self.row_state(fail_id) == "FAILURE")
+        states = {r.get_attribute("data-state")
+                  for r in self.d.find_elements(By.CSS_SELECTOR, "table.runs tbody tr")}
+        self.assertEqual(states, {"FAILURE"})
+        self.assertIn("FAILURE", self.d.title)
+        self.d.find_element(By.CSS_SELECTOR, 'tr[data-id="%s"] a' % fail_id).click()
+        err = self.find("#run-error")
+        self.assertIn("failed on purpose", err.text)
+        self.assertIn("exit code: 1", self.d.find_element(By.ID, "history").text)
+        self.shot("run-failure")
+
+    def test_a_deep_link_loads_the_run_directly(self):
+        id = self.finished_run("event00", {"deep": "link"})
+        self.d.get(self.url + "/ui/runs/" + id)
+        self.wait(lambda d: d.title == "Run event00 %s… — kedro-events" % id[:8],
+                  msg="title %r" % self.d.title)
+        self.assertEqual(self.d.find_element(By.CSS_SELECTOR, "main h1").text, "Run event00")
+        self.assertIn(id, self.d.find_element(By.CSS_SELECTOR, "dl.summary").text)
+
+    def test_with_tokens_the_console_asks_for_one_and_sends_it(self):
+        d = self.d
+        d.get(self.turl + "/ui/runs")
+        self.find("#token-prompt")
+        self.assertIn("Authorization: Bearer", d.find_element(By.ID, "token-detail").text)
+        self.shot("token")
+        d.find_element(By.ID, "token-input").send_keys("wrong-token-0123456789")
+        d.find_element(By.CSS_SELECTOR, "#token-form button").click()
+        self.wait(lambda d: "the bearer token is not accepted" in d.find_element(By.ID, "alert").text,
+                  msg="the 401 detail was not shown")
+        self.find("#token-prompt")
+        d.find_element(By.ID, "token-input").send_keys(TOKEN)
+        d.find_element(By.CSS_SELECTOR, "#token-form button").click()
+        # Rows only come through the shim when it accepted the bearer token.
+        self.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "table.runs tbody tr"),
+                  msg="Runs did not load with the token")
+        self.assertFalse(d.find_element(By.ID, "token-prompt").is_displayed())
+        self.assertEqual(d.execute_script(
+            "return sessionStorage.getItem('kedro-events.token');"), TOKEN)
+        d.find_element(By.ID, "forget-token").click()
+        self.find("#token-prompt")
+        self.assertIsNone(d.execute_script(
+            "return sessionStorage.getItem('kedro-events.token');"))
+
+    def test_360_px_wide_has_no_horizontal_scroll(self):
+        id = self.finished_run("fail00", {"narrow": "screen " * 20})
+        self.d.set_window_size(360, 800)
+        width = self.d.execute_script("return window.innerWidth;")
+        self.assertLessEqual(width, 360)
+        self.open_runs()
+        self.wait(lambda d: self.row_state(id))
+        self.assertLessEqual(
+            self.d.execute_script("return document.documentElement.scrollWidth;"), width)
+        self.shot("runs-narrow")
+        self.d.get(self.url + "/ui/runs/" + id)
+        self.find("#run-error")
+        self.find("#event-json")
+        self.assertLessEqual(
+            self.d.execute_script("return document.documentElement.scrollWidth;"), width)
+
+    def test_keyboard_reaches_the_nav_links_and_enter_follows_them(self):
+        self.open_runs()
+        self.mark_document()
+        body = self.d.find_element(By.TAG_NAME, "body")
+        body.send_keys(Keys.TAB)
+        self.assertEqual(self.d.switch_to.active_element.text, "Skip to content")
+        for _ in range(6):
+            active = self.d.switch_to.active_element
+            if active.get_attribute("data-page") == "overview":
+                break
+            active.send_keys(Keys.TAB)
+        active = self.d.switch_to.active_element
+        self.assertEqual(active.get_attribute("data-page"), "overview")
+        active.send_keys(Keys.ENTER)
+        self.wait(lambda d: d.title == "Overview — kedro-events")
+        self.assertTrue(self.d.current_url.endswith("/ui/overview"))
+        self.assert_not_reloaded()
+
+    def test_overview_shows_the_stats(self):
+        self.finished_run("event00", {"for": "stats"})
+        stats = sh.curl(self.shim.url + "/stats?window=3600&step=60")
+        self.d.get(self.url + "/ui/overview")
+        if stats.status == 404:  # a shim without GET /stats yet
+            self.assertIn("answered 404", self.find("#stats-missing").text)
+            self.shot("overview")
+            return
+        self.assertEqual(stats.status, 200, stats)
+        self.find("#plot-events")
+        self.find("#plot-runs")
+        self.wait(lambda d: (d.find_element(By.ID, "n-ready").text,
+                             d.find_element(By.ID, "n-started").text) == ("0", "0"))
+        total = self.d.find_element(By.ID, "events-total").text
+        events = sum(b["events"] for b in stats.json()["buckets"])
+        self.assertGreaterEqual(int(total.split("Last hour: ")[1].split()[0]), events)
+        self.assertIn("failure share", total)
+        self.assertGreater(len(self.d.find_elements(By.CSS_SELECTOR, "#plot-runs rect")), 0)
+        self.shot("overview")
+
+
+if __name__ == "__main__":
+    unittest.main()
