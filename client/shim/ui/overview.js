@@ -6,7 +6,7 @@ import * as api from "/ui/api.js";
 import { el, replace, localTime, timeEl } from "/ui/dom.js";
 
 const WINDOW = 3600, STEP = 60, REFRESH_MS = 10000;
-const W = 720, H = 220, M = { left: 52, right: 12, top: 12, bottom: 40 }; // plot geometry
+const W = 720, H = 190, M = { left: 52, right: 12, top: 12, bottom: 40 }; // plot geometry
 const ENDED = [
   { key: "success", label: "success", fill: "url(#pat-success)" },
   { key: "failure", label: "failure (hatched)", fill: "url(#pat-failure)" },

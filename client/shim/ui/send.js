@@ -38,7 +38,7 @@ export function mount(main, ctx) {
     value: "com.example.event", autocomplete: "off" });
   const id = el("input", { id: "s-id", name: "id", autocomplete: "off",
     placeholder: "empty: a random UUID", "aria-describedby": "s-id-hint" });
-  const data = el("textarea", { id: "s-data", name: "data", rows: "8", spellcheck: "false",
+  const data = el("textarea", { id: "s-data", name: "data", rows: "5", spellcheck: "false",
     "aria-describedby": "s-data-hint" });
   data.value = '{\n  "hello": "world"\n}';
   const dataHint = el("p", { class: "hint", id: "s-data-hint", role: "status" });
