@@ -212,6 +212,14 @@ class ConsoleTest(unittest.TestCase):
         self.assertTrue(self.d.find_element(By.ID, "retry").is_displayed())
         self.assertIn("event_source", self.d.find_element(By.CSS_SELECTOR, "main").text)
         self.shot("run")
+        self.mark_document()
+        self.d.find_element(By.ID, "retry").click()
+        link = self.find("#retry-link")
+        new_id = link.text.split()[-1]
+        self.assertNotEqual(new_id, id)
+        link.click()
+        self.wait(lambda d: d.title == "Run event00 %s… — kedro-events" % new_id[:8])
+        self.assert_not_reloaded()
 
     def test_filter_by_state_shows_only_failures_and_a_failure_shows_its_error(self):
         fail_id = self.finished_run("fail00", {"to": "fail"})

@@ -64,153 +64,185 @@ function summary(p) {
     p.kedro_graphql_id ? item("kedro-graphql id", p.kedro_graphql_id) : null);
 }
 
-export function mount(main, ctx) {
-  const id = ctx.id;
-  ctx.title("Run " + shortId(id));
-  const ac = new AbortController();
-  let p = null, pollTimer = 0;
-  let logMode = ""; // "" not read yet, "follow" a stream is open, "done"
-  const base = "/pipelines/" + encodeURIComponent(id);
-
-  const h1 = el("h1", { text: "Run " + shortId(id) });
-  const head = el("div"), errorBox = el("section", { class: "error-box", hidden: true });
-  const actions = el("div", { class: "actions" });
-  const actionResult = el("p", { class: "action-result", role: "status" });
-  const children = el("div"), params = el("div"), tags = el("div"), history = el("div");
-  const follow = el("input", { type: "checkbox", id: "log-follow", checked: true });
-  const logStatus = el("p", { class: "muted", id: "log-status", role: "status" });
-  const log = el("pre", { class: "log", id: "log", tabindex: "0", "aria-label": "Log" });
-  replace(main, h1, head, errorBox, actions, actionResult,
-    el("section", { "aria-labelledby": "h-children" },
-      el("h2", { id: "h-children", text: "Children" }), children),
-    el("section", { "aria-labelledby": "h-params" },
-      el("h2", { id: "h-params", text: "Parameters" }), params),
-    el("section", { "aria-labelledby": "h-tags" }, el("h2", { id: "h-tags", text: "Tags" }), tags),
-    el("section", { "aria-labelledby": "h-history" },
-      el("h2", { id: "h-history", text: "Status history" }), history),
-    el("section", { "aria-labelledby": "h-log" },
-      el("div", { class: "title-row" }, el("h2", { id: "h-log", text: "Log" }),
-        el("label", { class: "check" }, follow, " Keep the end in view")),
-      logStatus, log));
-
-  function appendLog(text) {
-    log.append(text);
-    while (log.childNodes.length > LOG_MAX_NODES) log.firstChild.remove();
-    if (follow.checked) log.scrollTop = log.scrollHeight;
+// The log box: followed as server-sent events while the run lasts (the stream ends with the
+// run), read once as text when it has ended; a run not started yet has none.
+class LogView {
+  constructor(base, signal) {
+    this.base = base; // "/pipelines/{id}"
+    this.signal = signal; // aborts the stream when the page is left
+    this.mode = ""; // "" not read yet, "follow" a stream is open, "done"
+    this.follow = el("input", { type: "checkbox", id: "log-follow", checked: true });
+    this.status = el("p", { class: "muted", id: "log-status", role: "status" });
+    this.pre = el("pre", { class: "log", id: "log", tabindex: "0", "aria-label": "Log" });
   }
 
-  // Reads the log: followed as server-sent events while the run lasts (the stream ends with
-  // the run), plain text once it ended. A run not started yet has none: tried again when its
-  // state changes.
-  async function startLog() {
+  section() {
+    return el("section", { "aria-labelledby": "h-log" },
+      el("div", { class: "title-row" }, el("h2", { id: "h-log", text: "Log" }),
+        el("label", { class: "check" }, this.follow, " Keep the end in view")),
+      this.status, this.pre);
+  }
+
+  append(text) {
+    this.pre.append(text);
+    while (this.pre.childNodes.length > LOG_MAX_NODES) this.pre.firstChild.remove();
+    if (this.follow.checked) this.pre.scrollTop = this.pre.scrollHeight;
+  }
+
+  // Reads the log of p when it has one and it is not being read already; tried again on the
+  // run's next change when it could not be read.
+  async start(p) {
     const state = current(p).state;
-    if (logMode) return;
+    if (this.mode) return;
     if (state === "STAGED" || state === "READY") {
-      logStatus.textContent = "The run has not started: no log yet.";
+      this.status.textContent = "The run has not started: no log yet.";
       return;
     }
     const live = !isEnded(p);
-    logMode = live ? "follow" : "done";
-    replace(log);
-    logStatus.textContent = live ? "Following the log…" : "Loading the log…";
+    this.mode = live ? "follow" : "done";
+    replace(this.pre);
+    this.status.textContent = live ? "Following the log…" : "Loading the log…";
     try {
-      const resp = await api.request(base + "/logs?tail=" + LOG_TAIL + (live ? "&follow=1" : ""),
-        { accept: live ? "text/event-stream" : "text/plain", signal: ac.signal });
+      const resp = await api.request(this.base + "/logs?tail=" + LOG_TAIL +
+        (live ? "&follow=1" : ""), { accept: live ? "text/event-stream" : "text/plain",
+        signal: this.signal });
       if (live) {
         await api.readEvents(resp, (type, data) => {
-          if (type === "message") appendLog(data + "\n");
+          if (type === "message") this.append(data + "\n");
         });
-        logMode = "done";
-        logStatus.textContent = "End of the log (the run ended).";
+        this.mode = "done";
+        this.status.textContent = "End of the log (the run ended).";
       } else {
-        appendLog(await resp.text());
-        logStatus.textContent = "The last " + LOG_TAIL + " lines at most.";
+        this.append(await resp.text());
+        this.status.textContent = "The last " + LOG_TAIL + " lines at most.";
       }
     } catch (e) {
       if (e.name === "AbortError" || e.status === 401) return;
-      logMode = e.status === 404 || e.status === 409 ? "done" : "";
-      logStatus.textContent = "No log: " + (e.detail || e.message);
+      this.mode = e.status === 404 || e.status === 409 ? "done" : "";
+      this.status.textContent = "No log: " + (e.detail || e.message);
     }
   }
+}
 
-  function render() {
-    const st = current(p);
-    ctx.title("Run " + p.name + " " + shortId(p.id));
-    h1.textContent = "Run " + p.name;
-    replace(head, summary(p));
-    errorBox.hidden = st.state !== "FAILURE";
-    replace(errorBox, st.state === "FAILURE" ? [el("h2", { text: "Why it failed" }),
-      el("pre", { class: "error-text", id: "run-error", text: st.error || "(no error text)" })]
-      : null);
-    replace(actions, isEnded(p)
-      ? el("button", { type: "button", id: "retry", text: "Retry", onclick: () => act("retry") })
-      : el("button", { type: "button", id: "cancel", text: "Cancel", onclick: () => act("cancel") }));
-    replace(params, table("Parameters", ["Name", "Type", "Value"],
-      (p.parameters || []).map((x) => [x.name, x.type, paramValue(x)])));
-    replace(tags, table("Tags", ["Key", "Value"], (p.tags || []).map((t) => [t.key, t.value])));
-    replace(history, timeline(p));
+function section(id, title, body) {
+  return el("section", { "aria-labelledby": id }, el("h2", { id, text: title }), body);
+}
+
+class RunPage {
+  constructor(main, ctx) {
+    this.ctx = ctx;
+    this.id = ctx.id;
+    this.p = null; // the pipeline dict last read
+    this.pollTimer = 0;
+    this.ac = new AbortController();
+    this.base = "/pipelines/" + encodeURIComponent(this.id);
+    this.log = new LogView(this.base, this.ac.signal);
+    this.h1 = el("h1", { text: "Run " + shortId(this.id) });
+    this.head = el("div");
+    this.errorBox = el("section", { class: "error-box", hidden: true });
+    this.actions = el("div", { class: "actions" });
+    this.actionResult = el("p", { class: "action-result", role: "status" });
+    this.children = el("div");
+    this.params = el("div");
+    this.tags = el("div");
+    this.history = el("div");
+    ctx.title("Run " + shortId(this.id));
+    replace(main, this.h1, this.head, this.errorBox, this.actions, this.actionResult,
+      section("h-children", "Children", this.children),
+      section("h-params", "Parameters", this.params), section("h-tags", "Tags", this.tags),
+      section("h-history", "Status history", this.history), this.log.section());
   }
 
-  async function act(what) {
-    for (const b of actions.querySelectorAll("button")) b.disabled = true;
-    actionResult.textContent = what === "cancel" ? "Cancelling…" : "Retrying…";
+  render() {
+    const p = this.p, st = current(p);
+    this.ctx.title("Run " + p.name + " " + shortId(p.id));
+    this.h1.textContent = "Run " + p.name;
+    replace(this.head, summary(p));
+    this.errorBox.hidden = st.state !== "FAILURE";
+    replace(this.errorBox, st.state === "FAILURE" ? [el("h2", { text: "Why it failed" }),
+      el("pre", { class: "error-text", id: "run-error", text: st.error || "(no error text)" })]
+      : null);
+    replace(this.actions, isEnded(p)
+      ? el("button", { type: "button", id: "retry", text: "Retry",
+        onclick: () => this.act("retry") })
+      : el("button", { type: "button", id: "cancel", text: "Cancel",
+        onclick: () => this.act("cancel") }));
+    replace(this.params, table("Parameters", ["Name", "Type", "Value"],
+      (p.parameters || []).map((x) => [x.name, x.type, paramValue(x)])));
+    replace(this.tags, table("Tags", ["Key", "Value"],
+      (p.tags || []).map((t) => [t.key, t.value])));
+    replace(this.history, timeline(p));
+  }
+
+  // Cancel or Retry; Retry's answer is the new run, linked.
+  async act(what) {
+    const buttons = this.actions.querySelectorAll("button");
+    for (const b of buttons) b.disabled = true;
+    this.actionResult.textContent = what === "cancel" ? "Cancelling…" : "Retrying…";
     try {
-      const { data } = await api.postJSON(base + "/" + what, {}, { signal: ac.signal });
+      const { data } = await api.postJSON(this.base + "/" + what, {}, { signal: this.ac.signal });
       if (what === "retry") {
-        replace(actionResult, "Retried: a new run ",
+        replace(this.actionResult, "Retried: a new run ",
           el("a", { href: "/ui/runs/" + encodeURIComponent(data.id), id: "retry-link",
             text: data.name + " " + data.id }), " (" + current(data).state + ").");
       } else {
-        actionResult.textContent = "Cancelled: the run is " + current(data).state + ".";
-        update(data);
+        this.actionResult.textContent = "Cancelled: the run is " + current(data).state + ".";
+        this.update(data);
       }
     } catch (e) {
-      actionResult.textContent = "";
-      ctx.fail(e);
+      this.actionResult.textContent = "";
+      this.ctx.fail(e);
     } finally {
-      for (const b of actions.querySelectorAll("button")) b.disabled = false;
+      for (const b of buttons) b.disabled = false;
     }
   }
 
-  function update(next) {
-    const changed = !p || JSON.stringify(next.status) !== JSON.stringify(p.status);
-    p = next;
+  update(next) {
+    const changed = !this.p || JSON.stringify(next.status) !== JSON.stringify(this.p.status);
+    this.p = next;
     if (changed) {
-      render();
-      startLog();
+      this.render();
+      this.log.start(next);
     } else {
-      const d = head.querySelector("dd:nth-of-type(4)");
-      if (d) d.textContent = durationText(p) || "not started";
+      const d = this.head.querySelector("dd:nth-of-type(4)");
+      if (d) d.textContent = durationText(next) || "not started";
     }
   }
 
-  async function loadChildren() {
-    const { data } = await api.getJSON("/pipelines" + api.query({ parent: id, limit: "50" }),
-      { signal: ac.signal });
-    const kids = data.filter((c) => c.id !== id);
-    replace(children, kids.length ? el("ul", { class: "children" }, kids.map((c) => el("li", {},
-      el("a", { href: "/ui/runs/" + encodeURIComponent(c.id), text: c.name + " " + shortId(c.id) }),
-      " ", stateBadge(current(c).state)))) : el("p", { class: "muted", text: "None." }));
+  async loadChildren() {
+    const { data } = await api.getJSON("/pipelines" + api.query({ parent: this.id, limit: "50" }),
+      { signal: this.ac.signal });
+    const kids = data.filter((c) => c.id !== this.id);
+    replace(this.children, kids.length ? el("ul", { class: "children" }, kids.map((c) =>
+      el("li", {}, el("a", { href: "/ui/runs/" + encodeURIComponent(c.id),
+        text: c.name + " " + shortId(c.id) }), " ", stateBadge(current(c).state))))
+      : el("p", { class: "muted", text: "None." }));
   }
 
-  async function poll() {
+  // Reads the run, and again every POLL_MS until it has ended.
+  async poll() {
     try {
-      const { data } = await api.getJSON(base, { signal: ac.signal });
-      update(data);
+      const { data } = await api.getJSON(this.base, { signal: this.ac.signal });
+      this.update(data);
     } catch (e) {
       if (e.name === "AbortError" || e.status === 401) return;
-      ctx.fail(e);
-      if (!p) {
-        h1.textContent = e.status === 404 ? "No such run" : "Run " + shortId(id);
+      this.ctx.fail(e);
+      if (!this.p) {
+        this.h1.textContent = e.status === 404 ? "No such run" : "Run " + shortId(this.id);
         return;
       }
     }
-    if (!isEnded(p)) pollTimer = setTimeout(poll, POLL_MS);
+    if (!isEnded(this.p)) this.pollTimer = setTimeout(() => this.poll(), POLL_MS);
   }
 
-  poll().then(() => p && loadChildren()).catch(ctx.fail);
-  return () => {
-    ac.abort();
-    clearTimeout(pollTimer);
-  };
+  stop() {
+    this.ac.abort();
+    clearTimeout(this.pollTimer);
+  }
+}
+
+export function mount(main, ctx) {
+  const page = new RunPage(main, ctx);
+  page.poll().then(() => page.p && page.loadChildren()).catch(ctx.fail);
+  return () => page.stop();
 }

@@ -54,121 +54,135 @@ function cells(p) {
   ];
 }
 
+// The table of runs: rows merged by id, newest first, one page after another.
+class RunList {
+  constructor(f, signal) {
+    this.f = f; // the filters: name, state, parent
+    this.signal = signal; // aborts this page's requests
+    this.rows = new Map(); // id -> { p, tr }
+    this.nextToken = null; // the shim's X-Next-Page-Token for older runs, null at the end
+    this.tbody = el("tbody");
+    this.empty = el("p", { class: "empty", text: "No runs match.", hidden: true });
+    this.older = el("button", { type: "button", id: "older", text: "Older runs", hidden: true });
+  }
+
+  table() {
+    return el("div", { class: "table-box" },
+      el("table", { class: "runs" },
+        el("caption", { class: "visually-hidden", text: "Runs, newest first" }),
+        el("thead", {}, el("tr", {}, ["Name", "State", "Event source / type / id", "Created",
+          "Duration"].map((h) => el("th", { scope: "col", text: h })))),
+        this.tbody));
+  }
+
+  matches(p) {
+    const f = this.f;
+    return (!f.name || p.name === f.name) && (!f.state || current(p).state === f.state) &&
+      (!f.parent || p.parent === f.parent);
+  }
+
+  // Puts tr where p belongs by creation time (newest first); a run older than every loaded
+  // one while older pages remain is left for those pages.
+  place(p, tr) {
+    for (const r of this.tbody.children) {
+      const other = this.rows.get(r.dataset.id);
+      if (other && other.p.created_at < p.created_at) return this.tbody.insertBefore(tr, r);
+    }
+    if (!this.nextToken) this.tbody.append(tr);
+  }
+
+  // Merges one pipeline dict: updates its row in place, or adds it when it matches.
+  upsert(p) {
+    const had = this.rows.get(p.id);
+    if (had) {
+      had.p = p;
+      had.tr.replaceChildren(...cells(p));
+      had.tr.dataset.state = current(p).state || "";
+    } else if (this.matches(p)) {
+      const tr = el("tr", { "data-id": p.id, "data-state": current(p).state || "" }, cells(p));
+      this.rows.set(p.id, { p, tr });
+      this.place(p, tr);
+      if (!tr.isConnected) this.rows.delete(p.id);
+    }
+    this.empty.hidden = this.rows.size > 0;
+  }
+
+  // Reads the first page (token null: merged into what is shown) or an older one.
+  async loadPage(token) {
+    const q = api.query({ ...this.f, limit: String(PAGE_SIZE), page_token: token || "" });
+    const first = !this.rows.size;
+    const { data, headers } = await api.getJSON("/pipelines" + q, { signal: this.signal });
+    if (token || first) this.nextToken = headers.get("X-Next-Page-Token");
+    for (const p of data) this.upsert(p);
+    this.older.hidden = !this.nextToken;
+    this.empty.hidden = this.rows.size > 0;
+  }
+
+  // Durations of running rows grow.
+  tick() {
+    for (const { p, tr } of this.rows.values()) {
+      if (current(p).state === "STARTED") tr.querySelector(".dur").textContent = durationText(p);
+    }
+  }
+}
+
+// Polls the first page every POLL_MS for ms (or until the page is left).
+async function pollFor(list, ms, ac, ctx) {
+  const until = Date.now() + ms;
+  while (!ac.signal.aborted && Date.now() < until) {
+    await pause(POLL_MS, ac.signal);
+    if (ac.signal.aborted) return;
+    try {
+      await list.loadPage(null);
+      ctx.clearAlert();
+    } catch (e) {
+      if (e.status === 401) return ac.abort();
+      ctx.fail(e);
+    }
+  }
+}
+
+// The live loop: the watch stream while it lasts, else polling for a while, then again.
+async function live(list, indicator, ac, ctx) {
+  while (!ac.signal.aborted) {
+    indicator.textContent = "connecting";
+    try {
+      const resp = await api.request("/pipelines/watch" + api.query(list.f),
+        { accept: "text/event-stream", signal: ac.signal });
+      indicator.textContent = "live";
+      indicator.title = "updates stream from the shim";
+      list.loadPage(null).catch(ctx.fail); // what changed before the stream opened
+      let end = "";
+      await api.readEvents(resp, (type, data) => {
+        if (type === "pipeline") list.upsert(JSON.parse(data));
+        else if (type === "end") end = data;
+      });
+      indicator.title = "the stream ended" + (end ? ": " + end : "") + "; polling";
+    } catch (e) {
+      if (ac.signal.aborted || e.status === 401) return;
+      indicator.title = "no watch stream (" + (e.detail || e.message) + "); polling";
+    }
+    indicator.textContent = "polling";
+    await pollFor(list, STREAM_RETRY_MS, ac, ctx);
+  }
+}
+
 export function mount(main, ctx) {
   const f = { name: ctx.query.get("name") || "", state: ctx.query.get("state") || "",
     parent: ctx.query.get("parent") || "" };
   const described = Object.entries(f).filter(([, v]) => v).map(([k, v]) => k + "=" + v);
   ctx.title(described.length ? "Runs (" + described.join(", ") + ")" : "Runs");
   const ac = new AbortController();
-  const rows = new Map(); // id -> { p, tr }
-  let nextToken = null;
-
+  const list = new RunList(f, ac.signal);
   const indicator = el("span", { id: "live", class: "live", role: "status", text: "loading" });
-  const tbody = el("tbody");
-  const empty = el("p", { class: "empty", text: "No runs match.", hidden: true });
-  const older = el("button", { type: "button", id: "older", text: "Older runs", hidden: true });
-  replace(main,
-    el("div", { class: "title-row" }, el("h1", { text: "Runs" }), indicator),
-    filterForm(f, ctx),
-    el("div", { class: "table-box" },
-      el("table", { class: "runs" },
-        el("caption", { class: "visually-hidden", text: "Runs, newest first" }),
-        el("thead", {}, el("tr", {}, ["Name", "State", "Event source / type / id", "Created",
-          "Duration"].map((h) => el("th", { scope: "col", text: h })))),
-        tbody)),
-    empty, older);
-
-  const matches = (p) => (!f.name || p.name === f.name) &&
-    (!f.state || current(p).state === f.state) && (!f.parent || p.parent === f.parent);
-
-  // Puts p where it belongs by creation time (newest first); a run older than every loaded
-  // one while older pages remain is left for those pages.
-  function place(p, tr) {
-    for (const r of tbody.children) {
-      const other = rows.get(r.dataset.id);
-      if (other && other.p.created_at < p.created_at) return tbody.insertBefore(tr, r);
-    }
-    if (!nextToken) tbody.append(tr);
-  }
-
-  // Merges one pipeline dict: updates its row in place, or adds it when it matches.
-  function upsert(p) {
-    const had = rows.get(p.id);
-    if (had) {
-      had.p = p;
-      had.tr.replaceChildren(...cells(p));
-      had.tr.dataset.state = current(p).state || "";
-    } else if (matches(p)) {
-      const tr = el("tr", { "data-id": p.id, "data-state": current(p).state || "" }, cells(p));
-      rows.set(p.id, { p, tr });
-      place(p, tr);
-      if (!tr.isConnected) rows.delete(p.id);
-    }
-    empty.hidden = rows.size > 0;
-  }
-
-  async function loadPage(token) {
-    const q = api.query({ ...f, limit: String(PAGE_SIZE), page_token: token || "" });
-    const { data, headers } = await api.getJSON("/pipelines" + q, { signal: ac.signal });
-    if (token || !rows.size) nextToken = headers.get("X-Next-Page-Token");
-    for (const p of data) upsert(p);
-    older.hidden = !nextToken;
-    empty.hidden = rows.size > 0;
-  }
-
-  older.addEventListener("click", () => {
-    older.disabled = true;
-    loadPage(nextToken).catch(ctx.fail).finally(() => { older.disabled = false; });
+  replace(main, el("div", { class: "title-row" }, el("h1", { text: "Runs" }), indicator),
+    filterForm(f, ctx), list.table(), list.empty, list.older);
+  list.older.addEventListener("click", () => {
+    list.older.disabled = true;
+    list.loadPage(list.nextToken).catch(ctx.fail).finally(() => { list.older.disabled = false; });
   });
-
-  async function pollFor(ms) {
-    const until = Date.now() + ms;
-    while (!ac.signal.aborted && Date.now() < until) {
-      await pause(POLL_MS, ac.signal);
-      if (ac.signal.aborted) return;
-      try {
-        await loadPage(null);
-        ctx.clearAlert();
-      } catch (e) {
-        if (e.status === 401) return ac.abort();
-        ctx.fail(e);
-      }
-    }
-  }
-
-  // The live loop: the watch stream while it lasts, else polling for a while, then again.
-  async function live() {
-    while (!ac.signal.aborted) {
-      indicator.textContent = "connecting";
-      try {
-        const resp = await api.request("/pipelines/watch" + api.query(f),
-          { accept: "text/event-stream", signal: ac.signal });
-        indicator.textContent = "live";
-        indicator.title = "updates stream from the shim";
-        loadPage(null).catch(ctx.fail); // what changed before the stream opened
-        let end = "";
-        await api.readEvents(resp, (type, data) => {
-          if (type === "pipeline") upsert(JSON.parse(data));
-          else if (type === "end") end = data;
-        });
-        indicator.title = "the stream ended" + (end ? ": " + end : "") + "; polling";
-      } catch (e) {
-        if (ac.signal.aborted || e.status === 401) return;
-        indicator.title = "no watch stream (" + (e.detail || e.message) + "); polling";
-      }
-      indicator.textContent = "polling";
-      await pollFor(STREAM_RETRY_MS);
-    }
-  }
-
-  // Durations of running rows grow every second.
-  const ticker = setInterval(() => {
-    for (const { p, tr } of rows.values()) {
-      if (current(p).state === "STARTED") tr.querySelector(".dur").textContent = durationText(p);
-    }
-  }, 1000);
-
-  loadPage(null).then(() => ctx.live() && live()).catch((e) => {
+  const ticker = setInterval(() => list.tick(), 1000);
+  list.loadPage(null).then(() => ctx.live() && live(list, indicator, ac, ctx)).catch((e) => {
     indicator.textContent = "not loaded";
     ctx.fail(e);
   });
