@@ -6,7 +6,7 @@ import * as api from "/ui/api.js";
 import { el, replace, localTime, timeEl } from "/ui/dom.js";
 
 const WINDOW = 3600, STEP = 60, REFRESH_MS = 10000;
-const W = 720, H = 190, M = { left: 52, right: 12, top: 12, bottom: 40 }; // plot geometry
+const W = 720, H = 190, M = { left: 62, right: 12, top: 12, bottom: 40 }; // plot geometry
 const ENDED = [
   { key: "success", label: "success", fill: "url(#pat-success)" },
   { key: "failure", label: "failure (hatched)", fill: "url(#pat-failure)" },
@@ -36,14 +36,16 @@ function niceMax(max) {
   return 10 * p;
 }
 
-const fmt = (v) => (Number.isInteger(v) ? String(v) : v.toFixed(v < 1 ? 3 : 2));
+const fmt = (v) => String(Number(v.toPrecision(3))); // 0.05, not 0.050
 
-// The axes, gridlines and labels of a plot of n buckets with a y axis up to top.
-function axes(buckets, top, yLabel) {
+// The axes, gridlines and labels of a plot of n buckets with a y axis up to top (counts:
+// no tick between whole numbers).
+function axes(buckets, top, yLabel, counts = false) {
   const x = (i) => M.left + (i * (W - M.left - M.right)) / buckets.length;
   const y = (v) => H - M.bottom - (v / top) * (H - M.top - M.bottom);
   const parts = [];
   for (const v of [0, top / 2, top]) {
+    if (counts && !Number.isInteger(v)) continue;
     parts.push(svg("line", { x1: M.left, x2: W - M.right, y1: y(v), y2: y(v), class: "grid" }),
       svg("text", { x: M.left - 6, y: y(v) + 4, class: "tick", "text-anchor": "end" }, fmt(v)));
   }
@@ -82,7 +84,7 @@ function eventsPlot(s) {
 
 function runsPlot(s) {
   const top = niceMax(Math.max(...s.buckets.map((b) => b.success + b.failure + b.aborted), 0));
-  const { parts, x, y } = axes(s.buckets, top, "runs finished");
+  const { parts, x, y } = axes(s.buckets, top, "runs finished", true);
   const bw = (W - M.left - M.right) / s.buckets.length;
   const bars = [];
   s.buckets.forEach((b, i) => {
