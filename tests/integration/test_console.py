@@ -183,6 +183,7 @@ class ConsoleTest(unittest.TestCase):
         started = {a.text.split()[0]: a.get_attribute("data-id")
                    for a in d.find_elements(By.CSS_SELECTOR, "a.started-run")}
         self.assertEqual(sorted(started), ["event00", "fail00"])
+        d.execute_script("document.getElementById('send-result').scrollIntoView(false);")
         self.shot("send")
 
         d.find_element(By.CSS_SELECTOR, 'nav a[data-page="runs"]').click()
