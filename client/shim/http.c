@@ -25,6 +25,7 @@
 #include "shim.h"
 #include "shim_metrics.h"
 #include "slow.h"
+#include "ui.h"
 
 #define DISCARD_MAX (64u << 20) /* bytes of a too large chunked body read before closing */
 /* HTTPS: TLS 1.2 and 1.3 only, GnuTLS's NORMAL ciphers otherwise */
@@ -41,6 +42,7 @@ typedef enum route {
     R_RETRY,        /* POST /pipelines/{id}/retry (actions.c) */
     R_METRICS,      /* GET /metrics */
     R_LOGS,         /* GET /pipelines/{id}/logs (logs.c) */
+    R_UI,           /* GET /ui/..., /ui, / (ui.c) */
     R_COUNT         /* the number of routes */
 } route;
 
@@ -49,7 +51,7 @@ static const char *const route_names[R_COUNT] = {
     [R_OTHER] = "other",     [R_EVENT] = "event",   [R_GET_PIPELINE] = "pipeline",
     [R_LIST] = "pipelines",  [R_CREATE] = "create", [R_HEALTH] = "healthz",
     [R_METRICS] = "metrics", [R_CANCEL] = "cancel", [R_RETRY] = "retry",
-    [R_LOGS] = "logs",
+    [R_LOGS] = "logs",       [R_UI] = "ui",
 };
 
 struct kes_http {
@@ -69,6 +71,7 @@ struct kes_http {
     struct MHD_OptionItem tls[KES_EDGE_TLS_OPTIONS]; /* the daemon's TLS options (the PEM texts
                                                       * are borrowed) */
     kes_logs *logs;                                  /* the log streams (logs.c) */
+    const kes_ui *ui; /* borrowed: the console's files; NULL: --no-ui */
 };
 
 typedef struct request {
@@ -213,6 +216,7 @@ static void *job_main(void *arg)
     case R_EVENT: /* answered elsewhere: start_event, kes_metrics_answer, 404 */
     case R_METRICS:
     case R_LOGS:
+    case R_UI:
     case R_OTHER:
     case R_COUNT:
         break;
@@ -412,7 +416,8 @@ static int access_allowed(request *r)
                                       &c.authorization_len) != MHD_YES)
         c.authorization = NULL;
     /* a refusal replaces a 404 or 405 the routing may have decided */
-    rc = kes_access_check(h->auth, h->client_ca, r->route == R_HEALTH, &c, &r->answer);
+    rc = kes_access_check(h->auth, h->client_ca, r->route == R_HEALTH || r->route == R_UI, &c,
+                          &r->answer);
     if (rc < 0)
         r->close = 1;
     return rc > 0;
@@ -429,6 +434,12 @@ static int route_request(request *r, const char *url, const char *method)
     const char *id;
     size_t n;
 
+    if (r->h->ui != NULL && kes_ui_path(url)) {
+        r->route = R_UI;
+        if (!get)
+            wrong_method(r, method, "GET, HEAD");
+        return get;
+    }
     if (strcmp(url, "/event") == 0 || strcmp(url, "/event/") == 0) {
         r->route = R_EVENT;
         if (!post)
@@ -640,10 +651,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return too_large(r);
     if (r->route == R_EVENT)
         return start_event(r);
-    if (r->route == R_METRICS) {
+    if (r->route == R_METRICS || r->route == R_UI) {
         r->answer.status = 200;
         r->answered = 1;
-        return kes_metrics_answer(conn);
+        return r->route == R_UI ? kes_ui_answer(h->ui, conn, url, &r->answer.status)
+                                : kes_metrics_answer(conn);
     }
     if (r->route == R_LOGS)
         return logs_step(r);
@@ -694,6 +706,7 @@ int kes_http_start(const kes_http_options *o, kec_client *c, kes_http **out, cha
     }
     flags |= (unsigned)tls;
     h->auth = o->auth;
+    h->ui = o->ui;
     h->client = c;
     if ((h->logs = kes_logs_new(c)) == NULL) {
         snprintf(msg, cap, "out of memory");

@@ -17,6 +17,7 @@
 #include "framing.h"
 #include "kec_log.h"
 #include "shim.h"
+#include "ui.h"
 
 #define PROG "kedro-event-shim"
 #define EXIT_USAGE 2
@@ -47,7 +48,9 @@ enum {
     OPT_TARGET_KEY,
     OPT_TARGET_SERVER_NAME,
     OPT_TARGET_TOKEN_FILE,
-    OPT_LOG_FORMAT
+    OPT_LOG_FORMAT,
+    OPT_UI_DIR,
+    OPT_NO_UI
 };
 
 static const struct option long_options[] = {
@@ -75,6 +78,8 @@ static const struct option long_options[] = {
     {"target-server-name", required_argument, NULL, OPT_TARGET_SERVER_NAME},
     {"target-token-file", required_argument, NULL, OPT_TARGET_TOKEN_FILE},
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+    {"ui-dir", required_argument, NULL, OPT_UI_DIR},
+    {"no-ui", no_argument, NULL, OPT_NO_UI},
     {NULL, 0, NULL, 0},
 };
 
@@ -120,6 +125,10 @@ static void usage(FILE *f)
         "  --log-format text|json    stderr lines as text (\"" PROG ": message\", the\n"
         "                            default) or one JSON object a line: time (RFC 3339,\n"
         "                            UTC), level, program, message\n"
+        "  --ui-dir DIR              serve the web console at /ui/ from the files of DIR,\n"
+        "                            read on each request (regular files of at most 8 MiB),\n"
+        "                            instead of the files built into the binary\n"
+        "  --no-ui                   no web console: /, /ui and /ui/... answer 404\n"
         "  --help                    show this text\n"
         "  --version                 show the version\n\n"
         "Security (see also SIGHUP below):\n"
@@ -443,6 +452,8 @@ typedef struct flags {
     sec_flags sec;             /* TLS and tokens */
     int explicit_connections;  /* --max-connections was given */
     kec_log_format log_format; /* --log-format */
+    const char *ui_dir;        /* --ui-dir */
+    int no_ui;                 /* --no-ui */
 } flags;
 
 /* Parses argv into f; -1 to go on, else the exit status to end with at once (0 after --help
@@ -531,6 +542,12 @@ static int parse_flags(int argc, char **argv, flags *f)
         case OPT_VERSION:
             printf(PROG " %s\n", KEC_VERSION);
             return EXIT_OK_NOW;
+        case OPT_UI_DIR:
+            f->ui_dir = optarg;
+            break;
+        case OPT_NO_UI:
+            f->no_ui = 1;
+            break;
         case OPT_LOG_FORMAT:
             if (kec_log_format_parse(optarg, &f->log_format) != 0)
                 return usage_error("--log-format '%s': expected text or json", optarg);
@@ -545,6 +562,8 @@ static int parse_flags(int argc, char **argv, flags *f)
     }
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
+    if (f->no_ui && f->ui_dir != NULL)
+        return usage_error("--ui-dir and --no-ui exclude each other%s", "");
     return sec_check(&f->sec, &f->co) != 0 ? EXIT_USAGE : -1;
 }
 
@@ -553,6 +572,7 @@ int main(int argc, char **argv)
     flags fl;
     kec_client *client = NULL;
     kes_http *http = NULL;
+    kes_ui *ui = NULL;
     struct addrinfo *addr = NULL;
     sec_state ss;
     kec_error err;
@@ -581,6 +601,11 @@ int main(int argc, char **argv)
     if (sec_load(&fl.sec, &ss, &fl.ho, &fl.co) != 0)
         goto out;
 
+    if (!fl.no_ui && kes_ui_new(fl.ui_dir, &ui, msg, sizeof msg) != 0) {
+        kec_log(KEC_LOG_ERROR, "%s", msg);
+        goto out;
+    }
+    fl.ho.ui = ui;
     kec_error_clear(&err);
     if (kec_client_new(&fl.co, &client, &err) != KEC_OK) {
         kec_log(KEC_LOG_ERROR, "%s", err.msg);
@@ -616,6 +641,7 @@ out:
     if (http != NULL)
         kes_http_stop(http, 0);
     kec_client_free(client);
+    kes_ui_free(ui);
     sec_release(&ss);
     if (addr != NULL)
         freeaddrinfo(addr);

@@ -212,10 +212,10 @@ typedef struct kes_credentials {
 
 /* Whether a request with credentials c may be served: with client_ca, its connection must
  * have presented a certificate kes_tls_client_verified accepts (else 403); with auth, unless
- * exempt (/healthz), it must carry one "Authorization: Bearer <token>" header with a token of
- * auth (else 401 with RFC 6750's WWW-Authenticate challenge, or 400 for two such headers).
- * Returns 1; 0 with the refusal replacing *a; -1 likewise when the connection must be closed
- * after it (the 403: every request on that connection would fail alike). No answer quotes
+ * exempt (/healthz, the console's files), it must carry one "Authorization: Bearer <token>" header
+ * with a token of auth (else 401 with RFC 6750's WWW-Authenticate challenge, or 400 for two such
+ * headers). Returns 1; 0 with the refusal replacing *a; -1 likewise when the connection must be
+ * closed after it (the 403: every request on that connection would fail alike). No answer quotes
  * what was sent. */
 int kes_access_check(kec_auth *auth, int client_ca, int exempt, const kes_credentials *c,
                      kes_answer *a);
@@ -238,7 +238,8 @@ typedef struct kes_http_options {
     const char *tls_client_ca;   /* PEM text of the CA client certificates must chain to;
                                     NULL: no client certificate asked for */
     kec_auth *auth;              /* borrowed: bearer tokens every endpoint but /healthz
-                                    needs; NULL: none needed */
+                                    and the console's files needs; NULL: none needed */
+    const struct kes_ui *ui;     /* borrowed: the console's files (ui.c); NULL: --no-ui */
 } kes_http_options;
 
 typedef struct kes_http kes_http;

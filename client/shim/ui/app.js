@@ -1,0 +1,2 @@
+// Placeholder: the console's real app.js replaces this file.
+document.getElementById("app").dataset.loaded = "1";
