@@ -163,7 +163,9 @@ typedef struct _kedro_events_v1_LogChunk {
 /* A request for the server's recent activity. */
 typedef struct _kedro_events_v1_GetStatsRequest {
     int32_t *window_seconds; /* how far back: 60..3600 seconds; 0: 3600 */
-    int32_t *step_seconds; /* bucket width: 10..window, a multiple of 10 dividing window; 0: 60 */
+    /* Bucket width: 10..window, a multiple of 10 dividing window; 0: 60, or 10
+ when 60 does not divide the window. */
+    int32_t *step_seconds;
 } kedro_events_v1_GetStatsRequest;
 
 /* One bucket of Stats: [start, start + step_seconds). */

@@ -499,7 +499,8 @@ struct  Kedro__Events__V1__GetStatsRequest
    */
   int32_t window_seconds;
   /*
-   * bucket width: 10..window, a multiple of 10 dividing window; 0: 60
+   * Bucket width: 10..window, a multiple of 10 dividing window; 0: 60, or 10
+   * when 60 does not divide the window.
    */
   int32_t step_seconds;
 };
