@@ -87,6 +87,7 @@ add_executable(kedro-events
   client/cli/read.c
   client/cli/actions.c
   client/cli/logs.c
+  client/cli/stats.c
   client/cli/bench.c
   client/cli/bench_rate.c
   client/cli/bench_report.c

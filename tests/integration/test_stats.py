@@ -11,6 +11,7 @@ allows for the bucket a call lands in."""
 import json
 import os
 import re
+import subprocess
 import tempfile
 import time
 import unittest
@@ -29,6 +30,7 @@ State = pb.PipelineStatus.State
 Code = grpc.StatusCode
 FINAL = (State.SUCCESS, State.FAILURE, State.ABORTED)
 BOUND = 60  # seconds: the longest wait for anything; never asserted
+CLI = os.environ.get("KE_CLI") or os.path.join(harness.BUILD_DIR, "kedro-events")
 TOKEN = "stats-token-0123456789abcdef"
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3}|\.\d{6}|\.\d{9})?Z$")
 
@@ -182,6 +184,33 @@ class GetStatsTest(unittest.TestCase):
         self.assertEqual(e.exception.code(), Code.UNAUTHENTICATED)
         st = self.stats(metadata=(("authorization", "Bearer " + TOKEN),))
         self.assertEqual(len(st.buckets), 60)
+
+    def test_the_cli_prints_the_table_and_the_json(self):
+        server = self.start()
+        self.stub.Dispatch(event("cli-1"), timeout=BOUND)
+
+        def cli(*args):
+            return subprocess.run([CLI, "stats", "--target", server.target] + list(args),
+                                  capture_output=True, text=True, timeout=BOUND)
+        r = cli("--window", "120", "--step", "30")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertIn("window 120 s in steps of 30 s", lines[0])
+        self.assertEqual(lines[1].split(), ["START", "EVENTS", "SUCCESS", "FAILURE", "ABORTED"])
+        self.assertEqual(len(lines), 2 + 4 + 1)
+        self.assertEqual(sum(int(x.split()[1]) for x in lines[2:6]), 1)
+        self.assertEqual(lines[-1], "staged 0, ready 1, started 0")
+        r = cli("--json-out")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = json.loads(r.stdout)
+        self.assertEqual((doc["window"], doc["step"], doc["ready"]), (3600, 60, 1))
+        r = cli("--step", "15")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("INVALID_ARGUMENT", r.stderr)
+        self.assertIn("step_seconds 15: must be a multiple of 10", r.stderr)
+        r = cli("--window", "-5")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--window '-5' is not a positive number of seconds", r.stderr)
 
 
 class ShimStatsTest(unittest.TestCase):
