@@ -30,6 +30,7 @@ set(KEC_SOURCES
   client/event_json.c
   client/pipeline.c
   client/pipeline_json.c
+  client/stats.c
   client/codec.c
   client/codec_rpc.c
   client/client.c
@@ -86,6 +87,7 @@ add_executable(kedro-events
   client/cli/read.c
   client/cli/actions.c
   client/cli/logs.c
+  client/cli/stats.c
   client/cli/bench.c
   client/cli/bench_rate.c
   client/cli/bench_report.c
@@ -142,6 +144,7 @@ add_executable(kedro-event-shim
   client/shim/answers.c
   client/shim/pipelines.c
   client/shim/actions.c
+  client/shim/stats.c
   client/shim/logs.c
   client/shim/edge.c
   client/shim/framing.c

@@ -43,6 +43,7 @@ typedef enum route {
     R_METRICS,      /* GET /metrics */
     R_LOGS,         /* GET /pipelines/{id}/logs (logs.c) */
     R_UI,           /* GET /ui/..., /ui, / (ui.c) */
+    R_STATS,        /* GET /stats (stats.c) */
     R_COUNT         /* the number of routes */
 } route;
 
@@ -51,7 +52,7 @@ static const char *const route_names[R_COUNT] = {
     [R_OTHER] = "other",     [R_EVENT] = "event",   [R_GET_PIPELINE] = "pipeline",
     [R_LIST] = "pipelines",  [R_CREATE] = "create", [R_HEALTH] = "healthz",
     [R_METRICS] = "metrics", [R_CANCEL] = "cancel", [R_RETRY] = "retry",
-    [R_LOGS] = "logs",       [R_UI] = "ui",
+    [R_LOGS] = "logs",       [R_UI] = "ui",         [R_STATS] = "stats",
 };
 
 struct kes_http {
@@ -208,6 +209,9 @@ static void *job_main(void *arg)
     case R_HEALTH:
         kes_health(c, &r->answer);
         break;
+    case R_STATS:
+        kes_stats(c, r->args.window, r->args.step, &r->answer);
+        break;
     case R_CANCEL:
     case R_RETRY:
         kes_pipelines_act(c, r->route == R_CANCEL ? KES_ACT_CANCEL : KES_ACT_RETRY, r->id,
@@ -332,6 +336,9 @@ static enum MHD_Result start_job(request *r)
         q->state = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "state");
         q->limit = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "limit");
         q->page_token = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "page_token");
+    } else if (r->route == R_STATS) {
+        q->window = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "window");
+        q->step = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "step");
     }
     if (!take_place(r))
         return send_answer(r);
@@ -445,6 +452,12 @@ static int route_request(request *r, const char *url, const char *method)
         if (!post)
             wrong_method(r, method, "POST");
         return post;
+    }
+    if (strcmp(url, "/stats") == 0) {
+        r->route = R_STATS;
+        if (!get)
+            wrong_method(r, method, "GET, HEAD");
+        return get;
     }
     if (strcmp(url, "/healthz") == 0 || strcmp(url, "/metrics") == 0) {
         r->route = url[1] == 'h' ? R_HEALTH : R_METRICS;

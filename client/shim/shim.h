@@ -146,13 +146,15 @@ void kes_answer_page(kes_answer *a, const kec_pipeline_page *page);
 
 /* ---- pipelines and health (pipelines.c): blocking, run off the HTTP threads ---------------- */
 
-/* The query arguments of GET /pipelines (each NULL when absent). */
+/* The query arguments of GET /pipelines and GET /stats (each NULL when absent). */
 typedef struct kes_list_args {
     const char *name;       /* ?name= */
     const char *parent;     /* ?parent= */
     const char *state;      /* ?state=, a state name in any case */
     const char *limit;      /* ?limit=, a page size */
     const char *page_token; /* ?page_token= */
+    const char *window;     /* GET /stats: ?window=, seconds */
+    const char *step;       /* GET /stats: ?step=, seconds */
 } kes_list_args;
 
 /* GET /pipelines/{id}. */
@@ -174,6 +176,12 @@ typedef enum kes_action {
  * the server answers FAILED_PRECONDITION (ended, not ended, or kedro-graphql's), others as
  * every endpoint maps gRPC statuses. */
 void kes_pipelines_act(kec_client *c, kes_action act, const char *id, kes_answer *a);
+
+/* GET /stats?window=&step= (stats.c): 200 with kec_stats_to_json's JSON; 400 for an argument
+ * that is not a whole number, or with kedro-eventd's message naming window_seconds or
+ * step_seconds when it refuses one (INVALID_ARGUMENT); others as every endpoint maps gRPC
+ * statuses (502 unreachable, 503 overloaded). */
+void kes_stats(kec_client *c, const char *window, const char *step, kes_answer *a);
 
 /* GET /healthz: 200 {"status": "SERVING"}, else 503 with NOT_SERVING or UNREACHABLE. */
 void kes_health(kec_client *c, kes_answer *a);
