@@ -2,13 +2,14 @@
 runs the pipelines), read with Python's http.client: the records of a dispatched event as
 server-sent events with the dict GET /pipelines/{id} answers, the name and state filters, a
 bad state (400), --max-watches (503, and a client that leaves frees its place), keep-alive
-comments, kedro-eventd stopping (event: end, the response ends), and the shim's SIGTERM with a
-watch open (exit 0, promptly)."""
+comments, a reader that reads nothing ended past 1 MiB, kedro-eventd stopping (event: end, the
+response ends), and the shim's SIGTERM with a watch open (exit 0, promptly)."""
 
 import http.client
 import json
 import os
 import signal
+import socket
 import tempfile
 import threading
 import time
@@ -28,6 +29,18 @@ FINAL = ("SUCCESS", "FAILURE", "ABORTED")
 
 def structured(i, type="com.example.event"):
     return json.dumps(sh.structured(id="watch-%s" % i, type=type, data={"i": i})).encode()
+
+
+def dechunk(data):
+    """The body of a chunked transfer coding (up to its last-chunk)."""
+    out = b""
+    while data:
+        size, _, data = data.partition(b"\r\n")
+        n = int(size, 16)
+        if n == 0:
+            break
+        out, data = out + data[:n], data[n + 2:]
+    return out
 
 
 class Watch(threading.Thread):
@@ -190,6 +203,43 @@ class ShimWatchTest(unittest.TestCase):
             return False
         self.assertTrue(harness.wait_until(accepted, timeout=10, step=0.2), self.shim.stderr())
         b.close()
+
+    def test_a_reader_that_does_not_read_is_ended_past_1_mib(self):
+        self.start()
+        w = Watch(self.shim.port)
+        self.registered(w)
+        # a second client asks and then reads nothing while 30 events of 100 KiB flow
+        raw = socket.socket()
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.connect(("127.0.0.1", self.shim.port))
+        raw.sendall(b"GET /pipelines/watch HTTP/1.1\r\nHost: x\r\n\r\n")
+        big = "x" * (100 << 10)
+        for i in range(30):
+            self.n += 1
+            ev = json.dumps(sh.structured(id="big-%d" % i, data={"big": big})).encode()
+            a = curl(self.shim.url + "/event/", "-H",
+                     "Content-Type: application/cloudevents+json", data=ev)
+            self.assertEqual(a.status, 200, a)
+        # the reader that reads got every one (the slow one did not hold it up)
+        self.assertTrue(harness.wait_until(
+            lambda: {"big-%d" % i for i in range(30)}
+            <= {sh.event_param(p)["id"] for p in w.pipelines()}, timeout=30))
+        raw.settimeout(30)
+        got = b""
+        while True:
+            chunk = raw.recv(1 << 16)
+            if not chunk:
+                break
+            got += chunk
+            if got.endswith(b"0\r\n\r\n"):
+                break
+        raw.close()
+        w.close()
+        body = dechunk(got.partition(b"\r\n\r\n")[2])
+        self.assertLess(body.count(b"event: pipeline\n"), 60)
+        end = body[body.rindex(b"event: end\n"):]
+        self.assertTrue(end.endswith(b"\n\n"), end)
+        self.assertIn("reader too slow", json.loads(end.split(b"data: ", 1)[1])["detail"])
 
     def test_kedro_eventd_stopping_ends_the_stream(self):
         self.start()
