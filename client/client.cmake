@@ -145,7 +145,9 @@ add_executable(kedro-event-shim
   client/shim/pipelines.c
   client/shim/actions.c
   client/shim/stats.c
+  client/shim/feed.c
   client/shim/logs.c
+  client/shim/watch.c
   client/shim/edge.c
   client/shim/framing.c
   client/shim/ratelog.c

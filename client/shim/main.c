@@ -18,11 +18,15 @@
 #include "kec_log.h"
 #include "shim.h"
 #include "ui.h"
+#include "watch.h"
 
 #define PROG "kedro-event-shim"
 #define EXIT_USAGE 2
 #define EXIT_OK_NOW 256 /* parse_flags: exit 0 at once (--help, --version) */
 #define DRAIN_MS 5000   /* how long answers being sent get at shutdown */
+/* A test knob, not a flag: the keep-alive interval of server-sent events in milliseconds
+ * (default KES_FEED_KEEPALIVE_MS), so a test sees a client that left without waiting 15 s. */
+#define KEEPALIVE_ENV "KEDRO_EVENT_SHIM_TEST_KEEPALIVE_MS"
 
 enum {
     OPT_LISTEN = 256,
@@ -50,7 +54,8 @@ enum {
     OPT_TARGET_TOKEN_FILE,
     OPT_LOG_FORMAT,
     OPT_UI_DIR,
-    OPT_NO_UI
+    OPT_NO_UI,
+    OPT_MAX_WATCHES
 };
 
 static const struct option long_options[] = {
@@ -80,6 +85,7 @@ static const struct option long_options[] = {
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
     {"ui-dir", required_argument, NULL, OPT_UI_DIR},
     {"no-ui", no_argument, NULL, OPT_NO_UI},
+    {"max-watches", required_argument, NULL, OPT_MAX_WATCHES},
     {NULL, 0, NULL, 0},
 };
 
@@ -95,7 +101,12 @@ static void usage(FILE *f)
         "POST /pipelines/{id}/cancel (200, the pipeline ABORTED; a running run is answered once\n"
         "it has ended, up to kedro-eventd's --cancel-grace: keep --timeout above it) and\n"
         "POST /pipelines/{id}/retry (201, the new pipeline, Location) ignore any body (within\n"
-        "--max-body-bytes); 404 unknown id, 409 ended / not ended / kedro-graphql's.\n\n"
+        "--max-body-bytes); 404 unknown id, 409 ended / not ended / kedro-graphql's.\n"
+        "GET /pipelines/watch?name=&state=&parent= streams every change of the matching\n"
+        "pipelines as server-sent events (a ': keep-alive' comment after 15 s without one;\n"
+        "'event: end' when kedro-eventd goes away, the shim stops, or more than 1 MiB waits for\n"
+        "the reader). The web console is served at /ui/ (no bearer token needed for its\n"
+        "files; / and /ui redirect there).\n\n"
         "Options:\n"
         "  --listen ADDR             address to serve HTTP on (default " KES_DEFAULT_LISTEN ";\n"
         "                            port 0 picks one)\n"
@@ -129,6 +140,8 @@ static void usage(FILE *f)
         "                            read on each request (regular files of at most 8 MiB),\n"
         "                            instead of the files built into the binary\n"
         "  --no-ui                   no web console: /, /ui and /ui/... answer 404\n"
+        "  --max-watches N           GET /pipelines/watch streams open at once; more are\n"
+        "                            answered 503 with Retry-After (default %d)\n"
         "  --help                    show this text\n"
         "  --version                 show the version\n\n"
         "Security (see also SIGHUP below):\n"
@@ -174,8 +187,8 @@ static void usage(FILE *f)
         "1 when it cannot start; 2 for invalid flags.\n",
         KES_DEFAULT_MAX_BODY, KES_DEFAULT_TIMEOUT_MS / 1000, KES_DEFAULT_IDLE_S,
         KES_DEFAULT_THREADS, KES_DEFAULT_MAX_INFLIGHT, KES_DEFAULT_READ_S, KES_FD_RESERVE,
-        KES_DEFAULT_MAX_CONNECTIONS, KES_PEM_MAX_BYTES, KEC_TOKEN_MIN_BYTES, KEC_TOKEN_MAX_BYTES,
-        KEC_TOKENS_MAX_COUNT, KES_LOG_PER_S);
+        KES_DEFAULT_MAX_CONNECTIONS, KES_DEFAULT_MAX_WATCHES, KES_PEM_MAX_BYTES,
+        KEC_TOKEN_MIN_BYTES, KEC_TOKEN_MAX_BYTES, KEC_TOKENS_MAX_COUNT, KES_LOG_PER_S);
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -475,6 +488,10 @@ static int parse_flags(int argc, char **argv, flags *f)
     f->ho.max_inflight = KES_DEFAULT_MAX_INFLIGHT;
     f->ho.read_timeout_ms = KES_DEFAULT_READ_S * 1000;
     f->ho.max_connections = KES_DEFAULT_MAX_CONNECTIONS;
+    f->ho.max_watches = KES_DEFAULT_MAX_WATCHES;
+    f->ho.keepalive_ms = KES_FEED_KEEPALIVE_MS;
+    if (getenv(KEEPALIVE_ENV) != NULL && (v = int_arg(getenv(KEEPALIVE_ENV), 10, 3600000)) > 0)
+        f->ho.keepalive_ms = (unsigned)v;
     kec_client_options_init(&f->co);
     f->co.timeout_ms = KES_DEFAULT_TIMEOUT_MS;
     while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
@@ -550,6 +567,11 @@ static int parse_flags(int argc, char **argv, flags *f)
             break;
         case OPT_NO_UI:
             f->no_ui = 1;
+            break;
+        case OPT_MAX_WATCHES:
+            if ((v = int_arg(optarg, 1, 100000)) < 0)
+                return usage_error("--max-watches '%s' is not a number in [1, 100000]", optarg);
+            f->ho.max_watches = (unsigned)v;
             break;
         case OPT_LOG_FORMAT:
             if (kec_log_format_parse(optarg, &f->log_format) != 0)

@@ -1,6 +1,7 @@
 /* shim.h -- what the files of kedro-event-shim share: the CloudEvents HTTP binding reader
  * (binding.c), the answers (answers.c), the pipeline endpoints (pipelines.c) and the HTTP
- * server (http.c). Only http.c sees libmicrohttpd; the rest works on the types below. */
+ * server (http.c). Only http.c, edge.c, ui.c and the streamed responses (feed.c, logs.c,
+ * watch.c) see libmicrohttpd; the rest works on the types below. */
 #ifndef KES_SHIM_H
 #define KES_SHIM_H
 
@@ -160,6 +161,12 @@ typedef struct kes_list_args {
 /* GET /pipelines/{id}. */
 void kes_pipelines_get(kec_client *c, const char *id, kes_answer *a);
 
+/* The filter of GET /pipelines and GET /pipelines/watch: name and parent (NULL when absent or
+ * empty) and state (0 when absent or empty). 0 with a 400 in a for a state that is not a state
+ * name or a name or parent that is not UTF-8 (or holds %00). */
+int kes_filter_read(const kes_list_args *q, const char **name, kec_state *state,
+                    const char **parent, kes_answer *a);
+
 /* GET /pipelines?...: 400 for a bad state or limit, before any call. */
 void kes_pipelines_list(kec_client *c, const kes_list_args *q, kes_answer *a);
 
@@ -248,6 +255,8 @@ typedef struct kes_http_options {
     kec_auth *auth;              /* borrowed: bearer tokens every endpoint but /healthz
                                     and the console's files needs; NULL: none needed */
     const struct kes_ui *ui;     /* borrowed: the console's files (ui.c); NULL: --no-ui */
+    unsigned max_watches;        /* GET /pipelines/watch open at once */
+    unsigned keepalive_ms;       /* server-sent events idle this long get a comment */
 } kes_http_options;
 
 typedef struct kes_http kes_http;
