@@ -20,6 +20,7 @@ typedef enum kec_method {
     KEC_M_CANCEL_PIPELINE,
     KEC_M_RETRY_PIPELINE,
     KEC_M_HEALTH_CHECK,
+    KEC_M_GET_STATS,
     KEC_M_WATCH_PIPELINE,  /* server-streaming */
     KEC_M_WATCH_PIPELINES, /* server-streaming */
     KEC_M_STREAM_LOGS,     /* server-streaming */

@@ -69,7 +69,7 @@ static int waiter_wait(waiter *w, int started, kec_error *err)
     return rc;
 }
 
-/* ---- CreatePipeline, GetPipeline, ListPipelines, health ---- */
+/* ---- CreatePipeline, GetPipeline, ListPipelines, GetStats, health ---- */
 
 /* The raw callback of the blocking calls: decodes the answer into w->out by method. */
 static void wake(void *ctx, int status, const char *details, size_t dlen, const uint8_t *msg,
@@ -86,6 +86,8 @@ static void wake(void *ctx, int status, const char *details, size_t dlen, const 
         rc = kec_codec_page(msg, len, w->out, &err);
     else if (w->method == KEC_M_HEALTH_CHECK)
         rc = kec_codec_health_response(msg, len, w->out, &err);
+    else if (w->method == KEC_M_GET_STATS)
+        rc = kec_codec_stats(msg, len, w->out, &err);
     else /* CreatePipeline, GetPipeline, CancelPipeline, RetryPipeline */
         rc = kec_codec_pipeline(msg, len, w->out, &err);
     waiter_done(w, rc, &err);
@@ -162,6 +164,17 @@ int kec_list_pipelines(kec_client *c, const kec_list_query *q, kec_pipeline_page
     memset(out, 0, sizeof *out);
     rc = kec_codec_list_request(q, &req, &len, err);
     return rc != KEC_OK ? rc : call_and_wait(c, KEC_M_LIST_PIPELINES, req, len, out, err);
+}
+
+int kec_get_stats(kec_client *c, int window, int step, kec_stats *out, kec_error *err)
+{
+    uint8_t *req;
+    size_t len;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    rc = kec_codec_stats_request(window, step, &req, &len, err);
+    return rc != KEC_OK ? rc : call_and_wait(c, KEC_M_GET_STATS, req, len, out, err);
 }
 
 int kec_health_check(kec_client *c, int *serving, kec_error *err)

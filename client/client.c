@@ -32,6 +32,7 @@ static const char *const method_paths[KEC_M_COUNT] = {
     [KEC_M_CANCEL_PIPELINE] = "/kedro.events.v1.EventService/CancelPipeline",
     [KEC_M_RETRY_PIPELINE] = "/kedro.events.v1.EventService/RetryPipeline",
     [KEC_M_HEALTH_CHECK] = "/grpc.health.v1.Health/Check",
+    [KEC_M_GET_STATS] = "/kedro.events.v1.EventService/GetStats",
     [KEC_M_WATCH_PIPELINE] = "/kedro.events.v1.EventService/WatchPipeline",
     [KEC_M_WATCH_PIPELINES] = "/kedro.events.v1.EventService/WatchPipelines",
     [KEC_M_STREAM_LOGS] = "/kedro.events.v1.EventService/StreamLogs",

@@ -30,6 +30,7 @@ set(KEC_SOURCES
   client/event_json.c
   client/pipeline.c
   client/pipeline_json.c
+  client/stats.c
   client/codec.c
   client/codec_rpc.c
   client/client.c
@@ -86,6 +87,7 @@ add_executable(kedro-events
   client/cli/read.c
   client/cli/actions.c
   client/cli/logs.c
+  client/cli/stats.c
   client/cli/bench.c
   client/cli/bench_rate.c
   client/cli/bench_report.c
@@ -123,13 +125,29 @@ add_custom_target(example_send_event ALL DEPENDS ${CMAKE_BINARY_DIR}/send_event)
 add_library(kes_binding STATIC client/shim/binding.c)
 target_include_directories(kes_binding PUBLIC ${CMAKE_SOURCE_DIR}/client/shim ${CMAKE_SOURCE_DIR}/client)
 target_link_libraries(kes_binding PUBLIC kedroevents_static)
+# The web console's files (client/shim/ui/, every file, subdirectories too) embedded as a C
+# table: ui_embed.cmake runs again when one of them changes, and a file added or removed makes
+# CMake glob again (CONFIGURE_DEPENDS). Nothing generated is committed.
+file(GLOB_RECURSE KES_UI_FILES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/client/shim/ui/*)
+add_custom_command(
+  OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/ui_assets.c
+  COMMAND ${CMAKE_COMMAND} -DUI_DIR=${CMAKE_SOURCE_DIR}/client/shim/ui
+          -DOUT=${CMAKE_CURRENT_BINARY_DIR}/ui_assets.c -P ${CMAKE_SOURCE_DIR}/client/shim/ui_embed.cmake
+  DEPENDS ${KES_UI_FILES} ${CMAKE_SOURCE_DIR}/client/shim/ui_embed.cmake
+  COMMENT "Embedding the web console (client/shim/ui/)"
+  VERBATIM)
 add_executable(kedro-event-shim
   client/shim/main.c
+  client/shim/ui.c
+  ${CMAKE_CURRENT_BINARY_DIR}/ui_assets.c
   client/shim/http.c
   client/shim/answers.c
   client/shim/pipelines.c
   client/shim/actions.c
+  client/shim/stats.c
+  client/shim/feed.c
   client/shim/logs.c
+  client/shim/watch.c
   client/shim/edge.c
   client/shim/framing.c
   client/shim/ratelog.c
@@ -138,7 +156,8 @@ add_executable(kedro-event-shim
   client/shim/tls.c
   client/shim/auth.c
   client/shim/shim_metrics.c)
-target_include_directories(kedro-event-shim PRIVATE ${CMAKE_SOURCE_DIR}/client)
+target_include_directories(kedro-event-shim PRIVATE ${CMAKE_SOURCE_DIR}/client
+                           ${CMAKE_SOURCE_DIR}/client/shim)
 pkg_check_modules(GNUTLS REQUIRED IMPORTED_TARGET gnutls)
 target_link_libraries(kedro-event-shim PRIVATE kes_binding kec_log kedroevents_static kec_metrics
                       PkgConfig::MHD PkgConfig::GNUTLS PkgConfig::CJSON PkgConfig::SYSTEMD m)

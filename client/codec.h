@@ -31,6 +31,7 @@ int kec_codec_cancel_request(const char *id, uint8_t **buf, size_t *len, kec_err
 int kec_codec_retry_request(const char *id, uint8_t **buf, size_t *len, kec_error *err);
 int kec_codec_list_request(const kec_list_query *q, uint8_t **buf, size_t *len, kec_error *err);
 int kec_codec_health_request(uint8_t **buf, size_t *len, kec_error *err);
+int kec_codec_stats_request(int window, int step, uint8_t **buf, size_t *len, kec_error *err);
 int kec_codec_watch_request(const char *id, uint8_t **buf, size_t *len, kec_error *err);
 int kec_codec_watch_all_request(const kec_watch_filter *f, uint8_t **buf, size_t *len,
                                 kec_error *err);
@@ -47,6 +48,10 @@ int kec_codec_batch_response(const uint8_t *buf, size_t len, kec_dispatch_result
                              size_t *count, kec_error *err);
 int kec_codec_pipeline(const uint8_t *buf, size_t len, kec_pipeline *out, kec_error *err);
 int kec_codec_page(const uint8_t *buf, size_t len, kec_pipeline_page *out, kec_error *err);
+
+/* A Stats answer; KEC_EDECODE also when its buckets are more than KEC_STATS_MAX_BUCKETS. */
+#define KEC_STATS_MAX_BUCKETS 360 /* the most GetStats answers: an hour of 10-second steps */
+int kec_codec_stats(const uint8_t *buf, size_t len, kec_stats *out, kec_error *err);
 
 /* A grpc.health.v1 HealthCheckResponse: *serving 1 for SERVING. */
 int kec_codec_health_response(const uint8_t *buf, size_t len, int *serving, kec_error *err);

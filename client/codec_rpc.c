@@ -131,6 +131,17 @@ int kec_codec_health_request(uint8_t **buf, size_t *len, kec_error *err)
                             "a health check", err);
 }
 
+int kec_codec_stats_request(int window, int step, uint8_t **buf, size_t *len, kec_error *err)
+{
+    kedro_events_v1_GetStatsRequest req = kedro_events_v1_GetStatsRequest_init_zero;
+    int32_t w = window, st = step;
+
+    req.window_seconds = window != 0 ? &w : NULL;
+    req.step_seconds = step != 0 ? &st : NULL;
+    return kec_codec_encode(kedro_events_v1_GetStatsRequest_fields, &req, buf, len,
+                            "a GetStats request", err);
+}
+
 /* ---- answers ---- */
 
 static kec_time take_time(const google_protobuf_Timestamp *t)
@@ -337,5 +348,48 @@ int kec_codec_health_response(const uint8_t *buf, size_t len, int *serving, kec_
         *serving = r.status != NULL &&
                    *r.status == grpc_health_v1_HealthCheckResponse_ServingStatus_SERVING;
     pb_release(grpc_health_v1_HealthCheckResponse_fields, &r);
+    return rc;
+}
+
+/* *v, or 0 for an absent (zero) proto3 number. */
+static int64_t num64(const int64_t *v)
+{
+    return v != NULL ? *v : 0;
+}
+
+int kec_codec_stats(const uint8_t *buf, size_t len, kec_stats *out, kec_error *err)
+{
+    kedro_events_v1_Stats r = kedro_events_v1_Stats_init_zero;
+    size_t i;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    rc = kec_codec_decode(kedro_events_v1_Stats_fields, buf, len, &r, KEC_EDECODE,
+                          "the server's stats", err);
+    if (rc == KEC_OK && r.buckets_count > KEC_STATS_MAX_BUCKETS)
+        rc = kec_error_set(err, KEC_EDECODE, "the server's stats hold %u buckets, more than %d",
+                           (unsigned)r.buckets_count, KEC_STATS_MAX_BUCKETS);
+    if (rc == KEC_OK && (out->buckets = calloc(r.buckets_count + 1, sizeof *out->buckets)) == NULL)
+        rc = kec_error_set(err, KEC_ENOMEM, "out of memory decoding stats");
+    if (rc == KEC_OK) {
+        out->now = take_time(r.now);
+        out->events_since = take_time(r.events_since);
+        out->window = r.window_seconds != NULL ? *r.window_seconds : 0;
+        out->step = r.step_seconds != NULL ? *r.step_seconds : 0;
+        out->staged = num64(r.staged);
+        out->ready = num64(r.ready);
+        out->started = num64(r.started);
+        for (i = 0; i < r.buckets_count; i++) {
+            out->buckets[i].start = take_time(r.buckets[i].start);
+            out->buckets[i].events = num64(r.buckets[i].events);
+            out->buckets[i].success = num64(r.buckets[i].success);
+            out->buckets[i].failure = num64(r.buckets[i].failure);
+            out->buckets[i].aborted = num64(r.buckets[i].aborted);
+        }
+        out->count = r.buckets_count;
+    }
+    pb_release(kedro_events_v1_Stats_fields, &r);
+    if (rc != KEC_OK)
+        kec_stats_release(out);
     return rc;
 }

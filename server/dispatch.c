@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "stats.h"
 
 const char ke_dispatch_disabled_msg[] =
     "dispatch is disabled: no event configuration is set; set " KE_CONFIG_ENV
@@ -112,6 +113,7 @@ typedef struct pending {
     ke_dispatch_cb cb; /* the caller's */
     void *ctx;         /* its context */
     ke_metrics *m;     /* the outcome is counted here, or NULL */
+    ke_stats *stats;   /* an event accepted as new is counted here, or NULL */
 } pending;
 
 static void on_accepted(void *ctx, int rc, const ke_error *err, ke_pipeline *ps, size_t n,
@@ -125,6 +127,8 @@ static void on_accepted(void *ctx, int rc, const ke_error *err, ke_pipeline *ps,
         memset(&res, 0, sizeof res);
     }
     ke_metrics_outcome(p->m, rc, res.n, res.duplicate);
+    if (rc == KE_OK && !res.duplicate)
+        ke_stats_count(p->stats, 1);
     p->cb(p->ctx, rc, err, &res);
     free(p);
 }
@@ -175,6 +179,7 @@ void ke_dispatch_async(const ke_dispatcher *d, const ke_event *ev, const struct 
     p->cb = cb;
     p->ctx = ctx;
     p->m = d->metrics;
+    p->stats = d->stats;
     ke_store_accept_async(d->store, ke_event_source(ev), ke_event_id(ev), built, n, on_accepted, p);
 }
 

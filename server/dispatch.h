@@ -32,6 +32,7 @@ typedef struct ke_dispatcher {
     ke_store *store;            /* where records go */
     size_t max_event_json;      /* largest rendered event in bytes; 0: KE_EVENT_JSON_DEFAULT_CAP */
     struct ke_metrics *metrics; /* ke_dispatch_async counts each event's outcome here, or NULL */
+    struct ke_stats *stats;     /* ke_dispatch_async counts events accepted as new here, or NULL */
 } ke_dispatcher;
 
 /* Matches ev, builds one READY pipeline per matching route (parameters id,

@@ -24,6 +24,7 @@
 #include "runner.h"
 #include "secrets.h"
 #include "service.h"
+#include "stats.h"
 #include "store.h"
 #include "watch.h"
 
@@ -161,6 +162,7 @@ int main(int argc, char **argv)
     size_t recovered = 0;
     ke_service service = {0};
     ke_secrets secrets = {0};
+    ke_stats *stats = NULL;
     ke_health *health = NULL;
     ke_watch *watch = NULL;
     ke_router *router = NULL;
@@ -199,7 +201,8 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (ke_secrets_load(&secrets, o.auth_tokens, o.run_token_file, &err) != KE_OK ||
+    if (ke_stats_new(ke_now_us(), &stats, &err) != KE_OK ||
+        ke_secrets_load(&secrets, o.auth_tokens, o.run_token_file, &err) != KE_OK ||
         load_router(&o, &router, &err) != KE_OK ||
         ke_routes_new(router, &service.routes, &err) != KE_OK ||
         ke_store_open(o.data_dir, &store, &err) != KE_OK ||
@@ -216,7 +219,9 @@ int main(int argc, char **argv)
     ke_store_set_max_bytes(store, o.max_store_bytes);
     service.dispatcher.store = store;
     service.dispatcher.max_event_json = KE_EVENT_JSON_FACTOR * o.max_message_bytes;
+    service.dispatcher.stats = stats;
     service.store = store;
+    service.stats = stats;
     service.runner = &runner; /* started below, before calls are served */
     if (start_logs(&o, store, &logs, &err) != KE_OK)
         goto out;
@@ -297,5 +302,6 @@ out:
     ke_store_close(store);
     ke_routes_free(service.routes);
     ke_secrets_release(&secrets);
+    ke_stats_free(stats); /* after the server and the store: nothing counts any more */
     return status;
 }

@@ -718,6 +718,7 @@ size_t ke_service_methods(ke_service *svc, ke_rpc_method *out, size_t cap)
         {"/kedro.events.v1.EventService/RetryPipeline", KE_RPC_UNARY, ke_service_retry, svc},
         {"/kedro.events.v1.EventService/StreamLogs", KE_RPC_SERVER_STREAM, ke_service_stream_logs,
          svc},
+        {"/kedro.events.v1.EventService/GetStats", KE_RPC_UNARY, ke_service_get_stats, svc},
     };
     size_t n = sizeof methods / sizeof methods[0], i;
 

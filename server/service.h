@@ -14,6 +14,7 @@
 #define KE_CREATE_MAX_ITEMS 100 /* parameters (and tags) a CreatePipeline may carry */
 
 struct ke_runner; /* runner.h */
+struct ke_stats;  /* stats.h */
 
 typedef struct ke_service {
     ke_dispatcher dispatcher; /* matching and recording of events */
@@ -24,6 +25,8 @@ typedef struct ke_service {
                                * dispatcher's router is used as it is */
     ke_metrics *metrics;      /* where calls are counted, or NULL */
     struct ke_logs *logs;     /* the log hub StreamLogs reads with (logs.h), or NULL */
+    struct ke_stats *stats;   /* GetStats's count of events accepted as new (the dispatcher
+                                 counts there too), or NULL: none counted */
 } ke_service;
 
 /* p as a packed kedro.events.v1.Pipeline in a new buffer *buf of *len bytes (free() it), the

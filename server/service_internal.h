@@ -1,5 +1,6 @@
 /* service_internal.h -- what the EventService's files share: service.c's answers and request
- * decoding, used by the operator handlers (service_ops.c) and StreamLogs (service_logs.c). */
+ * decoding, used by the operator handlers (service_ops.c), GetStats (service_stats.c) and
+ * StreamLogs (service_logs.c). */
 #ifndef KE_SERVICE_INTERNAL_H
 #define KE_SERVICE_INTERNAL_H
 
@@ -21,5 +22,8 @@ ProtobufCMessage *ke_service_unpack(const ProtobufCMessageDescriptor *d, const u
 /* CancelPipeline and RetryPipeline (service_ops.c); ctx is the ke_service. */
 void ke_service_cancel(void *ctx, ke_rpc_call *call, const uint8_t *req, size_t len);
 void ke_service_retry(void *ctx, ke_rpc_call *call, const uint8_t *req, size_t len);
+
+/* GetStats (service_stats.c); ctx is the ke_service. */
+void ke_service_get_stats(void *ctx, ke_rpc_call *call, const uint8_t *req, size_t len);
 
 #endif

@@ -143,6 +143,34 @@ int ke_store_recover(ke_store *s, int requeue, size_t *n, ke_error *err);
 /* How many pipelines are currently in state st. */
 int ke_store_count(ke_store *s, ke_state st, size_t *n, ke_error *err);
 
+/* ---- activity (store_stats.c), for GetStats */
+
+/* The runs that ended in one bucket of time, by final state. */
+typedef struct ke_store_ended {
+    int64_t success; /* statuses SUCCESS recorded in the bucket */
+    int64_t failure; /* FAILURE */
+    int64_t aborted; /* ABORTED */
+} ke_store_ended;
+
+/* What the store tells GetStats, read in one snapshot. */
+typedef struct ke_store_activity {
+    ke_store_ended *ended; /* n buckets, filled by ke_store_activity_read (the caller's array) */
+    size_t n;              /* buckets of step_us from from_us */
+    int64_t from_us;       /* the first bucket's start, microseconds since the epoch */
+    int64_t step_us;       /* bucket width, microseconds (> 0) */
+    int64_t staged;        /* out: pipelines STAGED now */
+    int64_t ready;         /* out: READY now */
+    int64_t started;       /* out: STARTED now */
+} ke_store_activity;
+
+/* Fills a->ended[i] with the final statuses whose changed_at lies in
+ * [from_us + i * step_us, from_us + (i + 1) * step_us), and the STAGED, READY and STARTED
+ * counts, on the readers' connection in one read transaction. The ended runs are a range of
+ * the partial index status_ended (its cost grows with the runs ended in the window, not with
+ * the store); the counts a range of pipelines_state each. Returns KE_OK, or KE_ESTORE /
+ * KE_EUNAVAIL / KE_ENOMEM with err naming the database (a->ended then zeroed). */
+int ke_store_activity_read(ke_store *s, ke_store_activity *a, ke_error *err);
+
 /* fn(ctx) is called from the writer thread after each commit that added
  * READY pipelines, before their callers are answered (the forwarder's
  * wake-up). fn must be quick and must not call the store. Once this returns,

@@ -45,6 +45,10 @@ ke_unit_test(store_ops ke_server)
 ke_unit_test(store_prune ke_server)
 # The read side's duplicate check (server/store_lookup.c): committed keys only, many threads.
 ke_unit_test(store_lookup ke_server)
+# GetStats's in-memory ring of events accepted as new (server/stats.c), with an injected clock.
+ke_unit_test(stats ke_server)
+# GetStats's store read (server/store_stats.c): ended runs per bucket, counts, the index used.
+ke_unit_test(store_stats ke_server)
 # The log reader of StreamLogs (server/logs.c): tail, follow through the change feed.
 ke_unit_test(logs ke_server)
 ke_unit_test(dispatch ke_server)

@@ -109,6 +109,7 @@ int cli_watch(int argc, char **argv);
 int cli_cancel(int argc, char **argv);
 int cli_retry(int argc, char **argv);
 int cli_logs(int argc, char **argv);
+int cli_stats(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ static const struct {
     {"watch", cli_watch, "follow a pipeline until it ends, showing each state change"},
     {"cancel", cli_cancel, "end a pipeline (READY or running) and show it ABORTED"},
     {"retry", cli_retry, "start an ended pipeline again and show the new one"},
+    {"stats", cli_stats, "show recent activity: events and ended runs per bucket, the backlog"},
     {"logs", cli_logs, "write a run's output (-f: as it is written, until the run ends)"},
     {"bench", cli_bench, "load-test Dispatch and report throughput and latency"},
 };

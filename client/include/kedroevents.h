@@ -517,6 +517,51 @@ KEC_API int kec_list_pipelines(kec_client *c, const kec_list_query *q, kec_pipel
  * SERVING, 0 for any other status it answers. KEC_ESTATUS when it does not answer. */
 KEC_API int kec_health_check(kec_client *c, int *serving, kec_error *err);
 
+/* ---- activity (GetStats) ----------------------------------------------------------------- */
+
+#define KEC_STATS_DEFAULT_WINDOW 3600 /* seconds of activity GetStats answers when window is 0 */
+#define KEC_STATS_DEFAULT_STEP                                                                     \
+    60 /* bucket width when step is 0 (10 when 60 does not divide                                  \
+          the window) */
+
+/* One bucket of activity: [start, start + step). */
+typedef struct kec_stats_bucket {
+    kec_time start;  /* a multiple of step seconds since the epoch */
+    int64_t events;  /* events accepted as new (not resends, not refused ones) */
+    int64_t success; /* runs that entered SUCCESS */
+    int64_t failure; /* runs that entered FAILURE */
+    int64_t aborted; /* runs that entered ABORTED */
+} kec_stats_bucket;
+
+/* kedro-eventd's recent activity. */
+typedef struct kec_stats {
+    kec_time now;              /* the server's time of the answer */
+    kec_time events_since;     /* events are counted from then: the later of the server's
+                                  start and the first bucket's start (they are kept in memory) */
+    int window;                /* seconds covered */
+    int step;                  /* bucket width, seconds */
+    kec_stats_bucket *buckets; /* count buckets (window / step), oldest first; the last holds
+                                  now */
+    size_t count;              /* count of buckets */
+    int64_t staged;            /* pipelines STAGED now */
+    int64_t ready;             /* pipelines READY now: the backlog */
+    int64_t started;           /* pipelines STARTED now: runs in progress */
+} kec_stats;
+
+/* GetStats: the activity of the last window seconds (60..3600; 0: KEC_STATS_DEFAULT_WINDOW) in
+ * buckets of step seconds (10..window, a multiple of 10 dividing window; 0: the default). out
+ * is released with kec_stats_release. KEC_ESTATUS with INVALID_ARGUMENT naming window_seconds
+ * or step_seconds when they break those rules. */
+KEC_API int kec_get_stats(kec_client *c, int window, int step, kec_stats *out, kec_error *err);
+
+/* Frees what s holds and zeroes it; NULL is fine. */
+KEC_API void kec_stats_release(kec_stats *s);
+
+/* {"now", "window", "step", "events_since", "buckets": [{"start", "events", "success",
+ * "failure", "aborted"}], "staged", "ready", "started"}, times as RFC 3339 (as in the pipeline
+ * dicts): the shim's GET /stats answer. A new string (free() it), or NULL when out of memory. */
+KEC_API char *kec_stats_to_json(const kec_stats *s);
+
 /* ---- watching pipelines (server streams) ------------------------------------------------ */
 
 /* A server stream in progress (kec_watch_*_start; kec_stream_logs). */

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "edge.h"
@@ -163,4 +165,32 @@ size_t kes_edge_unescape(void *cls, struct MHD_Connection *conn, char *s)
     }
     *w = '\0';
     return (size_t)(w - s);
+}
+
+static enum MHD_Result count_authorization(void *cls, enum MHD_ValueKind kind, const char *key,
+                                           size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    (void)value;
+    (void)value_size;
+    if (key_size == strlen(MHD_HTTP_HEADER_AUTHORIZATION) &&
+        strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0)
+        (*(unsigned *)cls)++;
+    return MHD_YES;
+}
+
+void kes_edge_credentials(struct MHD_Connection *conn, int client_ca, kes_credentials *c)
+{
+    const union MHD_ConnectionInfo *ci;
+
+    memset(c, 0, sizeof *c);
+    if (client_ca) {
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        c->tls_session = ci != NULL ? ci->tls_session : NULL;
+    }
+    MHD_get_connection_values_n(conn, MHD_HEADER_KIND, count_authorization, &c->n_authorization);
+    if (MHD_lookup_connection_value_n(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
+                                      strlen(MHD_HTTP_HEADER_AUTHORIZATION), &c->authorization,
+                                      &c->authorization_len) != MHD_YES)
+        c->authorization = NULL;
 }

@@ -1,7 +1,8 @@
 /* edge.h -- the shim's checks at libmicrohttpd's edge (edge.c), for http.c: strict framing
  * on a request's first call, slow-client deadlines by connection, the rate-limited MHD log, the
- * daemon's TLS options and path unescaping.
- * With http.c, the only file that sees libmicrohttpd. */
+ * daemon's TLS options, path unescaping and the credentials a request shows.
+ * With http.c, ui.c and the streamed responses (feed.c, logs.c, watch.c), the files that
+ * see libmicrohttpd. */
 #ifndef KES_EDGE_H
 #define KES_EDGE_H
 
@@ -49,5 +50,9 @@ int kes_edge_tls_options(struct MHD_OptionItem *tls, const kes_http_options *o, 
  * UTF-8: MHD hands both over as C strings, where a NUL would cut them ("/pipelines/%00" would
  * read as "/pipelines/"). The handlers refuse values that are not UTF-8 (pipelines.c). */
 size_t kes_edge_unescape(void *cls, struct MHD_Connection *conn, char *s);
+
+/* What conn's request shows of who sent it, for kes_access_check: its TLS session when
+ * client_ca (a client certificate is asked for), its Authorization headers. */
+void kes_edge_credentials(struct MHD_Connection *conn, int client_ca, kes_credentials *c);
 
 #endif

@@ -25,6 +25,8 @@
 #include "shim.h"
 #include "shim_metrics.h"
 #include "slow.h"
+#include "ui.h"
+#include "watch.h"
 
 #define DISCARD_MAX (64u << 20) /* bytes of a too large chunked body read before closing */
 /* HTTPS: TLS 1.2 and 1.3 only, GnuTLS's NORMAL ciphers otherwise */
@@ -41,6 +43,9 @@ typedef enum route {
     R_RETRY,        /* POST /pipelines/{id}/retry (actions.c) */
     R_METRICS,      /* GET /metrics */
     R_LOGS,         /* GET /pipelines/{id}/logs (logs.c) */
+    R_UI,           /* GET /ui/..., /ui, / (ui.c) */
+    R_STATS,        /* GET /stats (stats.c) */
+    R_WATCH,        /* GET /pipelines/watch (watch.c) */
     R_COUNT         /* the number of routes */
 } route;
 
@@ -49,7 +54,8 @@ static const char *const route_names[R_COUNT] = {
     [R_OTHER] = "other",     [R_EVENT] = "event",   [R_GET_PIPELINE] = "pipeline",
     [R_LIST] = "pipelines",  [R_CREATE] = "create", [R_HEALTH] = "healthz",
     [R_METRICS] = "metrics", [R_CANCEL] = "cancel", [R_RETRY] = "retry",
-    [R_LOGS] = "logs",
+    [R_LOGS] = "logs",       [R_UI] = "ui",         [R_STATS] = "stats",
+    [R_WATCH] = "watch",
 };
 
 struct kes_http {
@@ -68,7 +74,9 @@ struct kes_http {
     int client_ca;            /* HTTPS clients must present a certificate --tls-client-ca signed */
     struct MHD_OptionItem tls[KES_EDGE_TLS_OPTIONS]; /* the daemon's TLS options (the PEM texts
                                                       * are borrowed) */
-    kes_logs *logs;                                  /* the log streams (logs.c) */
+    kes_feeds *logs;                                 /* the log streams (logs.c) */
+    kes_feeds *watches;                              /* the watches (watch.c) */
+    const kes_ui *ui; /* borrowed: the console's files; NULL: --no-ui */
 };
 
 typedef struct request {
@@ -91,7 +99,7 @@ typedef struct request {
     kec_error err;               /* R_EVENT: its error */
     int connected;               /* R_EVENT: UNAVAILABLE while the channel was up */
     kes_answer answer;           /* what will be answered */
-    kes_log_req *logs;           /* R_LOGS: its stream, once begun */
+    kes_feed *feed;              /* R_LOGS, R_WATCH: its stream, once begun */
 } request;
 
 /* ---- answering ---- */
@@ -205,6 +213,9 @@ static void *job_main(void *arg)
     case R_HEALTH:
         kes_health(c, &r->answer);
         break;
+    case R_STATS:
+        kes_stats(c, r->args.window, r->args.step, &r->answer);
+        break;
     case R_CANCEL:
     case R_RETRY:
         kes_pipelines_act(c, r->route == R_CANCEL ? KES_ACT_CANCEL : KES_ACT_RETRY, r->id,
@@ -213,6 +224,8 @@ static void *job_main(void *arg)
     case R_EVENT: /* answered elsewhere: start_event, kes_metrics_answer, 404 */
     case R_METRICS:
     case R_LOGS:
+    case R_UI:
+    case R_WATCH:
     case R_OTHER:
     case R_COUNT:
         break;
@@ -328,6 +341,9 @@ static enum MHD_Result start_job(request *r)
         q->state = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "state");
         q->limit = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "limit");
         q->page_token = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "page_token");
+    } else if (r->route == R_STATS) {
+        q->window = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "window");
+        q->step = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "step");
     }
     if (!take_place(r))
         return send_answer(r);
@@ -377,42 +393,21 @@ static enum MHD_Result finish(request *r)
 
 /* ---- who may ask ---- */
 
-static enum MHD_Result count_authorization(void *cls, enum MHD_ValueKind kind, const char *key,
-                                           size_t key_size, const char *value, size_t value_size)
-{
-    (void)kind;
-    (void)value;
-    (void)value_size;
-    if (key_size == strlen(MHD_HTTP_HEADER_AUTHORIZATION) &&
-        strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0)
-        (*(unsigned *)cls)++;
-    return MHD_YES;
-}
-
 /* Whether r may be served (auth.c decides from its connection's client certificate and its
  * Authorization header); else r->answer holds the refusal. Called in the first callback, so
  * a refused request's body is never read into memory. */
 static int access_allowed(request *r)
 {
     kes_http *h = r->h;
-    const union MHD_ConnectionInfo *ci;
     kes_credentials c;
     int rc;
 
     if (!h->client_ca && h->auth == NULL)
         return 1;
-    memset(&c, 0, sizeof c);
-    if (h->client_ca) {
-        ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-        c.tls_session = ci != NULL ? ci->tls_session : NULL;
-    }
-    MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, count_authorization, &c.n_authorization);
-    if (MHD_lookup_connection_value_n(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
-                                      strlen(MHD_HTTP_HEADER_AUTHORIZATION), &c.authorization,
-                                      &c.authorization_len) != MHD_YES)
-        c.authorization = NULL;
+    kes_edge_credentials(r->conn, h->client_ca, &c);
     /* a refusal replaces a 404 or 405 the routing may have decided */
-    rc = kes_access_check(h->auth, h->client_ca, r->route == R_HEALTH, &c, &r->answer);
+    rc = kes_access_check(h->auth, h->client_ca, r->route == R_HEALTH || r->route == R_UI, &c,
+                          &r->answer);
     if (rc < 0)
         r->close = 1;
     return rc > 0;
@@ -429,11 +424,23 @@ static int route_request(request *r, const char *url, const char *method)
     const char *id;
     size_t n;
 
+    if (r->h->ui != NULL && kes_ui_path(url)) {
+        r->route = R_UI;
+        if (!get)
+            wrong_method(r, method, "GET, HEAD");
+        return get;
+    }
     if (strcmp(url, "/event") == 0 || strcmp(url, "/event/") == 0) {
         r->route = R_EVENT;
         if (!post)
             wrong_method(r, method, "POST");
         return post;
+    }
+    if (strcmp(url, "/stats") == 0) {
+        r->route = R_STATS;
+        if (!get)
+            wrong_method(r, method, "GET, HEAD");
+        return get;
     }
     if (strcmp(url, "/healthz") == 0 || strcmp(url, "/metrics") == 0) {
         r->route = url[1] == 'h' ? R_HEALTH : R_METRICS;
@@ -446,6 +453,12 @@ static int route_request(request *r, const char *url, const char *method)
         if (!get && !post)
             wrong_method(r, method, "GET, HEAD, POST");
         return get || post;
+    }
+    if (strcmp(url, "/pipelines/watch") == 0) { /* before an id */
+        r->route = R_WATCH;
+        if (!get)
+            wrong_method(r, method, "GET");
+        return get;
     }
     if (strncmp(url, "/pipelines/", 11) == 0) {
         id = url + 11;
@@ -569,16 +582,20 @@ static enum MHD_Result answer_early(request *r, const kes_frame *f)
     return send_answer(r);
 }
 
-/* GET /pipelines/{id}/logs: begin (suspended until its first chunk or end), then the
- * streaming answer or the error. */
-static enum MHD_Result logs_step(request *r)
+/* GET /pipelines/{id}/logs and /pipelines/watch: begin (suspended until the stream has
+ * something to say), then the streaming answer or the error. */
+static enum MHD_Result stream_step(request *r)
 {
     enum MHD_Result ret = MHD_YES;
+    int begun;
 
-    if (r->logs == NULL)
-        return kes_logs_begin(r->h->logs, r->conn, r->id, &r->answer, &r->logs) ? MHD_YES
-                                                                                : send_answer(r);
-    if (kes_logs_respond(r->logs, r->conn, &r->answer, &ret)) {
+    if (r->feed == NULL) {
+        begun = r->route == R_LOGS
+                    ? kes_logs_begin(r->h->logs, r->conn, r->id, &r->answer, &r->feed)
+                    : kes_watch_begin(r->h->watches, r->conn, &r->answer, &r->feed);
+        return begun ? MHD_YES : send_answer(r);
+    }
+    if (kes_feed_respond(r->feed, r->conn, &r->answer, &ret)) {
         r->answered = ret == MHD_YES;
         return ret;
     }
@@ -640,13 +657,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return too_large(r);
     if (r->route == R_EVENT)
         return start_event(r);
-    if (r->route == R_METRICS) {
+    if (r->route == R_METRICS || r->route == R_UI) {
         r->answer.status = 200;
         r->answered = 1;
-        return kes_metrics_answer(conn);
+        return r->route == R_UI ? kes_ui_answer(h->ui, conn, url, &r->answer.status)
+                                : kes_metrics_answer(conn);
     }
-    if (r->route == R_LOGS)
-        return logs_step(r);
+    if (r->route == R_LOGS || r->route == R_WATCH)
+        return stream_step(r);
     return start_job(r);
 }
 
@@ -662,7 +680,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     if (r->answered)
         kes_metrics_request((int)r->route, r->answer.status, r->start);
-    kes_logs_release(r->logs);
+    kes_feed_release(r->feed);
     free(r->id);
     free(r->body);
     kes_answer_release(&r->answer);
@@ -694,15 +712,19 @@ int kes_http_start(const kes_http_options *o, kec_client *c, kes_http **out, cha
     }
     flags |= (unsigned)tls;
     h->auth = o->auth;
+    h->ui = o->ui;
     h->client = c;
-    if ((h->logs = kes_logs_new(c)) == NULL) {
+    if ((h->logs = kes_logs_new(c, o->keepalive_ms)) == NULL ||
+        (h->watches = kes_watch_new(c, o->max_watches, o->keepalive_ms)) == NULL) {
         snprintf(msg, cap, "out of memory");
+        kes_feeds_free(h->logs);
         free(h);
         return -1;
     }
     if (kes_slow_new(o->read_timeout_ms, o->idle_timeout_s * 1000u, &h->slow) != 0) {
         snprintf(msg, cap, "cannot start the thread that watches slow clients");
-        kes_logs_free(h->logs);
+        kes_feeds_free(h->logs);
+        kes_feeds_free(h->watches);
         free(h);
         kes_metrics_stop();
         return -1;
@@ -743,7 +765,8 @@ int kes_http_start(const kes_http_options *o, kec_client *c, kes_http **out, cha
         else
             snprintf(msg, cap, "cannot listen (address in use, or not an address of this host)");
         kes_slow_free(h->slow);
-        kes_logs_free(h->logs);
+        kes_feeds_free(h->logs);
+        kes_feeds_free(h->watches);
         pthread_attr_destroy(&h->detached);
         free(h);
         kes_metrics_stop();
@@ -774,7 +797,8 @@ void kes_http_stop(kes_http *h, int wait_ms)
     int waited = 0;
 
     atomic_store(&h->closing, 1);
-    kes_logs_shutdown(h->logs); /* log streams have no deadline: end them */
+    kes_feeds_shutdown(h->logs); /* streams have no deadline: end them */
+    kes_feeds_shutdown(h->watches);
     fd = MHD_quiesce_daemon(h->d);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
@@ -788,7 +812,8 @@ void kes_http_stop(kes_http *h, int wait_ms)
     }
     MHD_stop_daemon(h->d);
     kes_metrics_stop();
-    kes_logs_free(h->logs);
+    kes_feeds_free(h->logs);
+    kes_feeds_free(h->watches);
     kes_slow_free(h->slow);
     kes_log_flush();
     pthread_attr_destroy(&h->detached);

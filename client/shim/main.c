@@ -17,11 +17,16 @@
 #include "framing.h"
 #include "kec_log.h"
 #include "shim.h"
+#include "ui.h"
+#include "watch.h"
 
 #define PROG "kedro-event-shim"
 #define EXIT_USAGE 2
 #define EXIT_OK_NOW 256 /* parse_flags: exit 0 at once (--help, --version) */
 #define DRAIN_MS 5000   /* how long answers being sent get at shutdown */
+/* A test knob, not a flag: the keep-alive interval of server-sent events in milliseconds
+ * (default KES_FEED_KEEPALIVE_MS), so a test sees a client that left without waiting 15 s. */
+#define KEEPALIVE_ENV "KEDRO_EVENT_SHIM_TEST_KEEPALIVE_MS"
 
 enum {
     OPT_LISTEN = 256,
@@ -47,7 +52,10 @@ enum {
     OPT_TARGET_KEY,
     OPT_TARGET_SERVER_NAME,
     OPT_TARGET_TOKEN_FILE,
-    OPT_LOG_FORMAT
+    OPT_LOG_FORMAT,
+    OPT_UI_DIR,
+    OPT_NO_UI,
+    OPT_MAX_WATCHES
 };
 
 static const struct option long_options[] = {
@@ -75,6 +83,9 @@ static const struct option long_options[] = {
     {"target-server-name", required_argument, NULL, OPT_TARGET_SERVER_NAME},
     {"target-token-file", required_argument, NULL, OPT_TARGET_TOKEN_FILE},
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+    {"ui-dir", required_argument, NULL, OPT_UI_DIR},
+    {"no-ui", no_argument, NULL, OPT_NO_UI},
+    {"max-watches", required_argument, NULL, OPT_MAX_WATCHES},
     {NULL, 0, NULL, 0},
 };
 
@@ -90,7 +101,12 @@ static void usage(FILE *f)
         "POST /pipelines/{id}/cancel (200, the pipeline ABORTED; a running run is answered once\n"
         "it has ended, up to kedro-eventd's --cancel-grace: keep --timeout above it) and\n"
         "POST /pipelines/{id}/retry (201, the new pipeline, Location) ignore any body (within\n"
-        "--max-body-bytes); 404 unknown id, 409 ended / not ended / kedro-graphql's.\n\n"
+        "--max-body-bytes); 404 unknown id, 409 ended / not ended / kedro-graphql's.\n"
+        "GET /pipelines/watch?name=&state=&parent= streams every change of the matching\n"
+        "pipelines as server-sent events (a ': keep-alive' comment after 15 s without one;\n"
+        "'event: end' when kedro-eventd goes away, the shim stops, or more than 1 MiB waits for\n"
+        "the reader). The web console is served at /ui/ (no bearer token needed for its\n"
+        "files; / and /ui redirect there).\n\n"
         "Options:\n"
         "  --listen ADDR             address to serve HTTP on (default " KES_DEFAULT_LISTEN ";\n"
         "                            port 0 picks one)\n"
@@ -120,6 +136,12 @@ static void usage(FILE *f)
         "  --log-format text|json    stderr lines as text (\"" PROG ": message\", the\n"
         "                            default) or one JSON object a line: time (RFC 3339,\n"
         "                            UTC), level, program, message\n"
+        "  --ui-dir DIR              serve the web console at /ui/ from the files of DIR,\n"
+        "                            read on each request (regular files of at most 8 MiB),\n"
+        "                            instead of the files built into the binary\n"
+        "  --no-ui                   no web console: /, /ui and /ui/... answer 404\n"
+        "  --max-watches N           GET /pipelines/watch streams open at once; more are\n"
+        "                            answered 503 with Retry-After (default %d)\n"
         "  --help                    show this text\n"
         "  --version                 show the version\n\n"
         "Security (see also SIGHUP below):\n"
@@ -151,6 +173,9 @@ static void usage(FILE *f)
         "as server-sent events with Accept: text/event-stream: 404 unknown id, 409 forwarded\n"
         "to kedro-graphql, 400 bad query; at most 64 at once (503 with Retry-After past it),\n"
         "1 MiB held for a slow reader (past it the response is cut).\n\n"
+        "GET /stats[?window=3600][&step=60] answers kedro-eventd's activity (GetStats) as\n"
+        "JSON: events accepted and runs ended per bucket, pipelines STAGED, READY, STARTED;\n"
+        "window 60..3600 s, step 10..window, a multiple of 10 dividing window (else 400).\n\n"
         "SIGHUP re-reads --auth-tokens and --target-token-file; a file that is refused\n"
         "leaves the tokens in use unchanged.\n\n"
         "Strict HTTP: ambiguous framing (Content-Length with Transfer-Encoding, a repeated or\n"
@@ -162,8 +187,8 @@ static void usage(FILE *f)
         "1 when it cannot start; 2 for invalid flags.\n",
         KES_DEFAULT_MAX_BODY, KES_DEFAULT_TIMEOUT_MS / 1000, KES_DEFAULT_IDLE_S,
         KES_DEFAULT_THREADS, KES_DEFAULT_MAX_INFLIGHT, KES_DEFAULT_READ_S, KES_FD_RESERVE,
-        KES_DEFAULT_MAX_CONNECTIONS, KES_PEM_MAX_BYTES, KEC_TOKEN_MIN_BYTES, KEC_TOKEN_MAX_BYTES,
-        KEC_TOKENS_MAX_COUNT, KES_LOG_PER_S);
+        KES_DEFAULT_MAX_CONNECTIONS, KES_DEFAULT_MAX_WATCHES, KES_PEM_MAX_BYTES,
+        KEC_TOKEN_MIN_BYTES, KEC_TOKEN_MAX_BYTES, KEC_TOKENS_MAX_COUNT, KES_LOG_PER_S);
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -443,6 +468,8 @@ typedef struct flags {
     sec_flags sec;             /* TLS and tokens */
     int explicit_connections;  /* --max-connections was given */
     kec_log_format log_format; /* --log-format */
+    const char *ui_dir;        /* --ui-dir */
+    int no_ui;                 /* --no-ui */
 } flags;
 
 /* Parses argv into f; -1 to go on, else the exit status to end with at once (0 after --help
@@ -461,6 +488,10 @@ static int parse_flags(int argc, char **argv, flags *f)
     f->ho.max_inflight = KES_DEFAULT_MAX_INFLIGHT;
     f->ho.read_timeout_ms = KES_DEFAULT_READ_S * 1000;
     f->ho.max_connections = KES_DEFAULT_MAX_CONNECTIONS;
+    f->ho.max_watches = KES_DEFAULT_MAX_WATCHES;
+    f->ho.keepalive_ms = KES_FEED_KEEPALIVE_MS;
+    if (getenv(KEEPALIVE_ENV) != NULL && (v = int_arg(getenv(KEEPALIVE_ENV), 10, 3600000)) > 0)
+        f->ho.keepalive_ms = (unsigned)v;
     kec_client_options_init(&f->co);
     f->co.timeout_ms = KES_DEFAULT_TIMEOUT_MS;
     while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
@@ -531,6 +562,17 @@ static int parse_flags(int argc, char **argv, flags *f)
         case OPT_VERSION:
             printf(PROG " %s\n", KEC_VERSION);
             return EXIT_OK_NOW;
+        case OPT_UI_DIR:
+            f->ui_dir = optarg;
+            break;
+        case OPT_NO_UI:
+            f->no_ui = 1;
+            break;
+        case OPT_MAX_WATCHES:
+            if ((v = int_arg(optarg, 1, 100000)) < 0)
+                return usage_error("--max-watches '%s' is not a number in [1, 100000]", optarg);
+            f->ho.max_watches = (unsigned)v;
+            break;
         case OPT_LOG_FORMAT:
             if (kec_log_format_parse(optarg, &f->log_format) != 0)
                 return usage_error("--log-format '%s': expected text or json", optarg);
@@ -545,6 +587,8 @@ static int parse_flags(int argc, char **argv, flags *f)
     }
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
+    if (f->no_ui && f->ui_dir != NULL)
+        return usage_error("--ui-dir and --no-ui exclude each other%s", "");
     return sec_check(&f->sec, &f->co) != 0 ? EXIT_USAGE : -1;
 }
 
@@ -553,6 +597,7 @@ int main(int argc, char **argv)
     flags fl;
     kec_client *client = NULL;
     kes_http *http = NULL;
+    kes_ui *ui = NULL;
     struct addrinfo *addr = NULL;
     sec_state ss;
     kec_error err;
@@ -581,6 +626,11 @@ int main(int argc, char **argv)
     if (sec_load(&fl.sec, &ss, &fl.ho, &fl.co) != 0)
         goto out;
 
+    if (!fl.no_ui && kes_ui_new(fl.ui_dir, &ui, msg, sizeof msg) != 0) {
+        kec_log(KEC_LOG_ERROR, "%s", msg);
+        goto out;
+    }
+    fl.ho.ui = ui;
     kec_error_clear(&err);
     if (kec_client_new(&fl.co, &client, &err) != KEC_OK) {
         kec_log(KEC_LOG_ERROR, "%s", err.msg);
@@ -616,6 +666,7 @@ out:
     if (http != NULL)
         kes_http_stop(http, 0);
     kec_client_free(client);
+    kes_ui_free(ui);
     sec_release(&ss);
     if (addr != NULL)
         freeaddrinfo(addr);

@@ -61,6 +61,30 @@ static const char *nonempty(const char *s)
     return s != NULL && s[0] != '\0' ? s : NULL;
 }
 
+int kes_filter_read(const kes_list_args *q, const char **name, kec_state *state,
+                    const char **parent, kes_answer *a)
+{
+    int s;
+
+    if (!text_ok("name", q->name, a) || !text_ok("parent", q->parent, a))
+        return 0;
+    *name = nonempty(q->name);
+    *parent = nonempty(q->parent);
+    *state = KEC_STATE_UNSPECIFIED;
+    if (nonempty(q->state) != NULL) {
+        s = kec_state_parse(q->state);
+        if (s <= 0) {
+            kes_answer_detail(a, 400,
+                              "state \"%.64s\": must be one of STAGED, READY, STARTED, SUCCESS, "
+                              "FAILURE, ABORTED",
+                              q->state);
+            return 0;
+        }
+        *state = (kec_state)s;
+    }
+    return 1;
+}
+
 void kes_pipelines_list(kec_client *c, const kes_list_args *q, kes_answer *a)
 {
     kec_list_query lq;
@@ -68,26 +92,13 @@ void kes_pipelines_list(kec_client *c, const kes_list_args *q, kes_answer *a)
     kec_error err;
     char *end;
     long n;
-    int rc, state;
+    int rc;
 
-    if (!text_ok("name", q->name, a) || !text_ok("parent", q->parent, a) ||
+    memset(&lq, 0, sizeof lq);
+    if (!kes_filter_read(q, &lq.name, &lq.state, &lq.parent, a) ||
         !text_ok("page_token", q->page_token, a))
         return;
-    memset(&lq, 0, sizeof lq);
-    lq.name = nonempty(q->name);
-    lq.parent = nonempty(q->parent);
     lq.page_token = nonempty(q->page_token);
-    if (nonempty(q->state) != NULL) {
-        state = kec_state_parse(q->state);
-        if (state <= 0) {
-            kes_answer_detail(a, 400,
-                              "state \"%.64s\": must be one of STAGED, READY, STARTED, SUCCESS, "
-                              "FAILURE, ABORTED",
-                              q->state);
-            return;
-        }
-        lq.state = (kec_state)state;
-    }
     if (nonempty(q->limit) != NULL) {
         errno = 0;
         n = strtol(q->limit, &end, 10);

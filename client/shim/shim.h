@@ -1,6 +1,7 @@
 /* shim.h -- what the files of kedro-event-shim share: the CloudEvents HTTP binding reader
  * (binding.c), the answers (answers.c), the pipeline endpoints (pipelines.c) and the HTTP
- * server (http.c). Only http.c sees libmicrohttpd; the rest works on the types below. */
+ * server (http.c). Only http.c, edge.c, ui.c and the streamed responses (feed.c, logs.c,
+ * watch.c) see libmicrohttpd; the rest works on the types below. */
 #ifndef KES_SHIM_H
 #define KES_SHIM_H
 
@@ -146,17 +147,25 @@ void kes_answer_page(kes_answer *a, const kec_pipeline_page *page);
 
 /* ---- pipelines and health (pipelines.c): blocking, run off the HTTP threads ---------------- */
 
-/* The query arguments of GET /pipelines (each NULL when absent). */
+/* The query arguments of GET /pipelines and GET /stats (each NULL when absent). */
 typedef struct kes_list_args {
     const char *name;       /* ?name= */
     const char *parent;     /* ?parent= */
     const char *state;      /* ?state=, a state name in any case */
     const char *limit;      /* ?limit=, a page size */
     const char *page_token; /* ?page_token= */
+    const char *window;     /* GET /stats: ?window=, seconds */
+    const char *step;       /* GET /stats: ?step=, seconds */
 } kes_list_args;
 
 /* GET /pipelines/{id}. */
 void kes_pipelines_get(kec_client *c, const char *id, kes_answer *a);
+
+/* The filter of GET /pipelines and GET /pipelines/watch: name and parent (NULL when absent or
+ * empty) and state (0 when absent or empty). 0 with a 400 in a for a state that is not a state
+ * name or a name or parent that is not UTF-8 (or holds %00). */
+int kes_filter_read(const kes_list_args *q, const char **name, kec_state *state,
+                    const char **parent, kes_answer *a);
 
 /* GET /pipelines?...: 400 for a bad state or limit, before any call. */
 void kes_pipelines_list(kec_client *c, const kes_list_args *q, kes_answer *a);
@@ -174,6 +183,12 @@ typedef enum kes_action {
  * the server answers FAILED_PRECONDITION (ended, not ended, or kedro-graphql's), others as
  * every endpoint maps gRPC statuses. */
 void kes_pipelines_act(kec_client *c, kes_action act, const char *id, kes_answer *a);
+
+/* GET /stats?window=&step= (stats.c): 200 with kec_stats_to_json's JSON; 400 for an argument
+ * that is not a whole number, or with kedro-eventd's message naming window_seconds or
+ * step_seconds when it refuses one (INVALID_ARGUMENT); others as every endpoint maps gRPC
+ * statuses (502 unreachable, 503 overloaded). */
+void kes_stats(kec_client *c, const char *window, const char *step, kes_answer *a);
 
 /* GET /healthz: 200 {"status": "SERVING"}, else 503 with NOT_SERVING or UNREACHABLE. */
 void kes_health(kec_client *c, kes_answer *a);
@@ -212,10 +227,10 @@ typedef struct kes_credentials {
 
 /* Whether a request with credentials c may be served: with client_ca, its connection must
  * have presented a certificate kes_tls_client_verified accepts (else 403); with auth, unless
- * exempt (/healthz), it must carry one "Authorization: Bearer <token>" header with a token of
- * auth (else 401 with RFC 6750's WWW-Authenticate challenge, or 400 for two such headers).
- * Returns 1; 0 with the refusal replacing *a; -1 likewise when the connection must be closed
- * after it (the 403: every request on that connection would fail alike). No answer quotes
+ * exempt (/healthz, the console's files), it must carry one "Authorization: Bearer <token>" header
+ * with a token of auth (else 401 with RFC 6750's WWW-Authenticate challenge, or 400 for two such
+ * headers). Returns 1; 0 with the refusal replacing *a; -1 likewise when the connection must be
+ * closed after it (the 403: every request on that connection would fail alike). No answer quotes
  * what was sent. */
 int kes_access_check(kec_auth *auth, int client_ca, int exempt, const kes_credentials *c,
                      kes_answer *a);
@@ -238,7 +253,10 @@ typedef struct kes_http_options {
     const char *tls_client_ca;   /* PEM text of the CA client certificates must chain to;
                                     NULL: no client certificate asked for */
     kec_auth *auth;              /* borrowed: bearer tokens every endpoint but /healthz
-                                    needs; NULL: none needed */
+                                    and the console's files needs; NULL: none needed */
+    const struct kes_ui *ui;     /* borrowed: the console's files (ui.c); NULL: --no-ui */
+    unsigned max_watches;        /* GET /pipelines/watch open at once */
+    unsigned keepalive_ms;       /* server-sent events idle this long get a comment */
 } kes_http_options;
 
 typedef struct kes_http kes_http;

@@ -129,8 +129,10 @@ def curl(url, *args, data=None):
             if ":" in line:
                 k, v = line.split(":", 1)
                 headers[k.strip().lower()] = v.strip()
-        with open(out, "rb") as f:
-            body = f.read().decode()
+        body = ""
+        if os.path.exists(out):  # curl writes no file for an answer without a body (304)
+            with open(out, "rb") as f:
+                body = f.read().decode()
         return Answer(int(r.stdout.decode()), headers, body)
 
 

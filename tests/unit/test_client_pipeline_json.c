@@ -1,6 +1,7 @@
 /* test_client_pipeline_json.c -- unit tests of the pipeline dicts of client/pipeline_json.c:
  * every key of kedro-graphql's /event/ answer in its order, nulls for a local run, and a
- * forwarded run's kedro-graphql values merged in from kedro_graphql_json. */
+ * forwarded run's kedro-graphql values merged in from kedro_graphql_json; and GetStats's JSON
+ * (client/stats.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -379,6 +380,33 @@ static void pipeline_json_escapes_strings_as_cjson_prints_them(void **state)
     }
 }
 
+/* GET /stats's answer (client/stats.c): the keys of docs/console.md in order, times as in the
+ * pipeline dicts, every bucket, an unset time as null. */
+static void stats_json_is_the_console_contract_byte_for_byte(void **state)
+{
+    kec_stats_bucket b[2] = {
+        {{1800000000, 0, 1}, 12, 10, 1, 0},
+        {{1800000060, 0, 1}, 0, 0, 0, 3},
+    };
+    kec_stats s = {{1800000065, 123456000, 1}, {0, 0, 0}, 120, 60, b, 2, 0, 3, 1};
+    char *text = kec_stats_to_json(&s);
+
+    (void)state;
+    assert_non_null(text);
+    assert_string_equal(text,
+                        "{\"now\":\"2027-01-15T08:01:05.123456Z\",\"window\":120,\"step\":60,"
+                        "\"events_since\":null,\"buckets\":[{\"start\":\"2027-01-15T08:00:00Z\","
+                        "\"events\":12,\"success\":10,\"failure\":1,\"aborted\":0},"
+                        "{\"start\":\"2027-01-15T08:01:00Z\",\"events\":0,\"success\":0,"
+                        "\"failure\":0,\"aborted\":3}],\"staged\":0,\"ready\":3,\"started\":1}");
+    free(text);
+    s.count = 0;
+    text = kec_stats_to_json(&s);
+    assert_non_null(strstr(text, "\"buckets\":[],"));
+    free(text);
+    kec_stats_release(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,6 +417,7 @@ int main(void)
         cmocka_unit_test(pipeline_json_ignores_kedro_graphql_json_that_is_not_an_object),
         cmocka_unit_test(pipeline_json_bounds_kedro_graphql_nesting_so_its_documents_read_back),
         cmocka_unit_test(pipeline_json_escapes_strings_as_cjson_prints_them),
+        cmocka_unit_test(stats_json_is_the_console_contract_byte_for_byte),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

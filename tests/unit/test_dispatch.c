@@ -174,7 +174,7 @@ static void assert_event_json(const char *json, const char *type, const char *id
 static void dispatch_without_router_is_disabled_and_names_the_variable(void **state)
 {
     fixture *f = *state;
-    ke_dispatcher d = {NULL, f->store, 0, NULL};
+    ke_dispatcher d = {NULL, f->store, 0, NULL, NULL};
     ke_dispatch_result res;
     ke_event *ev = event(SOURCE, TYPE, "e1");
     ke_error err;

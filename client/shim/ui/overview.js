@@ -114,7 +114,9 @@ function summary(s) {
   const events = sum("events"), ok = sum("success"), bad = sum("failure"), ab = sum("aborted");
   const ended = ok + bad + ab, seconds = s.buckets.length * s.step;
   const share = ended ? ((100 * bad) / ended).toFixed(1) + " %" : "none finished";
-  const since = Date.parse(s.events_since), start = Date.parse(s.now) - s.window * 1000;
+  // events_since is the first bucket's start unless kedro-eventd started later.
+  const since = Date.parse(s.events_since);
+  const start = s.buckets.length ? Date.parse(s.buckets[0].start) : since;
   return el("div", { class: "summary-text", id: "stats-summary" },
     el("dl", { class: "numbers" },
       el("div", {}, el("dt", { text: "READY backlog" }), el("dd", { id: "n-ready", text: s.ready })),
@@ -124,7 +126,7 @@ function summary(s) {
     el("p", { id: "events-total" }, "Last hour: " + events + " events (" +
       (events / seconds).toFixed(3) + " events/s on average); runs finished: " + ok +
       " success, " + bad + " failure, " + ab + " aborted (failure share " + share + ")."),
-    since > start + 1000 ? el("p", { class: "muted", id: "events-since" },
+    since > start ? el("p", { class: "muted", id: "events-since" },
       "Events counted since ", timeEl(s.events_since), " (when kedro-eventd started).") : null,
     el("p", { class: "muted" }, "As of ", timeEl(s.now), "; refreshed every 10 s."));
 }

@@ -54,5 +54,14 @@ PB_BIND(kedro_events_v1_StreamLogsRequest, kedro_events_v1_StreamLogsRequest, AU
 PB_BIND(kedro_events_v1_LogChunk, kedro_events_v1_LogChunk, AUTO)
 
 
+PB_BIND(kedro_events_v1_GetStatsRequest, kedro_events_v1_GetStatsRequest, AUTO)
+
+
+PB_BIND(kedro_events_v1_StatsBucket, kedro_events_v1_StatsBucket, AUTO)
+
+
+PB_BIND(kedro_events_v1_Stats, kedro_events_v1_Stats, AUTO)
+
+
 
 

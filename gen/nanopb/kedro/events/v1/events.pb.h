@@ -160,6 +160,38 @@ typedef struct _kedro_events_v1_LogChunk {
     kec_pb_bytes data; /* raw bytes as the run wrote them */
 } kedro_events_v1_LogChunk;
 
+/* A request for the server's recent activity. */
+typedef struct _kedro_events_v1_GetStatsRequest {
+    int32_t *window_seconds; /* how far back: 60..3600 seconds; 0: 3600 */
+    /* Bucket width: 10..window, a multiple of 10 dividing window; 0: 60, or 10
+ when 60 does not divide the window. */
+    int32_t *step_seconds;
+} kedro_events_v1_GetStatsRequest;
+
+/* One bucket of Stats: [start, start + step_seconds). */
+typedef struct _kedro_events_v1_StatsBucket {
+    struct _google_protobuf_Timestamp *start; /* a multiple of step_seconds since the epoch */
+    int64_t *events; /* events accepted as new (not resends, not refused ones) */
+    int64_t *success; /* runs that entered SUCCESS */
+    int64_t *failure; /* runs that entered FAILURE */
+    int64_t *aborted; /* runs that entered ABORTED */
+} kedro_events_v1_StatsBucket;
+
+/* The answer to GetStats. */
+typedef struct _kedro_events_v1_Stats {
+    struct _google_protobuf_Timestamp *now; /* the server's time of the answer */
+    /* Since when `events` are counted: the later of the server's start and the
+ first bucket's start (events are counted in memory, not stored). */
+    struct _google_protobuf_Timestamp *events_since;
+    int32_t *window_seconds; /* the window answered (the default applied) */
+    int32_t *step_seconds; /* the bucket width answered */
+    pb_size_t buckets_count;
+    struct _kedro_events_v1_StatsBucket *buckets; /* window/step of them, oldest first; the last holds `now` */
+    int64_t *staged; /* pipelines STAGED now */
+    int64_t *ready; /* pipelines READY now: the backlog */
+    int64_t *started; /* pipelines STARTED now: runs in progress */
+} kedro_events_v1_Stats;
+
 
 #ifdef __cplusplus
 extern "C" {
@@ -190,6 +222,9 @@ extern "C" {
 
 
 
+
+
+
 /* Initializer values for message structs */
 #define kedro_events_v1_Parameter_init_default   {NULL, NULL, NULL}
 #define kedro_events_v1_Tag_init_default         {NULL, NULL}
@@ -207,6 +242,9 @@ extern "C" {
 #define kedro_events_v1_WatchPipelinesRequest_init_default {NULL, NULL, NULL}
 #define kedro_events_v1_StreamLogsRequest_init_default {NULL, NULL, NULL}
 #define kedro_events_v1_LogChunk_init_default    {{{NULL}, NULL}}
+#define kedro_events_v1_GetStatsRequest_init_default {NULL, NULL}
+#define kedro_events_v1_StatsBucket_init_default {NULL, NULL, NULL, NULL, NULL}
+#define kedro_events_v1_Stats_init_default       {NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL}
 #define kedro_events_v1_Parameter_init_zero      {NULL, NULL, NULL}
 #define kedro_events_v1_Tag_init_zero            {NULL, NULL}
 #define kedro_events_v1_PipelineStatus_init_zero {NULL, NULL, NULL, NULL, NULL, 0, {NULL}, NULL, NULL, NULL}
@@ -223,6 +261,9 @@ extern "C" {
 #define kedro_events_v1_WatchPipelinesRequest_init_zero {NULL, NULL, NULL}
 #define kedro_events_v1_StreamLogsRequest_init_zero {NULL, NULL, NULL}
 #define kedro_events_v1_LogChunk_init_zero       {{{NULL}, NULL}}
+#define kedro_events_v1_GetStatsRequest_init_zero {NULL, NULL}
+#define kedro_events_v1_StatsBucket_init_zero    {NULL, NULL, NULL, NULL, NULL}
+#define kedro_events_v1_Stats_init_zero          {NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL}
 
 /* Field tags (for use in manual encoding/decoding) */
 #define kedro_events_v1_Parameter_name_tag       1
@@ -274,6 +315,21 @@ extern "C" {
 #define kedro_events_v1_StreamLogsRequest_follow_tag 2
 #define kedro_events_v1_StreamLogsRequest_tail_lines_tag 3
 #define kedro_events_v1_LogChunk_data_tag        1
+#define kedro_events_v1_GetStatsRequest_window_seconds_tag 1
+#define kedro_events_v1_GetStatsRequest_step_seconds_tag 2
+#define kedro_events_v1_StatsBucket_start_tag    1
+#define kedro_events_v1_StatsBucket_events_tag   2
+#define kedro_events_v1_StatsBucket_success_tag  3
+#define kedro_events_v1_StatsBucket_failure_tag  4
+#define kedro_events_v1_StatsBucket_aborted_tag  5
+#define kedro_events_v1_Stats_now_tag            1
+#define kedro_events_v1_Stats_events_since_tag   2
+#define kedro_events_v1_Stats_window_seconds_tag 3
+#define kedro_events_v1_Stats_step_seconds_tag   4
+#define kedro_events_v1_Stats_buckets_tag        5
+#define kedro_events_v1_Stats_staged_tag         6
+#define kedro_events_v1_Stats_ready_tag          7
+#define kedro_events_v1_Stats_started_tag        8
 
 /* Struct field encoding specification for nanopb */
 #define kedro_events_v1_Parameter_FIELDLIST(X, a) \
@@ -402,6 +458,37 @@ extern bool kedro_events_v1_LogChunk_callback(pb_istream_t *istream, pb_ostream_
 #define kedro_events_v1_LogChunk_CALLBACK kedro_events_v1_LogChunk_callback
 #define kedro_events_v1_LogChunk_DEFAULT NULL
 
+#define kedro_events_v1_GetStatsRequest_FIELDLIST(X, a) \
+X(a, POINTER,  SINGULAR, INT32,    window_seconds,    1) \
+X(a, POINTER,  SINGULAR, INT32,    step_seconds,      2)
+#define kedro_events_v1_GetStatsRequest_CALLBACK NULL
+#define kedro_events_v1_GetStatsRequest_DEFAULT NULL
+
+#define kedro_events_v1_StatsBucket_FIELDLIST(X, a) \
+X(a, POINTER,  OPTIONAL, MESSAGE,  start,             1) \
+X(a, POINTER,  SINGULAR, INT64,    events,            2) \
+X(a, POINTER,  SINGULAR, INT64,    success,           3) \
+X(a, POINTER,  SINGULAR, INT64,    failure,           4) \
+X(a, POINTER,  SINGULAR, INT64,    aborted,           5)
+#define kedro_events_v1_StatsBucket_CALLBACK NULL
+#define kedro_events_v1_StatsBucket_DEFAULT NULL
+#define kedro_events_v1_StatsBucket_start_MSGTYPE google_protobuf_Timestamp
+
+#define kedro_events_v1_Stats_FIELDLIST(X, a) \
+X(a, POINTER,  OPTIONAL, MESSAGE,  now,               1) \
+X(a, POINTER,  OPTIONAL, MESSAGE,  events_since,      2) \
+X(a, POINTER,  SINGULAR, INT32,    window_seconds,    3) \
+X(a, POINTER,  SINGULAR, INT32,    step_seconds,      4) \
+X(a, POINTER,  REPEATED, MESSAGE,  buckets,           5) \
+X(a, POINTER,  SINGULAR, INT64,    staged,            6) \
+X(a, POINTER,  SINGULAR, INT64,    ready,             7) \
+X(a, POINTER,  SINGULAR, INT64,    started,           8)
+#define kedro_events_v1_Stats_CALLBACK NULL
+#define kedro_events_v1_Stats_DEFAULT NULL
+#define kedro_events_v1_Stats_now_MSGTYPE google_protobuf_Timestamp
+#define kedro_events_v1_Stats_events_since_MSGTYPE google_protobuf_Timestamp
+#define kedro_events_v1_Stats_buckets_MSGTYPE kedro_events_v1_StatsBucket
+
 extern const pb_msgdesc_t kedro_events_v1_Parameter_msg;
 extern const pb_msgdesc_t kedro_events_v1_Tag_msg;
 extern const pb_msgdesc_t kedro_events_v1_PipelineStatus_msg;
@@ -418,6 +505,9 @@ extern const pb_msgdesc_t kedro_events_v1_WatchPipelineRequest_msg;
 extern const pb_msgdesc_t kedro_events_v1_WatchPipelinesRequest_msg;
 extern const pb_msgdesc_t kedro_events_v1_StreamLogsRequest_msg;
 extern const pb_msgdesc_t kedro_events_v1_LogChunk_msg;
+extern const pb_msgdesc_t kedro_events_v1_GetStatsRequest_msg;
+extern const pb_msgdesc_t kedro_events_v1_StatsBucket_msg;
+extern const pb_msgdesc_t kedro_events_v1_Stats_msg;
 
 /* Defines for backwards compatibility with code written before nanopb-0.4.0 */
 #define kedro_events_v1_Parameter_fields &kedro_events_v1_Parameter_msg
@@ -436,6 +526,9 @@ extern const pb_msgdesc_t kedro_events_v1_LogChunk_msg;
 #define kedro_events_v1_WatchPipelinesRequest_fields &kedro_events_v1_WatchPipelinesRequest_msg
 #define kedro_events_v1_StreamLogsRequest_fields &kedro_events_v1_StreamLogsRequest_msg
 #define kedro_events_v1_LogChunk_fields &kedro_events_v1_LogChunk_msg
+#define kedro_events_v1_GetStatsRequest_fields &kedro_events_v1_GetStatsRequest_msg
+#define kedro_events_v1_StatsBucket_fields &kedro_events_v1_StatsBucket_msg
+#define kedro_events_v1_Stats_fields &kedro_events_v1_Stats_msg
 
 /* Maximum encoded size of messages (where known) */
 /* kedro_events_v1_Parameter_size depends on runtime parameters */
@@ -454,6 +547,9 @@ extern const pb_msgdesc_t kedro_events_v1_LogChunk_msg;
 /* kedro_events_v1_WatchPipelinesRequest_size depends on runtime parameters */
 /* kedro_events_v1_StreamLogsRequest_size depends on runtime parameters */
 /* kedro_events_v1_LogChunk_size depends on runtime parameters */
+/* kedro_events_v1_GetStatsRequest_size depends on runtime parameters */
+/* kedro_events_v1_StatsBucket_size depends on runtime parameters */
+/* kedro_events_v1_Stats_size depends on runtime parameters */
 
 #ifdef __cplusplus
 } /* extern "C" */

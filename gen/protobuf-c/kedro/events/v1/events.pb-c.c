@@ -727,6 +727,141 @@ void   kedro__events__v1__log_chunk__free_unpacked
   assert(message->base.descriptor == &kedro__events__v1__log_chunk__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   kedro__events__v1__get_stats_request__init
+                     (Kedro__Events__V1__GetStatsRequest         *message)
+{
+  static const Kedro__Events__V1__GetStatsRequest init_value = KEDRO__EVENTS__V1__GET_STATS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t kedro__events__v1__get_stats_request__get_packed_size
+                     (const Kedro__Events__V1__GetStatsRequest *message)
+{
+  assert(message->base.descriptor == &kedro__events__v1__get_stats_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t kedro__events__v1__get_stats_request__pack
+                     (const Kedro__Events__V1__GetStatsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &kedro__events__v1__get_stats_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t kedro__events__v1__get_stats_request__pack_to_buffer
+                     (const Kedro__Events__V1__GetStatsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &kedro__events__v1__get_stats_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Kedro__Events__V1__GetStatsRequest *
+       kedro__events__v1__get_stats_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Kedro__Events__V1__GetStatsRequest *)
+     protobuf_c_message_unpack (&kedro__events__v1__get_stats_request__descriptor,
+                                allocator, len, data);
+}
+void   kedro__events__v1__get_stats_request__free_unpacked
+                     (Kedro__Events__V1__GetStatsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &kedro__events__v1__get_stats_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   kedro__events__v1__stats_bucket__init
+                     (Kedro__Events__V1__StatsBucket         *message)
+{
+  static const Kedro__Events__V1__StatsBucket init_value = KEDRO__EVENTS__V1__STATS_BUCKET__INIT;
+  *message = init_value;
+}
+size_t kedro__events__v1__stats_bucket__get_packed_size
+                     (const Kedro__Events__V1__StatsBucket *message)
+{
+  assert(message->base.descriptor == &kedro__events__v1__stats_bucket__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t kedro__events__v1__stats_bucket__pack
+                     (const Kedro__Events__V1__StatsBucket *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &kedro__events__v1__stats_bucket__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t kedro__events__v1__stats_bucket__pack_to_buffer
+                     (const Kedro__Events__V1__StatsBucket *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &kedro__events__v1__stats_bucket__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Kedro__Events__V1__StatsBucket *
+       kedro__events__v1__stats_bucket__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Kedro__Events__V1__StatsBucket *)
+     protobuf_c_message_unpack (&kedro__events__v1__stats_bucket__descriptor,
+                                allocator, len, data);
+}
+void   kedro__events__v1__stats_bucket__free_unpacked
+                     (Kedro__Events__V1__StatsBucket *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &kedro__events__v1__stats_bucket__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   kedro__events__v1__stats__init
+                     (Kedro__Events__V1__Stats         *message)
+{
+  static const Kedro__Events__V1__Stats init_value = KEDRO__EVENTS__V1__STATS__INIT;
+  *message = init_value;
+}
+size_t kedro__events__v1__stats__get_packed_size
+                     (const Kedro__Events__V1__Stats *message)
+{
+  assert(message->base.descriptor == &kedro__events__v1__stats__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t kedro__events__v1__stats__pack
+                     (const Kedro__Events__V1__Stats *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &kedro__events__v1__stats__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t kedro__events__v1__stats__pack_to_buffer
+                     (const Kedro__Events__V1__Stats *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &kedro__events__v1__stats__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Kedro__Events__V1__Stats *
+       kedro__events__v1__stats__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Kedro__Events__V1__Stats *)
+     protobuf_c_message_unpack (&kedro__events__v1__stats__descriptor,
+                                allocator, len, data);
+}
+void   kedro__events__v1__stats__free_unpacked
+                     (Kedro__Events__V1__Stats *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &kedro__events__v1__stats__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor kedro__events__v1__parameter__field_descriptors[3] =
 {
   {
@@ -1802,7 +1937,277 @@ const ProtobufCMessageDescriptor kedro__events__v1__log_chunk__descriptor =
   (ProtobufCMessageInit) kedro__events__v1__log_chunk__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor kedro__events__v1__event_service__method_descriptors[10] =
+static const ProtobufCFieldDescriptor kedro__events__v1__get_stats_request__field_descriptors[2] =
+{
+  {
+    "window_seconds",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__GetStatsRequest, window_seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "step_seconds",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__GetStatsRequest, step_seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned kedro__events__v1__get_stats_request__field_indices_by_name[] = {
+  1,   /* field[1] = step_seconds */
+  0,   /* field[0] = window_seconds */
+};
+static const ProtobufCIntRange kedro__events__v1__get_stats_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor kedro__events__v1__get_stats_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "kedro.events.v1.GetStatsRequest",
+  "GetStatsRequest",
+  "Kedro__Events__V1__GetStatsRequest",
+  "kedro.events.v1",
+  sizeof(Kedro__Events__V1__GetStatsRequest),
+  2,
+  kedro__events__v1__get_stats_request__field_descriptors,
+  kedro__events__v1__get_stats_request__field_indices_by_name,
+  1,  kedro__events__v1__get_stats_request__number_ranges,
+  (ProtobufCMessageInit) kedro__events__v1__get_stats_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor kedro__events__v1__stats_bucket__field_descriptors[5] =
+{
+  {
+    "start",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__StatsBucket, start),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "events",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__StatsBucket, events),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "success",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__StatsBucket, success),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "failure",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__StatsBucket, failure),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "aborted",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__StatsBucket, aborted),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned kedro__events__v1__stats_bucket__field_indices_by_name[] = {
+  4,   /* field[4] = aborted */
+  1,   /* field[1] = events */
+  3,   /* field[3] = failure */
+  0,   /* field[0] = start */
+  2,   /* field[2] = success */
+};
+static const ProtobufCIntRange kedro__events__v1__stats_bucket__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor kedro__events__v1__stats_bucket__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "kedro.events.v1.StatsBucket",
+  "StatsBucket",
+  "Kedro__Events__V1__StatsBucket",
+  "kedro.events.v1",
+  sizeof(Kedro__Events__V1__StatsBucket),
+  5,
+  kedro__events__v1__stats_bucket__field_descriptors,
+  kedro__events__v1__stats_bucket__field_indices_by_name,
+  1,  kedro__events__v1__stats_bucket__number_ranges,
+  (ProtobufCMessageInit) kedro__events__v1__stats_bucket__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor kedro__events__v1__stats__field_descriptors[8] =
+{
+  {
+    "now",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__Stats, now),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "events_since",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__Stats, events_since),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "window_seconds",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__Stats, window_seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "step_seconds",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__Stats, step_seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "buckets",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Kedro__Events__V1__Stats, n_buckets),
+    offsetof(Kedro__Events__V1__Stats, buckets),
+    &kedro__events__v1__stats_bucket__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "staged",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__Stats, staged),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ready",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__Stats, ready),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "started",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Kedro__Events__V1__Stats, started),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned kedro__events__v1__stats__field_indices_by_name[] = {
+  4,   /* field[4] = buckets */
+  1,   /* field[1] = events_since */
+  0,   /* field[0] = now */
+  6,   /* field[6] = ready */
+  5,   /* field[5] = staged */
+  7,   /* field[7] = started */
+  3,   /* field[3] = step_seconds */
+  2,   /* field[2] = window_seconds */
+};
+static const ProtobufCIntRange kedro__events__v1__stats__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor kedro__events__v1__stats__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "kedro.events.v1.Stats",
+  "Stats",
+  "Kedro__Events__V1__Stats",
+  "kedro.events.v1",
+  sizeof(Kedro__Events__V1__Stats),
+  8,
+  kedro__events__v1__stats__field_descriptors,
+  kedro__events__v1__stats__field_indices_by_name,
+  1,  kedro__events__v1__stats__number_ranges,
+  (ProtobufCMessageInit) kedro__events__v1__stats__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor kedro__events__v1__event_service__method_descriptors[11] =
 {
   { "Dispatch", &io__cloudevents__v1__cloud_event__descriptor, &kedro__events__v1__dispatch_response__descriptor },
   { "DispatchBatch", &io__cloudevents__v1__cloud_event_batch__descriptor, &kedro__events__v1__dispatch_batch_response__descriptor },
@@ -1814,6 +2219,7 @@ static const ProtobufCMethodDescriptor kedro__events__v1__event_service__method_
   { "WatchPipeline", &kedro__events__v1__watch_pipeline_request__descriptor, &kedro__events__v1__pipeline__descriptor },
   { "WatchPipelines", &kedro__events__v1__watch_pipelines_request__descriptor, &kedro__events__v1__pipeline__descriptor },
   { "StreamLogs", &kedro__events__v1__stream_logs_request__descriptor, &kedro__events__v1__log_chunk__descriptor },
+  { "GetStats", &kedro__events__v1__get_stats_request__descriptor, &kedro__events__v1__stats__descriptor },
 };
 const unsigned kedro__events__v1__event_service__method_indices_by_name[] = {
   5,        /* CancelPipeline */
@@ -1821,6 +2227,7 @@ const unsigned kedro__events__v1__event_service__method_indices_by_name[] = {
   0,        /* Dispatch */
   1,        /* DispatchBatch */
   3,        /* GetPipeline */
+  10,        /* GetStats */
   4,        /* ListPipelines */
   6,        /* RetryPipeline */
   9,        /* StreamLogs */
@@ -1834,7 +2241,7 @@ const ProtobufCServiceDescriptor kedro__events__v1__event_service__descriptor =
   "EventService",
   "Kedro__Events__V1__EventService",
   "kedro.events.v1",
-  10,
+  11,
   kedro__events__v1__event_service__method_descriptors,
   kedro__events__v1__event_service__method_indices_by_name
 };
@@ -1917,6 +2324,14 @@ void kedro__events__v1__event_service__stream_logs(ProtobufCService *service,
 {
   assert(service->descriptor == &kedro__events__v1__event_service__descriptor);
   service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void kedro__events__v1__event_service__get_stats(ProtobufCService *service,
+                                                 const Kedro__Events__V1__GetStatsRequest *input,
+                                                 Kedro__Events__V1__Stats_Closure closure,
+                                                 void *closure_data)
+{
+  assert(service->descriptor == &kedro__events__v1__event_service__descriptor);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void kedro__events__v1__event_service__init (Kedro__Events__V1__EventService_Service *service,
                                              Kedro__Events__V1__EventService_ServiceDestroy destroy)

@@ -33,6 +33,9 @@ typedef struct Kedro__Events__V1__WatchPipelineRequest Kedro__Events__V1__WatchP
 typedef struct Kedro__Events__V1__WatchPipelinesRequest Kedro__Events__V1__WatchPipelinesRequest;
 typedef struct Kedro__Events__V1__StreamLogsRequest Kedro__Events__V1__StreamLogsRequest;
 typedef struct Kedro__Events__V1__LogChunk Kedro__Events__V1__LogChunk;
+typedef struct Kedro__Events__V1__GetStatsRequest Kedro__Events__V1__GetStatsRequest;
+typedef struct Kedro__Events__V1__StatsBucket Kedro__Events__V1__StatsBucket;
+typedef struct Kedro__Events__V1__Stats Kedro__Events__V1__Stats;
 
 
 /* --- enums --- */
@@ -485,6 +488,105 @@ struct  Kedro__Events__V1__LogChunk
     , {0,NULL} }
 
 
+/*
+ * A request for the server's recent activity.
+ */
+struct  Kedro__Events__V1__GetStatsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * how far back: 60..3600 seconds; 0: 3600
+   */
+  int32_t window_seconds;
+  /*
+   * Bucket width: 10..window, a multiple of 10 dividing window; 0: 60, or 10
+   * when 60 does not divide the window.
+   */
+  int32_t step_seconds;
+};
+#define KEDRO__EVENTS__V1__GET_STATS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&kedro__events__v1__get_stats_request__descriptor) \
+    , 0, 0 }
+
+
+/*
+ * One bucket of Stats: [start, start + step_seconds).
+ */
+struct  Kedro__Events__V1__StatsBucket
+{
+  ProtobufCMessage base;
+  /*
+   * a multiple of step_seconds since the epoch
+   */
+  Google__Protobuf__Timestamp *start;
+  /*
+   * events accepted as new (not resends, not refused ones)
+   */
+  int64_t events;
+  /*
+   * runs that entered SUCCESS
+   */
+  int64_t success;
+  /*
+   * runs that entered FAILURE
+   */
+  int64_t failure;
+  /*
+   * runs that entered ABORTED
+   */
+  int64_t aborted;
+};
+#define KEDRO__EVENTS__V1__STATS_BUCKET__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&kedro__events__v1__stats_bucket__descriptor) \
+    , NULL, 0, 0, 0, 0 }
+
+
+/*
+ * The answer to GetStats.
+ */
+struct  Kedro__Events__V1__Stats
+{
+  ProtobufCMessage base;
+  /*
+   * the server's time of the answer
+   */
+  Google__Protobuf__Timestamp *now;
+  /*
+   * Since when `events` are counted: the later of the server's start and the
+   * first bucket's start (events are counted in memory, not stored).
+   */
+  Google__Protobuf__Timestamp *events_since;
+  /*
+   * the window answered (the default applied)
+   */
+  int32_t window_seconds;
+  /*
+   * the bucket width answered
+   */
+  int32_t step_seconds;
+  /*
+   * window/step of them, oldest first; the last holds `now`
+   */
+  size_t n_buckets;
+  Kedro__Events__V1__StatsBucket **buckets;
+  /*
+   * pipelines STAGED now
+   */
+  int64_t staged;
+  /*
+   * pipelines READY now: the backlog
+   */
+  int64_t ready;
+  /*
+   * pipelines STARTED now: runs in progress
+   */
+  int64_t started;
+};
+#define KEDRO__EVENTS__V1__STATS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&kedro__events__v1__stats__descriptor) \
+    , NULL, NULL, 0, 0, 0,NULL, 0, 0, 0 }
+
+
 /* Kedro__Events__V1__Parameter methods */
 void   kedro__events__v1__parameter__init
                      (Kedro__Events__V1__Parameter         *message);
@@ -789,6 +891,63 @@ Kedro__Events__V1__LogChunk *
 void   kedro__events__v1__log_chunk__free_unpacked
                      (Kedro__Events__V1__LogChunk *message,
                       ProtobufCAllocator *allocator);
+/* Kedro__Events__V1__GetStatsRequest methods */
+void   kedro__events__v1__get_stats_request__init
+                     (Kedro__Events__V1__GetStatsRequest         *message);
+size_t kedro__events__v1__get_stats_request__get_packed_size
+                     (const Kedro__Events__V1__GetStatsRequest   *message);
+size_t kedro__events__v1__get_stats_request__pack
+                     (const Kedro__Events__V1__GetStatsRequest   *message,
+                      uint8_t             *out);
+size_t kedro__events__v1__get_stats_request__pack_to_buffer
+                     (const Kedro__Events__V1__GetStatsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Kedro__Events__V1__GetStatsRequest *
+       kedro__events__v1__get_stats_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   kedro__events__v1__get_stats_request__free_unpacked
+                     (Kedro__Events__V1__GetStatsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Kedro__Events__V1__StatsBucket methods */
+void   kedro__events__v1__stats_bucket__init
+                     (Kedro__Events__V1__StatsBucket         *message);
+size_t kedro__events__v1__stats_bucket__get_packed_size
+                     (const Kedro__Events__V1__StatsBucket   *message);
+size_t kedro__events__v1__stats_bucket__pack
+                     (const Kedro__Events__V1__StatsBucket   *message,
+                      uint8_t             *out);
+size_t kedro__events__v1__stats_bucket__pack_to_buffer
+                     (const Kedro__Events__V1__StatsBucket   *message,
+                      ProtobufCBuffer     *buffer);
+Kedro__Events__V1__StatsBucket *
+       kedro__events__v1__stats_bucket__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   kedro__events__v1__stats_bucket__free_unpacked
+                     (Kedro__Events__V1__StatsBucket *message,
+                      ProtobufCAllocator *allocator);
+/* Kedro__Events__V1__Stats methods */
+void   kedro__events__v1__stats__init
+                     (Kedro__Events__V1__Stats         *message);
+size_t kedro__events__v1__stats__get_packed_size
+                     (const Kedro__Events__V1__Stats   *message);
+size_t kedro__events__v1__stats__pack
+                     (const Kedro__Events__V1__Stats   *message,
+                      uint8_t             *out);
+size_t kedro__events__v1__stats__pack_to_buffer
+                     (const Kedro__Events__V1__Stats   *message,
+                      ProtobufCBuffer     *buffer);
+Kedro__Events__V1__Stats *
+       kedro__events__v1__stats__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   kedro__events__v1__stats__free_unpacked
+                     (Kedro__Events__V1__Stats *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Kedro__Events__V1__Parameter_Closure)
@@ -839,6 +998,15 @@ typedef void (*Kedro__Events__V1__StreamLogsRequest_Closure)
 typedef void (*Kedro__Events__V1__LogChunk_Closure)
                  (const Kedro__Events__V1__LogChunk *message,
                   void *closure_data);
+typedef void (*Kedro__Events__V1__GetStatsRequest_Closure)
+                 (const Kedro__Events__V1__GetStatsRequest *message,
+                  void *closure_data);
+typedef void (*Kedro__Events__V1__StatsBucket_Closure)
+                 (const Kedro__Events__V1__StatsBucket *message,
+                  void *closure_data);
+typedef void (*Kedro__Events__V1__Stats_Closure)
+                 (const Kedro__Events__V1__Stats *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -886,6 +1054,10 @@ struct Kedro__Events__V1__EventService_Service
                       const Kedro__Events__V1__StreamLogsRequest *input,
                       Kedro__Events__V1__LogChunk_Closure closure,
                       void *closure_data);
+  void (*get_stats)(Kedro__Events__V1__EventService_Service *service,
+                    const Kedro__Events__V1__GetStatsRequest *input,
+                    Kedro__Events__V1__Stats_Closure closure,
+                    void *closure_data);
 };
 typedef void (*Kedro__Events__V1__EventService_ServiceDestroy)(Kedro__Events__V1__EventService_Service *);
 void kedro__events__v1__event_service__init (Kedro__Events__V1__EventService_Service *service,
@@ -903,7 +1075,8 @@ void kedro__events__v1__event_service__init (Kedro__Events__V1__EventService_Ser
       function_prefix__ ## retry_pipeline,\
       function_prefix__ ## watch_pipeline,\
       function_prefix__ ## watch_pipelines,\
-      function_prefix__ ## stream_logs  }
+      function_prefix__ ## stream_logs,\
+      function_prefix__ ## get_stats  }
 void kedro__events__v1__event_service__dispatch(ProtobufCService *service,
                                                 const Io__Cloudevents__V1__CloudEvent *input,
                                                 Kedro__Events__V1__DispatchResponse_Closure closure,
@@ -944,6 +1117,10 @@ void kedro__events__v1__event_service__stream_logs(ProtobufCService *service,
                                                    const Kedro__Events__V1__StreamLogsRequest *input,
                                                    Kedro__Events__V1__LogChunk_Closure closure,
                                                    void *closure_data);
+void kedro__events__v1__event_service__get_stats(ProtobufCService *service,
+                                                 const Kedro__Events__V1__GetStatsRequest *input,
+                                                 Kedro__Events__V1__Stats_Closure closure,
+                                                 void *closure_data);
 
 /* --- descriptors --- */
 
@@ -964,6 +1141,9 @@ extern const ProtobufCMessageDescriptor kedro__events__v1__watch_pipeline_reques
 extern const ProtobufCMessageDescriptor kedro__events__v1__watch_pipelines_request__descriptor;
 extern const ProtobufCMessageDescriptor kedro__events__v1__stream_logs_request__descriptor;
 extern const ProtobufCMessageDescriptor kedro__events__v1__log_chunk__descriptor;
+extern const ProtobufCMessageDescriptor kedro__events__v1__get_stats_request__descriptor;
+extern const ProtobufCMessageDescriptor kedro__events__v1__stats_bucket__descriptor;
+extern const ProtobufCMessageDescriptor kedro__events__v1__stats__descriptor;
 extern const ProtobufCServiceDescriptor kedro__events__v1__event_service__descriptor;
 
 PROTOBUF_C__END_DECLS

@@ -1,0 +1,90 @@
+/* watch.c -- GET /pipelines/watch: kedro-eventd's WatchPipelines fed into a server-sent events
+ * response (feed.c), one "event: pipeline" record per pipeline change, written by the same JSON
+ * writer as GET /pipelines/{id}, and one "event: end" record with the reason when it ends. */
+#include "watch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kec_json_out.h"
+
+#define RECORD "event: pipeline\ndata: "
+
+static int on_pipeline(void *ctx, const kec_pipeline *p)
+{
+    kes_feed *f = ctx;
+    char *json = kec_pipeline_to_json(p);
+    int ok;
+
+    ok = json != NULL && kes_feed_put(f, RECORD, sizeof RECORD - 1) &&
+         kes_feed_put(f, json, strlen(json)) && kes_feed_put(f, "\n\n", 2);
+    free(json);
+    return !ok; /* too slow (or out of memory): the watch stops and says so */
+}
+
+/* The end record: why the watch ended, as {"detail": "..."}. */
+static void on_done(void *ctx, int rc, const kec_error *err)
+{
+    kes_feed *f = ctx;
+    kec_json_out o = {0};
+    const char *why = "the watch ended";
+    char *text;
+    size_t len;
+
+    if (kes_feed_too_slow(f))
+        why = "reader too slow: more than 1 MiB of records were waiting";
+    else if (kes_feed_closing(f))
+        why = "shutting down";
+    else if (rc != KEC_OK)
+        why = err->msg;
+    KEC_JSON_OUT_LIT(&o, "event: end\ndata: {\"detail\": ");
+    kec_json_out_string(&o, why);
+    KEC_JSON_OUT_LIT(&o, "}\n\n");
+    text = kec_json_out_take(&o, &len);
+    if (text == NULL) {
+        text = strdup("event: end\ndata: {\"detail\": \"out of memory\"}\n\n");
+        len = text != NULL ? strlen(text) : 0;
+    }
+    kes_feed_end(f, KEC_OK, err, text, len, 1);
+    free(text);
+}
+
+static int start(kec_client *c, const void *arg, kes_feed *f, kec_stream **out, kec_error *err)
+{
+    return kec_watch_pipelines_start(c, arg, on_pipeline, on_done, f, out, err);
+}
+
+/* A watch that could not start: as every call's error. */
+static void fail(kec_client *c, int rc, const kec_error *err, kes_answer *a)
+{
+    kes_answer_call_error(a, rc, err, kec_client_connected(c, 1), kec_client_target(c));
+}
+
+kes_feeds *kes_watch_new(kec_client *c, unsigned max, unsigned keepalive_ms)
+{
+    kes_feeds_kind kind = {"watches", "--max-watches", max, keepalive_ms, fail};
+
+    return kes_feeds_new(c, &kind);
+}
+
+int kes_watch_begin(kes_feeds *w, struct MHD_Connection *conn, kes_answer *a, kes_feed **out)
+{
+    kes_list_args q;
+    kec_watch_filter filter;
+    kes_feed_args fa;
+
+    *out = NULL;
+    memset(&q, 0, sizeof q);
+    q.name = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "name");
+    q.parent = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "parent");
+    q.state = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "state");
+    if (!kes_filter_read(&q, &filter.name, &filter.state, &filter.parent, a))
+        return 0;
+    memset(&fa, 0, sizeof fa);
+    fa.start = start;
+    fa.arg = &filter;
+    fa.content_type = "text/event-stream; charset=utf-8";
+    fa.cache_control = "no-store";
+    fa.keepalive = 1;
+    return kes_feed_begin(w, conn, &fa, a, out);
+}
