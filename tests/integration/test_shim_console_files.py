@@ -71,7 +71,7 @@ class ConsoleFilesTest(unittest.TestCase):
                 self.assertEqual(a.headers["allow"], "GET, HEAD")
             head = curl(shim.url + "/ui/app.js", "-I")  # curl -I writes the headers as the body
             self.assertEqual(head.status, 200)
-            self.assertEqual(head.headers["content-length"], str(len(source("app.js"))))
+            self.assertEqual(head.headers["content-length"], str(len(source("app.js").encode())))
             self.assertNotIn(source("app.js"), head.body)
             same = curl(shim.url + "/ui/", "-H", "If-None-Match: " + etag)
             self.assertEqual((same.status, same.body), (304, ""))
