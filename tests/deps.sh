@@ -11,7 +11,7 @@ packages="build-essential cmake pkg-config
   nghttp2-client curl openssl
   libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev wrk python3-requests nodejs
   python3-prometheus-client libsystemd-dev systemd dpkg-dev file debootstrap
-  chromium chromium-driver python3-selenium"
+  chromium chromium-driver python3-selenium fonts-dejavu-core"
 
 if [ "$(id -u)" -eq 0 ]; then
     as_root=""

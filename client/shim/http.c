@@ -45,7 +45,7 @@ typedef enum route {
     R_LOGS,         /* GET /pipelines/{id}/logs (logs.c) */
     R_UI,           /* GET /ui/..., /ui, / (ui.c) */
     R_STATS,        /* GET /stats (stats.c) */
-    R_WATCH,        /* GET /pipelines/watch (watch.c) */
+    R_WATCH,        /* GET /pipelines/watch, /pipelines/{id}/watch (watch.c) */
     R_COUNT         /* the number of routes */
 } route;
 
@@ -463,8 +463,8 @@ static int route_request(request *r, const char *url, const char *method)
     if (strncmp(url, "/pipelines/", 11) == 0) {
         id = url + 11;
         n = strcspn(id, "/");
-        if (n > 0 && strcmp(id + n, "/logs") == 0) {
-            r->route = R_LOGS;
+        if (n > 0 && (strcmp(id + n, "/logs") == 0 || strcmp(id + n, "/watch") == 0)) {
+            r->route = id[n + 1] == 'l' ? R_LOGS : R_WATCH;
             if (!get) {
                 wrong_method(r, method, "GET");
                 return 0;
@@ -582,17 +582,20 @@ static enum MHD_Result answer_early(request *r, const kes_frame *f)
     return send_answer(r);
 }
 
-/* GET /pipelines/{id}/logs and /pipelines/watch: begin (suspended until the stream has
- * something to say), then the streaming answer or the error. */
+/* GET /pipelines/{id}/logs, /pipelines/watch and /pipelines/{id}/watch: begin (suspended until the
+ * stream has something to say), then the streaming answer or the error. */
 static enum MHD_Result stream_step(request *r)
 {
     enum MHD_Result ret = MHD_YES;
     int begun;
 
     if (r->feed == NULL) {
-        begun = r->route == R_LOGS
-                    ? kes_logs_begin(r->h->logs, r->conn, r->id, &r->answer, &r->feed)
-                    : kes_watch_begin(r->h->watches, r->conn, &r->answer, &r->feed);
+        if (r->route == R_LOGS)
+            begun = kes_logs_begin(r->h->logs, r->conn, r->id, &r->answer, &r->feed);
+        else if (r->id != NULL)
+            begun = kes_watch_one_begin(r->h->watches, r->conn, r->id, &r->answer, &r->feed);
+        else
+            begun = kes_watch_begin(r->h->watches, r->conn, &r->answer, &r->feed);
         return begun ? MHD_YES : send_answer(r);
     }
     if (kes_feed_respond(r->feed, r->conn, &r->answer, &ret)) {

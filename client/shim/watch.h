@@ -22,4 +22,12 @@ kes_feeds *kes_watch_new(kec_client *c, unsigned max, unsigned keepalive_ms);
  * UTF-8, 503 with Retry-After past the limit). */
 int kes_watch_begin(kes_feeds *w, struct MHD_Connection *conn, kes_answer *a, kes_feed **out);
 
+/* GET /pipelines/{id}/watch: kedro-eventd's WatchPipeline of id, as kes_watch_begin but
+ * answered only once the first record or the end came: the run's record now, then after each
+ * state change, then "event: end" with "the run ended" once it has. An unknown id is a 404 (a
+ * failure before the first record: the status of every call's error), counted against the
+ * same limit. */
+int kes_watch_one_begin(kes_feeds *w, struct MHD_Connection *conn, const char *id, kes_answer *a,
+                        kes_feed **out);
+
 #endif

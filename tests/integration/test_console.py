@@ -1,9 +1,10 @@
 """The web console (/ui/ of kedro-event-shim) in a real headless Chromium driven by Selenium
 (Debian's chromium, chromium-driver and python3-selenium), against the real shim and
 kedro-eventd running the Kedro stand-in: Send starts runs that Runs shows changing state without
-a reload, a run started elsewhere appears live, a run's event JSON and log, the state filter, a
-FAILURE's error, deep links, the token prompt, a 360 px wide screen, keyboard navigation and
-the Overview's figures. Screenshots of each page go to $KE_ARTEFACTS_DIR (default
+a reload, a run started elsewhere appears live (and by polling when the shim refuses the watch),
+a run's event JSON (as text, never markup) and log, a Run page following its run live and
+Cancel ending it, the state filter, a FAILURE's error, deep links, the token prompt, a 360 px
+wide screen, keyboard navigation and the Overview's figures. Screenshots of each page go to $KE_ARTEFACTS_DIR (default
 <build>/test-artefacts/console/). Skipped, with the reason printed, when chromium,
 chromedriver or selenium is missing."""
 
@@ -59,14 +60,13 @@ def post_event(shim, data, id=None):
     return {p["name"]: p["id"] for p in a.json()}
 
 
-def has_watch(shim):
-    """Whether shim answers GET /pipelines/watch (a shim older than the console does not)."""
+def hold_watch(shim):
+    """Opens GET /pipelines/watch and keeps it open (taking a place of --max-watches); answers
+    the connection, to close."""
     c = http.client.HTTPConnection("127.0.0.1", shim.port, timeout=10)
-    try:
-        c.request("GET", "/pipelines/watch")
-        return c.getresponse().status == 200
-    finally:
-        c.close()
+    c.request("GET", "/pipelines/watch?name=nothing-matches")
+    assert c.getresponse().status == 200
+    return c
 
 
 def state_of(shim, id):
@@ -90,6 +90,9 @@ class ConsoleTest(unittest.TestCase):
                                     env={"KEDRO_STANDIN_SLEEP": "1.5"})
         cls.shim = sh.Shim(cls.server.target)
         cls.tshim = sh.Shim(cls.server.target, args=["--auth-tokens", tokens])
+        # A shim whose only watch the test holds: the console must fall back to polling.
+        cls.pshim = sh.Shim(cls.server.target, args=["--max-watches", "1"])
+        cls.held = hold_watch(cls.pshim)
         cls.url = console_url(cls.shim)
         cls.turl = console_url(cls.tshim)
         cls.profile = tempfile.mkdtemp(prefix="ke-chromium-")
@@ -107,6 +110,8 @@ class ConsoleTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.driver.quit()
         shutil.rmtree(cls.profile, ignore_errors=True)
+        cls.held.close()
+        cls.pshim.__exit__(None)
         cls.tshim.__exit__(None)
         cls.shim.__exit__(None)
         cls.server.__exit__(None)
@@ -149,10 +154,10 @@ class ConsoleTest(unittest.TestCase):
         rows = self.d.find_elements(By.CSS_SELECTOR, 'tr[data-id="%s"]' % id)
         return rows[0].get_attribute("data-state") if rows else None
 
-    def open_runs(self, query=""):
-        self.d.get(self.url + "/ui/runs" + query)
-        self.wait(lambda d: d.find_element(By.ID, "live").text in ("live", "polling"),
-                  msg="the Runs page did not load")
+    def open_runs(self, query="", url=None, mode="live"):
+        self.d.get((url or self.url) + "/ui/runs" + query)
+        self.wait(lambda d: d.find_element(By.ID, "live").text == mode,
+                  msg="the Runs page did not say %s" % mode)
 
     def finished_run(self, name, data):
         """Starts runs through the shim and waits until name's has ended; answers its id."""
@@ -203,23 +208,61 @@ class ConsoleTest(unittest.TestCase):
         self.shot("runs")
 
     def test_a_run_started_elsewhere_appears_on_an_open_runs_page(self):
-        self.open_runs()
-        if has_watch(self.shim):  # else the page polls: the row comes all the same
-            self.wait(lambda d: d.find_element(By.ID, "live").text == "live")
+        self.open_runs()  # says "live": the watch stream is open
         self.mark_document()
         ids = post_event(self.shim, {"from": "curl"})
         self.wait(lambda d: self.row_state(ids["event00"]) is not None,
                   msg="the run posted with curl did not appear")
         self.wait(lambda d: self.row_state(ids["event00"]) == "SUCCESS")
+        self.assertEqual(self.d.find_element(By.ID, "live").text, "live")
+        self.assert_not_reloaded()
+
+    def test_without_a_watch_runs_polls_and_still_shows_new_runs(self):
+        # The shim refuses the page's watch (503: its only place is held), so the page polls.
+        self.open_runs(url=console_url(self.pshim), mode="polling")
+        self.assertIn("--max-watches", self.d.find_element(By.ID, "live").get_attribute("title"))
+        self.mark_document()
+        ids = post_event(self.shim, {"from": "curl, while polling"})
+        self.wait(lambda d: self.row_state(ids["event00"]) == "SUCCESS",
+                  msg="polling did not bring the run to SUCCESS")
+        self.assert_not_reloaded()
+
+    def test_run_page_follows_a_run_live_and_cancel_ends_it(self):
+        # A run that sleeps for a minute (the stand-in's `sleep` parameter), made through the
+        # shim's POST /pipelines/.
+        a = sh.curl(self.shim.url + "/pipelines/", "-H", "Content-Type: application/json",
+                    data=json.dumps({"name": "event00", "parameters": {"sleep": 60}}).encode())
+        self.assertEqual(a.status, 201, a)
+        id = a.json()["id"]
+        self.d.get(self.url + "/ui/runs/" + id)
+        self.wait(lambda d: d.find_element(By.ID, "live").text == "live",
+                  msg="the Run page did not follow the run's watch")
+        self.mark_document()
+        self.wait(lambda d: "STARTED" in d.find_element(By.CSS_SELECTOR, "dl.summary").text,
+                  msg="the Run page never said STARTED")
+        self.wait(lambda d: "Using pipeline 'event00'" in d.find_element(By.ID, "log").text,
+                  msg="the followed log did not show the run's lines")
+        self.find("#cancel").click()
+        self.wait(lambda d: "ABORTED" in d.find_element(By.CSS_SELECTOR, "dl.summary").text,
+                  msg="Cancel did not end the run")
+        self.assertEqual(state_of(self.shim, id), "ABORTED")
+        self.wait(lambda d: d.find_element(By.ID, "live").text == "ended")
+        self.assertIn("ABORTED", self.d.find_element(By.ID, "history").text)
+        self.find("#retry")  # an ended run offers Retry instead
+        self.assertEqual(self.d.find_elements(By.ID, "cancel"), [])
         self.assert_not_reloaded()
 
     def test_run_page_shows_the_event_json_and_the_log(self):
-        data = {"x": [1, 2, {"y": "z"}], "euro": "\u20ac", "nested": {"deep": True}}
+        data = {"x": [1, 2, {"y": "z"}], "euro": "\u20ac", "nested": {"deep": True},
+                "html": "<img src=x onerror=\"window.kePwned=1\"><script>window.kePwned=2</script>"}
         id = post_event(self.shim, data)["event00"]
         self.d.get(self.url + "/ui/runs/" + id)
         pre = self.find("#event-json")
         self.assertEqual(json.loads(pre.text)["data"], data)
         self.assertIn("\n  ", pre.text)  # pretty-printed
+        # Data reaches the page as text, never as markup.
+        self.assertEqual(self.d.find_elements(By.CSS_SELECTOR, "main img, main script"), [])
+        self.assertIsNone(self.d.execute_script("return window.kePwned || null;"))
         self.wait(lambda d: "Using pipeline 'event00'" in d.find_element(By.ID, "log").text,
                   msg="the log did not show the stand-in's lines")
         self.wait(lambda d: "SUCCESS" in d.find_element(By.ID, "history").text)
@@ -322,12 +365,8 @@ class ConsoleTest(unittest.TestCase):
     def test_overview_shows_the_stats(self):
         self.finished_run("event00", {"for": "stats"})
         stats = sh.curl(self.shim.url + "/stats?window=3600&step=60")
-        self.d.get(self.url + "/ui/overview")
-        if stats.status == 404:  # a shim without GET /stats yet
-            self.assertIn("answered 404", self.find("#stats-missing").text)
-            self.shot("overview")
-            return
         self.assertEqual(stats.status, 200, stats)
+        self.d.get(self.url + "/ui/overview")
         self.find("#plot-events")
         self.find("#plot-runs")
         self.wait(lambda d: (d.find_element(By.ID, "n-ready").text,

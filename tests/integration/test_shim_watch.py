@@ -3,7 +3,9 @@ runs the pipelines), read with Python's http.client: the records of a dispatched
 server-sent events with the dict GET /pipelines/{id} answers, the name and state filters, a
 bad state (400), --max-watches (503, and a client that leaves frees its place), keep-alive
 comments, a reader that reads nothing ended past 1 MiB, kedro-eventd stopping (event: end, the
-response ends), and the shim's SIGTERM with a watch open (exit 0, promptly)."""
+response ends), and the shim's SIGTERM with a watch open (exit 0, promptly); and
+GET /pipelines/{id}/watch: one run's records from its current one to its end, 404 for an
+unknown id."""
 
 import http.client
 import json
@@ -47,10 +49,10 @@ class Watch(threading.Thread):
     """GET /pipelines/watch<query> read in the background: records (event, data), comments,
     and whether the response ended."""
 
-    def __init__(self, port, query="", headers=None):
+    def __init__(self, port, query="", headers=None, path="/pipelines/watch"):
         super().__init__(daemon=True)
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        self.conn.request("GET", "/pipelines/watch" + query, headers=headers or {})
+        self.conn.request("GET", path + query, headers=headers or {})
         self.resp = self.conn.getresponse()
         self.records, self.comments = [], []
         self.ended = threading.Event()
@@ -110,6 +112,58 @@ class ShimWatchTest(unittest.TestCase):
         if self.server.alive():
             self.assertEqual(self.server.stop(), 0, self.server.stderr())
         self.server.__exit__(None, None, None)
+
+    def test_one_run_watch_goes_from_its_record_now_to_its_end(self):
+        self.start()
+        id = self.post()
+        w = Watch(self.shim.port, path="/pipelines/%s/watch" % id)
+        self.assertEqual(w.resp.status, 200)
+        self.assertEqual(w.resp.getheader("Content-Type"), "text/event-stream; charset=utf-8")
+        self.assertTrue(w.ended.wait(60), w.records)
+        records = list(w.records)
+        self.assertEqual(records[-1], ("end", {"detail": "the run ended"}))
+        ps = w.pipelines()
+        self.assertGreaterEqual(len(ps), 1)
+        self.assertEqual({p["id"] for p in ps}, {id})
+        self.assertEqual(ps[-1]["status"][-1]["state"], "SUCCESS")
+        self.assertEqual(ps[-1], curl(self.shim.url + "/pipelines/" + id).json())
+        w.close()
+        # States only move forward, and the first record is the run as it was when asked.
+        order = ["READY", "STARTED", "SUCCESS"]
+        seen = [order.index(p["status"][-1]["state"]) for p in ps]
+        self.assertEqual(seen, sorted(seen))
+
+        # An ended run: its record at once, then the end.
+        again = Watch(self.shim.port, path="/pipelines/%s/watch" % id)
+        self.assertTrue(again.ended.wait(30))
+        self.assertEqual([e for e, _ in again.records], ["pipeline", "end"])
+        self.assertEqual(again.records[0][1], ps[-1])
+        again.close()
+
+        # An unknown id is a 404 with the usual JSON error, not a stream.
+        missing = Watch(self.shim.port, path="/pipelines/no-such-run/watch")
+        self.assertEqual(missing.resp.status, 404)
+        self.assertIn("not found", json.loads(missing.body)["detail"])
+        a = curl(self.shim.url + "/pipelines/%s/watch" % id, "-X", "POST")
+        self.assertEqual((a.status, a.headers.get("allow")), (405, "GET"))
+
+    def test_one_run_watch_counts_against_max_watches(self):
+        self.start(["--max-watches", "1"], env={KEEPALIVE_ENV: "100"})
+        id = self.post()
+        held = Watch(self.shim.port, "?name=nothing-matches")
+        self.assertEqual(held.resp.status, 200)
+        refused = Watch(self.shim.port, path="/pipelines/%s/watch" % id)
+        self.assertEqual(refused.resp.status, 503)
+        self.assertIn("--max-watches", json.loads(refused.body)["detail"])
+        held.close()
+
+        def accepted():
+            w = Watch(self.shim.port, path="/pipelines/%s/watch" % id)
+            if w.resp.status != 200:
+                return False
+            w.close()
+            return True
+        self.assertTrue(harness.wait_until(accepted, timeout=30))
 
     def post(self, type="com.example.event"):
         self.n += 1

@@ -91,6 +91,14 @@ export function query(params) {
   return s ? "?" + s : "";
 }
 
+// Resolves after ms, or at once when signal aborts.
+export function pause(ms, signal) {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
+  });
+}
+
 // Reads a text/event-stream response body and calls onEvent(type, data) for each event
 // (type "message" when the event has no `event:` line). Resolves when the stream ends.
 export async function readEvents(resp, onEvent) {

@@ -72,14 +72,22 @@ function plot(id, title, ...content) {
     "aria-labelledby": id + "-title" }, svg("title", { id: id + "-title" }, title), ...content);
 }
 
+// The index of the first bucket in which events were counted (kedro-eventd counts them in
+// memory from its start: buckets that ended before it are not known, not zero).
+function firstCounted(s) {
+  const since = Date.parse(s.events_since);
+  const i = s.buckets.findIndex((b) => Date.parse(b.start) + s.step * 1000 > since);
+  return i < 0 ? s.buckets.length : i;
+}
+
 function eventsPlot(s) {
   const rates = s.buckets.map((b) => b.events / s.step);
   const top = niceMax(Math.max(...rates, 0));
   const { parts, x, y } = axes(s.buckets, top, "events/s");
   const bw = (W - M.left - M.right) / s.buckets.length;
-  const pts = rates.map((r, i) => x(i) + bw / 2 + "," + y(r)).join(" ");
+  const pts = rates.map((r, i) => x(i) + bw / 2 + "," + y(r)).slice(firstCounted(s)).join(" ");
   return plot("plot-events", "Events per second, per " + s.step + " s bucket, last hour",
-    parts, svg("polyline", { points: pts, class: "line-events" }));
+    parts, pts ? svg("polyline", { points: pts, class: "line-events" }) : null);
 }
 
 function runsPlot(s) {
@@ -112,7 +120,11 @@ function legend() {
 function summary(s) {
   const sum = (k) => s.buckets.reduce((a, b) => a + (b[k] || 0), 0);
   const events = sum("events"), ok = sum("success"), bad = sum("failure"), ab = sum("aborted");
-  const ended = ok + bad + ab, seconds = s.buckets.length * s.step;
+  const ended = ok + bad + ab;
+  // The average over the time events were counted: from events_since (or the window's start)
+  // to now.
+  const seconds = Math.max(1, (Date.parse(s.now) - Math.max(Date.parse(s.events_since),
+    s.buckets.length ? Date.parse(s.buckets[0].start) : 0)) / 1000);
   const share = ended ? ((100 * bad) / ended).toFixed(1) + " %" : "none finished";
   // events_since is the first bucket's start unless kedro-eventd started later.
   const since = Date.parse(s.events_since);

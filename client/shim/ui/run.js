@@ -1,13 +1,15 @@
 // run.js -- the Run page (/ui/runs/{id}): what the run is, its event as JSON, tags, status
 // history, parent and children, the log (followed while the run lasts), Cancel and Retry.
-// The state stays current by polling GET /pipelines/{id} every 2 s until the run ends (the
-// watch stream has no id filter).
+// The state stays current through GET /pipelines/{id}/watch (server-sent events read through
+// fetch) until the run ends; without that stream, by polling GET /pipelines/{id} every 2 s,
+// trying the stream again every 30 s.
 
 import * as api from "/ui/api.js";
 import { el, replace, stateBadge, timeEl, durationText, tag, current, isEnded, shortId }
   from "/ui/dom.js";
 
-const POLL_MS = 2000;
+const POLL_MS = 2000; // polling period while the watch stream is not available
+const STREAM_RETRY_MS = 30000; // how long to poll before trying the stream again
 const LOG_TAIL = 200;
 const LOG_MAX_NODES = 5000; // text nodes kept in the log box (older ones dropped)
 
@@ -133,11 +135,12 @@ class RunPage {
     this.ctx = ctx;
     this.id = ctx.id;
     this.p = null; // the pipeline dict last read
-    this.pollTimer = 0;
+    this.ticker = setInterval(() => this.tick(), 1000); // a running run's duration grows
     this.ac = new AbortController();
     this.base = "/pipelines/" + encodeURIComponent(this.id);
     this.log = new LogView(this.base, this.ac.signal);
     this.h1 = el("h1", { text: "Run " + shortId(this.id) });
+    this.indicator = el("span", { id: "live", class: "live", role: "status", text: "loading" });
     this.head = el("div");
     this.errorBox = el("section", { class: "error-box", hidden: true });
     this.actions = el("div", { class: "actions" });
@@ -147,7 +150,7 @@ class RunPage {
     this.tags = el("div");
     this.history = el("div");
     ctx.title("Run " + shortId(this.id));
-    replace(main, this.h1, this.head, this.errorBox, this.actions, this.actionResult,
+    replace(main, el("div", { class: "title-row" }, this.h1, this.indicator), this.head, this.errorBox, this.actions, this.actionResult,
       section("h-children", "Children", this.children),
       section("h-params", "Parameters", this.params), section("h-tags", "Tags", this.tags),
       section("h-history", "Status history", this.history), this.log.section());
@@ -203,10 +206,12 @@ class RunPage {
     if (changed) {
       this.render();
       this.log.start(next);
-    } else {
-      const d = this.head.querySelector("dd:nth-of-type(4)");
-      if (d) d.textContent = durationText(next) || "not started";
     }
+  }
+
+  tick() {
+    const d = this.p && this.head.querySelector("dd:nth-of-type(4)");
+    if (d) d.textContent = durationText(this.p) || "not started";
   }
 
   async loadChildren() {
@@ -219,30 +224,61 @@ class RunPage {
       : el("p", { class: "muted", text: "None." }));
   }
 
-  // Reads the run, and again every POLL_MS until it has ended.
-  async poll() {
+  // Reads the run; false when it cannot be read (the error is shown).
+  async load() {
     try {
       const { data } = await api.getJSON(this.base, { signal: this.ac.signal });
       this.update(data);
+      return true;
     } catch (e) {
-      if (e.name === "AbortError" || e.status === 401) return;
+      if (e.name === "AbortError" || e.status === 401) return false;
       this.ctx.fail(e);
-      if (!this.p) {
-        this.h1.textContent = e.status === 404 ? "No such run" : "Run " + shortId(this.id);
-        return;
+      if (!this.p) this.h1.textContent = e.status === 404 ? "No such run" : "Run " + shortId(this.id);
+      return false;
+    }
+  }
+
+  // Follows the run until it has ended: its watch stream while that lasts, else polling for
+  // STREAM_RETRY_MS, then the stream again.
+  async follow() {
+    const signal = this.ac.signal;
+    while (!signal.aborted && !isEnded(this.p)) {
+      this.indicator.textContent = "connecting";
+      try {
+        const resp = await api.request(this.base + "/watch",
+          { accept: "text/event-stream", signal });
+        this.indicator.textContent = "live";
+        await api.readEvents(resp, (type, data) => {
+          if (type === "pipeline") this.update(JSON.parse(data));
+        });
+        if (isEnded(this.p)) break;
+        this.indicator.title = "the stream ended; polling";
+      } catch (e) {
+        if (signal.aborted || e.status === 401) return;
+        this.indicator.title = "no watch stream (" + (e.detail || e.message) + "); polling";
+      }
+      this.indicator.textContent = "polling";
+      const until = Date.now() + STREAM_RETRY_MS;
+      while (!signal.aborted && !isEnded(this.p) && Date.now() < until) {
+        await api.pause(POLL_MS, signal);
+        if (!signal.aborted) await this.load();
       }
     }
-    if (!isEnded(this.p)) this.pollTimer = setTimeout(() => this.poll(), POLL_MS);
+    this.indicator.textContent = isEnded(this.p) ? "ended" : this.indicator.textContent;
   }
 
   stop() {
     this.ac.abort();
-    clearTimeout(this.pollTimer);
+    clearInterval(this.ticker);
   }
 }
 
 export function mount(main, ctx) {
   const page = new RunPage(main, ctx);
-  page.poll().then(() => page.p && page.loadChildren()).catch(ctx.fail);
+  page.load().then((ok) => {
+    if (!ok) return;
+    page.loadChildren().catch(ctx.fail);
+    return page.follow();
+  }).catch(ctx.fail);
   return () => page.stop();
 }

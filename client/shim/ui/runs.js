@@ -9,14 +9,6 @@ const PAGE_SIZE = 25;
 const POLL_MS = 3000; // polling period while the watch stream is not available
 const STREAM_RETRY_MS = 30000; // how long to poll before trying the stream again
 
-// Resolves after ms, or at once when signal aborts.
-function pause(ms, signal) {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
-  });
-}
-
 function filterForm(f, ctx) {
   const state = el("select", { id: "f-state", name: "state" },
     el("option", { value: "", text: "any" }),
@@ -130,7 +122,7 @@ class RunList {
 async function pollFor(list, ms, ac, ctx) {
   const until = Date.now() + ms;
   while (!ac.signal.aborted && Date.now() < until) {
-    await pause(POLL_MS, ac.signal);
+    await api.pause(POLL_MS, ac.signal);
     if (ac.signal.aborted) return;
     try {
       await list.loadPage(null);
