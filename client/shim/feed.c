@@ -73,16 +73,14 @@ static int take_suspended(kes_feed *f)
     return was;
 }
 
-/* Appends len bytes (f->lock held); 0 past max bytes held or out of memory. */
-static int put(kes_feed *f, const char *data, size_t len, size_t max)
+/* Makes room for len more bytes (f->lock held); 0 when out of memory. */
+static int reserve(kes_feed *f, size_t len)
 {
     size_t cap;
     char *b;
 
     if (f->off > 0 && f->off == f->len)
         f->off = f->len = 0;
-    if (f->len - f->off + len > max)
-        return 0;
     if (f->len + len > f->cap) {
         if (f->off > 0) { /* move what is left to the front first */
             memmove(f->buf, f->buf + f->off, f->len - f->off);
@@ -99,9 +97,23 @@ static int put(kes_feed *f, const char *data, size_t len, size_t max)
             f->cap = cap;
         }
     }
+    return 1;
+}
+
+/* Appends len bytes after reserve (f->lock held). */
+static void append(kes_feed *f, const char *data, size_t len)
+{
     memcpy(f->buf + f->len, data, len);
     f->len += len;
     f->last_ms = now_ms();
+}
+
+/* Appends len bytes (f->lock held); 0 past max bytes held or out of memory. */
+static int put(kes_feed *f, const char *data, size_t len, size_t max)
+{
+    if (f->len - f->off + len > max || !reserve(f, len))
+        return 0;
+    append(f, data, len);
     return 1;
 }
 
@@ -246,14 +258,22 @@ void *kes_feed_user(kes_feed *f)
     return f->user;
 }
 
-int kes_feed_put(kes_feed *f, const char *data, size_t len)
+int kes_feed_put(kes_feed *f, const char *head, const char *data, size_t len, const char *tail)
 {
+    size_t head_len = head != NULL ? strlen(head) : 0, tail_len = tail != NULL ? strlen(tail) : 0;
+    size_t n = head_len + len + tail_len;
+    size_t limit = n > KES_FEED_BUFFER_MAX / 2 ? 2 * n : KES_FEED_BUFFER_MAX; /* see feed.h */
     int ok, resume;
 
     pthread_mutex_lock(&f->lock);
-    ok = !f->too_slow && put(f, data, len, KES_FEED_BUFFER_MAX);
-    if (!ok)
+    ok = !f->too_slow && f->len - f->off + n <= limit && reserve(f, n);
+    if (ok) {
+        append(f, head != NULL ? head : "", head_len);
+        append(f, data, len);
+        append(f, tail != NULL ? tail : "", tail_len);
+    } else {
         f->too_slow = 1;
+    }
     resume = take_suspended(f);
     pthread_mutex_unlock(&f->lock);
     if (resume)

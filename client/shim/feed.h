@@ -79,10 +79,13 @@ void kes_feed_release(kes_feed *f);
 /* The kind's state given to kes_feed_begin. */
 void *kes_feed_user(kes_feed *f);
 
-/* Appends len bytes to what is to be sent and wakes the response. 0 when that would hold
- * more than KES_FEED_BUFFER_MAX bytes (or out of memory): the feed is then marked too slow
- * and nothing more is taken; the callback should stop the stream. */
-int kes_feed_put(kes_feed *f, const char *data, size_t len);
+/* Appends one record, head (NUL-terminated; NULL: none), len bytes of data and tail (likewise),
+ * to what is to be sent, whole or not at all, and wakes the response. 0 when more than
+ * KES_FEED_BUFFER_MAX bytes would then wait for the reader, or more than twice the record
+ * when the record is larger than half of that (so two large records in a row still reach a
+ * reader that keeps up), or when out of memory: the feed is then marked too slow and nothing
+ * more is taken; the callback should stop the stream. */
+int kes_feed_put(kes_feed *f, const char *head, const char *data, size_t len, const char *tail);
 
 /* Whether a kes_feed_put failed: the reader is too slow. */
 int kes_feed_too_slow(kes_feed *f);

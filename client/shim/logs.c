@@ -35,7 +35,7 @@ static int put_event(kes_feed *f, const char *line, size_t len)
 {
     if (len > 0 && line[len - 1] == '\r')
         len--;
-    return kes_feed_put(f, "data: ", 6) && kes_feed_put(f, line, len) && kes_feed_put(f, "\n\n", 2);
+    return kes_feed_put(f, "data: ", line, len, "\n\n");
 }
 
 /* SSE: splits data into lines, keeping an unfinished one for later. */
@@ -73,7 +73,7 @@ static int on_data(void *ctx, const char *data, size_t len)
     kes_feed *f = ctx;
     log_state *s = kes_feed_user(f);
 
-    return !(s->sse ? put_lines(f, s, data, len) : kes_feed_put(f, data, len));
+    return !(s->sse ? put_lines(f, s, data, len) : kes_feed_put(f, NULL, data, len, NULL));
 }
 
 static void on_done(void *ctx, int rc, const kec_error *err)

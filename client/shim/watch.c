@@ -24,8 +24,7 @@ static int on_pipeline(void *ctx, const kec_pipeline *p)
     int ok;
 
     s->records++;
-    ok = json != NULL && kes_feed_put(f, RECORD, sizeof RECORD - 1) &&
-         kes_feed_put(f, json, strlen(json)) && kes_feed_put(f, "\n\n", 2);
+    ok = json != NULL && kes_feed_put(f, RECORD, json, strlen(json), "\n\n");
     free(json);
     return !ok; /* too slow (or out of memory): the watch stops and says so */
 }
@@ -45,7 +44,7 @@ static void on_done(void *ctx, int rc, const kec_error *err)
         return;
     }
     if (kes_feed_too_slow(f))
-        why = "reader too slow: more than 1 MiB of records were waiting";
+        why = "reader too slow: more than 1 MiB of records (or two large ones) were waiting";
     else if (kes_feed_closing(f))
         why = "shutting down";
     else if (rc != KEC_OK)

@@ -233,6 +233,29 @@ class ShimWatchTest(unittest.TestCase):
         r = curl(self.shim.url + "/pipelines/watch", "-X", "POST")
         self.assertEqual((r.status, r.headers.get("allow")), (405, "GET"))
 
+    def test_a_record_larger_than_the_reader_limit_arrives_whole(self):
+        # A 3 MiB event (the shim takes up to 4 MiB): each record of its run is larger than the
+        # 1 MiB a reader may have waiting, yet a reader that keeps up gets them whole and the
+        # stream goes on.
+        self.start()
+        w = Watch(self.shim.port)
+        self.registered(w)
+        big = "\u20ac" + "x" * (3 << 20) + "\"<>"
+        ev = sh.structured(id="watch-big", data={"big": big})
+        a = curl(self.shim.url + "/event/", "-H", "Content-Type: application/cloudevents+json",
+                 data=json.dumps(ev).encode())
+        self.assertEqual(a.status, 200, a)
+        big_id = a.json()[0]["id"]
+        small_id = self.post()
+        self.assertTrue(harness.wait_until(
+            lambda: any(p["id"] == small_id and p["status"][-1]["state"] == "SUCCESS"
+                        for p in w.pipelines()), timeout=60), w.records[-1:])
+        mine = [p for p in w.pipelines() if p["id"] == big_id]
+        self.assertTrue(mine)
+        self.assertEqual(sh.event_param(mine[0])["data"]["big"], big)
+        self.assertNotIn("end", [e for e, _ in w.records])
+        w.close()
+
     def test_max_watches_and_a_client_that_leaves_frees_its_place(self):
         self.start(shim_args=["--max-watches", "2"], env={KEEPALIVE_ENV: "200"})
         a, b = Watch(self.shim.port), Watch(self.shim.port)
