@@ -1,5 +1,5 @@
 /* store_dirs.h -- what the durable-store tests share: a fresh data directory under /tmp, its
- * removal, opening a store on it, and comparing two records. Included by one test program each
+ * removal, opening a store on it, comparing two records, and a statement's query plan. Included by one test program each
  * (static functions). */
 #ifndef KE_TEST_STORE_DIRS_H
 #define KE_TEST_STORE_DIRS_H
@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "store.h"
 
@@ -97,6 +99,21 @@ static inline int store_teardown(void **state)
 {
     ke_store_close(*state);
     return 0;
+}
+
+/* The query plan of sql on db, its steps joined by "; " into out (cap bytes). */
+static inline void plan_of(sqlite3 *db, const char *sql, char *out, size_t cap)
+{
+    sqlite3_stmt *st = NULL;
+    char q[2048];
+    size_t used = 0;
+
+    snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
+    assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+    out[0] = '\0';
+    while (sqlite3_step(st) == SQLITE_ROW && used < cap)
+        used += (size_t)snprintf(out + used, cap - used, "%s; ", sqlite3_column_text(st, 3));
+    sqlite3_finalize(st);
 }
 
 #endif

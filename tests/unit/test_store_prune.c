@@ -430,20 +430,6 @@ static void each_request_removes_at_most_its_batch(void **state)
 
 /* ---- schema and plan */
 
-static void plan_of(sqlite3 *db, const char *sql, char *out, size_t cap)
-{
-    sqlite3_stmt *st = NULL;
-    char q[2048];
-    size_t used = 0;
-
-    snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
-    assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
-    out[0] = '\0';
-    while (sqlite3_step(st) == SQLITE_ROW && used < cap)
-        used += (size_t)snprintf(out + used, cap - used, "%s; ", sqlite3_column_text(st, 3));
-    sqlite3_finalize(st);
-}
-
 /* No statement of a batch scans a table: each seeks an index, whatever the number of rows. */
 static void the_sweep_statements_seek_indexes(void **state)
 {

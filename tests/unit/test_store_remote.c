@@ -589,20 +589,6 @@ static void open_migrates_a_v1_database_and_keeps_its_rows(void **state)
 }
 
 /* The plan of sql, its rows' details joined by "; ". */
-static void plan_of(sqlite3 *db, const char *sql, char *out, size_t cap)
-{
-    sqlite3_stmt *st = NULL;
-    char q[1024];
-    size_t used = 0;
-
-    snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
-    assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
-    out[0] = '\0';
-    while (sqlite3_step(st) == SQLITE_ROW && used < cap)
-        used += (size_t)snprintf(out + used, cap - used, "%s; ", sqlite3_column_text(st, 3));
-    sqlite3_finalize(st);
-}
-
 static void forwarding_queries_seek_their_partial_indexes(void **state)
 {
     char dir[64], path[128], plan[1024], id[KE_ID_LEN + 1];

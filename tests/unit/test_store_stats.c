@@ -172,20 +172,6 @@ static void a_bad_width_is_refused(void **state)
     assert_int_equal(ke_store_activity_read(f->s, &a, &err), KE_EINVAL);
 }
 
-static void plan_of(sqlite3 *db, const char *sql, char *out, size_t cap)
-{
-    sqlite3_stmt *st = NULL;
-    char q[1024];
-    size_t used = 0;
-
-    snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
-    assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
-    out[0] = '\0';
-    while (sqlite3_step(st) == SQLITE_ROW && used < cap)
-        used += (size_t)snprintf(out + used, cap - used, "%s; ", sqlite3_column_text(st, 3));
-    sqlite3_finalize(st);
-}
-
 /* Neither read scans a table: the ended runs are a range of status_ended, the counts a range
  * of pipelines_state, whatever the number of rows stored. */
 static void the_reads_seek_their_indexes(void **state)
