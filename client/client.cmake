@@ -141,6 +141,7 @@ add_executable(kedro-event-shim
   client/shim/ui.c
   ${CMAKE_CURRENT_BINARY_DIR}/ui_assets.c
   client/shim/http.c
+  client/shim/route.c
   client/shim/answers.c
   client/shim/pipelines.c
   client/shim/actions.c

@@ -22,6 +22,7 @@
 #include "kec_log.h"
 #include "kec_metrics.h"
 #include "logs.h"
+#include "route.h"
 #include "shim.h"
 #include "shim_metrics.h"
 #include "slow.h"
@@ -30,33 +31,6 @@
 
 #define DISCARD_MAX (64u << 20) /* bytes of a too large chunked body read before closing */
 /* HTTPS: TLS 1.2 and 1.3 only, GnuTLS's NORMAL ciphers otherwise */
-
-/* What a request asks for. */
-typedef enum route {
-    R_OTHER,        /* nothing (404, or refused before routing) */
-    R_EVENT,        /* POST /event/ */
-    R_GET_PIPELINE, /* GET /pipelines/{id} */
-    R_LIST,         /* GET /pipelines */
-    R_CREATE,       /* POST /pipelines/ */
-    R_HEALTH,       /* GET /healthz */
-    R_CANCEL,       /* POST /pipelines/{id}/cancel (actions.c) */
-    R_RETRY,        /* POST /pipelines/{id}/retry (actions.c) */
-    R_METRICS,      /* GET /metrics */
-    R_LOGS,         /* GET /pipelines/{id}/logs (logs.c) */
-    R_UI,           /* GET /ui/..., /ui, / (ui.c) */
-    R_STATS,        /* GET /stats (stats.c) */
-    R_WATCH,        /* GET /pipelines/watch, /pipelines/{id}/watch (watch.c) */
-    R_COUNT         /* the number of routes */
-} route;
-
-/* The route label of each route in kedro_event_shim_requests_total (shim_metrics.c). */
-static const char *const route_names[R_COUNT] = {
-    [R_OTHER] = "other",     [R_EVENT] = "event",   [R_GET_PIPELINE] = "pipeline",
-    [R_LIST] = "pipelines",  [R_CREATE] = "create", [R_HEALTH] = "healthz",
-    [R_METRICS] = "metrics", [R_CANCEL] = "cancel", [R_RETRY] = "retry",
-    [R_LOGS] = "logs",       [R_UI] = "ui",         [R_STATS] = "stats",
-    [R_WATCH] = "watch",
-};
 
 struct kes_http {
     struct MHD_Daemon *d;     /* the daemon */
@@ -82,7 +56,7 @@ struct kes_http {
 typedef struct request {
     kes_http *h;                 /* the server */
     struct MHD_Connection *conn; /* its connection */
-    route route;                 /* what it asks for */
+    kes_route route;             /* what it asks for */
     char *id;                    /* R_GET_PIPELINE: the id */
     char *body;                  /* len bytes received so far (cap allocated) */
     size_t len;                  /* bytes in body */
@@ -133,13 +107,6 @@ static enum MHD_Result send_answer(request *r)
     MHD_destroy_response(resp);
     r->answered = ret == MHD_YES;
     return ret;
-}
-
-/* 405 naming the methods allowed (answered once the request has been read). */
-static void wrong_method(request *r, const char *method, const char *allow)
-{
-    kes_answer_detail(&r->answer, 405, "method %.16s is not allowed here: use %s", method, allow);
-    kes_answer_header(&r->answer, "Allow", allow);
 }
 
 /* ---- the end of a call or a job (off the HTTP threads) ---- */
@@ -415,83 +382,6 @@ static int access_allowed(request *r)
 
 /* ---- routing and the body ---- */
 
-/* Sets r->route from the path and method and returns 1; otherwise leaves 404 or 405 in
- * r->answer and returns 0 (-1 when out of memory). */
-static int route_request(request *r, const char *url, const char *method)
-{
-    int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, "HEAD") == 0;
-    int post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
-    const char *id;
-    size_t n;
-
-    if (r->h->ui != NULL && kes_ui_path(url)) {
-        r->route = R_UI;
-        if (!get)
-            wrong_method(r, method, "GET, HEAD");
-        return get;
-    }
-    if (strcmp(url, "/event") == 0 || strcmp(url, "/event/") == 0) {
-        r->route = R_EVENT;
-        if (!post)
-            wrong_method(r, method, "POST");
-        return post;
-    }
-    if (strcmp(url, "/stats") == 0) {
-        r->route = R_STATS;
-        if (!get)
-            wrong_method(r, method, "GET, HEAD");
-        return get;
-    }
-    if (strcmp(url, "/healthz") == 0 || strcmp(url, "/metrics") == 0) {
-        r->route = url[1] == 'h' ? R_HEALTH : R_METRICS;
-        if (!get)
-            wrong_method(r, method, "GET, HEAD");
-        return get;
-    }
-    if (strcmp(url, "/pipelines") == 0 || strcmp(url, "/pipelines/") == 0) {
-        r->route = post ? R_CREATE : R_LIST;
-        if (!get && !post)
-            wrong_method(r, method, "GET, HEAD, POST");
-        return get || post;
-    }
-    if (strcmp(url, "/pipelines/watch") == 0) { /* before an id */
-        r->route = R_WATCH;
-        if (!get)
-            wrong_method(r, method, "GET");
-        return get;
-    }
-    if (strncmp(url, "/pipelines/", 11) == 0) {
-        id = url + 11;
-        n = strcspn(id, "/");
-        if (n > 0 && (strcmp(id + n, "/logs") == 0 || strcmp(id + n, "/watch") == 0)) {
-            r->route = id[n + 1] == 'l' ? R_LOGS : R_WATCH;
-            if (!get) {
-                wrong_method(r, method, "GET");
-                return 0;
-            }
-            return (r->id = strndup(id, n)) != NULL ? 1 : -1;
-        }
-        if (n > 0 && (id[n] == '\0' || strcmp(id + n, "/") == 0)) {
-            r->route = R_GET_PIPELINE;
-            if (!get) {
-                wrong_method(r, method, "GET, HEAD");
-                return 0;
-            }
-            return (r->id = strndup(id, n)) != NULL ? 1 : -1;
-        }
-        if (n > 0 && (strcmp(id + n, "/cancel") == 0 || strcmp(id + n, "/retry") == 0)) {
-            r->route = strcmp(id + n, "/cancel") == 0 ? R_CANCEL : R_RETRY;
-            if (!post) {
-                wrong_method(r, method, "POST");
-                return 0;
-            }
-            return (r->id = strndup(id, n)) != NULL ? 1 : -1;
-        }
-    }
-    kes_answer_detail(&r->answer, 404, "Not Found");
-    return 0;
-}
-
 /* 413 for a body over the limit. */
 static enum MHD_Result too_large(request *r)
 {
@@ -626,7 +516,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (routed == 0)
             return send_answer(r); /* and close: the body's length is unknown */
         if (routed == 1)
-            routed = route_request(r, url, method);
+            routed = kes_route_match(url, method, r->h->ui != NULL, &r->route, &r->id, &r->answer);
         if (routed < 0)
             return MHD_NO;
         if (!access_allowed(r))
@@ -703,7 +593,7 @@ int kes_http_start(const kes_http_options *o, kec_client *c, kes_http **out, cha
     int tls;
 
     *out = NULL;
-    if ((h = calloc(1, sizeof *h)) == NULL || kes_metrics_start(route_names, R_COUNT) != 0) {
+    if ((h = calloc(1, sizeof *h)) == NULL || kes_metrics_start(kes_route_names, R_COUNT) != 0) {
         free(h);
         snprintf(msg, cap, "out of memory");
         return -1;

@@ -1,6 +1,6 @@
 /* store_dirs.h -- what the durable-store tests share: a fresh data directory under /tmp, its
- * removal, opening a store on it, comparing two records, and a statement's query plan. Included by one test program each
- * (static functions). */
+ * removal, opening a store on it, comparing two records, and a statement's query plan. Included by
+ * one test program each (static functions). */
 #ifndef KE_TEST_STORE_DIRS_H
 #define KE_TEST_STORE_DIRS_H
 
