@@ -207,6 +207,42 @@ class ConsoleTest(unittest.TestCase):
         self.assert_not_reloaded()
         self.shot("runs")
 
+    def fill_send(self, type=TYPE, id="", data=""):
+        d = self.d
+        for field, value in (("s-type", type), ("s-id", id)):
+            el = d.find_element(By.ID, field)
+            el.clear()
+            el.send_keys(value)
+        area = d.find_element(By.ID, "s-data")
+        area.clear()
+        if data:
+            area.send_keys(data)
+        d.find_element(By.CSS_SELECTOR, "#send-form button[type=submit]").click()
+
+    def test_send_says_no_match_and_duplicate_and_sends_text_or_no_data(self):
+        d = self.d
+        d.get(self.url + "/ui/send")
+        self.fill_send(type="com.example.nothing")
+        self.assertIn("sent without data", d.find_element(By.ID, "s-data-hint").text)
+        self.assertIn("no pipeline matched", self.find("#no-match").text)
+
+        event_id = "console-" + str(uuid.uuid4())
+        self.fill_send(id=event_id, data="plain words, not JSON")
+        self.assertIn("sent as a string", d.find_element(By.ID, "s-data-hint").text)
+        self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "a.started-run")) == 2)
+        first = sorted(a.get_attribute("data-id")
+                       for a in d.find_elements(By.CSS_SELECTOR, "a.started-run"))
+        a = sh.curl(self.shim.url + "/pipelines/" + first[0])
+        ev = sh.event_param(a.json())
+        self.assertEqual((ev["data"], ev["datacontenttype"]), ("plain words, not JSON", "text/plain"))
+
+        self.fill_send(id=event_id, data="plain words, not JSON")  # the same id again
+        self.wait(lambda d: "A duplicate" in d.find_element(By.ID, "send-result").text,
+                  msg="the resend was not said to be a duplicate")
+        again = sorted(a.get_attribute("data-id")
+                       for a in d.find_elements(By.CSS_SELECTOR, "a.started-run"))
+        self.assertEqual(again, first)
+
     def test_a_run_started_elsewhere_appears_on_an_open_runs_page(self):
         self.open_runs()  # says "live": the watch stream is open
         self.mark_document()

@@ -15,8 +15,10 @@ function uuid() {
   return [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)].join("-");
 }
 
-// The data to send: the parsed JSON when the text parses, else the text itself.
+// The data to send: none for an empty box, the parsed JSON when the text parses, else the
+// text itself.
 function dataOf(text) {
+  if (!text.trim()) return { none: true };
   try {
     return { json: true, value: JSON.parse(text) };
   } catch (e) {
@@ -51,19 +53,25 @@ export function mount(main, ctx) {
     el("div", { class: "buttons" }, submit));
 
   const describeData = () => {
-    dataHint.textContent = dataOf(data.value).json
-      ? "Valid JSON: sent as JSON data (datacontenttype application/json)."
-      : "Not valid JSON: sent as a string (datacontenttype text/plain).";
+    const d = dataOf(data.value);
+    dataHint.textContent = d.none ? "Empty: the event is sent without data."
+      : d.json ? "Valid JSON: sent as JSON data (datacontenttype application/json)."
+        : "Not valid JSON: sent as a string (datacontenttype text/plain).";
   };
   data.addEventListener("input", describeData);
+  data.addEventListener("change", describeData);
   describeData();
 
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
+    describeData();
     const d = dataOf(data.value);
     const event = { specversion: "1.0", id: id.value.trim() || uuid(), source: source.value.trim(),
-      type: type.value.trim(), datacontenttype: d.json ? "application/json" : "text/plain",
-      data: d.value };
+      type: type.value.trim() };
+    if (!d.none) {
+      event.datacontenttype = d.json ? "application/json" : "text/plain";
+      event.data = d.value;
+    }
     submit.disabled = true;
     replace(result, el("p", { class: "muted", text: "Sending…" }));
     try {
