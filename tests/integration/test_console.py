@@ -266,10 +266,7 @@ class ConsoleTest(unittest.TestCase):
     def test_run_page_follows_a_run_live_and_cancel_ends_it(self):
         # A run that sleeps for a minute (the stand-in's `sleep` parameter), made through the
         # shim's POST /pipelines/.
-        a = sh.curl(self.shim.url + "/pipelines/", "-H", "Content-Type: application/json",
-                    data=json.dumps({"name": "event00", "parameters": {"sleep": 60}}).encode())
-        self.assertEqual(a.status, 201, a)
-        id = a.json()["id"]
+        id = self.create(name="event00", parameters={"sleep": 60})
         self.d.get(self.url + "/ui/runs/" + id)
         self.wait(lambda d: d.find_element(By.ID, "live").text == "live",
                   msg="the Run page did not follow the run's watch")
@@ -331,6 +328,51 @@ class ConsoleTest(unittest.TestCase):
         self.assertIn("failed on purpose", err.text)
         self.assertIn("exit code: 1", self.d.find_element(By.ID, "history").text)
         self.shot("run-failure")
+
+    def create(self, shim=None, **body):
+        a = sh.curl((shim or self.shim).url + "/pipelines/", "-H",
+                    "Content-Type: application/json", data=json.dumps(body).encode())
+        self.assertEqual(a.status, 201, a)
+        return a.json()["id"]
+
+    def test_a_row_in_a_state_filtered_list_shows_it_leaving_that_state(self):
+        self.open_runs("?state=STARTED")
+        self.mark_document()
+        id = self.create(name="event00", parameters={"sleep": 60})
+        self.wait(lambda d: self.row_state(id) == "STARTED",
+                  msg="the run entering STARTED did not appear")
+        a = sh.curl(self.shim.url + "/pipelines/%s/cancel" % id, "-X", "POST")
+        self.assertEqual(a.status, 200, a)
+        self.wait(lambda d: self.row_state(id) == "ABORTED",
+                  msg="the row did not show the run leaving STARTED")
+        self.assert_not_reloaded()
+
+    def test_a_run_with_many_children_links_to_all_of_them(self):
+        # Runs that stay READY (runner none), on a server of their own: 51 runs would otherwise
+        # keep the other tests' runs waiting.
+        with harness.Server(config=CONFIG, runner="none") as server, \
+                sh.Shim(server.target) as shim:
+            self.many_children(shim)
+
+    def many_children(self, shim):
+        parent = self.create(shim, name="event00")
+        kids = {self.create(shim, name="child%02d" % i, parent=parent) for i in range(51)}
+        self.d.get(console_url(shim) + "/ui/runs/" + parent)
+        self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "ul.children li")) == 50)
+        self.mark_document()
+        self.find("#all-children").click()
+        self.wait(lambda d: "parent=" + parent in d.current_url)
+        self.find("#f-parent")
+        self.assertEqual(self.d.find_element(By.ID, "f-parent").get_attribute("value"), parent)
+        self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "table.runs tbody tr")) == 25)
+        self.find("#older").click()
+        self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "table.runs tbody tr")) == 50)
+        self.find("#older").click()
+        self.wait(lambda d: {r.get_attribute("data-id") for r in
+                             d.find_elements(By.CSS_SELECTOR, "table.runs tbody tr")} == kids,
+                  msg="paging did not list every child once")
+        self.assertFalse(self.d.find_element(By.ID, "older").is_displayed())
+        self.assert_not_reloaded()
 
     def test_a_deep_link_loads_the_run_directly(self):
         id = self.finished_run("event00", {"deep": "link"})

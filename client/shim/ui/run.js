@@ -215,12 +215,17 @@ class RunPage {
   }
 
   async loadChildren() {
-    const { data } = await api.getJSON("/pipelines" + api.query({ parent: this.id, limit: "50" }),
+    const { data, headers } = await api.getJSON("/pipelines" +
+      api.query({ parent: this.id, limit: "50" }),
       { signal: this.ac.signal });
     const kids = data.filter((c) => c.id !== this.id);
-    replace(this.children, kids.length ? el("ul", { class: "children" }, kids.map((c) =>
+    const all = headers.get("X-Next-Page-Token")
+      ? el("p", {}, el("a", { href: "/ui/runs" + api.query({ parent: this.id }), id: "all-children",
+        text: "All children of this run" }), " (the first " + kids.length + " are listed).")
+      : null;
+    replace(this.children, kids.length ? [el("ul", { class: "children" }, kids.map((c) =>
       el("li", {}, el("a", { href: "/ui/runs/" + encodeURIComponent(c.id),
-        text: c.name + " " + shortId(c.id) }), " ", stateBadge(current(c).state))))
+        text: c.name + " " + shortId(c.id) }), " ", stateBadge(current(c).state)))), all]
       : el("p", { class: "muted", text: "None." }));
   }
 

@@ -73,18 +73,20 @@ class RunList {
       (!f.parent || p.parent === f.parent);
   }
 
-  // Puts tr where p belongs by creation time (newest first); a run older than every loaded
-  // one while older pages remain is left for those pages.
-  place(p, tr) {
+  // Puts tr where p belongs by creation time (newest first). A run older than every loaded
+  // one goes last when it comes from a page of the list (listed), else only when no older page
+  // remains (a record from the watch about a run an older page will bring).
+  place(p, tr, listed) {
     for (const r of this.tbody.children) {
       const other = this.rows.get(r.dataset.id);
       if (other && other.p.created_at < p.created_at) return this.tbody.insertBefore(tr, r);
     }
-    if (!this.nextToken) this.tbody.append(tr);
+    if (listed || !this.nextToken) this.tbody.append(tr);
   }
 
-  // Merges one pipeline dict: updates its row in place, or adds it when it matches.
-  upsert(p) {
+  // Merges one pipeline dict (listed: from a page of the list): updates its row in place, or
+  // adds it when it matches.
+  upsert(p, listed = false) {
     const had = this.rows.get(p.id);
     if (had) {
       had.p = p;
@@ -93,7 +95,7 @@ class RunList {
     } else if (this.matches(p)) {
       const tr = el("tr", { "data-id": p.id, "data-state": current(p).state || "" }, cells(p));
       this.rows.set(p.id, { p, tr });
-      this.place(p, tr);
+      this.place(p, tr, listed);
       if (!tr.isConnected) this.rows.delete(p.id);
     }
     this.empty.hidden = this.rows.size > 0;
@@ -105,7 +107,7 @@ class RunList {
     const first = !this.rows.size;
     const { data, headers } = await api.getJSON("/pipelines" + q, { signal: this.signal });
     if (token || first) this.nextToken = headers.get("X-Next-Page-Token");
-    for (const p of data) this.upsert(p);
+    for (const p of data) this.upsert(p, true);
     this.older.hidden = !this.nextToken;
     this.empty.hidden = this.rows.size > 0;
   }
@@ -139,7 +141,10 @@ async function live(list, indicator, ac, ctx) {
   while (!ac.signal.aborted) {
     indicator.textContent = "connecting";
     try {
-      const resp = await api.request("/pipelines/watch" + api.query(list.f),
+      // Not filtered by state: the watch's state filter means "changes into it", so rows
+      // listed in a state would never see themselves leave it.
+      const resp = await api.request("/pipelines/watch" +
+        api.query({ name: list.f.name, parent: list.f.parent }),
         { accept: "text/event-stream", signal: ac.signal });
       indicator.textContent = "live";
       indicator.title = "updates stream from the shim";
