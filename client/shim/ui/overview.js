@@ -85,9 +85,14 @@ function eventsPlot(s) {
   const top = niceMax(Math.max(...rates, 0));
   const { parts, x, y } = axes(s.buckets, top, "events/s");
   const bw = (W - M.left - M.right) / s.buckets.length;
-  const pts = rates.map((r, i) => x(i) + bw / 2 + "," + y(r)).slice(firstCounted(s)).join(" ");
+  const first = firstCounted(s);
+  const pts = rates.map((r, i) => x(i) + bw / 2 + "," + y(r)).slice(first).join(" ");
+  // A marker per counted bucket: a lone bucket (kedro-eventd just started) has no line.
+  const marks = rates.map((r, i) => i < first ? null : svg("circle", { cx: x(i) + bw / 2,
+    cy: y(r), r: 2.5, class: "mark-events" }, svg("title", {}, localTime(s.buckets[i].start) +
+    ": " + fmt(r) + " events/s")));
   return plot("plot-events", "Events per second, per " + s.step + " s bucket, last hour",
-    parts, pts ? svg("polyline", { points: pts, class: "line-events" }) : null);
+    parts, pts ? svg("polyline", { points: pts, class: "line-events" }) : null, marks);
 }
 
 function runsPlot(s) {
