@@ -139,7 +139,8 @@ static size_t tick(kes_feeds *fs, struct MHD_Connection **resume, size_t cap)
     return n;
 }
 
-/* The keep-alive thread: wakes a few times per interval until kes_feeds_shutdown. */
+/* The keep-alive thread: wakes a few times per interval while a feed is open (and sleeps
+ * until one opens otherwise), until kes_feeds_shutdown. */
 static void *ticker_main(void *arg)
 {
     kes_feeds *fs = arg;
@@ -154,7 +155,10 @@ static void *ticker_main(void *arg)
         until.tv_nsec += (long)(step % 1000) * 1000000L;
         until.tv_sec += (time_t)(step / 1000) + until.tv_nsec / 1000000000L;
         until.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&fs->wake, &fs->lock, &until);
+        if (fs->all == NULL)
+            pthread_cond_wait(&fs->wake, &fs->lock);
+        else
+            pthread_cond_timedwait(&fs->wake, &fs->lock, &until);
         if (fs->closing)
             break;
         n = tick(fs, resume, sizeof resume / sizeof resume[0]);
@@ -415,6 +419,8 @@ int kes_feed_begin(kes_feeds *fs, struct MHD_Connection *conn, const kes_feed_ar
         fs->all->prev = f;
     fs->all = f;
     fs->n++;
+    if (f->keepalive && fs->kind.keepalive_ms > 0)
+        pthread_cond_signal(&fs->wake); /* the keep-alive thread may be waiting for a feed */
     /* Suspended before the stream starts: its first callback may resume at once. */
     f->suspended = 1;
     MHD_suspend_connection(conn);
