@@ -193,17 +193,34 @@ out:
     return rc;
 }
 
-/* The file rel, else index.html: 1; 0 when neither exists; -1 (read_file). */
-static int find(const kes_ui *ui, const char *rel, ui_file *f)
+/* Whether the last segment of rel has an extension: a request for a file (a script, a style
+ * sheet), not a page of the console, whose addresses have none. */
+static int names_file(const char *rel)
+{
+    const char *last = strrchr(rel, '/');
+
+    return strchr(last != NULL ? last + 1 : rel, '.') != NULL;
+}
+
+/* The file rel, else index.html for a page's address: 1; 0 when there is neither (*missing
+ * then says whether it was the file rel); -1 (read_file). */
+static int find(const kes_ui *ui, const char *rel, ui_file *f, int *missing)
 {
     int rc;
 
     memset(f, 0, sizeof *f);
-    if (ui->dir == NULL)
-        return (safe_path(rel) && find_embedded(rel, f)) || find_embedded(INDEX, f);
-    if (safe_path(rel) && (rc = read_file(ui->dir, rel, f)) != 0)
+    *missing = 0;
+    if (ui->dir == NULL) {
+        if (safe_path(rel) && find_embedded(rel, f))
+            return 1;
+    } else if (safe_path(rel) && (rc = read_file(ui->dir, rel, f)) != 0) {
         return rc;
-    return read_file(ui->dir, INDEX, f);
+    }
+    if (names_file(rel)) {
+        *missing = 1; /* a missing script answered with the page would fail obscurely */
+        return 0;
+    }
+    return ui->dir == NULL ? find_embedded(INDEX, f) : read_file(ui->dir, INDEX, f);
 }
 
 /* Whether If-None-Match (a list of ETags, or *) names etag (weak comparison, RFC 9110). */
@@ -267,7 +284,7 @@ enum MHD_Result kes_ui_answer(const kes_ui *ui, struct MHD_Connection *conn, con
 {
     struct MHD_Response *resp;
     ui_file f;
-    int rc;
+    int rc, missing;
 
     if (strncmp(url, "/ui/", 4) != 0) { /* "/" and "/ui" */
         resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -275,9 +292,11 @@ enum MHD_Result kes_ui_answer(const kes_ui *ui, struct MHD_Connection *conn, con
             MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, "/ui/");
         return queue(conn, resp, 308, status);
     }
-    rc = find(ui, url + 4, &f);
+    rc = find(ui, url + 4, &f, &missing);
     if (rc == 0)
-        return fail(conn, 404, "the console has no index.html", status);
+        return fail(conn, 404,
+                    missing ? "the console has no such file" : "the console has no index.html",
+                    status);
     if (rc < 0)
         return fail(conn, 500, "a --ui-dir file cannot be read or is larger than " UI_MAX_TEXT,
                     status);
