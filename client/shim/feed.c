@@ -51,6 +51,7 @@ struct kes_feed {
     long long last_ms;           /* when bytes were last put (monotonic) */
     char *buf;                   /* bytes to send: [off, len) */
     size_t off, len, cap;        /* read position, end, allocated */
+    size_t largest;              /* the largest record put so far */
     kes_feed *next, *prev;       /* in fs->all */
 };
 
@@ -266,10 +267,13 @@ int kes_feed_put(kes_feed *f, const char *head, const char *data, size_t len, co
 {
     size_t head_len = head != NULL ? strlen(head) : 0, tail_len = tail != NULL ? strlen(tail) : 0;
     size_t n = head_len + len + tail_len;
-    size_t limit = n > KES_FEED_BUFFER_MAX / 2 ? 2 * n : KES_FEED_BUFFER_MAX; /* see feed.h */
+    size_t limit;
     int ok, resume;
 
     pthread_mutex_lock(&f->lock);
+    if (n > f->largest)
+        f->largest = n;
+    limit = KES_FEED_BUFFER_MAX + KES_FEED_RECORDS_MAX * f->largest; /* see feed.h */
     ok = !f->too_slow && f->len - f->off + n <= limit && reserve(f, n);
     if (ok) {
         append(f, head != NULL ? head : "", head_len);

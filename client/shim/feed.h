@@ -9,7 +9,8 @@
 
 #include "shim.h"
 
-#define KES_FEED_BUFFER_MAX (1u << 20)        /* bytes held for one slow HTTP reader */
+#define KES_FEED_BUFFER_MAX (1u << 20)        /* bytes held for one slow HTTP reader, */
+#define KES_FEED_RECORDS_MAX 3                /* plus this many times its largest record */
 #define KES_FEED_KEEPALIVE_MS 15000           /* an SSE response idle this long gets a comment */
 #define KES_FEED_KEEPALIVE ": keep-alive\n\n" /* that comment */
 
@@ -81,10 +82,11 @@ void *kes_feed_user(kes_feed *f);
 
 /* Appends one record, head (NUL-terminated; NULL: none), len bytes of data and tail (likewise),
  * to what is to be sent, whole or not at all, and wakes the response. 0 when more than
- * KES_FEED_BUFFER_MAX bytes would then wait for the reader, or more than twice the record
- * when the record is larger than half of that (so two large records in a row still reach a
- * reader that keeps up), or when out of memory: the feed is then marked too slow and nothing
- * more is taken; the callback should stop the stream. */
+ * KES_FEED_BUFFER_MAX bytes plus KES_FEED_RECORDS_MAX times the largest record put on f so far
+ * would then wait for the reader (so the records of a large event's run, READY, STARTED and
+ * its end, and the small ones between them reach a reader that keeps up), or when out of
+ * memory: the feed is then marked too slow and nothing more is taken; the callback should
+ * stop the stream. */
 int kes_feed_put(kes_feed *f, const char *head, const char *data, size_t len, const char *tail);
 
 /* Whether a kes_feed_put failed: the reader is too slow. */

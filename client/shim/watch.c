@@ -44,7 +44,7 @@ static void on_done(void *ctx, int rc, const kec_error *err)
         return;
     }
     if (kes_feed_too_slow(f))
-        why = "reader too slow: more than 1 MiB of records (or two large ones) were waiting";
+        why = "reader too slow: more than 1 MiB (plus three times its largest record) was waiting";
     else if (kes_feed_closing(f))
         why = "shutting down";
     else if (rc != KEC_OK)

@@ -99,11 +99,11 @@ class Watch(threading.Thread):
 
 
 class ShimWatchTest(unittest.TestCase):
-    def start(self, shim_args=(), env=None):
+    def start(self, shim_args=(), env=None, server_env=None):
         project = tempfile.mkdtemp(prefix="ke-project-")
         self.server = harness.Server(config=CONFIG, runner="local", args=[
             "--kedro-bin", harness.KEDRO_STANDIN, "--kedro-project", project,
-            "--shutdown-grace", "1"])
+            "--shutdown-grace", "1"], env=server_env)
         self.shim = sh.Shim(self.server.target, args=list(shim_args), env=env)
         self.n = 0
 
@@ -235,9 +235,11 @@ class ShimWatchTest(unittest.TestCase):
 
     def test_a_record_larger_than_the_reader_limit_arrives_whole(self):
         # A 3 MiB event (the shim takes up to 4 MiB): each record of its run is larger than the
-        # 1 MiB a reader may have waiting, yet a reader that keeps up gets them whole and the
-        # stream goes on.
-        self.start()
+        # 1 MiB a reader may have waiting, yet a reader that keeps up gets them whole, with the
+        # small records that come right behind them, and the stream goes on. The runs last a
+        # second (the stand-in's sleep), as real ones do, so READY and STARTED may come
+        # together but the end comes later.
+        self.start(server_env={"KEDRO_STANDIN_SLEEP": "1"})
         w = Watch(self.shim.port)
         self.registered(w)
         big = "\u20ac" + "x" * (3 << 20) + "\"<>"
