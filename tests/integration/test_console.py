@@ -166,6 +166,19 @@ class ConsoleTest(unittest.TestCase):
             lambda: state_of(self.shim, id) in ("SUCCESS", "FAILURE"), timeout=WAIT))
         return id
 
+    def fill_send(self, type=TYPE, id="", data=""):
+        """Fills the Send form (source, type, id, data) and submits it."""
+        d = self.d
+        for field, value in (("s-source", SOURCE), ("s-type", type), ("s-id", id)):
+            el = d.find_element(By.ID, field)
+            el.clear()
+            el.send_keys(value)
+        area = d.find_element(By.ID, "s-data")
+        area.clear()
+        if data:
+            area.send_keys(data)
+        d.find_element(By.CSS_SELECTOR, "#send-form button[type=submit]").click()
+
     # tests
 
     def test_send_starts_runs_that_runs_shows_changing_state_without_reload(self):
@@ -173,16 +186,8 @@ class ConsoleTest(unittest.TestCase):
         d.get(self.url + "/ui/send")
         self.assertEqual(d.title, "Send — kedro-events")
         self.mark_document()
-        data = {"sent_from": "the console", "n": 14}
-        for field, value in (("s-source", SOURCE), ("s-type", TYPE)):
-            el = d.find_element(By.ID, field)
-            el.clear()
-            el.send_keys(value)
-        area = d.find_element(By.ID, "s-data")
-        area.clear()
-        area.send_keys(json.dumps(data))
+        self.fill_send(data=json.dumps({"sent_from": "the console", "n": 14}))
         self.assertIn("Valid JSON", d.find_element(By.ID, "s-data-hint").text)
-        d.find_element(By.CSS_SELECTOR, "#send-form button[type=submit]").click()
         self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "a.started-run")) == 2,
                   msg="Send did not list the two runs it started")
         started = {a.text.split()[0]: a.get_attribute("data-id")
@@ -206,18 +211,6 @@ class ConsoleTest(unittest.TestCase):
                          "Runs")
         self.assert_not_reloaded()
         self.shot("runs")
-
-    def fill_send(self, type=TYPE, id="", data=""):
-        d = self.d
-        for field, value in (("s-type", type), ("s-id", id)):
-            el = d.find_element(By.ID, field)
-            el.clear()
-            el.send_keys(value)
-        area = d.find_element(By.ID, "s-data")
-        area.clear()
-        if data:
-            area.send_keys(data)
-        d.find_element(By.CSS_SELECTOR, "#send-form button[type=submit]").click()
 
     def test_send_says_no_match_and_duplicate_and_sends_text_or_no_data(self):
         d = self.d
