@@ -12,6 +12,7 @@ import http.client
 import json
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import unittest
@@ -36,6 +37,13 @@ try:
     from selenium.webdriver.support.ui import Select, WebDriverWait
 except ImportError as e:
     print("skipped: selenium is missing (tests/deps.sh installs python3-selenium): %s" % e)
+    sys.exit(77)
+
+try:  # Selenium and chromedriver reach each other and Chromium at "localhost"
+    socket.getaddrinfo("localhost", None)
+except OSError as e:
+    print("skipped: the name localhost does not resolve (%s): chromedriver needs it; a Debian "
+          "install lists it in /etc/hosts, a bare debootstrap root has no /etc/hosts" % e)
     sys.exit(77)
 
 SOURCE, TYPE = "example.com", "com.example.event"
