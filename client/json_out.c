@@ -2,8 +2,11 @@
 #include "kec_json_out.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "kedroevents.h" /* kec_time, kec_time_format */
 
 #define SHRINK_SLACK (64 << 10) /* unused bytes past which take() shrinks the text */
 
@@ -49,6 +52,31 @@ void kec_json_out_raw(kec_json_out *o, const char *s, size_t n)
     memcpy(o->text + o->len, s, n);
     o->len += n;
     o->text[o->len] = '\0';
+}
+
+void kec_json_out_key(kec_json_out *o, const char *name, int first)
+{
+    if (!first)
+        KEC_JSON_OUT_LIT(o, ",");
+    kec_json_out_string(o, name);
+    KEC_JSON_OUT_LIT(o, ":");
+}
+
+void kec_json_out_int(kec_json_out *o, long long v)
+{
+    char buf[24];
+
+    kec_json_out_raw(o, buf, (size_t)snprintf(buf, sizeof buf, "%lld", v));
+}
+
+void kec_json_out_time(kec_json_out *o, const struct kec_time *t)
+{
+    char buf[KEC_TIME_TEXT_MAX];
+
+    if (!t->set)
+        KEC_JSON_OUT_LIT(o, "null");
+    else
+        kec_json_out_string(o, kec_time_format(*t, buf));
 }
 
 char *kec_json_out_take(kec_json_out *o, size_t *len)

@@ -29,6 +29,17 @@ void kec_json_out_string(kec_json_out *o, const char *s);
 /* The same for the n bytes at s (which may hold no NUL). */
 void kec_json_out_string_n(kec_json_out *o, const char *s, size_t n);
 
+struct kec_time; /* kedroevents.h */
+
+/* "name": with a comma before it unless first (the first member of its object). */
+void kec_json_out_key(kec_json_out *o, const char *name, int first);
+
+/* v as a JSON number. */
+void kec_json_out_int(kec_json_out *o, long long v);
+
+/* *t as an RFC 3339 string (kec_time_format), or null when t is unset. */
+void kec_json_out_time(kec_json_out *o, const struct kec_time *t);
+
 /* Marks o failed (what it holds is freed), as running out of memory does: for a writer that
  * cannot go on. */
 void kec_json_out_fail(kec_json_out *o);

@@ -9,26 +9,16 @@
 #include "internal.h"
 
 #include <cjson/cJSON.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* A literal: its length known at compile time. */
 #define RAW(o, lit) KEC_JSON_OUT_LIT(o, lit)
 
-/* "name": (with the comma before it unless it opens its object). */
-static void put_key(kec_json_out *o, const char *name, int first)
-{
-    if (!first)
-        RAW(o, ",");
-    kec_json_out_string(o, name);
-    RAW(o, ":");
-}
-
 /* name: s, or null when s is NULL or "" (an absent value). */
 static void put_text_or_null(kec_json_out *o, const char *name, const char *s)
 {
-    put_key(o, name, 0);
+    kec_json_out_key(o, name, 0);
     if (s == NULL || s[0] == '\0')
         RAW(o, "null");
     else
@@ -38,32 +28,25 @@ static void put_text_or_null(kec_json_out *o, const char *name, const char *s)
 /* name: s, "" for NULL (a parameter's or tag's empty value is a value). */
 static void put_text(kec_json_out *o, const char *name, const char *s, int first)
 {
-    put_key(o, name, first);
+    kec_json_out_key(o, name, first);
     kec_json_out_string(o, s != NULL ? s : "");
 }
 
 /* name: t as RFC 3339, or null when t is unset. */
 static void put_time(kec_json_out *o, const char *name, kec_time t)
 {
-    char buf[KEC_TIME_TEXT_MAX];
-
-    put_key(o, name, 0);
-    if (!t.set)
-        RAW(o, "null");
-    else
-        kec_json_out_string(o, kec_time_format(t, buf));
+    kec_json_out_key(o, name, 0);
+    kec_json_out_time(o, &t);
 }
 
 /* name: v, or null when has is 0. */
 static void put_int(kec_json_out *o, const char *name, int has, int v)
 {
-    char buf[16];
-
-    put_key(o, name, 0);
+    kec_json_out_key(o, name, 0);
     if (!has)
         RAW(o, "null");
     else
-        kec_json_out_raw(o, buf, (size_t)snprintf(buf, sizeof buf, "%d", v));
+        kec_json_out_int(o, v);
 }
 
 /* ---- kedro-graphql's own values ---- */
@@ -118,7 +101,7 @@ static void put_remote(kec_json_out *o, const cJSON *remote, const char *const *
     size_t i;
 
     for (i = 0; i < n; i++) {
-        put_key(o, keys[i], 0);
+        kec_json_out_key(o, keys[i], 0);
         v = remote != NULL ? cJSON_GetObjectItemCaseSensitive(remote, keys[i]) : NULL;
         if (v == NULL || cJSON_IsNull(v)) {
             kec_json_out_raw(o, fallback, strlen(fallback));
@@ -166,7 +149,7 @@ static void put_lists(kec_json_out *o, const kec_pipeline *p)
 {
     size_t i;
 
-    put_key(o, "parameters", 0);
+    kec_json_out_key(o, "parameters", 0);
     RAW(o, "[");
     for (i = 0; i < p->n_params; i++) {
         if (i > 0)
@@ -178,7 +161,7 @@ static void put_lists(kec_json_out *o, const kec_pipeline *p)
         RAW(o, "}");
     }
     RAW(o, "]");
-    put_key(o, "status", 0);
+    kec_json_out_key(o, "status", 0);
     RAW(o, "[");
     for (i = 0; i < p->n_status; i++) {
         if (i > 0)
@@ -188,7 +171,7 @@ static void put_lists(kec_json_out *o, const kec_pipeline *p)
         RAW(o, "}");
     }
     RAW(o, "]");
-    put_key(o, "tags", 0);
+    kec_json_out_key(o, "tags", 0);
     RAW(o, "[");
     for (i = 0; i < p->n_tags; i++) {
         if (i > 0)
@@ -211,7 +194,7 @@ static void put_pipeline(kec_json_out *o, const kec_pipeline *p)
         return;
     }
     RAW(o, "{");
-    put_key(o, "id", 1);
+    kec_json_out_key(o, "id", 1);
     if (p->id == NULL || p->id[0] == '\0')
         RAW(o, "null");
     else

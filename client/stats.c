@@ -4,8 +4,6 @@
 
 #include "internal.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,29 +21,15 @@ void kec_stats_release(kec_stats *s)
 /* ,"name":v (no comma when first). */
 static void put_int(kec_json_out *o, const char *name, int64_t v, int first)
 {
-    char buf[32];
-    int n;
-
-    if (!first)
-        RAW(o, ",");
-    kec_json_out_string(o, name);
-    n = snprintf(buf, sizeof buf, ":%" PRId64, v);
-    kec_json_out_raw(o, buf, (size_t)n);
+    kec_json_out_key(o, name, first);
+    kec_json_out_int(o, (long long)v);
 }
 
 /* ,"name":t as RFC 3339, or null when t is unset (no comma when first). */
 static void put_time(kec_json_out *o, const char *name, kec_time t, int first)
 {
-    char buf[KEC_TIME_TEXT_MAX];
-
-    if (!first)
-        RAW(o, ",");
-    kec_json_out_string(o, name);
-    RAW(o, ":");
-    if (!t.set)
-        RAW(o, "null");
-    else
-        kec_json_out_string(o, kec_time_format(t, buf));
+    kec_json_out_key(o, name, first);
+    kec_json_out_time(o, &t);
 }
 
 char *kec_stats_to_json(const kec_stats *s)

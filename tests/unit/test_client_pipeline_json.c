@@ -404,6 +404,12 @@ static void stats_json_is_the_console_contract_byte_for_byte(void **state)
     text = kec_stats_to_json(&s);
     assert_non_null(strstr(text, "\"buckets\":[],"));
     free(text);
+    /* counts past 15 digits (and past a double's 2^53) are written exactly */
+    s.staged = INT64_MAX;
+    s.ready = 9007199254740993;
+    text = kec_stats_to_json(&s);
+    assert_non_null(strstr(text, "\"staged\":9223372036854775807,\"ready\":9007199254740993,"));
+    free(text);
     kec_stats_release(NULL);
 }
 
