@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#define KEEP_CAP (64u << 10) /* a drained buffer larger than this is given back */
+
 struct kes_feeds {
     kec_client *client;   /* borrowed */
     kes_feeds_kind kind;  /* what they are */
@@ -320,8 +322,9 @@ void kes_feed_end(kes_feed *f, int rc, const kec_error *err, const char *tail, s
     if (f->too_slow) {
         f->rc = KEC_ENOMEM;
         kec_error_set(&f->err, KEC_ENOMEM,
-                      "the HTTP client reads too slowly: more than %u bytes were waiting",
-                      KES_FEED_BUFFER_MAX);
+                      "the HTTP client reads too slowly: more than %u bytes plus %d times its "
+                      "largest record were waiting",
+                      KES_FEED_BUFFER_MAX, KES_FEED_RECORDS_MAX);
     } else {
         f->rc = rc;
         if (rc != KEC_OK)
@@ -348,6 +351,11 @@ static ssize_t read_feed(void *cls, uint64_t pos, char *out, size_t max)
         n = (ssize_t)(f->len - f->off < max ? f->len - f->off : max);
         memcpy(out, f->buf + f->off, (size_t)n);
         f->off += (size_t)n;
+        if (f->off == f->len && f->cap > KEEP_CAP) { /* a large record sent: for a long watch */
+            free(f->buf);
+            f->buf = NULL;
+            f->off = f->len = f->cap = 0;
+        }
     } else if (f->ended) {
         n = f->clean ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
     } else {
